@@ -1,0 +1,41 @@
+"""Django-level error pages: the JSON envelope under /api/, Django's own pages elsewhere."""
+
+from django.views import defaults
+
+from users import exceptions
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_not_found(request, *args, **kwargs):
+    return exceptions.json_error_response(exceptions.NOT_FOUND, "No such endpoint.", 404)
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return exceptions.json_error_response(exceptions.BAD_REQUEST, "Bad request.", 400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return exceptions.json_error_response(
+            exceptions.PERMISSION_DENIED, exceptions.MESSAGES[exceptions.PERMISSION_DENIED], 403
+        )
+    return defaults.permission_denied(request, exception)
+
+
+def not_found(request, exception=None):
+    if _is_api(request):
+        return api_not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return exceptions.json_error_response(
+            exceptions.SERVER_ERROR, exceptions.MESSAGES[exceptions.SERVER_ERROR], 500
+        )
+    return defaults.server_error(request)

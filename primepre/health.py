@@ -1,0 +1,51 @@
+"""GET /api/health/: is this process able to serve? No auth; never cached."""
+
+import logging
+
+import psutil
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from users import selectors
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "primepre"
+
+
+def _database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as error:
+        logger.warning("[HEALTH] database=down error=%s", type(error).__name__)
+        return "down"
+    return "ok"
+
+
+def _tasks() -> dict:
+    summary = {"backend": settings.TASKS["default"]["BACKEND"].rsplit(".", 1)[-1]}
+    try:
+        return summary | selectors.import_queue_summary()
+    except DatabaseError:
+        return summary
+
+
+@never_cache
+@require_GET
+def health(request):
+    database = _database()
+    healthy = database == "ok"
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "service": SERVICE,
+        "database": database,
+        "tasks": _tasks() if healthy else {},
+        "memory_mb": round(psutil.Process().memory_info().rss / 1024 / 1024, 1),
+        "version": settings.VERSION,
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -1,0 +1,85 @@
+import pytest
+from django.db import DatabaseError
+from rest_framework import status
+
+from users import selectors
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_unknown_api_path_is_a_json_404(api_client):
+    response = api_client.get("/api/no/such/thing/")
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"success": False, "code": "not_found", "message": "No such endpoint."}
+
+
+def test_an_unexpected_error_is_a_json_500_without_a_traceback(staff_client, monkeypatch):
+    def explode(**kwargs):
+        raise RuntimeError("secret internals /srv/app.py line 12")
+
+    monkeypatch.setattr(selectors, "customer_list", explode)
+    staff_client.raise_request_exception = False
+
+    response = staff_client.get("/api/auth/customers/")
+
+    assert response.status_code == status.HTTP_500_INTERNAL_SERVER_ERROR
+    assert response.json() == {
+        "success": False,
+        "code": "server_error",
+        "message": "Something went wrong on our side. Try again later.",
+    }
+    assert b"secret internals" not in response.content
+    assert b"Traceback" not in response.content
+
+
+def test_health_reports_the_database_and_process(api_client):
+    response = api_client.get("/api/health/")
+
+    assert response.status_code == status.HTTP_200_OK
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["service"] == "primepre"
+    assert body["database"] == "ok"
+    assert body["memory_mb"] > 0
+    assert {"pending", "running", "oldest_heartbeat"} <= set(body["tasks"])
+    assert body["version"]
+
+
+def test_health_is_503_when_the_database_is_down(api_client, monkeypatch):
+    from django.db import connection
+
+    def broken_cursor(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+
+    response = api_client.get("/api/health/")
+
+    assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
+    assert response.json()["database"] == "down"
+    assert response.json()["status"] == "unavailable"
+
+
+def test_the_openapi_schema_lists_the_endpoints(api_client):
+    response = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == status.HTTP_200_OK
+    paths = response.json()["paths"]
+    assert "/api/auth/login/" in paths
+    assert "/api/auth/customers/" in paths
+    assert "/api/auth/customers/{customer_id}/" in paths
+
+
+def test_the_swagger_ui_is_served(api_client):
+    response = api_client.get("/api/docs/")
+
+    assert response.status_code == status.HTTP_200_OK
+    assert b"swagger" in response.content.lower()
+
+
+def test_responses_carry_a_request_id(api_client):
+    response = api_client.get("/api/health/", HTTP_X_REQUEST_ID="abc-123")
+
+    assert response["X-Request-ID"] == "abc-123"

@@ -1,0 +1,181 @@
+"""Errors a client can cause, and the one handler that turns every error into the JSON envelope
+
+    {"success": false, "code": "snake_case_code", "message": "...", "errors": {...}}
+
+Codes and messages are named here so that tests assert them.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+VALIDATION_ERROR = "validation_error"
+NOT_AUTHENTICATED = "not_authenticated"
+AUTHENTICATION_FAILED = "authentication_failed"
+INVALID_CREDENTIALS = "invalid_credentials"
+TOKEN_NOT_VALID = "token_not_valid"  # noqa: S105 (an error code)
+ACCOUNT_INACTIVE = "account_inactive"
+VERIFICATION_REQUIRED = "verification_required"
+PERMISSION_DENIED = "permission_denied"
+NOT_FOUND = "not_found"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+NOT_ACCEPTABLE = "not_acceptable"
+UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+PARSE_ERROR = "parse_error"
+THROTTLED = "throttled"
+SERVER_ERROR = "server_error"
+BAD_REQUEST = "bad_request"
+
+_DRF_CODES = {
+    drf.NotAuthenticated: NOT_AUTHENTICATED,
+    drf.AuthenticationFailed: AUTHENTICATION_FAILED,
+    drf.PermissionDenied: PERMISSION_DENIED,
+    drf.NotFound: NOT_FOUND,
+    drf.MethodNotAllowed: METHOD_NOT_ALLOWED,
+    drf.NotAcceptable: NOT_ACCEPTABLE,
+    drf.UnsupportedMediaType: UNSUPPORTED_MEDIA_TYPE,
+    drf.ParseError: PARSE_ERROR,
+    drf.Throttled: THROTTLED,
+}
+
+MESSAGES = {
+    VALIDATION_ERROR: "Some fields are not valid.",
+    NOT_AUTHENTICATED: "Authentication credentials were not provided.",
+    PERMISSION_DENIED: "You do not have permission to do this.",
+    NOT_FOUND: "Not found.",
+    THROTTLED: "Too many requests. Try again later.",
+    SERVER_ERROR: "Something went wrong on our side. Try again later.",
+}
+
+
+class ApplicationError(Exception):
+    """An error a client caused, with a stable code, an HTTP status and optional details."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status_code: int = status.HTTP_400_BAD_REQUEST,
+        errors: dict | list | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status_code = status_code
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def envelope(code: str, message: str, errors: dict | list | None = None) -> dict:
+    body = {"success": False, "code": code, "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def _validation_details(detail) -> dict:
+    """DRF's detail as {field: [{"message", "code"}]}; others under "non_field_errors"."""
+    if isinstance(detail, dict):
+        return {key: _as_list(value) for key, value in detail.items()}
+    return {"non_field_errors": _as_list(detail)}
+
+
+def _as_list(value) -> list:
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            out.extend(_as_list(item) if isinstance(item, list) else [_one(item)])
+        return out
+    if isinstance(value, dict):
+        return [_validation_details(value)]
+    return [_one(value)]
+
+
+def _one(item) -> dict:
+    if isinstance(item, dict):
+        return _validation_details(item)
+    return {"message": str(item), "code": getattr(item, "code", "invalid")}
+
+
+def _django_validation_details(error: DjangoValidationError) -> dict:
+    if hasattr(error, "error_dict"):
+        return {
+            field: [{"message": e.messages[0], "code": e.code or "invalid"} for e in errors]
+            for field, errors in error.error_dict.items()
+        }
+    return {
+        "non_field_errors": [
+            {"message": e.messages[0], "code": e.code or "invalid"} for e in error.error_list
+        ]
+    }
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """Every exception raised under a DRF view becomes the envelope; unknown ones a bare 500."""
+    if isinstance(exc, ApplicationError):
+        return Response(
+            envelope(exc.code, exc.message, exc.errors),
+            status=exc.status_code,
+            headers=exc.headers,
+        )
+    if isinstance(exc, DjangoValidationError):
+        return Response(
+            envelope(VALIDATION_ERROR, MESSAGES[VALIDATION_ERROR], _django_validation_details(exc)),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.error("[API-ERROR] view=%s", _view_name(context), exc_info=exc)
+        return Response(
+            envelope(SERVER_ERROR, MESSAGES[SERVER_ERROR]),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    if isinstance(exc, drf.ValidationError):
+        response.data = envelope(
+            VALIDATION_ERROR, MESSAGES[VALIDATION_ERROR], _validation_details(exc.detail)
+        )
+        return response
+
+    code = _DRF_CODES.get(type(exc)) or _code_of(exc)
+    detail = exc.detail if isinstance(exc, drf.APIException) else str(exc)
+    if isinstance(detail, dict):
+        # simplejwt's token errors carry {"detail", "code", "messages"}.
+        message = str(detail.get("detail", MESSAGES.get(code, "")))
+        code = str(detail.get("code") or code)
+    else:
+        message = str(detail)
+    if isinstance(exc, drf.Throttled) and exc.wait:
+        message = f"{MESSAGES[THROTTLED].rstrip('.')} in {int(exc.wait)} seconds."
+    response.data = envelope(code, message)
+    return response
+
+
+def _code_of(exc: Exception) -> str:
+    code = getattr(exc, "default_code", None)
+    return code if isinstance(code, str) else BAD_REQUEST
+
+
+def _view_name(context: dict) -> str:
+    view = context.get("view")
+    return type(view).__name__ if view is not None else "-"
+
+
+def json_error_response(code: str, message: str, http_status: int) -> JsonResponse:
+    """The envelope outside DRF views (Django's 404/500 handlers, middleware)."""
+    return JsonResponse(envelope(code, message), status=http_status)

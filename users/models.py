@@ -1,0 +1,254 @@
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower, Upper
+from django.utils import timezone
+
+
+class Region(models.TextChoices):
+    """Ghana's regions, with Brong Ahafo kept for customers recorded before the 2018 split."""
+
+    GREATER_ACCRA = "GREATER_ACCRA", "Greater Accra"
+    ASHANTI = "ASHANTI", "Ashanti"
+    WESTERN = "WESTERN", "Western"
+    CENTRAL = "CENTRAL", "Central"
+    VOLTA = "VOLTA", "Volta"
+    EASTERN = "EASTERN", "Eastern"
+    NORTHERN = "NORTHERN", "Northern"
+    UPPER_EAST = "UPPER_EAST", "Upper East"
+    UPPER_WEST = "UPPER_WEST", "Upper West"
+    BRONG_AHAFO = "BRONG_AHAFO", "Brong Ahafo"
+    WESTERN_NORTH = "WESTERN_NORTH", "Western North"
+    AHAFO = "AHAFO", "Ahafo"
+    BONO = "BONO", "Bono"
+    BONO_EAST = "BONO_EAST", "Bono East"
+    OTI = "OTI", "Oti"
+    NORTH_EAST = "NORTH_EAST", "North East"
+    SAVANNAH = "SAVANNAH", "Savannah"
+
+
+class Role(models.TextChoices):
+    CUSTOMER = "CUSTOMER", "Customer"
+    STAFF = "STAFF", "Staff"
+    ADMIN = "ADMIN", "Admin"
+    MANAGER = "MANAGER", "Manager"
+    SUPER_ADMIN = "SUPER_ADMIN", "Super admin"
+
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.SUPER_ADMIN})
+
+FIRST_NAME_MAX = 50
+LAST_NAME_MAX = 50
+NICKNAME_MAX = 50
+COMPANY_NAME_MAX = 100
+SHIPPING_MARK_MIN = 2
+SHIPPING_MARK_MAX = 100
+EMAIL_MAX = 254
+PHONE_MAX = 16  # "+" and at most 15 digits (ITU-T E.164)
+
+
+class UserManager(BaseUserManager):
+    """Creates users through the same services as the API, so every rule applies."""
+
+    use_in_migrations = True
+
+    def create_user(self, phone: str, password: str | None = None, **fields):
+        from users.services import user_create
+
+        return user_create(phone=phone, password=password, **fields)
+
+    def create_superuser(self, phone: str, password: str | None = None, **fields):
+        fields.setdefault("user_role", Role.SUPER_ADMIN)
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        fields.setdefault("is_verified", True)
+        return self.create_user(phone, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who can be known to the system; a customer is a user with role CUSTOMER.
+
+    phone, email and shipping_mark are stored normalised (users.normalize) and the constraints
+    below are the last line behind that: no path can store two case or format variants.
+    """
+
+    phone = models.CharField(max_length=PHONE_MAX, unique=True)
+    email = models.EmailField(max_length=EMAIL_MAX, null=True, blank=True)
+    shipping_mark = models.CharField(max_length=SHIPPING_MARK_MAX)
+    first_name = models.CharField(max_length=FIRST_NAME_MAX)
+    last_name = models.CharField(max_length=LAST_NAME_MAX)
+    nickname = models.CharField(max_length=NICKNAME_MAX, blank=True, default="")
+    company_name = models.CharField(max_length=COMPANY_NAME_MAX, blank=True, default="")
+    region = models.CharField(max_length=20, choices=Region.choices, default=Region.GREATER_ACCRA)
+    user_role = models.CharField(max_length=20, choices=Role.choices, default=Role.CUSTOMER)
+    is_verified = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    import_job = models.ForeignKey(
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    source_row = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        ordering = ["-date_joined", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.UniqueConstraint(Upper("shipping_mark"), name="user_shipping_mark_ci_unique"),
+            models.UniqueConstraint(
+                fields=["import_job", "source_row"], name="user_import_job_source_row_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(phone__regex=r"^\+[1-9][0-9]{5,14}$"), name="user_phone_e164"
+            ),
+            models.CheckConstraint(
+                condition=Q(email__isnull=True) | ~Q(email=""), name="user_email_null_not_blank"
+            ),
+            models.CheckConstraint(
+                condition=~Q(shipping_mark__contains="  ")
+                & ~Q(shipping_mark__startswith=" ")
+                & ~Q(shipping_mark__endswith=" "),
+                name="user_shipping_mark_spaces_collapsed",
+            ),
+        ]
+        indexes = [models.Index(fields=["user_role", "region"])]
+
+    def __str__(self) -> str:
+        return f"{self.shipping_mark} (#{self.pk})"
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+    @property
+    def is_staff_member(self) -> bool:
+        """Staff for the API: an admin role, or Django's is_staff flag."""
+        return self.is_staff or self.is_superuser or self.user_role in STAFF_ROLES
+
+    @property
+    def is_super_admin(self) -> bool:
+        return self.is_superuser or self.user_role == Role.SUPER_ADMIN
+
+
+class ImportJob(models.Model):
+    """One uploaded file, from preview to the last created customer."""
+
+    class Status(models.TextChoices):
+        PARSED = "PARSED", "Parsed"
+        QUEUED = "QUEUED", "Queued"
+        RUNNING = "RUNNING", "Running"
+        COMPLETE = "COMPLETE", "Complete"
+        FAILED = "FAILED", "Failed"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    FINISHED_STATUSES = (Status.COMPLETE, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="import_jobs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PARSED)
+    message = models.CharField(max_length=500, blank=True, default="")
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    file_size = models.PositiveBigIntegerField(default=0)
+    file_sha256 = models.CharField(max_length=64, blank=True, default="")
+    file_type = models.CharField(max_length=10, blank=True, default="")
+    column_mapping = models.JSONField(default=dict)
+    headers = models.JSONField(default=list)
+    notify = models.BooleanField(default=False)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+
+    total_rows = models.PositiveIntegerField(default=0)
+    invalid_count = models.PositiveIntegerField(default=0)
+    existing_duplicate_count = models.PositiveIntegerField(default=0)
+    batch_duplicate_count = models.PositiveIntegerField(default=0)
+    to_create_count = models.PositiveIntegerField(default=0)
+
+    created_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    sms_sent_count = models.PositiveIntegerField(default=0)
+    sms_failed_count = models.PositiveIntegerField(default=0)
+    checkpoint = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker_id = models.CharField(max_length=64, blank=True, default="")
+    task_result_id = models.CharField(max_length=64, blank=True, default="")
+
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"], name="import_job_owner_idempotency_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            models.Index(fields=["status", "heartbeat_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.status})"
+
+    @property
+    def skipped_count(self) -> int:
+        """Rows that preview already knew would not be created."""
+        return self.invalid_count + self.existing_duplicate_count + self.batch_duplicate_count
+
+
+class ImportChunk(models.Model):
+    """A slice of an import's rows, stored compactly so a job is read one slice at a time.
+
+    `rows` is a list of [source_row, outcome, raw cells, values] where outcome is the preview's
+    verdict (see users.imports.Outcome) and values the normalised customer fields.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_row = models.PositiveIntegerField()
+    rows = models.JSONField()
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="import_chunk_job_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rows from {self.first_row} of {self.job_id}"
+
+
+class ImportRowError(models.Model):
+    """A row that was not created, and why: written at preview and when a row fails to insert."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField()
+    field = models.CharField(max_length=30, blank=True, default="")
+    code = models.CharField(max_length=30)
+    message = models.CharField(max_length=300)
+    value = models.CharField(max_length=300, blank=True, default="")
+    at_run = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["job", "row", "id"]
+        indexes = [models.Index(fields=["job", "row"])]
+
+    def __str__(self) -> str:
+        return f"Row {self.row}: {self.code}"

@@ -1,0 +1,175 @@
+"""Reads. Views and exports ask here; nothing here writes."""
+
+import re
+from functools import reduce
+from operator import and_, or_
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Min, Q, QuerySet
+from django.db.models.functions import Lower, Upper
+
+from users import normalize
+from users.models import ImportJob, Region, Role, User
+
+_DIGITS = re.compile(r"\D+")
+
+
+def user_find_by_identifier(*, identifier: str) -> User | None:
+    """The user a sign-in identifier names: an email, or a phone number in any accepted format."""
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    if "@" in identifier:
+        return (
+            User.objects.alias(email_ci=Lower("email")).filter(email_ci=identifier.lower()).first()
+        )
+    try:
+        phone = normalize.normalize_phone(identifier)
+    except normalize.FieldError:
+        return None
+    return User.objects.filter(phone=phone).first()
+
+
+def customers() -> QuerySet[User]:
+    return User.objects.filter(user_role=Role.CUSTOMER)
+
+
+def _search_q(term: str) -> Q:
+    """One search word: a name, email or shipping-mark fragment, or (part of) a phone number."""
+    q = (
+        Q(first_name__icontains=term)
+        | Q(last_name__icontains=term)
+        | Q(nickname__icontains=term)
+        | Q(company_name__icontains=term)
+        | Q(email__icontains=term)
+        | Q(shipping_mark__icontains=term)
+    )
+    digits = _DIGITS.sub("", term)
+    if len(digits) >= 4 and len(digits) * 2 >= len(term.replace("+", "")):
+        q |= Q(phone__contains=digits.lstrip("0") or digits)
+    return q
+
+
+def _search(queryset: QuerySet[User], value: str) -> QuerySet[User]:
+    value = (value or "").strip()
+    if not value:
+        return queryset
+    try:
+        # The whole query may be a phone number written with spaces: "+233 24 123 4567".
+        phone_q = Q(phone=normalize.normalize_phone(value))
+    except normalize.FieldError:
+        phone_q = None
+    words_q = reduce(and_, (_search_q(word) for word in value.split()[:8]))
+    return queryset.filter(reduce(or_, filter(None, [phone_q, words_q])))
+
+
+class CustomerFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", max_length=100)
+    region = django_filters.ChoiceFilter(choices=Region.choices)
+    created_by = django_filters.NumberFilter(field_name="created_by_id")
+    import_job = django_filters.UUIDFilter(field_name="import_job_id")
+    is_verified = django_filters.BooleanFilter()
+    is_active = django_filters.BooleanFilter()
+    joined_after = django_filters.IsoDateTimeFilter(field_name="date_joined", lookup_expr="gte")
+    joined_before = django_filters.IsoDateTimeFilter(field_name="date_joined", lookup_expr="lt")
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            "date_joined",
+            "first_name",
+            "last_name",
+            "shipping_mark",
+            "phone",
+            "email",
+            "region",
+            "id",
+        )
+    )
+
+    class Meta:
+        model = User
+        fields = ["search", "region", "created_by", "import_job", "is_verified", "is_active"]
+
+    def filter_search(self, queryset, name, value):
+        return _search(queryset, value)
+
+
+def customer_list(*, filters: dict | None = None) -> QuerySet[User]:
+    """Customers matching the list filters, newest first unless `ordering` says otherwise.
+
+    Raises django ValidationError for filter values that do not parse."""
+    filterset = CustomerFilter(filters or {}, queryset=customers())
+    if not filterset.is_valid():
+        raise ValidationError(
+            {
+                field: [ValidationError(str(message), code="invalid") for message in messages]
+                for field, messages in filterset.errors.items()
+            }
+        )
+    queryset = filterset.qs
+    if not queryset.query.order_by:
+        queryset = queryset.order_by("-date_joined", "-id")
+    else:
+        queryset = queryset.order_by(*queryset.query.order_by, "-id")
+    return queryset
+
+
+def customer_get(*, customer_id: int) -> User | None:
+    return customers().filter(pk=customer_id).first()
+
+
+def users_clashing(
+    *, phones=(), emails=(), shipping_marks=(), exclude_id: int | None = None
+) -> QuerySet[User]:
+    """Users holding any of these (normalised) values: one query, using the functional indexes."""
+    conditions = []
+    if phones:
+        conditions.append(Q(phone__in=list(phones)))
+    if emails:
+        conditions.append(Q(email_ci__in=[e.lower() for e in emails]))
+    if shipping_marks:
+        conditions.append(Q(mark_ci__in=[s.upper() for s in shipping_marks]))
+    if not conditions:
+        return User.objects.none()
+    queryset = User.objects.alias(email_ci=Lower("email"), mark_ci=Upper("shipping_mark")).filter(
+        reduce(or_, conditions)
+    )
+    if exclude_id is not None:
+        queryset = queryset.exclude(pk=exclude_id)
+    return queryset
+
+
+def shipping_marks_taken(*, marks: list[str]) -> set[str]:
+    """Which of these marks (upper-case) exist already, in queries of at most 500 values."""
+    taken: set[str] = set()
+    for start in range(0, len(marks), 500):
+        chunk = [mark.upper() for mark in marks[start : start + 500]]
+        taken.update(
+            User.objects.alias(mark_ci=Upper("shipping_mark"))
+            .filter(mark_ci__in=chunk)
+            .values_list("shipping_mark", flat=True)
+        )
+    return {mark.upper() for mark in taken}
+
+
+def import_job_get(*, job_id, user: User) -> ImportJob | None:
+    """A job is visible to its owner and to super admins only."""
+    queryset = ImportJob.objects.all()
+    if not user.is_super_admin:
+        queryset = queryset.filter(owner=user)
+    try:
+        return queryset.filter(pk=job_id).first()
+    except (ValueError, TypeError):
+        return None
+
+
+def import_queue_summary() -> dict:
+    """Import jobs waiting and running, and the oldest heartbeat among the running ones."""
+    active = ImportJob.objects.filter(status__in=ImportJob.ACTIVE_STATUSES)
+    counts = dict(active.values_list("status").annotate(n=Count("id")).order_by())
+    oldest = active.filter(status=ImportJob.Status.RUNNING).aggregate(at=Min("heartbeat_at"))["at"]
+    return {
+        "pending": counts.get(ImportJob.Status.QUEUED, 0),
+        "running": counts.get(ImportJob.Status.RUNNING, 0),
+        "oldest_heartbeat": oldest.isoformat() if oldest else None,
+    }

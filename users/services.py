@@ -1,0 +1,210 @@
+"""Writes to users. Every path that stores a customer (API, admin, import) obeys users.normalize."""
+
+import logging
+
+from django.contrib.auth.models import update_last_login
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from rest_framework import status
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from users import exceptions as errors
+from users import normalize, selectors
+from users.exceptions import ApplicationError
+from users.models import Role, User
+from users.normalize import DUPLICATE_EXISTING, FieldProblem
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_MESSAGES = {
+    "phone": "A customer with this phone number already exists.",
+    "email": "A customer with this email address already exists.",
+    "shipping_mark": "A customer with this shipping mark already exists.",
+}
+_ACCOUNT_FIELDS = ("user_role", "is_staff", "is_superuser", "is_active", "is_verified")
+
+
+def problems_to_validation_error(problems: list[FieldProblem]) -> ValidationError:
+    by_field: dict[str, list[ValidationError]] = {}
+    for problem in problems:
+        by_field.setdefault(problem.field, []).append(
+            ValidationError(problem.message, code=problem.code)
+        )
+    return ValidationError(by_field)
+
+
+def clashes_of(user: User, values: dict) -> list[FieldProblem]:
+    """Which of `values`' unique fields `user` (another customer) already holds."""
+    held = {
+        "phone": user.phone,
+        "email": (user.email or "").lower(),
+        "shipping_mark": user.shipping_mark.upper(),
+    }
+    problems = []
+    for field, mine in held.items():
+        value = values.get(field)
+        if value and str(value).lower() == mine.lower():
+            problems.append(
+                FieldProblem(field, DUPLICATE_EXISTING, DUPLICATE_MESSAGES[field], str(value))
+            )
+    return problems
+
+
+def _uniqueness_problems(values: dict, *, exclude_id: int | None = None) -> list[FieldProblem]:
+    clashing = selectors.users_clashing(
+        phones=[values["phone"]] if values.get("phone") else [],
+        emails=[values["email"]] if values.get("email") else [],
+        shipping_marks=[values["shipping_mark"]] if values.get("shipping_mark") else [],
+        exclude_id=exclude_id,
+    ).only("id", "phone", "email", "shipping_mark")
+    problems: list[FieldProblem] = []
+    for user in clashing:
+        problems.extend(p for p in clashes_of(user, values) if p not in problems)
+    return problems
+
+
+def shipping_mark_generate(*, first_name: str, also_taken: set[str] = frozenset()) -> str:
+    """The first free `PM {n} {FIRSTNAME6}[NN]` mark, checking the database 20 at a time."""
+    base = normalize.shipping_mark_base(first_name)
+    start = 1
+    while True:
+        candidates = normalize.shipping_mark_candidates(base, start=start, count=20)
+        taken = selectors.shipping_marks_taken(marks=candidates) | also_taken
+        for candidate in candidates:
+            if candidate.upper() not in taken:
+                return candidate
+        start += 20
+
+
+def _save_new_or_raise(user: User, values: dict) -> None:
+    """Insert; a unique value that another request stored a moment ago becomes a field error."""
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError:
+        problems = _uniqueness_problems(values)
+        if problems:
+            raise problems_to_validation_error(problems) from None
+        raise
+
+
+def user_create(
+    *,
+    phone: object = None,
+    password: str | None = None,
+    created_by: User | None = None,
+    **fields,
+) -> User:
+    """Any user (customer or staff), validated like an import row; no password -> unusable."""
+    account = {key: fields.pop(key) for key in _ACCOUNT_FIELDS if key in fields}
+    unknown = set(fields) - set(normalize.CUSTOMER_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown user fields: {sorted(unknown)}")
+    values, problems = normalize.clean_customer({"phone": phone, **fields})
+    problems += _uniqueness_problems(values)
+    if problems:
+        raise problems_to_validation_error(problems)
+    if not values["shipping_mark"]:
+        values["shipping_mark"] = shipping_mark_generate(first_name=values["first_name"])
+    user = User(**values, **account, created_by=created_by)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    _save_new_or_raise(user, values)
+    logger.info("[USER-CREATE] user=%s role=%s", user.pk, user.user_role)
+    return user
+
+
+def customer_create(*, created_by: User, data: dict) -> User:
+    fields = {key: data[key] for key in normalize.CUSTOMER_FIELDS if key in data}
+    account = {key: data[key] for key in ("is_active", "is_verified") if key in data}
+    return user_create(created_by=created_by, user_role=Role.CUSTOMER, **account, **fields)
+
+
+def customer_update(*, customer: User, data: dict) -> User:
+    """Changes the fields present in `data`, with the same rules as a create."""
+    fields = {key: data[key] for key in normalize.CUSTOMER_FIELDS if key in data}
+    values, problems = normalize.clean_customer(fields, partial=True)
+    if "shipping_mark" in values and not values["shipping_mark"]:
+        problems.append(
+            FieldProblem("shipping_mark", normalize.REQUIRED, "This field is required.", "")
+        )
+    problems += _uniqueness_problems(values, exclude_id=customer.pk)
+    if problems:
+        raise problems_to_validation_error(problems)
+    for key, value in values.items():
+        setattr(customer, key, value)
+    for key in ("is_active", "is_verified"):
+        if key in data:
+            setattr(customer, key, bool(data[key]))
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        problems = _uniqueness_problems(values, exclude_id=customer.pk)
+        if problems:
+            raise problems_to_validation_error(problems) from None
+        raise
+    logger.info("[CUSTOMER-UPDATE] user=%s fields=%s", customer.pk, ",".join(sorted(data)))
+    return customer
+
+
+def customer_delete(*, customer: User, deleted_by: User) -> None:
+    customer_id = customer.pk
+    customer.delete()
+    logger.info("[CUSTOMER-DELETE] user=%s by=%s", customer_id, deleted_by.pk)
+
+
+def auth_login(*, identifier: str, password: str) -> User:
+    """The user these credentials belong to, or 401; 403 for an inactive or unverified account.
+
+    Wrong password and unknown user look the same to the caller, and take the same time."""
+    user = selectors.user_find_by_identifier(identifier=identifier)
+    if user is None:
+        User().set_password(password)
+        raise ApplicationError(
+            errors.INVALID_CREDENTIALS,
+            "Phone number, email or password is incorrect.",
+            status_code=status.HTTP_401_UNAUTHORIZED,
+        )
+    if not user.check_password(password):
+        raise ApplicationError(
+            errors.INVALID_CREDENTIALS,
+            "Phone number, email or password is incorrect.",
+            status_code=status.HTTP_401_UNAUTHORIZED,
+        )
+    if not user.is_active:
+        raise ApplicationError(
+            errors.ACCOUNT_INACTIVE,
+            "This account is inactive. Contact an administrator.",
+            status_code=status.HTTP_403_FORBIDDEN,
+        )
+    if not user.is_verified:
+        raise ApplicationError(
+            errors.VERIFICATION_REQUIRED,
+            "Verify your phone number before signing in: reset your password with the PIN we "
+            "send you by SMS.",
+            status_code=status.HTTP_403_FORBIDDEN,
+        )
+    update_last_login(None, user)
+    logger.info("[AUTH-LOGIN] user=%s", user.pk)
+    return user
+
+
+def auth_tokens_issue(*, user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def auth_logout(*, refresh: str) -> None:
+    """Blacklists the refresh token, so it (and its rotation) can never be used again."""
+    try:
+        RefreshToken(refresh).blacklist()
+    except TokenError:
+        raise ApplicationError(
+            errors.TOKEN_NOT_VALID,
+            "Token is invalid or expired.",
+            status_code=status.HTTP_401_UNAUTHORIZED,
+        ) from None
