@@ -31,7 +31,7 @@ run: $(VENV)/.installed
 	$(MANAGE) ensure_local_admin
 	@echo "Serving http://$(HOST):$(PORT)/ with a task worker beside it. Ctrl+C stops both."
 	@trap 'kill 0' INT TERM; \
-	  $(MANAGE) db_worker --no-reload --interval 0.5 & \
+	  $(MANAGE) run_worker --interval 0.5 & \
 	  $(MANAGE) runserver --noreload $(HOST):$(PORT); \
 	  kill 0
 

@@ -15,7 +15,8 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE_RE = re.compile(r"\+?\d[\d ]{7,17}\d")
+# Digit runs that stand alone (not inside an id such as a UUID or a hex digest).
+_PHONE_RE = re.compile(r"(?<![\w-])\+?\d[\d ]{7,17}\d(?![\w-])")
 
 
 def redact(text: str) -> str:

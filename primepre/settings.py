@@ -213,6 +213,15 @@ IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=20 * 1024 * 102
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=500)
 IMPORT_STALE_AFTER = env.int("IMPORT_STALE_AFTER", default=60)
+IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=5)
+# A running import whose process grows past this logs a warning and halves its batches.
+IMPORT_MEMORY_CEILING_MB = env.int("IMPORT_MEMORY_CEILING_MB", default=250)
+# Preview lists (candidates, invalid rows, duplicates, errors) hold at most this many entries;
+# the counts are always complete, and the rest is paged at .../upload/{upload_id}/rows/.
+IMPORT_PREVIEW_LIST_LIMIT = env.int("IMPORT_PREVIEW_LIST_LIMIT", default=1000)
+# Memory (MiB above its start) and time a spreadsheet reader process may use.
+IMPORT_READER_MEMORY_MB = env.int("IMPORT_READER_MEMORY_MB", default=256)
+IMPORT_READER_TIMEOUT = env.float("IMPORT_READER_TIMEOUT", default=120.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
@@ -221,5 +230,16 @@ TASKS = {
         "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
     }
 }
+
+# SMS (users.sms): all three, or SMS is off.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_PHONE_NUMBER = env.str("TWILIO_PHONE_NUMBER", default="")
+# Where invited customers go to set their password (named in the invite SMS).
+APP_URL = env.str("APP_URL", default="")
+PASSWORD_RESET_PIN_MINUTES = 10
+PASSWORD_RESET_MAX_ATTEMPTS = 5
+# PINs texted to one number per hour, at most (more requests get the same answer, no SMS).
+PASSWORD_RESET_MAX_PER_HOUR = env.int("PASSWORD_RESET_MAX_PER_HOUR", default=3)
 
 LOGGING = build_logging(level=env.str("LOG_LEVEL", default="INFO"))

@@ -12,7 +12,11 @@ def test_an_unknown_api_path_is_a_json_404(api_client):
 
     assert response.status_code == status.HTTP_404_NOT_FOUND
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"success": False, "code": "not_found", "message": "No such endpoint."}
+    assert response.json() == {
+        "success": False,
+        "code": "not_found",
+        "message": "No such endpoint.",
+    }
 
 
 def test_an_unexpected_error_is_a_json_500_without_a_traceback(staff_client, monkeypatch):

@@ -96,9 +96,7 @@ def test_create_stores_normalised_values(staff, staff_client):
 
 
 def test_create_upper_cases_the_mark_and_collapses_spaces(staff_client):
-    response = staff_client.post(
-        LIST, {**KWAME, "shipping_mark": "  pm   gold  7 "}, format="json"
-    )
+    response = staff_client.post(LIST, {**KWAME, "shipping_mark": "  pm   gold  7 "}, format="json")
 
     assert response.status_code == status.HTTP_201_CREATED
     assert response.json()["shipping_mark"] == "PM GOLD 7"

@@ -7,13 +7,15 @@ Codes and messages are named here so that tests assert them.
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from users.excel.errors import FileError
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ PARSE_ERROR = "parse_error"
 THROTTLED = "throttled"
 SERVER_ERROR = "server_error"
 BAD_REQUEST = "bad_request"
+FILE_TOO_LARGE = "file_too_large"
 
 _DRF_CODES = {
     drf.NotAuthenticated: NOT_AUTHENTICATED,
@@ -122,6 +125,18 @@ def _django_validation_details(error: DjangoValidationError) -> dict:
 
 def exception_handler(exc: Exception, context: dict) -> Response:
     """Every exception raised under a DRF view becomes the envelope; unknown ones a bare 500."""
+    if isinstance(exc, FileError):
+        return Response(envelope(exc.code, exc.message, exc.details), status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            envelope(FILE_TOO_LARGE, "The request body is too large."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return Response(
+            envelope(BAD_REQUEST, "The request could not be read."),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, ApplicationError):
         return Response(
             envelope(exc.code, exc.message, exc.errors),

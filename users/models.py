@@ -143,6 +143,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.is_superuser or self.user_role == Role.SUPER_ADMIN
 
 
+class ImportJobQuerySet(models.QuerySet):
+    def update(self, **kwargs) -> int:
+        # Jobs change mostly through conditional updates, which skip auto_now.
+        kwargs.setdefault("updated_at", timezone.now())
+        return super().update(**kwargs)
+
+
 class ImportJob(models.Model):
     """One uploaded file, from preview to the last created customer."""
 
@@ -192,11 +199,19 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ImportJobQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "idempotency_key"], name="import_job_owner_idempotency_key"
+            ),
+            # One import queued or running per owner, enforced where two requests could race.
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=Q(status__in=["QUEUED", "RUNNING"]),
+                name="import_job_one_active_per_owner",
             ),
         ]
         indexes = [
@@ -216,8 +231,9 @@ class ImportJob(models.Model):
 class ImportChunk(models.Model):
     """A slice of an import's rows, stored compactly so a job is read one slice at a time.
 
-    `rows` is a list of [source_row, outcome, raw cells, values] where outcome is the preview's
-    verdict (see users.imports.Outcome) and values the normalised customer fields.
+    `rows` holds CHUNK_ROWS rows as [source_row, outcome, raw cells, values, mark_generated]:
+    outcome is the preview's verdict (users.imports: c create, i invalid, e existing duplicate,
+    b batch duplicate), values the normalised fields in users.normalize.CUSTOMER_FIELDS order.
     """
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
@@ -252,3 +268,22 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.row}: {self.code}"
+
+
+class PasswordResetPin(models.Model):
+    """A PIN texted to a user's phone: stored hashed, valid PASSWORD_RESET_PIN_MINUTES, and
+    PASSWORD_RESET_MAX_ATTEMPTS wrong guesses end it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="reset_pins")
+    pin_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"PIN for user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"

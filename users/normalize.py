@@ -36,7 +36,12 @@ _ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2000\u2001\u2002\u2003
 _TRANSLATE = {**_ZERO_WIDTH, **_ODD_SPACES}
 # Bidirectional embeddings, overrides, isolates and marks can make a value display as something
 # other than what it is (the "Trojan Source" trick), so they are refused, not stripped.
-_BIDI = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Refused: C0 and C1 control characters (Unicode category Cc), lone surrogates (Cs, from broken
+# decoding) and the bidi controls.
+_REFUSED = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff"
+    "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069]"
+)
 _WHITESPACE_RUN = re.compile(r"\s+")
 _INTEGRAL_FLOAT_TEXT = re.compile(r"^\+?\d+\.0+$")
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
@@ -82,9 +87,8 @@ def clean_text(value: object, *, max_length: int, required: bool = False) -> str
     text = unicodedata.normalize("NFC", cell_to_text(value)).translate(_TRANSLATE)
     # Tabs and line breaks (Alt+Enter in a cell) are whitespace and collapse with the rest.
     text = _WHITESPACE_RUN.sub(" ", text).strip()
-    for char in text:
-        if char in _BIDI or unicodedata.category(char) in ("Cc", "Cs"):
-            raise FieldError(INVALID_CHARACTERS, "Contains control or text-direction characters.")
+    if _REFUSED.search(text):
+        raise FieldError(INVALID_CHARACTERS, "Contains control or text-direction characters.")
     if required and not text:
         raise FieldError(REQUIRED, "This field is required.")
     if len(text) > max_length:

@@ -136,3 +136,13 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     errors = serializers.DictField(required=False)
+
+
+class PasswordResetRequestSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=64)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=64)
+    pin = serializers.CharField(max_length=12)
+    new_password = serializers.CharField(max_length=256, trim_whitespace=False)

@@ -9,12 +9,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView as _TokenRefreshView
 
-from users import selectors, serializers, services
+from users import password_reset, selectors, serializers, services
 from users.exceptions import ApplicationError
 from users.pagination import PageNumberPagination
 from users.permissions import IsAuthenticatedUser
 from users.selectors import CustomerFilter
-from users.throttles import LoginFailureLock, LoginRateThrottle, client_ident
+from users.throttles import (
+    LoginFailureLock,
+    LoginRateThrottle,
+    PasswordResetRateThrottle,
+    client_ident,
+)
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
@@ -87,6 +92,42 @@ class LogoutView(APIView):
         data.is_valid(raise_exception=True)
         services.auth_logout(refresh=data.validated_data["refresh"])
         return Response({"success": True, "message": "Signed out."})
+
+
+class PasswordResetView(APIView):
+    """Texts a PIN to the account's phone. The answer is the same whether or not it exists."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = [PasswordResetRateThrottle]
+
+    @extend_schema(
+        request=serializers.PasswordResetRequestSerializer,
+        responses={200: serializers.MessageSerializer, **error_responses(400, 429)},
+        tags=["auth"],
+    )
+    def post(self, request):
+        data = serializers.PasswordResetRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        password_reset.password_reset_request(phone=data.validated_data["phone"])
+        return Response({"success": True, "message": password_reset.REQUEST_MESSAGE})
+
+
+class PasswordResetConfirmView(APIView):
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(
+        request=serializers.PasswordResetConfirmSerializer,
+        responses={200: serializers.MessageSerializer, **error_responses(400, 429)},
+        tags=["auth"],
+    )
+    def post(self, request):
+        data = serializers.PasswordResetConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        password_reset.password_reset_confirm(**data.validated_data)
+        return Response({"success": True, "message": "Password set. You can sign in now."})
 
 
 class MeView(APIView):

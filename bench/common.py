@@ -1,0 +1,222 @@
+"""Shared pieces of the benchmarks: a scratch Postgres database, the real server and worker as
+subprocesses, generated spreadsheets, RSS sampling and a table printer."""
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+PYTHON = sys.executable
+ADMIN_URL = os.environ.get(
+    "BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+BENCH_DB = os.environ.get("BENCH_DATABASE_NAME", "primepre_bench")
+
+FIRST = ["Kwame", "Ama", "Kofi", "Akosua", "Yaw", "Abena", "Kwabena", "Efua", "Kojo", "Adwoa"]
+LAST = ["Mensah", "Owusu", "Boateng", "Asante", "Osei", "Agyeman", "Appiah", "Darko", "Addo"]
+REGIONS = ["Greater Accra", "Ashanti", "Volta", "Central", "Eastern", "Northern", "Western"]
+
+
+def database_url(name: str = BENCH_DB) -> str:
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def recreate_database(name: str = BENCH_DB) -> str:
+    import psycopg2
+
+    connection = psycopg2.connect(ADMIN_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    return database_url(name)
+
+
+def env_for(url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF",
+        "SECURE_SSL_REDIRECT": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "primepre.settings",
+        **extra,
+    }
+
+
+def manage(env: dict, *args: str) -> str:
+    return subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_stack(env: dict, *, workers: int = 1):
+    """gunicorn (gunicorn_config.py) and `workers` task workers; yields (base_url, processes)."""
+    port = free_port()
+    stack_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "GUNICORN_ACCESS_LOG": ""}
+    web = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "primepre.wsgi", "-c", "gunicorn_config.py"],
+        cwd=ROOT,
+        env=stack_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    queue_workers = [
+        subprocess.Popen(
+            [PYTHON, "manage.py", "run_worker", "--interval", "0.1"],
+            cwd=ROOT,
+            env=stack_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/api/health/")
+        yield base, {"web": web, "workers": queue_workers}
+    finally:
+        for process in [web, *queue_workers]:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+        for process in [web, *queue_workers]:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_for(url: str, timeout: float = 60) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def tree_rss_mb(process: psutil.Process) -> float:
+    """RSS of a process and all its descendants (gunicorn workers, reader children)."""
+    total = 0
+    try:
+        procs = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            total += proc.memory_info().rss
+    return total / 1024 / 1024
+
+
+class RssSampler:
+    """Samples the summed RSS of some process trees every `period` seconds; keeps the peak."""
+
+    def __init__(self, pids: list[int], period: float = 0.05):
+        self.processes = [psutil.Process(pid) for pid in pids]
+        self.period = period
+        self.peak = 0.0
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = sum(tree_rss_mb(p) for p in self.processes)
+            self.samples.append(now)
+            self.peak = max(self.peak, now)
+            time.sleep(self.period)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def current(self) -> float:
+        return sum(tree_rss_mb(p) for p in self.processes)
+
+
+def customer_rows(count: int, *, phone_start: int, seed: int = 7) -> list[list]:
+    """Realistic rows in the template's columns; phones are distinct valid Ghana mobiles."""
+    rng = random.Random(seed)
+    rows = []
+    for n in range(count):
+        first = rng.choice(FIRST)
+        rows.append(
+            [
+                f"PM B{phone_start + n}",
+                first,
+                rng.choice(LAST),
+                f"{first.lower()}.{phone_start + n}@example.com",
+                f"024{phone_start + n:07d}",
+                rng.choice(REGIONS),
+                "",
+                "",
+            ]
+        )
+    return rows
+
+
+HEADERS = [
+    "Shipping Mark",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone Number",
+    "Region",
+    "Company Name",
+    "Nickname",
+]
+
+
+def xlsx_file(count: int, *, phone_start: int) -> Path:
+    """A generated customers workbook (cached under bench/out/)."""
+    from openpyxl import Workbook
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"customers-{count}-{phone_start}.xlsx"
+    if path.exists():
+        return path
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Customers")
+    sheet.append(HEADERS)
+    for row in customer_rows(count, phone_start=phone_start):
+        sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def print_table(title: str, headers: list[str], rows: list[list]) -> None:
+    widths = [max(len(str(x)) for x in [h, *(r[i] for r in rows)]) for i, h in enumerate(headers)]
+    print(f"\n{title}\n")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)) + " |")

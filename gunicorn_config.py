@@ -1,0 +1,62 @@
+"""gunicorn settings for a 512 MB instance; every value can be changed from the environment.
+
+One worker process with four threads: an upload being previewed never blocks status polling.
+"""
+
+import logging
+import os
+import sys
+
+import psutil
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{_int('PORT', 8000)}"  # noqa: S104
+workers = _int("WEB_CONCURRENCY", 1)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = _int("GUNICORN_THREADS", 4)
+timeout = _int("GUNICORN_TIMEOUT", 120)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# A heartbeat file on tmpfs: on a container disk its writes can stall the worker into a timeout.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = (
+    '[HTTP] method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s '
+    "request_id=%({x-request-id}o)s"
+)
+# Trust X-Forwarded-* from the platform's proxy.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+preload_app = False
+# gunicorn's control socket (for gunicornc) is off: nothing here uses it, and two instances on
+# one machine would fight over its default path.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+
+_log = logging.getLogger("gunicorn.error")
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        return psutil.Process(pid).memory_info().rss / 1024 / 1024
+    except psutil.Error:
+        return 0.0
+
+
+def post_fork(server, worker) -> None:
+    server.log.info("[WORKER-SPAWN] pid=%s rss_mb=%.0f", worker.pid, _rss_mb(worker.pid))
+
+
+def worker_exit(server, worker) -> None:
+    server.log.info("[WORKER-EXIT] pid=%s rss_mb=%.0f", worker.pid, _rss_mb(worker.pid))
+
+
+def worker_abort(worker) -> None:
+    worker.log.warning("[WORKER-TIMEOUT] pid=%s rss_mb=%.0f", worker.pid, _rss_mb(worker.pid))
+    sys.stderr.flush()

@@ -1,0 +1,55 @@
+"""WSGI wrapper: a request body sent in chunks (no Content-Length) is counted as it arrives.
+
+Django reads a body only up to CONTENT_LENGTH, so a chunked upload would otherwise reach the
+views as empty. This reads it first, refusing it with 413 as soon as it passes the limit, and
+hands Django a spooled copy with its length set.
+"""
+
+import json
+import tempfile
+
+READ_SIZE = 64 * 1024
+SPOOL_IN_MEMORY = 2_621_440
+
+
+class ChunkedBodyLimit:
+    def __init__(self, app, *, limit_bytes: int):
+        self.app = app
+        self.limit_bytes = limit_bytes
+
+    def __call__(self, environ, start_response):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not chunked or environ.get("CONTENT_LENGTH"):
+            return self.app(environ, start_response)
+        # Handed to Django as the body; closed with the request.
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        stream = environ["wsgi.input"]
+        total = 0
+        while chunk := stream.read(READ_SIZE):
+            total += len(chunk)
+            if total > self.limit_bytes:
+                spool.close()
+                return self._too_large(start_response)
+            spool.write(chunk)
+        spool.seek(0)
+        environ["wsgi.input"] = spool
+        environ["CONTENT_LENGTH"] = str(total)
+        return self.app(environ, start_response)
+
+    def _too_large(self, start_response):
+        body = json.dumps(
+            {
+                "success": False,
+                "code": "file_too_large",
+                "message": f"The request body is larger than {self.limit_bytes:,} bytes.",
+            }
+        ).encode()
+        start_response(
+            "413 Request Entity Too Large",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+            ],
+        )
+        return [body]

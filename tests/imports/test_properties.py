@@ -1,0 +1,105 @@
+"""Properties of the whole pipeline over generated inputs: every row is accounted for exactly
+once, and importing the same rows again creates nothing."""
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.factories import CustomerFactory, StaffFactory
+from tests.imports.helpers import preview, queue, run
+from users.models import ImportJob, ImportRowError, User
+
+pytestmark = pytest.mark.django_db
+
+PHONES = ["0241000001", "+233 24 100 0001", "0241000002", "241000003", "0201000004", "bad", ""]
+EMAILS = ["", "a@example.com", "A@EXAMPLE.COM", "b@example.com", "not-an-email"]
+MARKS = ["", "", "PM GOLD", "pm  gold", "PM SILVER", "=SUM(A1)"]
+NAMES = ["Kwame", "Ama", "", "x" * 60, "Kofi\u202e", "  Yaw  "]
+REGIONS = ["", "Ashanti", "north east", "Mars"]
+
+rows_strategy = st.lists(
+    st.fixed_dictionaries(
+        {
+            "phone": st.sampled_from(PHONES),
+            "email": st.sampled_from(EMAILS),
+            "shipping_mark": st.sampled_from(MARKS),
+            "first_name": st.sampled_from(NAMES),
+            "last_name": st.sampled_from(NAMES),
+            "region": st.sampled_from(REGIONS),
+        }
+    ),
+    min_size=1,
+    max_size=25,
+)
+property_settings = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def rolled_back(body):
+    """Runs `body` and undoes what it wrote, so each example starts from the same database."""
+    with transaction.atomic():
+        body()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def owner():
+    return StaffFactory(phone="+233209999999", email="owner@example.com", shipping_mark="OWNER")
+
+
+@property_settings
+@given(rows=rows_strategy, taken_after_preview=st.booleans())
+def test_every_row_is_created_invalid_duplicate_or_failed_exactly_once(
+    owner, rows, taken_after_preview
+):
+    def body():
+        job = queue(preview(owner, rows))
+        if taken_after_preview:
+            CustomerFactory(
+                phone="+233241000002", email="elsewhere@example.com", shipping_mark="X1"
+            )
+        run(job)
+        job.refresh_from_db()
+
+        created = User.objects.filter(import_job=job).count()
+        failed_rows = ImportRowError.objects.filter(job=job, at_run=True).values("row").distinct()
+        assert job.status == ImportJob.Status.COMPLETE
+        assert created == job.created_count
+        assert failed_rows.count() == job.failed_count
+        assert (
+            job.created_count
+            + job.failed_count
+            + job.invalid_count
+            + job.existing_duplicate_count
+            + job.batch_duplicate_count
+        ) == len(rows)
+        assert job.created_count + job.failed_count == job.to_create_count
+
+    rolled_back(body)
+
+
+@property_settings
+@given(rows=rows_strategy)
+def test_importing_the_same_rows_twice_creates_nothing_the_second_time(owner, rows):
+    def body():
+        first = queue(preview(owner, rows))
+        run(first)
+        first.refresh_from_db()
+        before = User.objects.count()
+
+        second = preview(owner, rows)
+
+        # Every valid row now clashes with a customer the first import created.
+        assert second.to_create_count == 0
+        assert second.batch_duplicate_count == 0
+        assert second.invalid_count == first.invalid_count
+        assert second.existing_duplicate_count == len(rows) - first.invalid_count
+        queue(second)
+        run(second)
+        assert User.objects.count() == before
+
+    rolled_back(body)

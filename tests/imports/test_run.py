@@ -1,0 +1,294 @@
+"""Running jobs: batches, checkpoint, claim, resume. Real commits (transaction=True), so what a
+crashed worker leaves behind is what the next one sees."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError
+from django.utils import timezone
+
+from tests.factories import CustomerFactory, StaffFactory
+from tests.imports.helpers import customer_record, phone, preview, queue, records, run
+from users import import_jobs
+from users.models import ImportJob, ImportRowError, User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _small_batches(settings):
+    settings.IMPORT_BATCH_SIZE = 10
+
+
+@pytest.fixture
+def owner():
+    return StaffFactory()
+
+
+def imported(job) -> list[int]:
+    return sorted(User.objects.filter(import_job=job).values_list("source_row", flat=True))
+
+
+class Crash(BaseException):
+    """Stands for a worker dying (like SystemExit): nothing in the run may catch it."""
+
+
+def crash_on_call(monkeypatch, target: str, call: int):
+    """Makes users.import_jobs.<target> raise Crash on its `call`-th call."""
+    original = getattr(import_jobs, target)
+    calls = {"n": 0}
+
+    def wrapper(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise Crash
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(import_jobs, target, wrapper)
+
+
+def make_stale(job) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=3600)
+    )
+
+
+def test_a_job_creates_every_row_in_batches(owner):
+    job = queue(preview(owner, records(35)))
+
+    outcome = run(job)
+
+    job.refresh_from_db()
+    assert outcome == "complete"
+    assert job.status == ImportJob.Status.COMPLETE
+    assert job.created_count == 35
+    assert job.checkpoint == 35
+    assert imported(job) == list(range(2, 37))
+
+
+def test_imported_customers_have_no_usable_password_and_know_their_origin(owner):
+    job = queue(preview(owner, records(3)))
+
+    run(job)
+
+    customer = User.objects.get(import_job=job, source_row=2)
+    assert customer.has_usable_password() is False
+    assert customer.created_by == owner
+    assert customer.user_role == "CUSTOMER"
+    assert customer.is_verified is False
+    passwords = set(User.objects.filter(import_job=job).values_list("password", flat=True))
+    assert len(passwords) == 3
+
+
+def test_a_crash_at_a_batch_boundary_resumes_with_nothing_lost_or_doubled(owner, monkeypatch):
+    job = queue(preview(owner, records(35)))
+    crash_on_call(monkeypatch, "_run_batch", 3)
+
+    with pytest.raises(Crash):
+        run(job, worker="first")
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.RUNNING
+    assert job.checkpoint == 20
+    assert len(imported(job)) == 20
+    monkeypatch.undo()
+    make_stale(job)
+
+    assert run(job, worker="second") == "complete"
+
+    job.refresh_from_db()
+    assert job.created_count == 35
+    assert imported(job) == list(range(2, 37))
+    assert job.attempts == 2
+
+
+def test_a_crash_in_the_middle_of_a_batch_rolls_that_batch_back_and_resumes(owner, monkeypatch):
+    job = queue(preview(owner, records(35)))
+    # The second batch dies after its customers were inserted, before its checkpoint moved.
+    crash_on_call(monkeypatch, "_advance", 2)
+
+    with pytest.raises(Crash):
+        run(job, worker="first")
+
+    job.refresh_from_db()
+    assert job.checkpoint == 10
+    assert len(imported(job)) == 10
+    monkeypatch.undo()
+    make_stale(job)
+
+    run(job, worker="second")
+
+    job.refresh_from_db()
+    assert job.created_count == 35
+    assert imported(job) == list(range(2, 37))
+
+
+def test_progress_never_goes_back_across_a_crash(owner, monkeypatch):
+    job = queue(preview(owner, records(45)))
+    seen: list[tuple[int, int]] = []
+    original_advance = import_jobs._advance
+
+    def recording(job_row, **kwargs):
+        original_advance(job_row, **kwargs)
+        seen.append((job_row.checkpoint, job_row.created_count))
+
+    monkeypatch.setattr(import_jobs, "_advance", recording)
+    original_batch = import_jobs._run_batch
+    crash_on_call(monkeypatch, "_run_batch", 3)
+    with pytest.raises(Crash):
+        run(job, worker="first")
+    monkeypatch.setattr(import_jobs, "_run_batch", original_batch)
+    make_stale(job)
+
+    run(job, worker="second")
+
+    assert seen == sorted(seen)
+    assert seen[-1] == (45, 45)
+
+
+def test_a_fresh_job_cannot_be_taken_by_a_second_worker(owner):
+    job = queue(preview(owner, records(5)))
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, worker_id="first", heartbeat_at=timezone.now()
+    )
+
+    assert run(job, worker="second") == "not_claimed"
+    assert imported(job) == []
+
+
+def test_a_worker_that_lost_its_claim_stops_at_the_next_batch(owner, monkeypatch):
+    job = queue(preview(owner, records(35)))
+    original = import_jobs._run_batch
+    calls = {"n": 0}
+
+    def steal_after_first(job_id, worker_id, batch, end):
+        calls["n"] += 1
+        result = original(job_id, worker_id, batch, end)
+        if calls["n"] == 1:
+            ImportJob.objects.filter(pk=job_id).update(worker_id="thief")
+        return result
+
+    monkeypatch.setattr(import_jobs, "_run_batch", steal_after_first)
+
+    assert run(job, worker="first") == "lost_claim"
+    assert len(imported(job)) == 10
+
+
+def test_a_stop_request_releases_the_job_and_queues_it_again(owner, monkeypatch):
+    job = queue(preview(owner, records(35)))
+    enqueued = []
+    monkeypatch.setattr(import_jobs, "_enqueue", enqueued.append)
+    asked = iter([False, False, True])
+
+    outcome = run(job, worker="first", should_stop=lambda: next(asked, True))
+
+    job.refresh_from_db()
+    assert outcome == "released"
+    assert job.status == ImportJob.Status.QUEUED
+    assert job.checkpoint == 20
+    assert enqueued == [job.pk]
+    assert run(job, worker="second") == "complete"
+    job.refresh_from_db()
+    assert job.created_count == 35
+    assert imported(job) == list(range(2, 37))
+
+
+def test_a_lost_database_connection_is_retried(owner, monkeypatch):
+    job = queue(preview(owner, records(25)))
+    monkeypatch.setattr(import_jobs.time, "sleep", lambda seconds: None)
+    original = import_jobs._run_batch
+    failures = {"left": 2}
+
+    def flaky(*args, **kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(import_jobs, "_run_batch", flaky)
+
+    assert run(job) == "complete"
+    job.refresh_from_db()
+    assert job.created_count == 25
+
+
+def test_an_unexpected_error_fails_the_job_with_a_message(owner, monkeypatch):
+    job = queue(preview(owner, records(25)))
+    original = import_jobs._next_batch
+    calls = {"n": 0}
+
+    def broken_on_second(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ValueError("a bug")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(import_jobs, "_next_batch", broken_on_second)
+
+    assert run(job) == "failed"
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED
+    assert "internal error" in job.message
+    assert job.created_count == 10
+
+
+def test_a_customer_taken_since_the_preview_fails_alone(owner):
+    job = queue(preview(owner, records(25)))
+    CustomerFactory(
+        phone="+233" + phone(13)[1:], shipping_mark="ELSEWHERE", email="elsewhere@example.com"
+    )
+
+    run(job)
+
+    job.refresh_from_db()
+    assert job.created_count == 24
+    assert job.failed_count == 1
+    assert 15 not in imported(job)
+    error = ImportRowError.objects.get(job=job, at_run=True)
+    assert (error.row, error.field, error.code) == (15, "phone", "duplicate_existing")
+
+
+def test_a_generated_mark_taken_since_the_preview_is_generated_again(owner):
+    job = queue(preview(owner, [customer_record(1, shipping_mark="", first_name="Kwame")]))
+    CustomerFactory(shipping_mark="PM 1 KWAME")
+
+    run(job)
+
+    created = User.objects.get(import_job=job)
+    assert created.shipping_mark == "PM 1 KWAME02"
+
+
+def test_a_stale_running_job_is_queued_again_by_the_watchdog(
+    owner, django_capture_on_commit_callbacks
+):
+    job = queue(preview(owner, records(5)))
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING,
+        worker_id="dead",
+        attempts=1,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+
+    touched = import_jobs.import_jobs_recover_stale()
+
+    job.refresh_from_db()
+    assert touched == 1
+    assert job.status == ImportJob.Status.COMPLETE
+    assert job.created_count == 5
+
+
+def test_a_job_that_keeps_losing_its_worker_fails_after_the_attempt_limit(owner, settings):
+    settings.IMPORT_MAX_ATTEMPTS = 3
+    job = queue(preview(owner, records(5)))
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING,
+        attempts=3,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+
+    import_jobs.import_jobs_recover_stale()
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED
+    assert "3 attempts" in job.message

@@ -1,0 +1,54 @@
+"""The WSGI wrapper that counts chunked request bodies (Django alone would read them as empty)."""
+
+import io
+
+from primepre.body_limit import ChunkedBodyLimit
+
+
+def call(app, body: bytes, **environ):
+    captured = {}
+
+    def start_response(status, headers):
+        captured["status"] = status
+        captured["headers"] = dict(headers)
+
+    base = {"wsgi.input": io.BytesIO(body), "HTTP_TRANSFER_ENCODING": "chunked"}
+    result = b"".join(app({**base, **environ}, start_response))
+    return captured, result
+
+
+def echo_app(environ, start_response):
+    start_response("200 OK", [])
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return [environ["wsgi.input"].read(length)]
+
+
+def test_a_chunked_body_within_the_limit_reaches_the_app_with_its_length():
+    app = ChunkedBodyLimit(echo_app, limit_bytes=1000)
+
+    captured, body = call(app, b"a" * 700)
+
+    assert captured["status"] == "200 OK"
+    assert body == b"a" * 700
+
+
+def test_a_chunked_body_over_the_limit_is_413_without_reaching_the_app():
+    reached = []
+
+    def app(environ, start_response):
+        reached.append(True)
+        return echo_app(environ, start_response)
+
+    captured, body = call(ChunkedBodyLimit(app, limit_bytes=100_000), b"a" * 200_000)
+
+    assert captured["status"].startswith("413")
+    assert b'"code": "file_too_large"' in body
+    assert reached == []
+
+
+def test_a_body_with_a_content_length_is_left_to_django():
+    app = ChunkedBodyLimit(echo_app, limit_bytes=10)
+
+    _, body = call(app, b"abcdef", CONTENT_LENGTH="6", HTTP_TRANSFER_ENCODING="")
+
+    assert body == b"abcdef"

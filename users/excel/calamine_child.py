@@ -1,0 +1,175 @@
+"""Reads the first visible worksheet of a workbook with python-calamine and streams its rows to
+stdout. users.excel.reading runs it as a child process of its own, never imports it.
+
+Why a process: calamine builds a dense grid of a sheet's whole used range before the first row is
+available, so a 5 KB file with one cell at A1 and one at XFD1048576 asks for hundreds of gigabytes.
+Here that allocation fails under an address-space limit and only this process dies (SIGABRT, or
+exit status 3 when Python itself runs out). Only the standard library and python_calamine are
+imported, so it starts in about 10 ms.
+
+Usage: python -I calamine_child.py PATH MAX_COLUMNS BLANK_RUN MAX_ROWS MEMORY_MB CPU_SECONDS
+
+Output, framed as a 4-byte little-endian length then a marshal payload:
+    ("sheet", name or None), then ("row", row_number, cells) per non-blank row, then ("end",)
+or, at any point, ("error", kind, exception class name) with kind "password" | "corrupt" | "memory"
+and nothing after it. No message carries an exception's text: it could quote cell data.
+"""
+
+import datetime
+import marshal
+import os
+import resource
+import struct
+import sys
+
+import python_calamine
+
+MIB = 1024 * 1024
+FRAME = struct.Struct("<I")
+EXIT_OUT_OF_MEMORY = 3
+
+
+def _vm_size() -> int | None:
+    """This process's mapped address space in bytes (Linux only)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _limit_resources(memory_mb: int, cpu_seconds: int) -> None:
+    # The limit is relative to what the interpreter and calamine already map, which differs between
+    # machines; without /proc (not Linux) there is no baseline and no limit.
+    baseline = _vm_size()
+    if baseline is not None:
+        limit = baseline + memory_mb * MIB
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # A backstop for when the parent is gone and cannot kill this process on its timeout.
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard == resource.RLIM_INFINITY or cpu_seconds < hard:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, hard))
+
+
+def _duration(value: datetime.timedelta) -> str:
+    """A duration as Excel shows [h]:mm:ss."""
+    seconds = int(value.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    hours, rest = divmod(abs(seconds), 3600)
+    return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _cells(row: list, padding: list, max_columns: int) -> list | None:
+    """The row's cells from column A, trailing empties dropped; None when the row is blank."""
+    if padding:
+        row = padding + row
+    cells = []
+    used = 0
+    blank = True
+    for value in row[:max_columns]:
+        kind = type(value)
+        if value is None or value == "":  # None: padding; "": calamine's empty cell
+            cells.append(None)
+            continue
+        if kind is str:
+            if blank and not value.isspace():
+                blank = False
+        else:
+            blank = False
+            if kind is datetime.datetime or kind is datetime.date or kind is datetime.time:
+                value = value.isoformat()
+            elif kind is datetime.timedelta:
+                value = _duration(value)
+        cells.append(value)
+        used = len(cells)
+    if blank:
+        return None
+    del cells[used:]
+    return cells
+
+
+def _first_visible_worksheet(book: python_calamine.CalamineWorkbook) -> str | None:
+    for sheet in book.sheets_metadata:
+        if (
+            sheet.typ == python_calamine.SheetTypeEnum.WorkSheet
+            and sheet.visible == python_calamine.SheetVisibleEnum.Visible
+        ):
+            return sheet.name
+    return None
+
+
+def _stream(path: str, max_columns: int, blank_run: int, max_rows: int, send) -> None:
+    book = python_calamine.CalamineWorkbook.from_path(path)
+    name = _first_visible_worksheet(book)
+    if name is None:
+        send(("sheet", None))
+        send(("end",))
+        return
+    sheet = book.get_sheet_by_name(name)
+    send(("sheet", name))
+    start = sheet.start
+    if start is None:  # an empty sheet; iter_rows() would panic on it
+        send(("end",))
+        return
+    # The range starts at the first non-empty column: pad so cells[0] is always column A.
+    # iter_rows() yields the rows above the range as empty rows, so its count is the row number.
+    padding = [None] * min(start[1], max_columns)
+    blanks = 0
+    sent = 0
+    for number, row in enumerate(sheet.iter_rows(), 1):
+        cells = _cells(row, padding, max_columns)
+        if cells is None:
+            blanks += 1
+            if blanks >= blank_run:
+                break
+            continue
+        blanks = 0
+        send(("row", number, cells))
+        sent += 1
+        if sent > max_rows:  # the reader refuses the file on this row; read no further
+            break
+    send(("end",))
+
+
+def main(argv: list[str]) -> int:
+    path = argv[1]
+    max_columns, blank_run, max_rows, memory_mb, cpu_seconds = (int(arg) for arg in argv[2:7])
+    out = os.fdopen(sys.stdout.fileno(), "wb", buffering=64 * 1024, closefd=False)
+
+    def send(message: tuple) -> None:
+        payload = marshal.dumps(message)
+        out.write(FRAME.pack(len(payload)))
+        out.write(payload)
+
+    _limit_resources(memory_mb, cpu_seconds)
+    try:
+        try:
+            _stream(path, max_columns, blank_run, max_rows, send)
+        except python_calamine.PasswordError as exc:
+            send(("error", "password", type(exc).__name__))
+        except MemoryError as exc:
+            send(("error", "memory", type(exc).__name__))
+        except (BrokenPipeError, KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # a Rust panic arrives as a BaseException (PanicException)
+            # calamine's own cap on a sheet's cells (far above what MEMORY_MB allows).
+            too_large = "cell limit exceeded" in str(exc).lower()
+            send(("error", "memory" if too_large else "corrupt", type(exc).__name__))
+        out.flush()
+    except BrokenPipeError:
+        # The reader stopped listening (its consumer stopped early); nothing is left to do.
+        os._exit(0)
+    except MemoryError:
+        # Out of memory even for the error message; os._exit needs no memory to say so.
+        os._exit(EXIT_OUT_OF_MEMORY)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,230 @@
+"""Excel import endpoints: upload (preview), confirm, status, failed rows, preview pages."""
+
+import tempfile
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from users import import_jobs, import_reports, imports, selectors
+from users.excel import errors as file_errors
+from users.excel.errors import FileError
+from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
+from users.exceptions import ApplicationError
+from users.views import error_responses
+
+# Room for the multipart envelope around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class UploadInputSerializer(drf_serializers.Serializer):
+    file = drf_serializers.FileField(help_text="The spreadsheet: xlsx, xls, xlsb, ods or csv.")
+
+
+class BulkCreateInputSerializer(drf_serializers.Serializer):
+    upload_id = drf_serializers.UUIDField(required=False)
+    customers = drf_serializers.ListField(
+        child=drf_serializers.DictField(),
+        required=False,
+        help_text="Legacy: the customers themselves (validated again like an upload).",
+    )
+    notify = drf_serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        if "upload_id" not in attrs and "customers" not in attrs:
+            raise drf_serializers.ValidationError(
+                {"upload_id": ["Give the upload_id of a preview."]}, code="required"
+            )
+        if len(attrs.get("customers") or []) > settings.IMPORT_MAX_ROWS:
+            raise FileError(
+                file_errors.TOO_MANY_ROWS,
+                f"More than {settings.IMPORT_MAX_ROWS:,} customers in one request.",
+            )
+        return attrs
+
+
+class BulkCreateOutputSerializer(drf_serializers.Serializer):
+    success = drf_serializers.BooleanField()
+    message = drf_serializers.CharField()
+    task_id = drf_serializers.UUIDField()
+    status = drf_serializers.CharField()
+    total_customers = drf_serializers.IntegerField()
+    estimated_time_seconds = drf_serializers.IntegerField()
+
+
+def _job_or_404(job_id, user):
+    job = selectors.import_job_get(job_id=job_id, user=user)
+    if job is None:
+        raise Http404
+    return job
+
+
+def _refuse_large_bodies(request) -> None:
+    """413 from the declared length, before a byte of the body is read."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > settings.IMPORT_MAX_FILE_BYTES + MULTIPART_OVERHEAD:
+        raise FileError(
+            file_errors.FILE_TOO_LARGE,
+            f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)} MB.",
+        )
+
+
+class UploadView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": UploadInputSerializer},
+        responses={
+            200: OpenApiResponse(description="The preview"),
+            **error_responses(400, 401, 403, 413, 415),
+        },
+        tags=["import"],
+    )
+    def post(self, request):
+        _refuse_large_bodies(request)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApplicationError(
+                file_errors.NO_FILE, "Attach the spreadsheet as the multipart field 'file'."
+            )
+        job = imports.preview_from_upload(owner=request.user, upload=upload)
+        return Response(import_reports.preview_response(job))
+
+
+class BulkCreateView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=BulkCreateInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Retrying with the same key returns the same job.",
+            )
+        ],
+        responses={
+            202: BulkCreateOutputSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413),
+        },
+        tags=["import"],
+    )
+    def post(self, request):
+        data = BulkCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
+        notify = data.validated_data["notify"]
+        if "upload_id" in data.validated_data:
+            job = import_jobs.import_job_confirm(
+                job_id=data.validated_data["upload_id"],
+                user=request.user,
+                notify=notify,
+                idempotency_key=key,
+            )
+        else:
+            job = import_jobs.import_records_confirm(
+                user=request.user,
+                records=data.validated_data["customers"],
+                notify=notify,
+                idempotency_key=key,
+            )
+        body = {
+            "success": True,
+            "message": f"Import of {job.to_create_count:,} customers "
+            + ("queued." if job.status == job.Status.QUEUED else f"is {job.status.lower()}."),
+            "task_id": str(job.pk),
+            "status": job.status,
+            "total_customers": job.to_create_count,
+            "estimated_time_seconds": import_jobs.estimated_seconds(job),
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class StatusView(APIView):
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(description="The job's status"),
+            **error_responses(401, 403, 404),
+        },
+        tags=["import"],
+    )
+    def get(self, request, task_id):
+        job = _job_or_404(task_id, request.user)
+        if job.status in job.ACTIVE_STATUSES:
+            import_jobs.import_jobs_recover_stale(job_ids=[job.pk])
+            job.refresh_from_db()
+        return Response(import_reports.job_status(job))
+
+
+class FailedRowsView(APIView):
+    @extend_schema(
+        responses={
+            (200, XLSX_CONTENT_TYPE): OpenApiResponse(description="The rows not created"),
+            **error_responses(401, 403, 404),
+        },
+        tags=["import"],
+    )
+    def get(self, request, task_id):
+        job = _job_or_404(task_id, request.user)
+        headers, rows = import_reports.failed_rows_table(job)
+        # FileResponse closes the file once it has been sent.
+        spool = tempfile.TemporaryFile(prefix="primepre-errors-")  # noqa: SIM115
+        write_xlsx(spool, title="Failed rows", headers=headers, rows=rows)
+        spool.seek(0)
+        return FileResponse(
+            spool,
+            as_attachment=True,
+            filename=f"import-{job.pk}-failed-rows.xlsx",
+            content_type=XLSX_CONTENT_TYPE,
+        )
+
+
+class PreviewPageView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("list", str, enum=list(import_reports.LISTS), required=True),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses={
+            200: OpenApiResponse(description="One page of a preview list"),
+            **error_responses(400, 401, 403, 404),
+        },
+        tags=["import"],
+    )
+    def get(self, request, upload_id):
+        job = _job_or_404(upload_id, request.user)
+        name = request.query_params.get("list", "")
+        if name not in import_reports.LISTS:
+            raise ApplicationError(
+                "validation_error",
+                "Unknown list.",
+                errors={
+                    "list": [
+                        {
+                            "message": f"One of: {', '.join(import_reports.LISTS)}.",
+                            "code": "invalid_choice",
+                        }
+                    ]
+                },
+            )
+        page = _positive_int(request.query_params.get("page"), default=1)
+        page_size = min(_positive_int(request.query_params.get("page_size"), default=100), 1000)
+        return Response(import_reports.preview_page(job, name=name, page=page, page_size=page_size))
+
+
+def _positive_int(value, *, default: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default

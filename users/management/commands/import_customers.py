@@ -1,0 +1,116 @@
+"""python manage.py import_customers FILE [--dry-run] [--as PHONE]
+
+The same pipeline as the API: preview (printed), then the job runs here with a progress bar.
+"""
+
+import os
+import sys
+import threading
+import time
+
+from django.core.files.uploadedfile import UploadedFile
+from django.core.management.base import BaseCommand, CommandError
+
+from users import import_jobs, import_reports, imports, selectors
+from users.excel.errors import FileError
+from users.models import ImportJob, User
+from users.tasks import worker_id
+
+
+class _PathUpload(UploadedFile):
+    """A file on disk, shaped like an upload (the reader is given its path)."""
+
+    def __init__(self, path: str):
+        super().__init__(open(path, "rb"), name=os.path.basename(path), size=os.path.getsize(path))  # noqa: SIM115
+        self._path = path
+
+    def temporary_file_path(self) -> str:
+        return self._path
+
+
+def progress_bar(done: int, total: int, width: int = 40) -> str:
+    share = done / total if total else 1
+    filled = int(share * width)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} {share:4.0%}"
+
+
+class Command(BaseCommand):
+    help = "Import customers from a spreadsheet (xlsx, xls, xlsb, ods, csv)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file")
+        parser.add_argument("--dry-run", action="store_true", help="Preview only; create nothing.")
+        parser.add_argument(
+            "--as",
+            dest="as_phone",
+            help="Phone of the staff user the import is recorded for (default: a super admin).",
+        )
+
+    def handle(self, *args, file: str, dry_run: bool, as_phone: str | None, **options):
+        owner = self._owner(as_phone)
+        if not os.path.isfile(file):
+            raise CommandError(f"No such file: {file}")
+        upload = _PathUpload(file)
+        try:
+            job = imports.preview_from_upload(owner=owner, upload=upload)
+        except FileError as error:
+            raise CommandError(f"{error.code}: {error.message}") from None
+        finally:
+            upload.close()
+        self._print_preview(job)
+        if dry_run:
+            job.delete()
+            self.stdout.write("Dry run: nothing was created.")
+            return
+        job = import_jobs.import_job_queue(job=job)
+        if job.status == ImportJob.Status.QUEUED:
+            job = self._run_with_progress(job)
+        self.stdout.write(job.message)
+        if job.skipped_count or job.failed_count:
+            self.stdout.write(
+                f"Rows not created: {job.skipped_count + job.failed_count:,}. Download them from "
+                f"/api/auth/customers/excel/bulk-create/{job.pk}/errors.xlsx"
+            )
+        if job.status == ImportJob.Status.FAILED:
+            raise CommandError("The import failed.")
+
+    def _owner(self, as_phone: str | None) -> User:
+        if as_phone:
+            owner = selectors.user_find_by_identifier(identifier=as_phone)
+            if owner is None or not owner.is_staff_member:
+                raise CommandError(f"No staff user with phone {as_phone}.")
+            return owner
+        owner = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+        if owner is None:
+            raise CommandError("No super admin exists; name a staff user with --as PHONE.")
+        return owner
+
+    def _print_preview(self, job: ImportJob) -> None:
+        self.stdout.write(import_reports.preview_message(job))
+        mapping = ", ".join(f"{k} <- {v!r}" for k, v in job.column_mapping["fields"].items())
+        self.stdout.write(f"Columns ({job.column_mapping['layout']}): {mapping}")
+        for line in import_reports.job_status(job)["errors"][:20]:
+            self.stdout.write(f"  {line}")
+
+    def _run_with_progress(self, job: ImportJob) -> ImportJob:
+        """Runs the job in this process (a worker that gets to it first runs it instead; the bar
+        follows the job either way)."""
+        runner = threading.Thread(
+            target=import_jobs.import_job_run,
+            kwargs={"job_id": job.pk, "worker_id": worker_id()},
+            daemon=True,
+        )
+        runner.start()
+        while True:
+            job.refresh_from_db()
+            done = job.created_count + job.failed_count
+            if sys.stdout.isatty():
+                self.stdout.write("\r" + progress_bar(done, job.to_create_count), ending="")
+            if job.status in ImportJob.FINISHED_STATUSES:
+                break
+            time.sleep(0.5)
+        runner.join(timeout=5)
+        self.stdout.write(
+            "\n" + progress_bar(job.created_count + job.failed_count, job.to_create_count)
+        )
+        return job
