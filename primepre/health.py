@@ -49,3 +49,18 @@ def health(request):
         "version": settings.VERSION,
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+class HealthCheckMiddleware:
+    """Answers GET /api/health/ before the host check and the HTTPS redirect: a platform's health
+    checker calls the instance by its internal address, over plain HTTP."""
+
+    PATH = "/api/health/"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == self.PATH and request.method in ("GET", "HEAD"):
+            return health(request)
+        return self.get_response(request)

@@ -11,3 +11,8 @@ from primepre.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# The Redis queue, for the tests that run the import on it (skipped when no Redis answers).
+if "django_rq" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS.append("django_rq")  # noqa: F405
+RQ_QUEUES = {"default": {"URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")}}

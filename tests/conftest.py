@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import CustomerFactory, StaffFactory
+from users import sms
 
 
 def bearer_client(user) -> APIClient:
@@ -43,3 +44,31 @@ def customer(db):
 @pytest.fixture
 def customer_client(customer) -> APIClient:
     return bearer_client(customer)
+
+
+class FakeTwilio:
+    """Stands in for twilio.rest.Client, the SMS provider's client: records what would have
+    been sent, or fails the way Twilio fails."""
+
+    sent: list[dict] = []
+    fail_with: Exception | None = None
+
+    def __init__(self, account_sid, auth_token, http_client=None):
+        self.messages = self
+
+    def create(self, *, to, from_, body):
+        if FakeTwilio.fail_with is not None:
+            raise FakeTwilio.fail_with
+        FakeTwilio.sent.append({"to": to, "from_": from_, "body": body})
+
+
+@pytest.fixture
+def twilio(settings, monkeypatch):
+    """SMS configured, with the Twilio client faked."""
+    settings.TWILIO_ACCOUNT_SID = "ACtest"
+    settings.TWILIO_AUTH_TOKEN = "token"
+    settings.TWILIO_PHONE_NUMBER = "+15005550006"
+    FakeTwilio.sent = []
+    FakeTwilio.fail_with = None
+    monkeypatch.setattr(sms, "Client", FakeTwilio)
+    return FakeTwilio

@@ -87,3 +87,21 @@ def test_responses_carry_a_request_id(api_client):
     response = api_client.get("/api/health/", HTTP_X_REQUEST_ID="abc-123")
 
     assert response["X-Request-ID"] == "abc-123"
+
+
+def test_health_answers_a_checker_that_uses_an_internal_host_over_http(api_client, settings):
+    settings.ALLOWED_HOSTS = ["primepre.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = api_client.get("/api/health/", HTTP_HOST="10.0.0.7:10000")
+
+    assert response.status_code == status.HTTP_200_OK
+    assert response.json()["status"] == "ok"
+
+
+def test_other_paths_still_refuse_an_unknown_host(api_client, settings):
+    settings.ALLOWED_HOSTS = ["primepre.example.com"]
+
+    response = api_client.get("/api/auth/me/", HTTP_HOST="evil.example.com")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST

@@ -20,32 +20,6 @@ LOGIN = reverse("users:login")
 NEW_PASSWORD = "a-Long-new-passphrase-7"
 
 
-class FakeTwilio:
-    """Stands in for twilio.rest.Client: records messages, or fails like Twilio does."""
-
-    sent: list[dict] = []
-    fail_with: Exception | None = None
-
-    def __init__(self, account_sid, auth_token, http_client=None):
-        self.messages = self
-
-    def create(self, *, to, from_, body):
-        if FakeTwilio.fail_with is not None:
-            raise FakeTwilio.fail_with
-        FakeTwilio.sent.append({"to": to, "from_": from_, "body": body})
-
-
-@pytest.fixture
-def twilio(settings, monkeypatch):
-    settings.TWILIO_ACCOUNT_SID = "ACtest"
-    settings.TWILIO_AUTH_TOKEN = "token"
-    settings.TWILIO_PHONE_NUMBER = "+15005550006"
-    FakeTwilio.sent = []
-    FakeTwilio.fail_with = None
-    monkeypatch.setattr(sms, "Client", FakeTwilio)
-    return FakeTwilio
-
-
 @pytest.fixture
 def customer_with_phone():
     return CustomerFactory(phone="+233241234567", is_verified=False)

@@ -300,6 +300,17 @@ def _insert_one(job: ImportJob, row: list, user: User) -> bool:
     return False
 
 
+def _invite_after_commit(job: ImportJob, source_rows: list[int]) -> None:
+    if job.notify and source_rows:
+        transaction.on_commit(partial(_enqueue_invites, job.pk, source_rows))
+
+
+def _enqueue_invites(job_id, source_rows: list[int]) -> None:
+    from users.tasks import import_job_invites_task
+
+    import_job_invites_task.enqueue(job_id=str(job_id), source_rows=source_rows)
+
+
 def _run_batch(job_id, worker_id: str, batch: list[tuple[int, list]], end: int) -> tuple[int, int]:
     """Inserts one batch; returns (created, failed)."""
     now = timezone.now()
@@ -309,6 +320,7 @@ def _run_batch(job_id, worker_id: str, batch: list[tuple[int, list]], end: int) 
             users = [_customer(job, row, now) for _, row in batch]
             User.objects.bulk_create(users)
             _advance(job, checkpoint=end, created=len(users))
+            _invite_after_commit(job, [row[0] for _, row in batch])
         return len(batch), 0
     except IntegrityError:
         pass
@@ -321,6 +333,7 @@ def _run_batch(job_id, worker_id: str, batch: list[tuple[int, list]], end: int) 
             if _insert_one(job, row, _customer(job, row, now)):
                 created += 1
                 _advance(job, checkpoint=index + 1, created=1)
+                _invite_after_commit(job, [row[0]])
             else:
                 failed += 1
                 _advance(job, checkpoint=index + 1, failed=1)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from django_tasks import task
 
-from users import import_jobs
+from users import import_jobs, notifications
 
 
 @contextmanager
@@ -54,3 +54,8 @@ def import_job_task(job_id: str) -> str:
         return import_jobs.import_job_run(
             job_id=job_id, worker_id=worker_id(), should_stop=stop.is_set
         )
+
+
+@task()
+def import_job_invites_task(job_id: str, source_rows: list[int]) -> list[int]:
+    return list(notifications.import_job_send_invites(job_id=job_id, source_rows=source_rows))

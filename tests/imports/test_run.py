@@ -292,3 +292,47 @@ def test_a_job_that_keeps_losing_its_worker_fails_after_the_attempt_limit(owner,
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED
     assert "3 attempts" in job.message
+
+
+def test_above_the_memory_ceiling_a_job_warns_and_goes_on_in_smaller_batches(
+    owner, settings, caplog
+):
+    settings.IMPORT_BATCH_SIZE = 200
+    settings.IMPORT_MEMORY_CEILING_MB = 1
+    job = queue(preview(owner, records(500)))
+
+    assert run(job) == "complete"
+
+    job.refresh_from_db()
+    assert job.created_count == 500
+    sizes = [r.args[2] for r in caplog.records if r.getMessage().startswith("[IMPORT-BATCH]")]
+    assert sizes[:4] == [200, 100, 50, 50]
+    assert "[IMPORT-MEMORY]" in caplog.text
+
+
+def test_two_workers_racing_for_one_job_run_it_once(owner):
+    import threading
+
+    from django.db import connection
+
+    job = queue(preview(owner, records(60)))
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def worker(name):
+        start.wait()
+        try:
+            outcomes.append(run(job, worker=name))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    job.refresh_from_db()
+    assert sorted(outcomes) == ["complete", "not_claimed"]
+    assert job.attempts == 1
+    assert imported(job) == list(range(2, 62))

@@ -62,9 +62,7 @@ class Command(BaseCommand):
             job.delete()
             self.stdout.write("Dry run: nothing was created.")
             return
-        job = import_jobs.import_job_queue(job=job)
-        if job.status == ImportJob.Status.QUEUED:
-            job = self._run_with_progress(job)
+        job = self._run_with_progress(import_jobs.import_job_queue(job=job))
         self.stdout.write(job.message)
         if job.skipped_count or job.failed_count:
             self.stdout.write(
@@ -100,7 +98,8 @@ class Command(BaseCommand):
             kwargs={"job_id": job.pk, "worker_id": worker_id()},
             daemon=True,
         )
-        runner.start()
+        if job.status == ImportJob.Status.QUEUED:
+            runner.start()
         while True:
             job.refresh_from_db()
             done = job.created_count + job.failed_count
@@ -109,8 +108,8 @@ class Command(BaseCommand):
             if job.status in ImportJob.FINISHED_STATUSES:
                 break
             time.sleep(0.5)
-        runner.join(timeout=5)
-        self.stdout.write(
-            "\n" + progress_bar(job.created_count + job.failed_count, job.to_create_count)
-        )
+        if runner.is_alive():
+            runner.join(timeout=5)
+        done = job.created_count + job.failed_count
+        self.stdout.write("\n" + progress_bar(done, job.to_create_count))
         return job

@@ -1,4 +1,5 @@
-"""The task worker: django-tasks-db's db_worker, with the import watchdog running beside it.
+"""The task worker: django-tasks-db's db_worker (or, with TASKS_BACKEND=rq, django-rq's
+rqworker), with the import watchdog running beside it.
 
 The watchdog queues again any import whose worker went quiet for IMPORT_STALE_AFTER seconds (a
 worker killed mid-job, a machine that vanished), so a job never waits for someone to look at it.
@@ -18,14 +19,13 @@ logger = logging.getLogger(__name__)
 
 
 def watchdog(stop: threading.Event, period: float) -> None:
-    while not stop.is_set():
+    while not stop.wait(period):
         try:
             import_jobs_recover_stale()
         except DatabaseError as error:
             logger.warning("[WATCHDOG] error=%s", type(error).__name__)
         finally:
             connection.close()
-        stop.wait(period)
 
 
 class Command(BaseCommand):
@@ -34,9 +34,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=0.5, help="Queue poll interval (s).")
         parser.add_argument("--max-tasks", type=int, default=None)
+        parser.add_argument("--batch", action="store_true", help="Run what is queued, then exit.")
         parser.add_argument("--worker-id", default=None)
+        parser.add_argument(
+            "--rq-worker-class",
+            default=None,
+            help="RQ only: the worker class (rq.SimpleWorker runs tasks without forking).",
+        )
 
-    def handle(self, *args, interval: float, max_tasks: int | None, worker_id: str | None, **opts):
+    def handle(
+        self,
+        *args,
+        interval: float,
+        max_tasks: int | None,
+        worker_id: str | None,
+        batch: bool,
+        **opts,
+    ):
+        # Jobs left behind by a worker that died are queued before the first task is taken.
+        import_jobs_recover_stale()
         stop = threading.Event()
         period = max(1.0, settings.IMPORT_STALE_AFTER / 3)
         thread = threading.Thread(
@@ -44,13 +60,34 @@ class Command(BaseCommand):
         )
         thread.start()
         logger.info("[WORKER-START] watchdog_period_s=%.0f interval_s=%s", period, interval)
-        options = {"interval": interval, "reload": False, "verbosity": opts.get("verbosity", 1)}
-        if max_tasks:
-            options["max_tasks"] = max_tasks
-        if worker_id:
-            options["worker_id"] = worker_id
+        if settings.TASKS["default"]["BACKEND"].startswith("django_tasks_rq."):
+            command, options = (
+                "rqworker",
+                {
+                    "burst": batch,
+                    "job_class": "django_tasks_rq.Job",
+                    "worker_class": opts.get("rq_worker_class"),
+                    "max_jobs": max_tasks,
+                    "name": worker_id,
+                },
+            )
+            arguments = ["default"]
+        else:
+            command, options = (
+                "db_worker",
+                {
+                    "interval": interval,
+                    "reload": False,
+                    "batch": batch,
+                    "max_tasks": max_tasks,
+                    "worker_id": worker_id,
+                },
+            )
+            arguments = []
+        options = {key: value for key, value in options.items() if value is not None}
+        options["verbosity"] = opts.get("verbosity", 1)
         try:
-            call_command("db_worker", **options)
+            call_command(command, *arguments, **options)
         finally:
             stop.set()
             logger.info("[WORKER-STOP]")

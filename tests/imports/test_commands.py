@@ -1,0 +1,79 @@
+"""python manage.py import_customers: the same pipeline from the command line."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.excel import builders
+from tests.factories import StaffFactory
+from users.models import ImportJob, User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HEADER = ["Shipping Mark", "First Name", "Last Name", "Email", "Phone Number"]
+
+
+@pytest.fixture
+def workbook(tmp_path):
+    path = tmp_path / "customers.xlsx"
+    path.write_bytes(
+        builders.xlsx_bytes(
+            [
+                HEADER,
+                ["PM A", "Kwame", "Mensah", "", "0241234567"],
+                ["PM B", "Ama", "Owusu", "", "12"],
+            ]
+        )
+    )
+    return path
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("import_customers", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_a_dry_run_prints_the_preview_and_creates_nothing(workbook):
+    admin = StaffFactory()
+
+    output = run(str(workbook), "--dry-run", "--as", admin.phone)
+
+    assert "2 rows read: 1 to create, 1 invalid" in output
+    assert "Row 3: Phone: Not a valid phone number" in output
+    assert User.objects.filter(import_job__isnull=False).count() == 0
+    assert ImportJob.objects.count() == 0
+
+
+def test_an_import_creates_the_valid_rows_and_shows_progress(workbook):
+    admin = StaffFactory()
+
+    output = run(str(workbook), "--as", admin.phone)
+
+    assert "] 1/1 100%" in output
+    assert "Created 1 of 1 customers" in output
+    assert User.objects.get(import_job__owner=admin).phone == "+233241234567"
+
+
+def test_a_missing_file_is_a_command_error(tmp_path):
+    StaffFactory(is_superuser=True)
+
+    with pytest.raises(CommandError, match="No such file"):
+        run(str(tmp_path / "nope.xlsx"))
+
+
+def test_a_file_that_is_not_a_spreadsheet_is_a_command_error(tmp_path):
+    admin = StaffFactory()
+    path = tmp_path / "notes.pdf"
+    path.write_bytes(b"%PDF-1.4\n" + b"x" * 100)
+
+    with pytest.raises(CommandError, match="unsupported_file_type"):
+        run(str(path), "--as", admin.phone)
+
+
+def test_only_staff_can_be_named_as_the_importer(workbook):
+    customer = StaffFactory(user_role="CUSTOMER")
+
+    with pytest.raises(CommandError, match="No staff user"):
+        run(str(workbook), "--as", customer.phone)
