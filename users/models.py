@@ -143,6 +143,22 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.is_superuser or self.user_role == Role.SUPER_ADMIN
 
 
+class CustomerManager(UserManager):
+    def get_queryset(self):
+        return super().get_queryset().filter(user_role=Role.CUSTOMER)
+
+
+class Customer(User):
+    """Customers only (role CUSTOMER): what the Django admin lists at /admin/users/customer/."""
+
+    objects = CustomerManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "customer"
+        verbose_name_plural = "customers"
+
+
 class ImportJobQuerySet(models.QuerySet):
     def update(self, **kwargs) -> int:
         # Jobs change mostly through conditional updates, which skip auto_now.
