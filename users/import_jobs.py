@@ -253,7 +253,7 @@ def _record_failure(job: ImportJob, row: list, user: User) -> None:
         phones=[user.phone],
         emails=[user.email] if user.email else [],
         shipping_marks=[user.shipping_mark],
-    ).only("id", "phone", "email", "shipping_mark")
+    )
     problems = [p for other in clashing for p in services.clashes_of(other, values)]
     if not problems:
         ImportRowError.objects.create(

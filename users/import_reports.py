@@ -103,12 +103,10 @@ def _existing_customers(rows: list[list]) -> dict[int, list[dict]]:
     if not rows:
         return {}
     values = [dict(zip(CUSTOMER_FIELDS, row[3], strict=True)) for row in rows]
-    users = list(
-        selectors.users_clashing(
-            phones=[v["phone"] for v in values],
-            emails=[v["email"] for v in values if v["email"]],
-            shipping_marks=[v["shipping_mark"] for v in values],
-        ).only("id", "phone", "email", "shipping_mark", "first_name", "last_name")
+    users = selectors.users_clashing(
+        phones=[v["phone"] for v in values],
+        emails=[v["email"] for v in values if v["email"]],
+        shipping_marks=[v["shipping_mark"] for v in values],
     )
     result: dict[int, list[dict]] = {}
     for row, value in zip(rows, values, strict=True):

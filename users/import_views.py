@@ -11,7 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from users import import_jobs, import_reports, imports, selectors
+from users import import_jobs, import_reports, imports, selectors, serializers
 from users.excel import errors as file_errors
 from users.excel.errors import FileError
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
@@ -82,10 +82,7 @@ class UploadView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": UploadInputSerializer},
-        responses={
-            200: OpenApiResponse(description="The preview"),
-            **error_responses(400, 401, 403, 413, 415),
-        },
+        responses={200: serializers.PreviewSerializer, **error_responses(400, 401, 403, 413, 415)},
         tags=["import"],
     )
     def post(self, request):
@@ -151,10 +148,7 @@ class BulkCreateView(APIView):
 
 class StatusView(APIView):
     @extend_schema(
-        responses={
-            200: OpenApiResponse(description="The job's status"),
-            **error_responses(401, 403, 404),
-        },
+        responses={200: serializers.ImportStatusSerializer, **error_responses(401, 403, 404)},
         tags=["import"],
     )
     def get(self, request, task_id):
@@ -195,10 +189,7 @@ class PreviewPageView(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
-        responses={
-            200: OpenApiResponse(description="One page of a preview list"),
-            **error_responses(400, 401, 403, 404),
-        },
+        responses={200: serializers.PreviewPageSerializer, **error_responses(400, 401, 403, 404)},
         tags=["import"],
     )
     def get(self, request, upload_id):

@@ -143,13 +143,13 @@ def _existing_clashes(keys: list[_Keys]) -> dict[int, tuple[list[FieldProblem], 
             phones=[k.phone for k in chunk if k.phone],
             emails=[k.email for k in chunk if k.email],
             shipping_marks=[k.mark for k in chunk if k.mark],
-        ).values_list("id", "phone", "email", "shipping_mark")
+        )
         by_value: dict[tuple[str, str], int] = {}
-        for user_id, phone, email, mark in clashing:
-            by_value[("phone", phone)] = user_id
-            if email:
-                by_value[("email", email.lower())] = user_id
-            by_value[("shipping_mark", mark.upper())] = user_id
+        for user in clashing:
+            by_value[("phone", user.phone)] = user.pk
+            if user.email:
+                by_value[("email", user.email.lower())] = user.pk
+            by_value[("shipping_mark", user.shipping_mark.upper())] = user.pk
         if not by_value:
             continue
         for k in chunk:

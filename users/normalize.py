@@ -5,6 +5,7 @@ or raises FieldError with one of the row error codes. None of this touches the d
 """
 
 import datetime
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -84,6 +85,10 @@ def cell_to_text(value: object) -> str:
 
 def clean_text(value: object, *, max_length: int, required: bool = False) -> str:
     """NFC, invisible characters removed, whitespace collapsed and trimmed, length checked."""
+    if value is None or value == "":
+        if required:
+            raise FieldError(REQUIRED, "This field is required.")
+        return ""
     text = unicodedata.normalize("NFC", cell_to_text(value)).translate(_TRANSLATE)
     # Tabs and line breaks (Alt+Enter in a cell) are whitespace and collapse with the rest.
     text = _WHITESPACE_RUN.sub(" ", text).strip()
@@ -172,13 +177,16 @@ def normalize_region(value: object) -> str:
     text = clean_text(value, max_length=64)
     if not text:
         return settings.DEFAULT_REGION
-    key = _region_key(text)
-    if key.endswith("_REGION"):
-        key = key.removesuffix("_REGION")
-    try:
-        return _REGION_BY_KEY[key]
-    except KeyError:
-        raise FieldError(INVALID_REGION, "Not a region of Ghana.") from None
+    region = _region_of(text)
+    if region is None:
+        raise FieldError(INVALID_REGION, "Not a region of Ghana.")
+    return region
+
+
+@functools.lru_cache(maxsize=512)
+def _region_of(text: str) -> str | None:
+    key = _region_key(text).removesuffix("_REGION")
+    return _REGION_BY_KEY.get(key)
 
 
 def shipping_mark_base(first_name: str) -> str:

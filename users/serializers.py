@@ -146,3 +146,139 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=64)
     pin = serializers.CharField(max_length=12)
     new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+# --- import answers (documenting the dicts users.import_reports builds) ----------------------
+
+
+class CandidateSerializer(serializers.Serializer):
+    source_row_number = serializers.IntegerField()
+    shipping_mark = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.CharField(allow_null=True)
+    phone = serializers.CharField()
+    region = serializers.CharField()
+    company_name = serializers.CharField(allow_blank=True)
+    nickname = serializers.CharField(allow_blank=True)
+    shipping_mark_generated = serializers.BooleanField()
+
+
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    field = serializers.CharField(allow_blank=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+    value = serializers.CharField(allow_blank=True)
+
+
+class InvalidRowSerializer(serializers.Serializer):
+    source_row_number = serializers.IntegerField()
+    reason = serializers.CharField(allow_blank=True)
+    raw_data = serializers.DictField(child=serializers.JSONField(allow_null=True))
+    errors = RowErrorSerializer(many=True)
+
+
+class ExistingCustomerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    phone = serializers.CharField()
+    email = serializers.CharField(allow_null=True)
+    shipping_mark = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+
+
+class ExistingDuplicateSerializer(serializers.Serializer):
+    candidate = CandidateSerializer()
+    reason = serializers.CharField()
+    existing_customers = ExistingCustomerSerializer(many=True)
+
+
+class BatchDuplicateSerializer(serializers.Serializer):
+    candidate = CandidateSerializer()
+    reason = serializers.CharField()
+
+
+class PreviewSummarySerializer(serializers.Serializer):
+    total_rows = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    existing_duplicates = serializers.IntegerField()
+    batch_duplicates = serializers.IntegerField()
+    to_create = serializers.IntegerField()
+
+
+class ParsingResultsSerializer(serializers.Serializer):
+    candidates = CandidateSerializer(many=True)
+    invalid_rows = InvalidRowSerializer(many=True)
+    total_rows = serializers.IntegerField()
+    valid_candidates = serializers.IntegerField()
+
+
+class DuplicateResultsSerializer(serializers.Serializer):
+    existing_duplicates = ExistingDuplicateSerializer(many=True)
+    batch_duplicates = BatchDuplicateSerializer(many=True)
+    unique_candidates = CandidateSerializer(many=True)
+
+
+class PreviewSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    upload_id = serializers.UUIDField()
+    file_name = serializers.CharField(allow_blank=True)
+    file_type = serializers.CharField()
+    column_mapping = serializers.DictField(child=serializers.CharField())
+    layout = serializers.ChoiceField(choices=["header", "legacy"])
+    unmapped_columns = serializers.ListField(child=serializers.CharField())
+    summary = PreviewSummarySerializer()
+    parsing_results = ParsingResultsSerializer()
+    duplicate_results = DuplicateResultsSerializer()
+    errors = RowErrorSerializer(many=True)
+    errors_total = serializers.IntegerField()
+    list_limit = serializers.IntegerField()
+    lists_truncated = serializers.BooleanField()
+
+
+class PreviewPageSerializer(serializers.Serializer):
+    upload_id = serializers.UUIDField()
+    list = serializers.CharField()
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = serializers.ListField(child=serializers.DictField())
+
+
+class FailedRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    reason = serializers.CharField(allow_blank=True)
+    codes = serializers.ListField(child=serializers.CharField())
+    data = serializers.DictField(child=serializers.JSONField(allow_null=True))
+
+
+class ImportStatusSerializer(serializers.Serializer):
+    task_id = serializers.UUIDField()
+    status = serializers.ChoiceField(
+        choices=["PARSED", "QUEUED", "RUNNING", "COMPLETE", "FAILED", "CANCELLED"]
+    )
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    created = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    total_customers = serializers.IntegerField()
+    total_rows = serializers.IntegerField()
+    progress_percent = serializers.IntegerField(min_value=0, max_value=100)
+    errors = serializers.ListField(child=serializers.CharField())
+    errors_total = serializers.IntegerField()
+    failed_rows = FailedRowSerializer(many=True)
+    failed_rows_total = serializers.IntegerField()
+    sms_sent = serializers.IntegerField()
+    sms_failed = serializers.IntegerField()
+    estimated_time_seconds = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    is_complete = serializers.BooleanField()
+    is_failed = serializers.BooleanField()
+    is_finished = serializers.BooleanField()

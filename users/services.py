@@ -57,7 +57,7 @@ def _uniqueness_problems(values: dict, *, exclude_id: int | None = None) -> list
         emails=[values["email"]] if values.get("email") else [],
         shipping_marks=[values["shipping_mark"]] if values.get("shipping_mark") else [],
         exclude_id=exclude_id,
-    ).only("id", "phone", "email", "shipping_mark")
+    )
     problems: list[FieldProblem] = []
     for user in clashing:
         problems.extend(p for p in clashes_of(user, values) if p not in problems)

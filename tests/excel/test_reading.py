@@ -283,6 +283,12 @@ def test_csv_values_stay_text(read):
     assert rows[1] == (2, ["0241234567"])
 
 
+def test_the_quote_a_csv_export_puts_before_a_formula_character_is_taken_off(read):
+    rows = read(builders.csv_bytes([["'-2+3", "'+233241234567", "'Tis", "'=SUM(A1)"]]))
+
+    assert rows == [(1, ["-2+3", "+233241234567", "'Tis", "=SUM(A1)"])]
+
+
 def test_csv_blank_and_whitespace_lines_are_skipped_but_counted(read):
     rows = read(b"Name,Phone\r\n\r\n , \r\nKofi,024\r\n")
 

@@ -81,6 +81,7 @@ _MAX_CSV_LINE = MIB  # characters in one physical line of a CSV file
 _SNIFF_CHARS = 4096  # csv.Sniffer is quadratic on some inputs: about 85 ms at worst on this much
 _SNIFF_LINES = 50
 _DELIMITERS = ",;\t|"
+_CSV_ESCAPED = "=+-@\t\r"
 _CHILD = Path(__file__).with_name("calamine_child.py")
 _CHILD_OUT_OF_MEMORY = 3  # calamine_child.EXIT_OUT_OF_MEMORY
 
@@ -201,7 +202,7 @@ class _CsvSource:
         try:
             records = csv.reader(self._lines(), delimiter=self._delimiter)
             for number, record in enumerate(records, 1):
-                cells = [value or None for value in record[:max_columns]]
+                cells = [_unquoted(value) or None for value in record[:max_columns]]
                 while cells and cells[-1] is None:
                     cells.pop()
                 if all(value is None or value.isspace() for value in cells):
@@ -226,6 +227,14 @@ class _CsvSource:
 
     def close(self) -> None:
         self._text.close()
+
+
+def _unquoted(value: str) -> str:
+    """Undoes the OWASP quote a CSV export puts before = + - @ tab CR (users.excel.writing), so
+    an exported file reads back as stored."""
+    if len(value) > 1 and value[0] == "'" and value[1] in _CSV_ESCAPED:
+        return value[1:]
+    return value
 
 
 def _sniff_delimiter(text: str) -> str:

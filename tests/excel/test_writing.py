@@ -1,0 +1,160 @@
+"""The writing helpers: text is always text in xlsx, CSV follows the OWASP rule, and rows are
+written as they come."""
+
+import csv
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
+
+from users.excel.writing import csv_lines, csv_safe, write_xlsx, xlsx_cell
+
+HOSTILE = ['=HYPERLINK("http://evil.example","x")', "=1+2", "+1+2", "-2+3", "@SUM(A1:A9)"]
+
+
+def written(rows: list[list], headers: list[str] | None = None) -> list[list]:
+    """The cells of a write_xlsx workbook, read back as (value, data_type), header row first."""
+    buffer = io.BytesIO()
+    write_xlsx(buffer, title="Sheet", headers=headers or ["A"], rows=rows)
+    sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
+    return [[(cell.value, cell.data_type) for cell in row] for row in sheet.iter_rows()]
+
+
+def csv_text(rows: list[list], headers: list[str] | None = None) -> str:
+    return "".join(csv_lines(headers or ["A"], rows))
+
+
+@pytest.fixture
+def sheet():
+    return Workbook(write_only=True).create_sheet("Sheet")
+
+
+# --- xlsx ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_text_that_looks_like_a_formula_is_written_as_text(value):
+    cells = written([[value]])
+
+    assert cells[1] == [(value, "s")]
+
+
+@pytest.mark.parametrize("value", ["#N/A", "#REF!", "#DIV/0!"])
+def test_text_that_looks_like_an_error_value_is_written_as_text(value):
+    cells = written([[value]])
+
+    assert cells[1] == [(value, "s")]
+
+
+def test_control_characters_become_replacement_characters_instead_of_breaking_the_file():
+    cells = written([["Bell\x07 and NUL\x00"]])
+
+    assert cells[1] == [("Bell\ufffd and NUL\ufffd", "s")]
+
+
+def test_numbers_stay_numbers_and_booleans_become_text():
+    cells = written([[42, 2.5, True]], headers=["a", "b", "c"])
+
+    assert cells[1] == [(42, "n"), (2.5, "n"), ("True", "s")]
+
+
+def test_none_and_empty_text_leave_the_cell_empty():
+    cells = written([["x", None, "", "y"]], headers=["a", "b", "c", "d"])
+
+    assert [value for value, _type in cells[1]] == ["x", None, None, "y"]
+
+
+def test_plain_text_is_passed_to_openpyxl_as_it_is(sheet):
+    assert xlsx_cell(sheet, "Kwame Mensah") == "Kwame Mensah"
+
+
+def test_text_openpyxl_would_misread_gets_a_string_cell(sheet):
+    cell = xlsx_cell(sheet, "=1+2")
+
+    assert (cell.value, cell.data_type) == ("=1+2", "s")
+
+
+def test_a_header_cell_is_bold_text(sheet):
+    cell = xlsx_cell(sheet, "Phone Number", header=True)
+
+    assert cell.font.bold
+    assert cell.data_type == "s"
+
+
+def test_write_xlsx_returns_the_row_count_and_reports_progress_every_1000_rows():
+    seen: list[int] = []
+
+    count = write_xlsx(
+        io.BytesIO(),
+        title="Sheet",
+        headers=["A"],
+        rows=([n] for n in range(2500)),
+        on_row=seen.append,
+    )
+
+    assert count == 2500
+    assert seen == [1000, 2000]
+
+
+def test_the_header_row_is_frozen_and_columns_get_their_widths():
+    buffer = io.BytesIO()
+    write_xlsx(buffer, title="Sheet", headers=["A", "B"], rows=[], widths=[10, 40])
+
+    sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["B"].width == 40
+
+
+# Carriage returns are left out: XML parsing turns them into line feeds, in any writer.
+_CELL_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r"),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(_CELL_TEXT, min_size=1, max_size=8))
+def test_any_text_reads_back_unchanged_and_as_text(values):
+    cells = written([values], headers=["h"] * len(values))
+
+    assert cells[1] == [(value, "s") for value in values]
+
+
+# --- csv ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, "\tTAB", "\rCR"])
+def test_csv_prefixes_values_a_spreadsheet_would_run_with_a_quote(value):
+    assert csv_safe(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["Kwame", "0241234567", "a=b", "kwame@example.com", "'quoted"])
+def test_csv_leaves_other_values_alone(value):
+    assert csv_safe(value) == value
+
+
+def test_csv_writes_none_as_an_empty_field():
+    assert csv_safe(None) == ""
+
+
+def test_csv_starts_with_a_bom_so_excel_reads_utf8():
+    text = csv_text([["Adjéi"]])
+
+    assert text.startswith("\ufeffA\r\n")
+
+
+def test_csv_quotes_commas_quotes_and_line_breaks():
+    value = 'Osei, "Papa"\nSons'
+
+    text = csv_text([[value, "x"]], headers=["a", "b"])
+
+    assert list(csv.reader(io.StringIO(text.lstrip("\ufeff")))) == [["a", "b"], [value, "x"]]
+
+
+def test_csv_yields_the_header_then_one_line_per_row():
+    lines = list(csv_lines(["a"], iter([["1"], ["2"], ["3"]])))
+
+    assert lines == ["\ufeffa\r\n", "1\r\n", "2\r\n", "3\r\n"]
