@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO
 
+import psutil
 from django.utils import timezone
 
 from users import selectors
@@ -31,6 +32,7 @@ WIDTHS = [COLUMN_WIDTHS[field] for field in FIELDS]
 # Rows fetched per round trip (a server-side cursor on Postgres).
 CHUNK_SIZE = 2000
 PROGRESS_EVERY = 1000
+LOG_EVERY = 20_000
 # A streamed CSV goes out in pieces of about this many characters, not one per row.
 CSV_PIECE = 64 * 1024
 
@@ -51,22 +53,33 @@ def customer_export_rows(*, filters: Mapping | None = None) -> Iterator[tuple]:
     return queryset.iterator(chunk_size=CHUNK_SIZE)
 
 
+def _rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 1024 / 1024
+
+
 def _counted(rows: Iterable, on_row: OnRow | None, file_format: str) -> Iterator:
-    """`rows`, calling on_row(n) every PROGRESS_EVERY rows and once at the end; logs the end."""
+    """`rows`, calling on_row(n) every PROGRESS_EVERY rows and once at the end; logs the start,
+    every LOG_EVERY rows and the end, with the process's memory."""
     started = time.monotonic()
+    logger.info("[EXPORT-START] format=%s rss_mb=%.0f", file_format, _rss_mb())
     count = 0
     for row in rows:
         yield row
         count += 1
         if on_row is not None and count % PROGRESS_EVERY == 0:
             on_row(count)
+        if count % LOG_EVERY == 0:
+            logger.info(
+                "[EXPORT-PROGRESS] format=%s rows=%d rss_mb=%.0f", file_format, count, _rss_mb()
+            )
     if on_row is not None and count % PROGRESS_EVERY:
         on_row(count)
     logger.info(
-        "[EXPORT-DONE] format=%s rows=%d seconds=%.2f",
+        "[EXPORT-DONE] format=%s rows=%d seconds=%.2f rss_mb=%.0f",
         file_format,
         count,
         time.monotonic() - started,
+        _rss_mb(),
     )
 
 
