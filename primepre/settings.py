@@ -217,6 +217,10 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=500)
 IMPORT_STALE_AFTER = env.int("IMPORT_STALE_AFTER", default=60)
 IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=5)
+# Stored rows are deleted from previews never confirmed after this many hours, and from finished
+# imports after this many days (their counts stay; errors.xlsx is gone with the rows).
+IMPORT_KEEP_PREVIEWS_HOURS = env.int("IMPORT_KEEP_PREVIEWS_HOURS", default=48)
+IMPORT_KEEP_ROWS_DAYS = env.int("IMPORT_KEEP_ROWS_DAYS", default=30)
 # A running import whose process grows past this logs a warning and halves its batches.
 IMPORT_MEMORY_CEILING_MB = env.int("IMPORT_MEMORY_CEILING_MB", default=250)
 # Preview lists (candidates, invalid rows, duplicates, errors) hold at most this many entries;

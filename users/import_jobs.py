@@ -538,3 +538,31 @@ def import_jobs_recover_stale(*, job_ids: list | None = None) -> int:
                     "[IMPORT-RECOVER] job=%s was=%s attempts=%s", job_id, job_status, attempts
                 )
     return touched
+
+
+def import_jobs_prune() -> tuple[int, int]:
+    """Deletes previews never confirmed (after IMPORT_KEEP_PREVIEWS_HOURS) and the stored rows
+    of finished imports (after IMPORT_KEEP_ROWS_DAYS): a 100,000-row upload keeps tens of MB.
+    Returns (previews deleted, imports whose rows were deleted)."""
+    now = timezone.now()
+    abandoned = ImportJob.objects.filter(
+        status=ImportJob.Status.PARSED,
+        created_at__lt=now - timedelta(hours=settings.IMPORT_KEEP_PREVIEWS_HOURS),
+    )
+    previews = abandoned.count()
+    abandoned.delete()
+    finished = list(
+        ImportJob.objects.filter(
+            status__in=ImportJob.FINISHED_STATUSES,
+            rows_pruned_at__isnull=True,
+            finished_at__lt=now - timedelta(days=settings.IMPORT_KEEP_ROWS_DAYS),
+        ).values_list("pk", flat=True)
+    )
+    for job_id in finished:
+        with transaction.atomic():
+            ImportChunk.objects.filter(job_id=job_id).delete()
+            ImportRowError.objects.filter(job_id=job_id).delete()
+            ImportJob.objects.filter(pk=job_id).update(rows_pruned_at=now)
+    if previews or finished:
+        logger.info("[IMPORT-PRUNE] previews=%s finished=%s", previews, len(finished))
+    return previews, len(finished)

@@ -304,6 +304,7 @@ def job_status(job: ImportJob) -> dict:
         "is_complete": job.status == ImportJob.Status.COMPLETE,
         "is_failed": job.status in (ImportJob.Status.FAILED, ImportJob.Status.CANCELLED),
         "is_finished": finished,
+        "rows_kept": job.rows_pruned_at is None,
     }
 
 

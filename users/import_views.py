@@ -18,6 +18,7 @@ from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
 from users.exceptions import ApplicationError
 from users.views import error_responses
 
+ROWS_DELETED = "rows_deleted"
 # Room for the multipart envelope around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -163,12 +164,18 @@ class FailedRowsView(APIView):
     @extend_schema(
         responses={
             (200, XLSX_CONTENT_TYPE): OpenApiResponse(description="The rows not created"),
-            **error_responses(401, 403, 404),
+            **error_responses(401, 403, 404, 410),
         },
         tags=["import"],
     )
     def get(self, request, task_id):
         job = _job_or_404(task_id, request.user)
+        if job.rows_pruned_at is not None:
+            raise ApplicationError(
+                ROWS_DELETED,
+                "The rows of this import are no longer kept; its counts remain in its status.",
+                status_code=status.HTTP_410_GONE,
+            )
         headers, rows = import_reports.failed_rows_table(job)
         # FileResponse closes the file once it has been sent.
         spool = tempfile.TemporaryFile(prefix="primepre-errors-")  # noqa: SIM115

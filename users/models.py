@@ -208,6 +208,8 @@ class ImportJob(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker_id = models.CharField(max_length=64, blank=True, default="")
     task_result_id = models.CharField(max_length=64, blank=True, default="")
+    # When the stored rows were deleted (users.import_jobs.import_jobs_prune): the counts stay.
+    rows_pruned_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)

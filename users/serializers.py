@@ -282,3 +282,4 @@ class ImportStatusSerializer(serializers.Serializer):
     is_complete = serializers.BooleanField()
     is_failed = serializers.BooleanField()
     is_finished = serializers.BooleanField()
+    rows_kept = serializers.BooleanField()

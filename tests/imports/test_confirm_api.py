@@ -293,3 +293,15 @@ def test_failed_rows_download_holds_every_row_not_created_with_its_reason(
     assert [row[4] for row in rows[1:]] == ["12", "0241000000"]
     assert rows[1][-1].startswith("Phone: Not a valid phone number")
     assert rows[2][-1].startswith("Phone: Same phone as row 2.")
+
+
+def test_the_failed_rows_of_a_pruned_import_are_gone_with_410(staff, staff_client, confirm):
+    job = preview(staff, [customer_record(0), customer_record(1, phone="12")])
+    confirm({"upload_id": str(job.pk)})
+    ImportJob.objects.filter(pk=job.pk).update(rows_pruned_at=job.created_at)
+
+    response = staff_client.get(errors_url(job.pk))
+
+    assert response.status_code == status.HTTP_410_GONE
+    assert response.json()["code"] == "rows_deleted"
+    assert staff_client.get(status_url(job.pk)).json()["rows_kept"] is False

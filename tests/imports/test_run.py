@@ -336,3 +336,26 @@ def test_two_workers_racing_for_one_job_run_it_once(owner):
     assert sorted(outcomes) == ["complete", "not_claimed"]
     assert job.attempts == 1
     assert imported(job) == list(range(2, 62))
+
+
+def test_old_previews_and_the_rows_of_old_imports_are_pruned(owner, settings):
+    settings.IMPORT_KEEP_PREVIEWS_HOURS = 1
+    settings.IMPORT_KEEP_ROWS_DAYS = 1
+    old = timezone.now() - timedelta(days=2)
+    abandoned = preview(owner, records(3))
+    finished = queue(preview(owner, [*records(2, start=10), customer_record(11)]))
+    run(finished)
+    fresh = preview(owner, records(1, start=20))
+    ImportJob.objects.filter(pk=abandoned.pk).update(created_at=old)
+    ImportJob.objects.filter(pk=finished.pk).update(finished_at=old)
+
+    assert import_jobs.import_jobs_prune() == (1, 1)
+
+    finished.refresh_from_db()
+    assert not ImportJob.objects.filter(pk=abandoned.pk).exists()
+    assert ImportJob.objects.filter(pk=fresh.pk).exists()
+    assert finished.rows_pruned_at is not None
+    assert (finished.created_count, finished.batch_duplicate_count) == (2, 1)
+    assert not finished.chunks.exists()
+    assert not finished.row_errors.exists()
+    assert User.objects.filter(import_job=finished).count() == 2

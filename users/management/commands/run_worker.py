@@ -2,26 +2,35 @@
 rqworker), with the import watchdog running beside it.
 
 The watchdog queues again any import whose worker went quiet for IMPORT_STALE_AFTER seconds (a
-worker killed mid-job, a machine that vanished), so a job never waits for someone to look at it.
+worker killed mid-job, a machine that vanished), so a job never waits for someone to look at it,
+and once an hour deletes the stored rows that are no longer kept (import_jobs_prune).
 It is safe to run any number of these, on any number of machines, against one database."""
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connection
 
-from users.import_jobs import import_jobs_recover_stale
+from users.import_jobs import import_jobs_prune, import_jobs_recover_stale
 
 logger = logging.getLogger(__name__)
 
 
+PRUNE_EVERY_SECONDS = 3600
+
+
 def watchdog(stop: threading.Event, period: float) -> None:
+    last_prune = 0.0
     while not stop.wait(period):
         try:
             import_jobs_recover_stale()
+            if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+                import_jobs_prune()
+                last_prune = time.monotonic()
         except DatabaseError as error:
             logger.warning("[WATCHDOG] error=%s", type(error).__name__)
         finally:
