@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-all lint format migrate clean
+.PHONY: run test test-slow test-all e2e-deps lint format migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,13 +35,31 @@ run: $(VENV)/.installed
 	  $(MANAGE) runserver --noreload $(HOST):$(PORT); \
 	  kill 0
 
-# The quick suite (SQLite, or Postgres when DATABASE_URL is set).
+$(VENV)/.installed-e2e: requirements.txt requirements-dev.txt requirements-e2e.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-e2e.txt
+	@touch $@ $(VENV)/.installed-dev $(VENV)/.installed
+
+# The quick suite (SQLite, or Postgres when DATABASE_URL is set), then the browser test when a
+# browser is here.
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+	@if [ -x /usr/bin/chromium ] && $(BIN)/python -c "import playwright" 2>/dev/null; then \
+	  $(BIN)/pytest tests/e2e -m e2e -rs; \
+	else \
+	  echo "Skipped the browser test (tests/e2e): it needs /usr/bin/chromium" \
+	    "(apt-get install chromium) and Playwright (make e2e-deps)."; \
+	fi
 
-# Everything, including the tests that start real servers and workers.
+# The slow tests: real gunicorn and workers on a fresh Postgres database, faults, Schemathesis.
+test-slow: $(VENV)/.installed-dev
+	$(BIN)/pytest -m slow -rs $(PYTEST_ARGS)
+
+# The browser test's Python side (the browser itself: apt-get install chromium).
+e2e-deps: $(VENV)/.installed-e2e
+
+# Everything.
 test-all: $(VENV)/.installed-dev
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -rs $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

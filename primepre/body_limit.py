@@ -1,8 +1,10 @@
-"""WSGI wrapper: a request body sent in chunks (no Content-Length) is counted as it arrives.
+"""WSGI wrapper: no request body larger than the upload limit reaches Django, on any path.
 
-Django reads a body only up to CONTENT_LENGTH, so a chunked upload would otherwise reach the
-views as empty. This reads it first, refusing it with 413 as soon as it passes the limit, and
-hands Django a spooled copy with its length set.
+A declared Content-Length over the limit is refused with 413 before a byte is read (Django
+would otherwise parse a huge form, file included, for the CSRF check of any POST, even to the
+admin's login page). A body sent in chunks (no Content-Length) is counted as it arrives and
+refused as soon as it passes the limit; within it, Django gets a spooled copy with its length
+set, since Django reads a body only up to CONTENT_LENGTH and would see a chunked one as empty.
 """
 
 import json
@@ -12,14 +14,22 @@ READ_SIZE = 64 * 1024
 SPOOL_IN_MEMORY = 2_621_440
 
 
-class ChunkedBodyLimit:
+class BodySizeLimit:
     def __init__(self, app, *, limit_bytes: int):
         self.app = app
         self.limit_bytes = limit_bytes
 
     def __call__(self, environ, start_response):
-        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if not chunked or environ.get("CONTENT_LENGTH"):
+        declared = environ.get("CONTENT_LENGTH")
+        if declared:
+            try:
+                too_large = int(declared) > self.limit_bytes
+            except ValueError:
+                too_large = False
+            if too_large:
+                return self._too_large(start_response)
+            return self.app(environ, start_response)
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             return self.app(environ, start_response)
         # Handed to Django as the body; closed with the request.
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115

@@ -1,8 +1,8 @@
-"""The WSGI wrapper that counts chunked request bodies (Django alone would read them as empty)."""
+"""The WSGI wrapper that keeps bodies over the upload limit away from Django, on every path."""
 
 import io
 
-from primepre.body_limit import ChunkedBodyLimit
+from primepre.body_limit import BodySizeLimit
 
 
 def call(app, body: bytes, **environ):
@@ -24,7 +24,7 @@ def echo_app(environ, start_response):
 
 
 def test_a_chunked_body_within_the_limit_reaches_the_app_with_its_length():
-    app = ChunkedBodyLimit(echo_app, limit_bytes=1000)
+    app = BodySizeLimit(echo_app, limit_bytes=1000)
 
     captured, body = call(app, b"a" * 700)
 
@@ -39,16 +39,38 @@ def test_a_chunked_body_over_the_limit_is_413_without_reaching_the_app():
         reached.append(True)
         return echo_app(environ, start_response)
 
-    captured, body = call(ChunkedBodyLimit(app, limit_bytes=100_000), b"a" * 200_000)
+    captured, body = call(BodySizeLimit(app, limit_bytes=100_000), b"a" * 200_000)
 
     assert captured["status"].startswith("413")
     assert b'"code": "file_too_large"' in body
     assert reached == []
 
 
-def test_a_body_with_a_content_length_is_left_to_django():
-    app = ChunkedBodyLimit(echo_app, limit_bytes=10)
+def test_a_body_within_its_declared_length_is_left_to_django():
+    app = BodySizeLimit(echo_app, limit_bytes=10)
 
     _, body = call(app, b"abcdef", CONTENT_LENGTH="6", HTTP_TRANSFER_ENCODING="")
 
     assert body == b"abcdef"
+
+
+def test_a_declared_length_over_the_limit_is_413_on_any_path_before_reading():
+    reached = []
+
+    def app(environ, start_response):
+        reached.append(True)
+        return echo_app(environ, start_response)
+
+    unread = io.BytesIO(b"x" * 50)
+    captured, body = call(
+        BodySizeLimit(app, limit_bytes=10),
+        b"",
+        CONTENT_LENGTH="50",
+        HTTP_TRANSFER_ENCODING="",
+        PATH_INFO="/admin/login/",
+        **{"wsgi.input": unread},
+    )
+
+    assert captured["status"].startswith("413")
+    assert reached == []
+    assert unread.tell() == 0

@@ -157,6 +157,13 @@ def list_entries(job: ImportJob, name: str, rows: list[list]) -> list[dict]:
     return [candidate(row) for row in rows]
 
 
+def column_mapping(job: ImportJob) -> dict[str, str]:
+    """field -> the header it was read from, in the template's field order (Postgres's jsonb
+    does not keep the order keys were written in)."""
+    fields = job.column_mapping.get("fields", {})
+    return {name: fields[name] for name in CUSTOMER_FIELDS if name in fields}
+
+
 def summary(job: ImportJob) -> dict[str, int]:
     return {
         "total_rows": job.total_rows,
@@ -194,7 +201,7 @@ def preview_response(job: ImportJob) -> dict:
         "upload_id": str(job.pk),
         "file_name": job.file_name,
         "file_type": job.file_type,
-        "column_mapping": job.column_mapping.get("fields", {}),
+        "column_mapping": column_mapping(job),
         "layout": job.column_mapping.get("layout"),
         "unmapped_columns": job.column_mapping.get("unmapped", []),
         "summary": summary(job),

@@ -164,9 +164,12 @@ def shipping_marks_taken(*, marks: list[str]) -> set[str]:
     return {mark.upper() for mark in taken}
 
 
-def import_jobs_visible(*, user: User) -> QuerySet[ImportJob]:
+def import_jobs_visible(
+    *, user: User, queryset: QuerySet[ImportJob] | None = None
+) -> QuerySet[ImportJob]:
     """A job is visible to its owner and to super admins only."""
-    queryset = ImportJob.objects.all()
+    if queryset is None:
+        queryset = ImportJob.objects.all()
     if not user.is_super_admin:
         queryset = queryset.filter(owner=user)
     return queryset

@@ -1,0 +1,185 @@
+"""The admin's import page in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Run with `pytest tests/e2e -m e2e` after `apt-get install chromium` and
+`pip install -r requirements-e2e.txt`. Screenshots of the preview and of the finished import are
+saved under tests/e2e/artifacts/ for a person to look at.
+"""
+
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from tests.admin import uploads
+from tests.factories import CustomerFactory, StaffFactory
+from users import import_jobs
+from users.models import Customer, ImportJob
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+PASSWORD = "staff-password-1"
+# Generous waits for a slow machine; nothing here measures speed.
+WAIT_MS = 30_000
+MAX_TABS = 80
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed: pip install -r requirements-e2e.txt"
+)
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: apt-get install chromium"
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def site(settings, monkeypatch, live_server):
+    """The live server with imports that wait in the queue: the test runs the queued job itself,
+    while the page is polling, to watch the progress bar move."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    # Playwright's sync API runs an event loop in this thread, which Django's ORM takes for an
+    # async context; the ORM calls here are plain synchronous ones.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    return live_server.url
+
+
+@pytest.fixture
+def page(site):
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(WAIT_MS)
+        sync_api.expect.set_options(timeout=WAIT_MS)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
+            # Code run under Playwright's sync API gets database connections of its own (its
+            # greenlets carry their own context): closed, so the test database can be dropped.
+            connections.close_all()
+
+
+def tab_to(page, name: str) -> None:
+    """Presses Tab until the element named `name` has the focus, as a keyboard user would."""
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "(document.activeElement.textContent || document.activeElement.value || '').trim()"
+        )
+        if focused == name:
+            return
+    raise AssertionError(f"{name!r} cannot be reached with the Tab key")
+
+
+def sign_in(page, site: str, phone: str) -> None:
+    page.goto(f"{site}{reverse('admin:index')}")
+    page.get_by_label("Phone number or email").fill(phone)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    sync_api.expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def test_staff_import_a_spreadsheet_from_the_admin_and_download_the_failed_rows(
+    page, site, tmp_path
+):
+    # Given a staff member, an existing customer, and a file with good, invalid and duplicate rows
+    StaffFactory(phone="+233241234567")
+    CustomerFactory(phone=uploads.EXISTING_PHONE)
+    spreadsheet = tmp_path / "customers.xlsx"
+    spreadsheet.write_bytes(uploads.mixed_xlsx())
+    ARTIFACTS.mkdir(exist_ok=True)
+    expect = sync_api.expect
+
+    # When they sign in with a local phone number and open the import page from the list
+    sign_in(page, site, "024 123 4567")
+    page.goto(f"{site}{reverse('admin:users_customer_changelist')}")
+    tab_to(page, "Import customers")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Import customers")).to_be_visible()
+
+    # And upload the file for a preview
+    page.get_by_label("Spreadsheet").set_input_files(spreadsheet)
+    tab_to(page, "Preview")
+    page.keyboard.press("Enter")
+
+    # Then the preview shows the counts, the row errors and the duplicates
+    expect(page.locator("#summary-total-rows")).to_have_text("5")
+    expect(page.locator("#summary-to-create")).to_have_text(str(uploads.TO_CREATE))
+    expect(page.locator("#summary-invalid")).to_have_text("1")
+    expect(page.locator("#summary-existing-duplicates")).to_have_text("1")
+    expect(page.locator("#summary-batch-duplicates")).to_have_text("1")
+    errors = page.locator("#import-errors")
+    expect(errors.get_by_role("row").filter(has_text="not-an-email")).to_contain_text(
+        str(uploads.INVALID_ROW)
+    )
+    expect(errors).to_contain_text("12345")
+    expect(page.locator("#import-existing-duplicates")).to_contain_text(uploads.EXISTING_PHONE)
+    expect(page.locator("#import-batch-duplicates")).to_contain_text("PM GOLD TWO")
+    page.screenshot(path=ARTIFACTS / "preview.png", full_page=True)
+
+    # When they confirm, and a worker takes the job up while the page is polling its status
+    job = ImportJob.objects.get()
+    polls = []
+    worker_started = threading.Event()
+
+    def status_request(route):
+        # The browser waits for this answer, so the server is idle while the job runs here.
+        polls.append(route.request.url)
+        if worker_started.is_set():
+            import_jobs.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+        route.continue_()
+
+    page.route("**/bulk-create/status/**", status_request)
+    tab_to(page, f"Confirm: create {uploads.TO_CREATE} customers")
+    with page.expect_response("**/bulk-create/status/**") as first_poll:
+        page.keyboard.press("Enter")
+    assert first_poll.value.json()["status"] == ImportJob.Status.QUEUED
+    bar = page.locator("progress#import-progress-bar")
+    expect(bar).to_have_attribute("max", "100")
+    expect(bar).to_have_attribute("value", "0")
+    expect(page.locator("#import-message")).to_have_text("Waiting for a worker.")
+    expect(page.locator("#import-result")).to_be_hidden()
+    worker_started.set()
+
+    # Then the progress bar fills, the counts update and the result offers the failed rows
+    expect(bar).to_have_attribute("value", "100")
+    expect(page.locator("#import-created")).to_have_text(str(uploads.TO_CREATE))
+    expect(page.locator("#import-skipped")).to_have_text("3")
+    expect(page.get_by_role("heading", name="Import complete")).to_be_visible()
+    download_link = page.get_by_role("link", name="Download failed rows")
+    expect(download_link).to_be_visible()
+    assert len(polls) >= 2
+    expect(page.locator("#import-message")).to_have_text(
+        f"Created {uploads.TO_CREATE} of {uploads.TO_CREATE} customers; 3 rows skipped."
+    )
+    assert Customer.objects.filter(import_job=job).count() == uploads.TO_CREATE
+    page.screenshot(path=ARTIFACTS / "finished.png", full_page=True)
+
+    # And the failed rows download as a workbook of the rows not created, with the reasons
+    with page.expect_download() as download:
+        download_link.click()
+    saved = tmp_path / "failed-rows.xlsx"
+    download.value.save_as(saved)
+    rows = list(load_workbook(saved, read_only=True).active.values)
+    assert rows[0][-1] == "Error"
+    assert sorted(row[0] for row in rows[1:]) == ["PM AGAIN", "PM BAD", "PM GOLD TWO"]

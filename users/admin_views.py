@@ -1,0 +1,158 @@
+"""The admin's customer import page: upload -> preview -> confirm -> progress -> result.
+
+Each view parses its form, calls the services the API calls (users.imports, users.import_jobs,
+users.import_reports) and renders. The progress page polls the API's status endpoint with the
+admin's session (users/static/users/admin_import.js) and, without JavaScript, shows the status
+as of each reload.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.views import View
+
+from users import exceptions as errors
+from users import import_jobs, import_reports, imports, selectors, sms
+from users.excel.errors import FileError
+from users.models import ImportJob
+from users.normalize import CUSTOMER_FIELDS
+
+ACCEPTED_EXTENSIONS = ".xlsx,.xls,.xlsb,.ods,.csv"
+JOB_PAGE = "admin:users_customer_import_job"
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="Spreadsheet",
+        help_text="An Excel (xlsx, xls, xlsb), OpenDocument (ods) or CSV file with a header row.",
+        widget=forms.FileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
+    )
+
+
+class ConfirmForm(forms.Form):
+    notify = forms.BooleanField(
+        required=False,
+        label="Text each new customer an invitation to set a password (SMS)",
+    )
+
+
+def _labelled(field: str) -> str:
+    return imports.FIELD_LABELS.get(field, field)
+
+
+class _ImportView(View):
+    """Staff only (the admin site lets no one else this far); `model_admin` is the customer
+    admin, given to as_view()."""
+
+    model_admin = None
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not self.model_admin.has_import_permission(request):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def render(self, request: HttpRequest, template: str, **context) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            f"admin/users/customer/{template}",
+            {
+                **self.model_admin.admin_site.each_context(request),
+                "opts": self.model_admin.model._meta,
+                **context,
+            },
+        )
+
+    def job(self, request: HttpRequest, job_id) -> ImportJob:
+        job = selectors.import_job_get(job_id=job_id, user=request.user)
+        if job is None:
+            raise Http404("No such import.")
+        return job
+
+
+class ImportUploadView(_ImportView):
+    http_method_names = ["get", "post"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.page(request, UploadForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                job = imports.preview_from_upload(
+                    owner=request.user, upload=form.cleaned_data["file"]
+                )
+            except FileError as error:
+                form.add_error("file", ValidationError(error.message, code=error.code))
+            else:
+                return redirect(JOB_PAGE, job_id=job.pk)
+        return self.page(request, form)
+
+    def page(self, request: HttpRequest, form: UploadForm) -> TemplateResponse:
+        return self.render(request, "import.html", title="Import customers", form=form)
+
+
+class ImportJobView(_ImportView):
+    """The preview while the job waits for a confirm; its progress and result after."""
+
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest, job_id) -> HttpResponse:
+        job = self.job(request, job_id)
+        if job.status == ImportJob.Status.PARSED:
+            preview = import_reports.preview_response(job)
+            return self.render(
+                request,
+                "import_preview.html",
+                title=f"Preview of {job.file_name}",
+                job=job,
+                preview=preview,
+                # In the template's order: a JSON column keeps no key order on Postgres.
+                mapping=[
+                    (_labelled(field), preview["column_mapping"][field])
+                    for field in CUSTOMER_FIELDS
+                    if field in preview["column_mapping"]
+                ],
+                row_errors=[
+                    {**error, "field": _labelled(error["field"])} for error in preview["errors"]
+                ],
+                confirm_form=ConfirmForm(),
+                sms_configured=sms.sms_configured(),
+            )
+        if job.status in ImportJob.ACTIVE_STATUSES:
+            import_jobs.import_jobs_recover_stale(job_ids=[job.pk])
+            job.refresh_from_db()
+        return self.render(
+            request,
+            "import_progress.html",
+            title=f"Import of {job.file_name}",
+            job=job,
+            status=import_reports.job_status(job),
+        )
+
+
+class ImportConfirmView(_ImportView):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id) -> HttpResponse:
+        form = ConfirmForm(request.POST)
+        notify = form.is_valid() and form.cleaned_data["notify"]
+        try:
+            job = import_jobs.import_job_confirm(job_id=job_id, user=request.user, notify=notify)
+        except errors.ApplicationError as error:
+            if error.code == errors.NOT_FOUND:
+                raise Http404(error.message) from error
+            messages.error(request, self.error_message(error))
+            return redirect(JOB_PAGE, job_id=job_id)
+        return redirect(JOB_PAGE, job_id=job.pk)
+
+    def error_message(self, error: errors.ApplicationError) -> str:
+        if error.code == import_jobs.IMPORT_IN_PROGRESS and error.errors:
+            url = reverse(JOB_PAGE, args=[error.errors["task_id"]])
+            return format_html('{} <a href="{}">See that import</a>.', error.message, url)
+        return error.message
