@@ -57,26 +57,34 @@ class CustomerInputSerializer(serializers.Serializer):
     is_verified = serializers.BooleanField(required=False)
 
 
-class UserOutputSerializer(serializers.ModelSerializer):
+_PROFILE_FIELDS = [
+    "id",
+    "phone",
+    "email",
+    "first_name",
+    "last_name",
+    "full_name",
+    "nickname",
+    "company_name",
+    "shipping_mark",
+    "region",
+    "region_display",
+    "user_role",
+]
+
+
+class _ProfileSerializer(serializers.ModelSerializer):
     full_name = serializers.CharField(source="get_full_name")
     region_display = serializers.CharField(source="get_region_display")
+
+
+class UserOutputSerializer(_ProfileSerializer):
     is_staff = serializers.BooleanField(source="is_staff_member")
 
     class Meta:
         model = User
         fields = [
-            "id",
-            "phone",
-            "email",
-            "first_name",
-            "last_name",
-            "full_name",
-            "nickname",
-            "company_name",
-            "shipping_mark",
-            "region",
-            "region_display",
-            "user_role",
+            *_PROFILE_FIELDS,
             "is_staff",
             "is_verified",
             "is_active",
@@ -86,27 +94,14 @@ class UserOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CustomerOutputSerializer(serializers.ModelSerializer):
-    full_name = serializers.CharField(source="get_full_name")
-    region_display = serializers.CharField(source="get_region_display")
+class CustomerOutputSerializer(_ProfileSerializer):
     created_by = serializers.PrimaryKeyRelatedField(read_only=True)
     import_job = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = User
         fields = [
-            "id",
-            "phone",
-            "email",
-            "first_name",
-            "last_name",
-            "full_name",
-            "nickname",
-            "company_name",
-            "shipping_mark",
-            "region",
-            "region_display",
-            "user_role",
+            *_PROFILE_FIELDS,
             "is_verified",
             "is_active",
             "date_joined",
