@@ -105,3 +105,23 @@ def test_other_paths_still_refuse_an_unknown_host(api_client, settings):
     response = api_client.get("/api/auth/me/", HTTP_HOST="evil.example.com")
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
+
+
+def test_the_schema_documents_the_paginated_list_and_nullable_links(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    listing = schema["paths"]["/api/auth/customers/"]["get"]["responses"]["200"]
+    ref = listing["content"]["application/json"]["schema"]["$ref"]
+    paginated = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    customer = schema["components"]["schemas"]["CustomerOutput"]["properties"]
+    assert {"count", "next", "previous", "results"} <= set(paginated["properties"])
+    assert customer["created_by"]["nullable"] is True
+    assert customer["import_job"]["nullable"] is True
+
+
+def test_a_nul_in_a_login_identifier_is_a_400_not_a_500(api_client):
+    response = api_client.post(
+        "/api/auth/login/", {"email": "a\x00@example.com", "password": "x"}, format="json"
+    )
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST

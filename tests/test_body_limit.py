@@ -72,5 +72,6 @@ def test_a_declared_length_over_the_limit_is_413_on_any_path_before_reading():
     )
 
     assert captured["status"].startswith("413")
+    assert b'"code": "file_too_large"' in body
     assert reached == []
     assert unread.tell() == 0

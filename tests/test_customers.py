@@ -411,3 +411,17 @@ def test_a_page_past_the_end_is_a_json_404(staff_client):
 
     assert response.status_code == status.HTTP_404_NOT_FOUND
     assert response.json()["code"] == "not_found"
+
+
+def test_a_time_zone_offset_postgres_cannot_take_is_turned_to_utc_first(staff_client, three):
+    response = staff_client.get(LIST, {"joined_after": "2020-01-01T00:00:00+18:30"})
+
+    assert response.status_code == status.HTTP_200_OK
+    assert response.json()["count"] == 3
+
+
+def test_a_date_that_overflows_in_utc_is_a_400(staff_client):
+    response = staff_client.get(LIST, {"joined_before": "0001-01-01T00:00:00+05:00"})
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert "joined_before" in response.json()["errors"]

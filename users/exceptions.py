@@ -9,6 +9,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework import status
@@ -131,6 +132,13 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         return Response(
             envelope(FILE_TOO_LARGE, "The request body is too large."),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, DataError):
+        # A value the database refuses (out of its range): the client's input, not our state.
+        logger.warning("[API-DATA-ERROR] view=%s error=%s", _view_name(context), type(exc).__name__)
+        return Response(
+            envelope(BAD_REQUEST, "A value in the request is out of range."),
+            status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, SuspiciousOperation):
         return Response(

@@ -6,6 +6,7 @@ existing customers. Rows are read in chunks and written as they come (openpyxl's
 to a temporary file, or CSV text), so memory stays flat however many customers there are.
 """
 
+import itertools
 import logging
 import tempfile
 import time
@@ -49,8 +50,11 @@ def customer_export_rows(*, filters: Mapping | None = None) -> Iterator[tuple]:
 
     The filters are checked now (django ValidationError when one does not parse), so a caller
     can answer 400 before it starts a file; the rows are read lazily, CHUNK_SIZE at a time."""
-    queryset = selectors.customer_list(filters=filters).values_list(*FIELDS)
-    return queryset.iterator(chunk_size=CHUNK_SIZE)
+    rows = selectors.customer_list(filters=filters).values_list(*FIELDS).iterator(CHUNK_SIZE)
+    # The query runs now, not once a streamed answer has begun, so that a value the database
+    # refuses is an error the caller can still answer with.
+    first = list(itertools.islice(rows, 1))
+    return itertools.chain(first, rows)
 
 
 def _rss_mb() -> float:

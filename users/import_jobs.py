@@ -247,7 +247,7 @@ def _customer(job: ImportJob, row: list, now) -> User:
     )
 
 
-def _record_failure(job: ImportJob, row: list, user: User) -> None:
+def _record_failure(job: ImportJob, position: int, row: list, user: User) -> None:
     values = dict(zip(CUSTOMER_FIELDS, row[3], strict=True))
     clashing = selectors.users_clashing(
         phones=[user.phone],
@@ -259,6 +259,7 @@ def _record_failure(job: ImportJob, row: list, user: User) -> None:
         ImportRowError.objects.create(
             job=job,
             row=row[0],
+            position=position,
             code=REJECTED,
             message="The database refused this row.",
             at_run=True,
@@ -268,6 +269,7 @@ def _record_failure(job: ImportJob, row: list, user: User) -> None:
         ImportRowError(
             job=job,
             row=row[0],
+            position=position,
             field=p.field,
             code=p.code,
             message=p.message,
@@ -278,7 +280,7 @@ def _record_failure(job: ImportJob, row: list, user: User) -> None:
     )
 
 
-def _insert_one(job: ImportJob, row: list, user: User) -> bool:
+def _insert_one(job: ImportJob, position: int, row: list, user: User) -> bool:
     """Inserts one customer in a savepoint; False (and the reason recorded) if refused."""
     for attempt in range(2):
         try:
@@ -296,7 +298,7 @@ def _insert_one(job: ImportJob, row: list, user: User) -> bool:
                 continue
             break
     user.pk = None
-    _record_failure(job, row, user)
+    _record_failure(job, position, row, user)
     return False
 
 
@@ -330,7 +332,7 @@ def _run_batch(job_id, worker_id: str, batch: list[tuple[int, list]], end: int) 
             job = _locked(job_id, worker_id)
             if job.checkpoint > index:
                 continue  # done before a retry of this batch
-            if _insert_one(job, row, _customer(job, row, now)):
+            if _insert_one(job, index, row, _customer(job, row, now)):
                 created += 1
                 _advance(job, checkpoint=index + 1, created=1)
                 _invite_after_commit(job, [row[0]])

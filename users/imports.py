@@ -334,6 +334,19 @@ def _spooled(spool, total: int) -> Iterator[tuple[int, ParsedRow]]:
         yield index, ParsedRow(row, raw, values, [FieldProblem(*p) for p in problems])
 
 
+def storable(value):
+    """`value` with NUL characters shown as U+FFFD: Postgres text and jsonb cannot hold NUL.
+    Only what is kept for display (raw cells, headers, offending values) is touched: a field
+    holding a NUL is refused as invalid_characters before anything is stored."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    return value
+
+
 def values_list(values: dict[str, object]) -> list:
     return [values.get(name) for name in CUSTOMER_FIELDS]
 
@@ -351,17 +364,17 @@ def _store(
     with transaction.atomic():
         job = ImportJob.objects.create(
             owner=owner,
-            file_name=source.file_name[:255],
+            file_name=storable(source.file_name[:255]),
             file_size=source.file_size,
             file_sha256=source.file_sha256,
             file_type=source.file_type,
             column_mapping={
                 "layout": column_map.layout,
-                "fields": column_map.as_json(),
-                "unmapped": column_map.unmapped,
+                "fields": storable(column_map.as_json()),
+                "unmapped": storable(column_map.unmapped),
                 "width": width,
             },
-            headers=column_map.headers,
+            headers=storable(column_map.headers),
             total_rows=total,
             invalid_count=classified.count(INVALID),
             existing_duplicate_count=classified.count(EXISTING),
@@ -377,15 +390,18 @@ def _store(
             generated = index in classified.generated_marks
             if generated:
                 values = {**values, "shipping_mark": classified.generated_marks[index]}
-            chunk.append([parsed.row, outcome, parsed.raw, values_list(values), int(generated)])
+            chunk.append(
+                [parsed.row, outcome, storable(parsed.raw), values_list(values), int(generated)]
+            )
             errors.extend(
                 ImportRowError(
                     job=job,
                     row=parsed.row,
+                    position=index,
                     field=p.field,
                     code=p.code,
                     message=p.message,
-                    value=str(p.value)[:_VALUE_CAP],
+                    value=storable(str(p.value)[:_VALUE_CAP]),
                 )
                 for p in problems
             )

@@ -122,7 +122,11 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="user_shipping_mark_spaces_collapsed",
             ),
         ]
-        indexes = [models.Index(fields=["user_role", "region"])]
+        indexes = [
+            models.Index(fields=["user_role", "region"]),
+            # The customer list's default order.
+            models.Index(fields=["user_role", "-date_joined", "-id"], name="user_role_joined_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.shipping_mark} (#{self.pk})"
@@ -274,6 +278,8 @@ class ImportRowError(models.Model):
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
     row = models.PositiveIntegerField()
+    # The row's place in the file (0-based), which says which ImportChunk holds it.
+    position = models.PositiveIntegerField(default=0)
     field = models.CharField(max_length=30, blank=True, default="")
     code = models.CharField(max_length=30)
     message = models.CharField(max_length=300)
@@ -282,7 +288,10 @@ class ImportRowError(models.Model):
 
     class Meta:
         ordering = ["job", "row", "id"]
-        indexes = [models.Index(fields=["job", "row"])]
+        indexes = [
+            models.Index(fields=["job", "row"]),
+            models.Index(fields=["job", "position"]),
+        ]
 
     def __str__(self) -> str:
         return f"Row {self.row}: {self.code}"

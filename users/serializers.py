@@ -24,10 +24,16 @@ class _Text(serializers.CharField):
         ]
 
 
+def _identifier(help_text: str) -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=254, help_text=help_text
+    )
+
+
 class LoginInputSerializer(serializers.Serializer):
-    phone = _Text(help_text="Phone number in any usual format, or use `email`.")
-    email = _Text(help_text="Email address, instead of `phone`.")
-    identifier = _Text(help_text="Phone number or email, instead of either.")
+    phone = _identifier("Phone number in any usual format, or use `email`.")
+    email = _identifier("Email address, instead of `phone`.")
+    identifier = _identifier("Phone number or email, instead of either.")
     password = serializers.CharField(max_length=256, trim_whitespace=False)
 
     def validate(self, attrs):
@@ -95,8 +101,8 @@ class UserOutputSerializer(_ProfileSerializer):
 
 
 class CustomerOutputSerializer(_ProfileSerializer):
-    created_by = serializers.PrimaryKeyRelatedField(read_only=True)
-    import_job = serializers.PrimaryKeyRelatedField(read_only=True)
+    created_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    import_job = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = User

@@ -158,7 +158,7 @@ class CustomerListCreateView(APIView):
     )
     def get(self, request):
         customers = selectors.customer_list(filters=request.query_params)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(customers, request, view=self)
         data = serializers.CustomerOutputSerializer(page, many=True).data
         return paginator.get_paginated_response(data)
@@ -176,9 +176,11 @@ class CustomerListCreateView(APIView):
             serializers.CustomerOutputSerializer(customer).data, status=status.HTTP_201_CREATED
         )
 
-    # Read by drf-spectacular to document the filters; the selector applies them.
+    # Read by drf-spectacular to document the filters and the paginated answer; the selector
+    # and get() apply them.
     filter_backends = [DjangoFilterBackend]
     filterset_class = CustomerFilter
+    pagination_class = PageNumberPagination
 
     def get_queryset(self):
         return selectors.customers()

@@ -305,3 +305,10 @@ def test_the_failed_rows_of_a_pruned_import_are_gone_with_410(staff, staff_clien
     assert response.status_code == status.HTTP_410_GONE
     assert response.json()["code"] == "rows_deleted"
     assert staff_client.get(status_url(job.pk)).json()["rows_kept"] is False
+
+
+def test_a_nul_in_the_legacy_body_makes_the_row_invalid(confirm):
+    response = confirm({"customers": [customer_record(0, first_name="A\x00b"), customer_record(1)]})
+
+    job = ImportJob.objects.get(pk=response.json()["task_id"])
+    assert (job.invalid_count, job.created_count) == (1, 1)

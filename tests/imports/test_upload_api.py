@@ -567,3 +567,31 @@ def test_fixing_the_failed_rows_file_and_uploading_it_imports_the_fixed_rows(
     assert body["summary"]["to_create"] == 2
     assert body["summary"]["invalid"] == 0
     assert body["unmapped_columns"] == ["Error"]
+
+
+def test_a_nul_in_a_cell_makes_the_row_invalid_and_is_shown_replaced(staff_client):
+    content = builders.csv_bytes(
+        [HEADER, ["PM A", "Kwa\x00me", "Mensah", "", "0241234567", ""], KWAME]
+    )
+
+    body = upload(staff_client, content, name="c.csv").json()
+
+    assert body["summary"]["invalid"] == 1
+    assert codes_by_row(body)[2] == [("first_name", "invalid_characters")]
+    invalid = body["parsing_results"]["invalid_rows"][0]
+    assert invalid["raw_data"]["First Name"] == "Kwa\ufffdme"
+
+
+def test_status_lists_failed_rows_from_any_part_of_a_large_file(
+    staff_client, django_capture_on_commit_callbacks
+):
+    rows = [[f"PM {n}", "Kwame", "Mensah", "", f"024{1000000 + n:07d}", ""] for n in range(2500)]
+    rows[2200][4] = "12"
+    upload_id = upload(staff_client, xlsx(*rows)).json()["upload_id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(reverse("users:import-confirm"), {"upload_id": upload_id}, format="json")
+
+    body = staff_client.get(reverse("users:import-status", args=[upload_id])).json()
+
+    assert body["created"] == 2499
+    assert [(r["row"], r["data"]["Phone Number"]) for r in body["failed_rows"]] == [(2202, "12")]

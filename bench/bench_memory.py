@@ -1,0 +1,293 @@
+"""Memory under a real cap: the web (gunicorn master, its worker and the spreadsheet reader child)
+and the task worker run together in one memory cgroup limited to 512 MB, as on a 512 MB instance,
+through a 100,000-row import (upload -> preview -> confirm -> COMPLETE) and then a 100,000-row
+export downloaded as xlsx and as CSV through the API.
+
+    .venv/bin/python bench/bench_memory.py [--rows 100000] [--cap-mb 512]
+
+The cap is a memory cgroup (v1 or v2) made for the run: going over it gets a process killed by
+the kernel, which the table reports. Where no cgroup can be made (not Linux, not root, no memory
+controller), nothing is enforced: the script says so and only samples RSS.
+
+Per phase: peak RSS of the web tree and of the worker, and of both together (psutil, every 50 ms),
+the cgroup's own peak (which also counts page cache: uploaded and spooled files), and whether
+the kernel killed anything.
+"""
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import (
+    PYTHON,
+    ROOT,
+    RssSampler,
+    env_for,
+    free_port,
+    manage,
+    print_table,
+    recreate_database,
+    wait_for,
+    xlsx_file,
+)
+
+DATABASE = "primepre_bench_memory"
+BUDGET_MB = 350  # DESIGN.md: web + worker during a 100,000-row import
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+MIB = 1024 * 1024
+
+
+class MemoryCap:
+    """A memory cgroup of our own with a hard limit; processes join it as they start."""
+
+    def __init__(self, path: Path, version: int):
+        self.path = path
+        self.version = version
+
+    @classmethod
+    def create(cls, limit_mb: int) -> "MemoryCap | None":
+        name = f"primepre-bench-{os.getpid()}"
+        limit = str(limit_mb * MIB)
+        candidates = [(CGROUP_ROOT / "memory" / name, 1), (CGROUP_ROOT / name, 2)]
+        for path, version in candidates:
+            try:
+                if version == 1:
+                    if not (path.parent / "memory.limit_in_bytes").exists():
+                        continue
+                    path.mkdir()
+                    (path / "memory.limit_in_bytes").write_text(limit)
+                    with contextlib.suppress(OSError):
+                        (path / "memory.memsw.limit_in_bytes").write_text(limit)
+                else:
+                    if "memory" not in (path.parent / "cgroup.subtree_control").read_text():
+                        continue
+                    path.mkdir()
+                    (path / "memory.max").write_text(limit)
+                    with contextlib.suppress(OSError):
+                        (path / "memory.swap.max").write_text("0")
+            except OSError:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+                continue
+            return cls(path, version)
+        return None
+
+    def command(self, argv: list[str]) -> list[str]:
+        """argv run inside the cgroup: a shell joins it, then execs (the pid stays the same)."""
+        return ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self.path / "cgroup.procs"), *argv]
+
+    def _read(self, name: str) -> str:
+        return (self.path / name).read_text()
+
+    def peak_mb(self) -> float:
+        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+        try:
+            return int(self._read(name)) / MIB
+        except (OSError, ValueError):
+            return float("nan")
+
+    def reset_peak(self) -> None:
+        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+        with contextlib.suppress(OSError):
+            (self.path / name).write_text("0")
+
+    def oom_kills(self) -> int:
+        text = self._read("memory.oom_control" if self.version == 1 else "memory.events")
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def remove(self) -> None:
+        for _ in range(50):
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def capped_stack(env: dict, cap: MemoryCap | None):
+    """gunicorn (gunicorn_config.py) and one task worker, inside the cap when there is one."""
+    port = free_port()
+    stack_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "GUNICORN_ACCESS_LOG": ""}
+
+    def start(argv: list[str]) -> subprocess.Popen:
+        return subprocess.Popen(
+            cap.command(argv) if cap else argv,
+            cwd=ROOT,
+            env=stack_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    web = start([PYTHON, "-m", "gunicorn", "primepre.wsgi", "-c", "gunicorn_config.py"])
+    worker = start([PYTHON, "manage.py", "run_worker", "--interval", "0.1"])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/api/health/")
+        yield base, web, worker
+    finally:
+        for process in (web, worker):
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+        for process in (web, worker):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def login(base: str, password: str) -> dict[str, str]:
+    response = requests.post(
+        base + "/api/auth/login/",
+        json={"phone": "0200000001", "password": password},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return {"Authorization": "Bearer " + response.json()["tokens"]["access"]}
+
+
+def run_import(base: str, auth: dict, path: Path) -> str:
+    with open(path, "rb") as handle:
+        preview = requests.post(
+            base + "/api/auth/customers/excel/upload/",
+            headers=auth,
+            files={"file": (path.name, handle)},
+            timeout=600,
+        )
+    if preview.status_code != 200:
+        return f"upload answered {preview.status_code}"
+    confirmed = requests.post(
+        base + "/api/auth/customers/excel/bulk-create/",
+        headers=auth,
+        json={"upload_id": preview.json()["upload_id"]},
+        timeout=60,
+    )
+    if confirmed.status_code != 202:
+        return f"confirm answered {confirmed.status_code}"
+    status_url = (
+        f"{base}/api/auth/customers/excel/bulk-create/status/{confirmed.json()['task_id']}/"
+    )
+    while True:
+        status = requests.get(status_url, headers=auth, timeout=60).json()
+        if status["is_finished"]:
+            return f"{status['status']}: {status['created']:,} created"
+        time.sleep(0.5)
+
+
+def run_export(base: str, auth: dict, file_format: str) -> str:
+    size = 0
+    with requests.get(
+        base + "/api/auth/customers/export/",
+        headers=auth,
+        params={"format": file_format},
+        stream=True,
+        timeout=600,
+    ) as response:
+        if response.status_code != 200:
+            return f"answered {response.status_code}: {response.text[:120]}"
+        for piece in response.iter_content(64 * 1024):
+            size += len(piece)
+    return f"200, {size / MIB:.1f} MiB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--cap-mb", type=int, default=512)
+    args = parser.parse_args()
+
+    env = env_for(recreate_database(DATABASE))
+    manage(env, "migrate", "--noinput")
+    manage(env, "createcachetable")
+    password = manage(env, "ensure_local_admin").split("Password: ")[1].split()[0]
+    path = xlsx_file(args.rows, phone_start=2_000_000)
+
+    cap = MemoryCap.create(args.cap_mb)
+    table = []
+    try:
+        with capped_stack(env, cap) as (base, web, worker):
+            auth = login(base, password)
+            phases = [
+                (
+                    f"import {args.rows:,} rows (upload -> COMPLETE)",
+                    lambda: run_import(base, auth, path),
+                ),
+                (f"export {args.rows:,} customers, xlsx", lambda: run_export(base, auth, "xlsx")),
+                (f"export {args.rows:,} customers, csv", lambda: run_export(base, auth, "csv")),
+            ]
+            rest = [RssSampler(pids).current() for pids in ([web.pid], [worker.pid])]
+            table.append(
+                ["at rest", "-", *(f"{mb:.0f}" for mb in (*rest, sum(rest))), "-", "-", "up"]
+            )
+            for name, action in phases:
+                if cap:
+                    cap.reset_peak()
+                kills_before = cap.oom_kills() if cap else 0
+                started = time.monotonic()
+                with (
+                    RssSampler([web.pid]) as web_rss,
+                    RssSampler([worker.pid]) as worker_rss,
+                    RssSampler([web.pid, worker.pid]) as both,
+                ):
+                    try:
+                        outcome = action()
+                    except requests.RequestException as error:
+                        outcome = f"failed: {type(error).__name__}"
+                killed = (cap.oom_kills() - kills_before) if cap else 0
+                table.append(
+                    [
+                        name,
+                        f"{time.monotonic() - started:.1f}",
+                        f"{web_rss.peak:.0f}",
+                        f"{worker_rss.peak:.0f}",
+                        f"{both.peak:.0f}",
+                        f"{cap.peak_mb():.0f}" if cap else "not enforced",
+                        str(killed) if cap else "-",
+                        outcome,
+                    ]
+                )
+    finally:
+        if cap:
+            cap.remove()
+
+    where = (
+        f"in a memory cgroup (v{cap.version}) capped at {args.cap_mb} MB"
+        if cap
+        else "with NO cap enforced (no memory cgroup could be made here): RSS sampled only"
+    )
+    print_table(
+        f"Memory: web + task worker {where}; Postgres; {os.cpu_count()} cores",
+        [
+            "phase",
+            "seconds",
+            "peak RSS web MB",
+            "peak RSS worker MB",
+            "peak RSS web+worker MB",
+            "cgroup peak MB (incl. page cache)",
+            "OOM kills",
+            "result",
+        ],
+        table,
+    )
+    print(
+        f"\nweb = gunicorn master + worker + reader child; budget for web + worker during an "
+        f"import: {BUDGET_MB} MB (DESIGN.md)."
+    )
+
+
+if __name__ == "__main__":
+    main()
