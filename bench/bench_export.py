@@ -27,10 +27,9 @@ from bench.common import (
     PYTHON,
     ROOT,
     RssSampler,
-    env_for,
-    manage,
+    login,
+    prepared_database,
     print_table,
-    recreate_database,
     running_stack,
 )
 
@@ -146,14 +145,6 @@ def xlsxwriter_available(env: dict) -> bool:
     return probe.returncode == 0
 
 
-def login(base: str, phone: str, password: str) -> dict[str, str]:
-    response = requests.post(
-        base + "/api/auth/login/", json={"phone": phone, "password": password}, timeout=30
-    )
-    response.raise_for_status()
-    return {"Authorization": "Bearer " + response.json()["tokens"]["access"]}
-
-
 def download(base: str, auth: dict, params: dict) -> tuple[int, int]:
     """(status, bytes) of one export download, read to the end in 64 KB pieces."""
     size = 0
@@ -194,12 +185,7 @@ def main() -> None:
     parser.add_argument("--no-api", action="store_true", help="Skip the rows through gunicorn.")
     args = parser.parse_args()
 
-    url = recreate_database()
-    env = env_for(url)
-    manage(env, "migrate", "--noinput")
-    manage(env, "createcachetable")
-    admin = manage(env, "ensure_local_admin")
-    password = admin.split("Password: ")[1].split()[0]
+    env, password = prepared_database()
     seeded = int(run_snippet(SEED.format(count=args.customers), env).splitlines()[-1])
     assert seeded == args.customers, seeded
 
@@ -217,7 +203,7 @@ def main() -> None:
 
     if not args.no_api:
         with running_stack(env) as (base, processes):
-            auth = login(base, "0200000001", password)
+            auth = login(base, password)
             web_pid = processes["web"].pid
             for kind in ("xlsx", "csv"):
                 # The first request of a worker imports the views: not part of an export.

@@ -16,19 +16,19 @@ import sys
 import textwrap
 import time
 
-import requests
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import (
     PYTHON,
     ROOT,
     RssSampler,
-    env_for,
-    manage,
+    confirm,
+    login,
+    prepared_database,
     print_table,
-    recreate_database,
     running_stack,
+    status,
+    upload,
     xlsx_file,
 )
 
@@ -81,48 +81,25 @@ def run_snippet(code: str, env: dict) -> float:
     return float(output.strip().splitlines()[-1])
 
 
-def login(base: str, phone: str, password: str) -> dict[str, str]:
-    response = requests.post(
-        base + "/api/auth/login/", json={"phone": phone, "password": password}, timeout=30
-    )
-    response.raise_for_status()
-    return {"Authorization": "Bearer " + response.json()["tokens"]["access"]}
-
-
 def import_once(base: str, auth: dict, path, sampler: RssSampler) -> dict:
     started = time.monotonic()
-    with open(path, "rb") as handle:
-        upload = requests.post(
-            base + "/api/auth/customers/excel/upload/",
-            headers=auth,
-            files={"file": (path.name, handle)},
-            timeout=600,
-        )
-    upload.raise_for_status()
+    preview = upload(base, auth, path)
+    preview.raise_for_status()
     previewed = time.monotonic()
-    preview = upload.json()
-    confirm = requests.post(
-        base + "/api/auth/customers/excel/bulk-create/",
-        headers=auth,
-        json={"upload_id": preview["upload_id"]},
-        timeout=60,
-    )
-    confirm.raise_for_status()
-    task = confirm.json()["task_id"]
+    confirmed = confirm(base, auth, preview.json()["upload_id"])
+    confirmed.raise_for_status()
     while True:
-        status = requests.get(
-            f"{base}/api/auth/customers/excel/bulk-create/status/{task}/", headers=auth, timeout=60
-        ).json()
-        if status["is_complete"] or status["is_failed"]:
+        state = status(base, auth, confirmed.json()["task_id"])
+        if state["is_complete"] or state["is_failed"]:
             break
         time.sleep(0.05)
     done = time.monotonic()
     return {
         "preview_s": previewed - started,
         "total_s": done - started,
-        "created": status["created"],
-        "to_create": preview["summary"]["to_create"],
-        "status": status["status"],
+        "created": state["created"],
+        "to_create": preview.json()["summary"]["to_create"],
+        "status": state["status"],
         "peak_mb": sampler.peak,
     }
 
@@ -133,12 +110,8 @@ def main() -> None:
     parser.add_argument("--naive-rows", type=int, default=10_000)
     args = parser.parse_args()
 
-    url = recreate_database()
-    env = env_for(url)
-    manage(env, "migrate", "--noinput")
-    manage(env, "createcachetable")
-    admin = manage(env, "ensure_local_admin")
-    password = admin.split("Password: ")[1].split()[0]
+    env, password = prepared_database()
+    url = env["DATABASE_URL"]
     files = {
         size: xlsx_file(size, phone_start=1_000_000 + i * 1_000_000)
         for i, size in enumerate(args.sizes)
@@ -171,7 +144,7 @@ def main() -> None:
         )
 
     with running_stack(env) as (base, processes):
-        auth = login(base, "0200000001", password)
+        auth = login(base, password)
         pids = [processes["web"].pid] + [w.pid for w in processes["workers"]]
         rest_mb = RssSampler(pids).current()
         for size, path in files.items():

@@ -21,24 +21,18 @@ import requests
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import (
-    env_for,
-    manage,
+    confirm,
+    login,
+    prepared_database,
     print_table,
-    recreate_database,
     running_stack,
+    status,
+    upload,
     xlsx_file,
 )
 
 DATABASE = "primepre_bench_load"
 STATUS_TARGET_P95_MS = 200
-
-
-def login(base: str, phone: str, password: str) -> dict[str, str]:
-    response = requests.post(
-        base + "/api/auth/login/", json={"phone": phone, "password": password}, timeout=30
-    )
-    response.raise_for_status()
-    return {"Authorization": "Bearer " + response.json()["tokens"]["access"]}
 
 
 class Recorder:
@@ -96,29 +90,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
 
-    env = env_for(recreate_database(DATABASE))
-    manage(env, "migrate", "--noinput")
-    manage(env, "createcachetable")
-    password = manage(env, "ensure_local_admin").split("Password: ")[1].split()[0]
+    env, password = prepared_database(DATABASE)
     path = xlsx_file(args.rows, phone_start=2_000_000)
 
     recorder = Recorder()
     with running_stack(env) as (base, _processes):
-        auth = login(base, "0200000001", password)
-        with open(path, "rb") as handle:
-            preview = requests.post(
-                base + "/api/auth/customers/excel/upload/",
-                headers=auth,
-                files={"file": (path.name, handle)},
-                timeout=600,
-            )
+        auth = login(base, password)
+        preview = upload(base, auth, path)
         preview.raise_for_status()
-        confirmed = requests.post(
-            base + "/api/auth/customers/excel/bulk-create/",
-            headers=auth,
-            json={"upload_id": preview.json()["upload_id"]},
-            timeout=60,
-        )
+        confirmed = confirm(base, auth, preview.json()["upload_id"])
         confirmed.raise_for_status()
         task_id = confirmed.json()["task_id"]
         started = time.monotonic()
@@ -131,11 +111,7 @@ def main() -> None:
             thread.start()
         for thread in threads:
             thread.join()
-        final = requests.get(
-            f"{base}/api/auth/customers/excel/bulk-create/status/{task_id}/",
-            headers=auth,
-            timeout=60,
-        ).json()
+        final = status(base, auth, task_id)
 
     import_s = (recorder.finished_at - started) if recorder.finished_at else None
     table = []

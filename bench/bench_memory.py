@@ -31,11 +31,13 @@ from bench.common import (
     PYTHON,
     ROOT,
     RssSampler,
-    env_for,
+    confirm,
     free_port,
-    manage,
+    login,
+    prepared_database,
     print_table,
-    recreate_database,
+    status,
+    upload,
     wait_for,
     xlsx_file,
 )
@@ -150,41 +152,17 @@ def capped_stack(env: dict, cap: MemoryCap | None):
                 process.wait()
 
 
-def login(base: str, password: str) -> dict[str, str]:
-    response = requests.post(
-        base + "/api/auth/login/",
-        json={"phone": "0200000001", "password": password},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return {"Authorization": "Bearer " + response.json()["tokens"]["access"]}
-
-
 def run_import(base: str, auth: dict, path: Path) -> str:
-    with open(path, "rb") as handle:
-        preview = requests.post(
-            base + "/api/auth/customers/excel/upload/",
-            headers=auth,
-            files={"file": (path.name, handle)},
-            timeout=600,
-        )
+    preview = upload(base, auth, path)
     if preview.status_code != 200:
         return f"upload answered {preview.status_code}"
-    confirmed = requests.post(
-        base + "/api/auth/customers/excel/bulk-create/",
-        headers=auth,
-        json={"upload_id": preview.json()["upload_id"]},
-        timeout=60,
-    )
+    confirmed = confirm(base, auth, preview.json()["upload_id"])
     if confirmed.status_code != 202:
         return f"confirm answered {confirmed.status_code}"
-    status_url = (
-        f"{base}/api/auth/customers/excel/bulk-create/status/{confirmed.json()['task_id']}/"
-    )
     while True:
-        status = requests.get(status_url, headers=auth, timeout=60).json()
-        if status["is_finished"]:
-            return f"{status['status']}: {status['created']:,} created"
+        state = status(base, auth, confirmed.json()["task_id"])
+        if state["is_finished"]:
+            return f"{state['status']}: {state['created']:,} created"
         time.sleep(0.5)
 
 
@@ -210,10 +188,7 @@ def main() -> None:
     parser.add_argument("--cap-mb", type=int, default=512)
     args = parser.parse_args()
 
-    env = env_for(recreate_database(DATABASE))
-    manage(env, "migrate", "--noinput")
-    manage(env, "createcachetable")
-    password = manage(env, "ensure_local_admin").split("Password: ")[1].split()[0]
+    env, password = prepared_database(DATABASE)
     path = xlsx_file(args.rows, phone_start=2_000_000)
 
     cap = MemoryCap.create(args.cap_mb)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import psutil
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -107,8 +108,6 @@ def running_stack(env: dict, *, workers: int = 1):
 
 
 def wait_for(url: str, timeout: float = 60) -> None:
-    import requests
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -220,3 +219,43 @@ def print_table(title: str, headers: list[str], rows: list[list]) -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print("| " + " | ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)) + " |")
+
+
+LOCAL_ADMIN_PHONE = "0200000001"
+UPLOAD = "/api/auth/customers/excel/upload/"
+CONFIRM = "/api/auth/customers/excel/bulk-create/"
+
+
+def prepared_database(name: str = BENCH_DB) -> tuple[dict, str]:
+    """A fresh database, migrated, with the local admin: (environment, admin password)."""
+    env = env_for(recreate_database(name))
+    manage(env, "migrate", "--noinput")
+    manage(env, "createcachetable")
+    password = manage(env, "ensure_local_admin").split("Password: ")[1].split()[0]
+    return env, password
+
+
+def login(base: str, password: str, phone: str = LOCAL_ADMIN_PHONE) -> dict[str, str]:
+    """Authorization headers for the API."""
+    response = requests.post(
+        base + "/api/auth/login/", json={"phone": phone, "password": password}, timeout=30
+    )
+    response.raise_for_status()
+    return {"Authorization": "Bearer " + response.json()["tokens"]["access"]}
+
+
+def upload(base: str, auth: dict, path: Path):
+    """POSTs the file to the upload endpoint; returns the response (the preview)."""
+    with open(path, "rb") as handle:
+        return requests.post(
+            base + UPLOAD, headers=auth, files={"file": (path.name, handle)}, timeout=600
+        )
+
+
+def confirm(base: str, auth: dict, upload_id: str):
+    return requests.post(base + CONFIRM, headers=auth, json={"upload_id": upload_id}, timeout=60)
+
+
+def status(base: str, auth: dict, task_id: str) -> dict:
+    url = f"{base}{CONFIRM}status/{task_id}/"
+    return requests.get(url, headers=auth, timeout=60).json()
