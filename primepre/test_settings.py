@@ -21,3 +21,6 @@ STORAGES = {
 if "django_rq" not in INSTALLED_APPS:  # noqa: F405
     INSTALLED_APPS.append("django_rq")  # noqa: F405
 RQ_QUEUES = {"default": {"URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")}}
+# Each request closes its connection: the live server's request threads must not keep the test
+# database open when it is dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
