@@ -146,7 +146,11 @@ def test_staff_import_a_spreadsheet_from_the_admin_and_download_the_failed_rows(
         # The browser waits for this answer, so the server is idle while the job runs here.
         polls.append(route.request.url)
         if worker_started.is_set():
-            import_jobs.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+            try:
+                import_jobs.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+            finally:
+                # This runs in Playwright's dispatcher, with database connections of its own.
+                connections.close_all()
         route.continue_()
 
     page.route("**/bulk-create/status/**", status_request)
