@@ -1,5 +1,6 @@
 """bin/start: web and worker in one service; SIGTERM reaches both; if one dies, all stop."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -66,7 +67,15 @@ def service(tmp_path):
     if process.poll() is None:
         process.kill()
     for child in psutil.Process().children(recursive=True):
-        child.kill()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+
+
+def alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def children(process) -> dict[str, psutil.Process]:
@@ -83,7 +92,7 @@ def test_sigterm_stops_web_and_worker_and_the_script_exits_cleanly(service):
     service.send_signal(signal.SIGTERM)
 
     assert service.wait(timeout=60) == 0
-    assert not any(child.is_running() and child.status() != "zombie" for child in started.values())
+    assert not any(alive(child) for child in started.values())
 
 
 def test_when_the_worker_dies_the_web_is_stopped_and_the_script_fails(service):
@@ -93,4 +102,4 @@ def test_when_the_worker_dies_the_web_is_stopped_and_the_script_fails(service):
 
     assert service.wait(timeout=60) != 0
     started["web"].wait(timeout=30)
-    assert not started["web"].is_running()
+    assert not alive(started["web"])

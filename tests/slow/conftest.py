@@ -175,6 +175,14 @@ class JobWatch:
         return [(a, b) for a, b in itertools.pairwise(self.progress) if b < a]
 
 
+def command_line(process: psutil.Process) -> list[str]:
+    """The process's command line, or [] once it has exited (or is a zombie)."""
+    try:
+        return process.cmdline()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return []
+
+
 class LiveStack:
     """gunicorn + task workers on a database of their own. Use as a context manager."""
 
@@ -255,9 +263,13 @@ class LiveStack:
         return worker
 
     def web_workers(self) -> list[psutil.Process]:
-        """gunicorn's worker processes (the master's children)."""
-        master = psutil.Process(self.web.pid)
-        return [child for child in master.children() if "gunicorn" in " ".join(child.cmdline())]
+        """gunicorn's live worker processes (the master's children; a killed one is a zombie
+        until the master reaps it)."""
+        return [
+            child
+            for child in psutil.Process(self.web.pid).children()
+            if "gunicorn" in " ".join(command_line(child))
+        ]
 
     def wait_for_new_web_worker(self, gone: int) -> psutil.Process:
         deadline = time.monotonic() + PROCESS_DEADLINE_S

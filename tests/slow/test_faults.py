@@ -10,6 +10,7 @@ import os
 import signal
 import time
 
+import psutil
 import pytest
 import requests
 
@@ -21,6 +22,7 @@ from tests.slow.conftest import (
     JobWatch,
     LiveStack,
     Responses,
+    command_line,
     in_background,
     stop,
     wait_for_process_exit,
@@ -163,8 +165,12 @@ def test_two_workers_and_three_admins_importing_at_once_complete_every_job_exact
 
 
 def _reader_child(web_worker):
-    for child in web_worker.children():
-        if any("calamine_child" in part for part in child.cmdline()):
+    try:
+        children = web_worker.children()
+    except psutil.NoSuchProcess:
+        return None
+    for child in children:
+        if any("calamine_child" in part for part in command_line(child)):
             return child
     return None
 
