@@ -4,6 +4,8 @@ Every value a deploy changes comes from an environment variable; `.env.example` 
 A `.env` file beside manage.py is read when present, for local work only.
 """
 
+import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,8 +16,30 @@ from primepre.logging import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _SetValues(Mapping):
+    """The environment without its empty values: `NAME=` (as .env.example leaves most names)
+    means "the default", not "the empty string"."""
+
+    def __init__(self, source: Mapping[str, str]):
+        self._source = source
+
+    def __getitem__(self, name: str) -> str:
+        value = self._source[name]
+        if value == "":
+            raise KeyError(name)
+        return value
+
+    def __iter__(self):
+        return (name for name, value in self._source.items() if value != "")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+env = environ.Env()
+env.ENVIRON = _SetValues(os.environ)
 
 DEBUG = env.bool("DEBUG", default=False)
 

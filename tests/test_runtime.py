@@ -178,3 +178,16 @@ def test_an_import_logs_no_customer_data(staff, caplog):
     assert "[IMPORT-DONE]" in logged
     for secret in ("Abenaa", "Quarcoopome", "abenaa@mail.gh", "241000001", "not-a-phone", "Yoofi"):
         assert secret not in logged
+
+
+def test_an_empty_setting_takes_its_default_as_in_a_copy_of_the_env_example():
+    blanks = {
+        name: ""
+        for name in ("DATABASE_URL", "SQLITE_PATH", "CACHE_URL", "NUM_PROXIES", "IMPORT_MAX_ROWS")
+    }
+
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, **blanks}
+    )
+
+    assert result.returncode == 0, result.stderr
