@@ -181,10 +181,9 @@ def test_an_import_logs_no_customer_data(staff, caplog):
 
 
 def test_an_empty_setting_takes_its_default_as_in_a_copy_of_the_env_example():
-    blanks = {
-        name: ""
-        for name in ("DATABASE_URL", "SQLITE_PATH", "CACHE_URL", "NUM_PROXIES", "IMPORT_MAX_ROWS")
-    }
+    blanks = dict.fromkeys(
+        ("DATABASE_URL", "SQLITE_PATH", "CACHE_URL", "NUM_PROXIES", "IMPORT_MAX_ROWS"), ""
+    )
 
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, **blanks}
