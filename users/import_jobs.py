@@ -248,13 +248,8 @@ def _customer(job: ImportJob, row: list, now) -> User:
 
 
 def _record_failure(job: ImportJob, position: int, row: list, user: User) -> None:
-    values = dict(zip(CUSTOMER_FIELDS, row[3], strict=True))
-    clashing = selectors.users_clashing(
-        phones=[user.phone],
-        emails=[user.email] if user.email else [],
-        shipping_marks=[user.shipping_mark],
-    )
-    problems = [p for other in clashing for p in services.clashes_of(other, values)]
+    values = {field: getattr(user, field) for field in selectors.UNIQUE_FIELDS}
+    problems = services.duplicate_problems(values, selectors.Clashes([values]).of(values))
     if not problems:
         ImportRowError.objects.create(
             job=job,

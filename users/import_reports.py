@@ -103,14 +103,9 @@ def _existing_customers(rows: list[list]) -> dict[int, list[dict]]:
     if not rows:
         return {}
     values = [dict(zip(CUSTOMER_FIELDS, row[3], strict=True)) for row in rows]
-    users = selectors.users_clashing(
-        phones=[v["phone"] for v in values],
-        emails=[v["email"] for v in values if v["email"]],
-        shipping_marks=[v["shipping_mark"] for v in values],
-    )
-    result: dict[int, list[dict]] = {}
-    for row, value in zip(rows, values, strict=True):
-        result[row[0]] = [
+    clashes = selectors.Clashes(values)
+    return {
+        row[0]: [
             {
                 "id": user.id,
                 "phone": user.phone,
@@ -119,12 +114,10 @@ def _existing_customers(rows: list[list]) -> dict[int, list[dict]]:
                 "first_name": user.first_name,
                 "last_name": user.last_name,
             }
-            for user in users
-            if user.phone == value["phone"]
-            or (value["email"] and (user.email or "").lower() == value["email"].lower())
-            or user.shipping_mark.upper() == str(value["shipping_mark"]).upper()
+            for user in dict.fromkeys(user for _, user in clashes.of(value))
         ]
-    return result
+        for row, value in zip(rows, values, strict=True)
+    }
 
 
 def list_entries(job: ImportJob, name: str, rows: list[list]) -> list[dict]:

@@ -25,12 +25,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
-from users import normalize, selectors
+from users import normalize, selectors, services
 from users.excel.columns import ColumnMap, legacy_map, map_header_row
 from users.excel.errors import FILE_TOO_LARGE, NO_DATA, TOO_MANY_ROWS, FileError
 from users.models import ImportChunk, ImportJob, ImportRowError, User
-from users.normalize import CUSTOMER_FIELDS, DUPLICATE_EXISTING, DUPLICATE_IN_FILE, FieldProblem
-from users.services import DUPLICATE_MESSAGES
+from users.normalize import CUSTOMER_FIELDS, DUPLICATE_IN_FILE, FieldProblem
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +51,6 @@ FIELD_LABELS = {
     "company_name": "Company name",
     "nickname": "Nickname",
 }
-_UNIQUE_FIELDS = ("phone", "email", "shipping_mark")
 _VALUE_CAP = 300
 
 
@@ -76,14 +74,16 @@ class _Keys:
     mark: str | None
     first_name: str
 
+    def unique_values(self) -> dict[str, str | None]:
+        return {"phone": self.phone, "email": self.email, "shipping_mark": self.mark}
+
 
 @dataclass
 class Classified:
-    """Outcome of every row (by index) plus the reasons behind duplicates and generated marks."""
+    """Outcome of every row (by index), the reasons behind duplicates, and generated marks."""
 
     outcomes: bytearray
     problems: dict[int, list[FieldProblem]] = field(default_factory=dict)
-    existing: dict[int, list[int]] = field(default_factory=dict)  # index -> clashing user ids
     generated_marks: dict[int, str] = field(default_factory=dict)
 
     def count(self, outcome: str) -> int:
@@ -134,36 +134,17 @@ def parse_rows(
 # --- classify --------------------------------------------------------------------------------
 
 
-def _existing_clashes(keys: list[_Keys]) -> dict[int, tuple[list[FieldProblem], list[int]]]:
-    """Rows that clash with stored customers: one query per LOOKUP_CHUNK rows."""
-    found: dict[int, tuple[list[FieldProblem], list[int]]] = {}
+def _existing_clashes(keys: list[_Keys]) -> dict[int, list[FieldProblem]]:
+    """The problems of rows that clash with stored customers: one query per LOOKUP_CHUNK rows."""
+    found: dict[int, list[FieldProblem]] = {}
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start : start + LOOKUP_CHUNK]
-        clashing = selectors.users_clashing(
-            phones=[k.phone for k in chunk if k.phone],
-            emails=[k.email for k in chunk if k.email],
-            shipping_marks=[k.mark for k in chunk if k.mark],
-        )
-        by_value: dict[tuple[str, str], int] = {}
-        for user in clashing:
-            by_value[("phone", user.phone)] = user.pk
-            if user.email:
-                by_value[("email", user.email.lower())] = user.pk
-            by_value[("shipping_mark", user.shipping_mark.upper())] = user.pk
-        if not by_value:
-            continue
+        clashes = selectors.Clashes(k.unique_values() for k in chunk)
         for k in chunk:
-            problems, user_ids = [], []
-            for name, value in (("phone", k.phone), ("email", k.email), ("shipping_mark", k.mark)):
-                user_id = by_value.get((name, value)) if value else None
-                if user_id is not None:
-                    problems.append(
-                        FieldProblem(name, DUPLICATE_EXISTING, DUPLICATE_MESSAGES[name], value)
-                    )
-                    if user_id not in user_ids:
-                        user_ids.append(user_id)
-            if problems:
-                found[k.index] = (problems, user_ids)
+            values = k.unique_values()
+            held = clashes.of(values)
+            if held:
+                found[k.index] = services.duplicate_problems(values, held)
     return found
 
 
@@ -206,13 +187,11 @@ def classify(keys: list[_Keys]) -> Classified:
     seen: dict[tuple[str, str], int] = {}
     for k in valid:
         if k.index in existing:
-            problems, user_ids = existing[k.index]
             result.outcomes[k.index] = ord(EXISTING)
-            result.problems[k.index] = problems
-            result.existing[k.index] = user_ids
+            result.problems[k.index] = existing[k.index]
             continue
         problems = []
-        for name, value in (("phone", k.phone), ("email", k.email), ("shipping_mark", k.mark)):
+        for name, value in k.unique_values().items():
             if value and (name, value) in seen:
                 label = FIELD_LABELS[name].lower()
                 problems.append(
@@ -228,7 +207,7 @@ def classify(keys: list[_Keys]) -> Classified:
             result.problems[k.index] = problems
             continue
         result.outcomes[k.index] = ord(CREATE)
-        for name, value in (("phone", k.phone), ("email", k.email), ("shipping_mark", k.mark)):
+        for name, value in k.unique_values().items():
             if value:
                 seen[(name, value)] = k.row
 
@@ -262,15 +241,13 @@ class PreviewSource:
 
 def _keys_of(index: int, parsed: ParsedRow) -> _Keys:
     values = parsed.values
-    mark = values.get("shipping_mark")
-    email = values.get("email")
     return _Keys(
         index=index,
         row=parsed.row,
         valid=not parsed.problems,
-        phone=values.get("phone"),
-        email=email.lower() if email else None,
-        mark=mark.upper() if mark else None,
+        phone=selectors.unique_key("phone", values.get("phone")),
+        email=selectors.unique_key("email", values.get("email")),
+        mark=selectors.unique_key("shipping_mark", values.get("shipping_mark")),
         first_name=str(values.get("first_name") or ""),
     )
 

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from collections.abc import Iterable, Mapping
 from functools import reduce
 from operator import and_, or_
 
@@ -168,6 +169,51 @@ def users_clashing(
         return []
     found = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return list({user.pk: user for user in found}.values())
+
+
+UNIQUE_FIELDS = ("phone", "email", "shipping_mark")
+
+
+def unique_key(field: str, value: object) -> str | None:
+    """A unique value as the database compares it: the phone as stored, the email ignoring
+    case (LOWER), the shipping mark ignoring case (UPPER)."""
+    if not value:
+        return None
+    text = str(value)
+    if field == "email":
+        return text.lower()
+    if field == "shipping_mark":
+        return text.upper()
+    return text
+
+
+class Clashes:
+    """The stored users holding any unique value of some rows (fetched in one query, by
+    users_clashing), and, for one row, which of its values each of them holds."""
+
+    def __init__(self, rows: Iterable[Mapping[str, object]], *, exclude_id: int | None = None):
+        rows = list(rows)
+        users = users_clashing(
+            phones=[row["phone"] for row in rows if row.get("phone")],
+            emails=[row["email"] for row in rows if row.get("email")],
+            shipping_marks=[row["shipping_mark"] for row in rows if row.get("shipping_mark")],
+            exclude_id=exclude_id,
+        )
+        self._holders = {
+            (field, unique_key(field, getattr(user, field))): user
+            for user in users
+            for field in UNIQUE_FIELDS
+            if getattr(user, field)
+        }
+
+    def of(self, values: Mapping[str, object]) -> list[tuple[str, User]]:
+        """(field, user) for each unique field of `values` that a stored user holds."""
+        held = []
+        for field in UNIQUE_FIELDS:
+            key = unique_key(field, values.get(field))
+            if key is not None and (field, key) in self._holders:
+                held.append((field, self._holders[(field, key)]))
+        return held
 
 
 def shipping_marks_taken(*, marks: list[str]) -> set[str]:

@@ -34,34 +34,18 @@ def problems_to_validation_error(problems: list[FieldProblem]) -> ValidationErro
     return ValidationError(by_field)
 
 
-def clashes_of(user: User, values: dict) -> list[FieldProblem]:
-    """Which of `values`' unique fields `user` (another customer) already holds."""
-    held = {
-        "phone": user.phone,
-        "email": (user.email or "").lower(),
-        "shipping_mark": user.shipping_mark.upper(),
-    }
-    problems = []
-    for field, mine in held.items():
-        value = values.get(field)
-        if value and str(value).lower() == mine.lower():
-            problems.append(
-                FieldProblem(field, DUPLICATE_EXISTING, DUPLICATE_MESSAGES[field], str(value))
-            )
-    return problems
+def duplicate_problems(values: dict, held: list[tuple[str, User]]) -> list[FieldProblem]:
+    """One duplicate_existing problem for each (field, holder) that selectors.Clashes found."""
+    return [
+        FieldProblem(field, DUPLICATE_EXISTING, DUPLICATE_MESSAGES[field], str(values[field]))
+        for field, _holder in held
+    ]
 
 
 def _uniqueness_problems(values: dict, *, exclude_id: int | None = None) -> list[FieldProblem]:
-    clashing = selectors.users_clashing(
-        phones=[values["phone"]] if values.get("phone") else [],
-        emails=[values["email"]] if values.get("email") else [],
-        shipping_marks=[values["shipping_mark"]] if values.get("shipping_mark") else [],
-        exclude_id=exclude_id,
-    )
-    problems: list[FieldProblem] = []
-    for user in clashing:
-        problems.extend(p for p in clashes_of(user, values) if p not in problems)
-    return problems
+    """The unique fields of `values` another user already holds."""
+    held = selectors.Clashes([values], exclude_id=exclude_id).of(values)
+    return duplicate_problems(values, held)
 
 
 def shipping_mark_generate(*, first_name: str, also_taken: set[str] = frozenset()) -> str:
