@@ -80,6 +80,15 @@ class ApplicationError(Exception):
         self.headers = headers or {}
 
 
+def invalid_choice(field: str, choices, message: str) -> ApplicationError:
+    """A 400 validation_error for a query parameter outside its choices."""
+    return ApplicationError(
+        VALIDATION_ERROR,
+        message,
+        errors={field: [{"message": f"One of: {', '.join(choices)}.", "code": "invalid_choice"}]},
+    )
+
+
 def envelope(code: str, message: str, errors: dict | list | None = None) -> dict:
     body = {"success": False, "code": code, "message": message}
     if errors:

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from users import exports, selectors, stats
 from users.excel import template
 from users.excel.writing import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
-from users.exceptions import VALIDATION_ERROR, ApplicationError
+from users.exceptions import invalid_choice
 from users.selectors import CustomerFilter
 from users.views import error_responses
 
@@ -57,18 +57,7 @@ class ExportView(APIView):
     def get(self, request):
         file_format = request.query_params.get("format") or exports.XLSX
         if file_format not in exports.FORMATS:
-            raise ApplicationError(
-                VALIDATION_ERROR,
-                UNKNOWN_FORMAT,
-                errors={
-                    "format": [
-                        {
-                            "message": f"One of: {', '.join(exports.FORMATS)}.",
-                            "code": "invalid_choice",
-                        }
-                    ]
-                },
-            )
+            raise invalid_choice("format", exports.FORMATS, UNKNOWN_FORMAT)
         filename = exports.export_filename(file_format)
         if file_format == exports.XLSX:
             spool = exports.customers_export_xlsx_file(filters=request.query_params)

@@ -60,6 +60,13 @@ def import_job_enqueue(job_id) -> None:
     transaction.on_commit(partial(_enqueue, job_id))
 
 
+def _keyed_job(owner_id: int, idempotency_key: str | None) -> ImportJob | None:
+    """The job this owner already made with this Idempotency-Key, if any."""
+    if not idempotency_key:
+        return None
+    return ImportJob.objects.filter(owner_id=owner_id, idempotency_key=idempotency_key).first()
+
+
 def _active_job_of(owner_id: int) -> ImportJob | None:
     return ImportJob.objects.filter(owner_id=owner_id, status__in=ImportJob.ACTIVE_STATUSES).first()
 
@@ -105,12 +112,9 @@ def import_job_queue(
                 import_job_enqueue(job.pk)
     except IntegrityError:
         # Lost a race: another confirm of this owner, or the same Idempotency-Key, won.
-        if idempotency_key:
-            keyed = ImportJob.objects.filter(
-                owner_id=job.owner_id, idempotency_key=idempotency_key
-            ).first()
-            if keyed is not None:
-                return keyed
+        keyed = _keyed_job(job.owner_id, idempotency_key)
+        if keyed is not None:
+            return keyed
         active = _active_job_of(job.owner_id)
         if active is not None:
             _raise_in_progress(active)
@@ -125,10 +129,9 @@ def import_job_confirm(
 ) -> ImportJob:
     """Queues an uploaded job. Confirming twice, or retrying with the same Idempotency-Key,
     returns the same job."""
-    if idempotency_key:
-        keyed = ImportJob.objects.filter(owner=user, idempotency_key=idempotency_key).first()
-        if keyed is not None:
-            return keyed
+    keyed = _keyed_job(user.pk, idempotency_key)
+    if keyed is not None:
+        return keyed
     job = selectors.import_job_get(job_id=job_id, user=user)
     if job is None:
         raise ApplicationError(
@@ -143,10 +146,9 @@ def import_records_confirm(
     *, user: User, records: list[dict], notify: bool = False, idempotency_key: str | None = None
 ) -> ImportJob:
     """The legacy body: the records are validated again like an upload, then queued."""
-    if idempotency_key:
-        keyed = ImportJob.objects.filter(owner=user, idempotency_key=idempotency_key).first()
-        if keyed is not None:
-            return keyed
+    keyed = _keyed_job(user.pk, idempotency_key)
+    if keyed is not None:
+        return keyed
     active = _active_job_of(user.pk)
     if active is not None:
         _raise_in_progress(active)

@@ -15,7 +15,7 @@ from users import import_jobs, import_reports, imports, selectors, serializers
 from users.excel import errors as file_errors
 from users.excel.errors import FileError
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
-from users.exceptions import ApplicationError
+from users.exceptions import ApplicationError, invalid_choice
 from users.views import error_responses
 
 ROWS_DELETED = "rows_deleted"
@@ -203,18 +203,7 @@ class PreviewPageView(APIView):
         job = _job_or_404(upload_id, request.user)
         name = request.query_params.get("list", "")
         if name not in import_reports.LISTS:
-            raise ApplicationError(
-                "validation_error",
-                "Unknown list.",
-                errors={
-                    "list": [
-                        {
-                            "message": f"One of: {', '.join(import_reports.LISTS)}.",
-                            "code": "invalid_choice",
-                        }
-                    ]
-                },
-            )
+            raise invalid_choice("list", import_reports.LISTS, "Unknown list.")
         page = _positive_int(request.query_params.get("page"), default=1)
         page_size = min(_positive_int(request.query_params.get("page_size"), default=100), 1000)
         return Response(import_reports.preview_page(job, name=name, page=page, page_size=page_size))
