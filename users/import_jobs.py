@@ -205,16 +205,11 @@ def _advance(job: ImportJob, *, checkpoint: int, created: int = 0, failed: int =
 
 def _rows_from(job_id, start: int) -> Iterator[tuple[int, list]]:
     """(index, stored row) from `start` on, one chunk in memory at a time."""
-    chunk_index = start // imports.CHUNK_ROWS
-    while True:
-        chunk = ImportChunk.objects.filter(job_id=job_id, index=chunk_index).first()
-        if chunk is None:
-            return
+    for chunk_index, rows in imports.stored_chunks(job_id, start=start // imports.CHUNK_ROWS):
         first = chunk_index * imports.CHUNK_ROWS
-        for offset, row in enumerate(chunk.rows):
+        for offset, row in enumerate(rows):
             if first + offset >= start:
                 yield first + offset, row
-        chunk_index += 1
 
 
 def _next_batch(job_id, start: int, size: int) -> tuple[list[tuple[int, list]], int]:

@@ -25,9 +25,8 @@ STATUS_LIST_LIMIT = 100
 
 def stored_rows(job: ImportJob) -> Iterator[list]:
     """Every stored row of the job in file order, one chunk in memory at a time."""
-    chunk_ids = ImportChunk.objects.filter(job=job).order_by("index").values_list("pk", flat=True)
-    for chunk_id in list(chunk_ids):
-        yield from ImportChunk.objects.values_list("rows", flat=True).get(pk=chunk_id)
+    for _, rows in imports.stored_chunks(job.pk):
+        yield from rows
 
 
 def column_names(job: ImportJob, width: int) -> list[str]:
@@ -252,9 +251,7 @@ def progress_percent(job: ImportJob) -> int:
 def not_created_rows(job: ImportJob) -> Iterator[tuple[list, list[ImportRowError]]]:
     """Every row of the upload that was not created, with its reasons, in file order: invalid,
     duplicates, and rows that failed while running."""
-    chunk_ids = ImportChunk.objects.filter(job=job).order_by("index").values_list("pk", flat=True)
-    for chunk_id in list(chunk_ids):
-        rows = ImportChunk.objects.values_list("rows", flat=True).get(pk=chunk_id)
+    for _, rows in imports.stored_chunks(job.pk):
         errors = _errors_by_row(job, {row[0] for row in rows})
         for row in rows:
             row_errors = errors.get(row[0], [])

@@ -394,6 +394,23 @@ def _store(
     return job
 
 
+def stored_chunks(job_id, *, start: int = 0) -> Iterator[tuple[int, list]]:
+    """(chunk index, its rows) from chunk `start` on, in file order, one chunk in memory at a
+    time (chunks are numbered 0, 1, 2... with CHUNK_ROWS rows each)."""
+    index = start
+    while (rows := _chunk_rows(job_id, index)) is not None:
+        yield index, rows
+        index += 1
+
+
+def _chunk_rows(job_id, index: int) -> list | None:
+    return (
+        ImportChunk.objects.filter(job_id=job_id, index=index)
+        .values_list("rows", flat=True)
+        .first()
+    )
+
+
 def _flush_chunk(job: ImportJob, index: int, rows: list) -> None:
     ImportChunk.objects.create(job=job, index=index, first_row=index * CHUNK_ROWS, rows=rows)
 
