@@ -20,7 +20,6 @@ from users import exceptions as errors
 from users import import_jobs, import_reports, imports, selectors, sms
 from users.excel.errors import FileError
 from users.models import ImportJob
-from users.normalize import CUSTOMER_FIELDS
 
 ACCEPTED_EXTENSIONS = ".xlsx,.xls,.xlsb,.ods,.csv"
 JOB_PAGE = "admin:users_customer_import_job"
@@ -112,11 +111,9 @@ class ImportJobView(_ImportView):
                 title=f"Preview of {job.file_name}",
                 job=job,
                 preview=preview,
-                # In the template's order: a JSON column keeps no key order on Postgres.
                 mapping=[
-                    (_labelled(field), preview["column_mapping"][field])
-                    for field in CUSTOMER_FIELDS
-                    if field in preview["column_mapping"]
+                    (_labelled(field), header)
+                    for field, header in preview["column_mapping"].items()
                 ],
                 row_errors=[
                     {**error, "field": _labelled(error["field"])} for error in preview["errors"]
@@ -124,9 +121,7 @@ class ImportJobView(_ImportView):
                 confirm_form=ConfirmForm(),
                 sms_configured=sms.sms_configured(),
             )
-        if job.status in ImportJob.ACTIVE_STATUSES:
-            import_jobs.import_jobs_recover_stale(job_ids=[job.pk])
-            job.refresh_from_db()
+        job = import_jobs.import_job_watched(job=job)
         return self.render(
             request,
             "import_progress.html",

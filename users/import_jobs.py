@@ -501,6 +501,15 @@ def import_job_run(
 # --- recovery --------------------------------------------------------------------------------
 
 
+def import_job_watched(*, job: ImportJob) -> ImportJob:
+    """The job as someone watching it should see it: an active job whose worker went quiet is
+    queued again first, so polling a job is enough to get it going."""
+    if job.status in ImportJob.ACTIVE_STATUSES:
+        import_jobs_recover_stale(job_ids=[job.pk])
+        job.refresh_from_db()
+    return job
+
+
 def import_jobs_recover_stale(*, job_ids: list | None = None) -> int:
     """Queues again every job whose worker went quiet (heartbeat older than IMPORT_STALE_AFTER)
     and every queued job no worker took up; fails jobs that used up IMPORT_MAX_ATTEMPTS.

@@ -153,10 +153,7 @@ class StatusView(APIView):
         tags=["import"],
     )
     def get(self, request, task_id):
-        job = _job_or_404(task_id, request.user)
-        if job.status in job.ACTIVE_STATUSES:
-            import_jobs.import_jobs_recover_stale(job_ids=[job.pk])
-            job.refresh_from_db()
+        job = import_jobs.import_job_watched(job=_job_or_404(task_id, request.user))
         return Response(import_reports.job_status(job))
 
 
