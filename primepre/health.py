@@ -7,9 +7,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
-from users import selectors
+from users import exceptions, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +35,13 @@ def _tasks() -> dict:
 
 
 @never_cache
-@require_GET
 def health(request):
+    if request.method not in ("GET", "HEAD"):
+        response = exceptions.json_error_response(
+            exceptions.METHOD_NOT_ALLOWED, "Only GET is allowed here.", 405
+        )
+        response["Allow"] = "GET, HEAD"
+        return response
     database = _database()
     healthy = database == "ok"
     body = {
@@ -61,6 +65,6 @@ class HealthCheckMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path == self.PATH and request.method in ("GET", "HEAD"):
+        if request.path == self.PATH:
             return health(request)
         return self.get_response(request)

@@ -125,3 +125,10 @@ def test_a_nul_in_a_login_identifier_is_a_400_not_a_500(api_client):
     )
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
+
+
+def test_another_method_on_health_is_a_json_405(api_client):
+    response = api_client.post("/api/health/")
+
+    assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
+    assert response.json()["code"] == "method_not_allowed"
