@@ -42,7 +42,7 @@ SEED = textwrap.dedent(
     django.setup()
     from bench.common import customer_rows
     from users.models import Role, User
-    from users.normalize import normalize_region
+    from users.customers.rules import normalize_region
     batch = []
     for n, (mark, first, last, email, phone, region, _c, _n) in enumerate(
         customer_rows({count}, phone_start=1_000_000)
@@ -69,7 +69,7 @@ EXPORT = textwrap.dedent(
     import django, psutil
     django.setup()
     from django.db import connection
-    from users import exports
+    from users.customers import export as exports
     from users.excel.writing import xlsx_cell  # noqa: F401 (imported before the baseline)
 
     def xlsxwriter_export(out):

@@ -2,7 +2,7 @@
 
 from django.views import defaults
 
-from users import exceptions
+from users.api import errors as exceptions
 
 
 def _is_api(request) -> bool:

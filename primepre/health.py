@@ -8,7 +8,8 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from users import exceptions, selectors
+from users.api import errors as exceptions
+from users.imports import selectors
 
 logger = logging.getLogger(__name__)
 

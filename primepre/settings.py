@@ -62,6 +62,8 @@ VERSION = env.str("APP_VERSION", default="") or env.str("RENDER_GIT_COMMIT", def
 
 INSTALLED_APPS = [
     "django.contrib.admin",
+    # Before django.contrib.auth, so that the project's createsuperuser command is the one run.
+    "users",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -75,7 +77,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_tasks",
     "django_tasks_db",
-    "users",
 ]
 
 MIDDLEWARE = [
@@ -138,7 +139,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://primepre_cache")}
 
 AUTH_USER_MODEL = "users.User"
-AUTHENTICATION_BACKENDS = ["users.backends.PhoneOrEmailBackend"]
+AUTHENTICATION_BACKENDS = ["users.accounts.backends.PhoneOrEmailBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -186,13 +187,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: a view that says nothing is staff-only.
-    "DEFAULT_PERMISSION_CLASSES": ["users.permissions.IsStaff"],
+    "DEFAULT_PERMISSION_CLASSES": ["users.api.permissions.IsStaff"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "users.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "users.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "users.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "users.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("LOGIN_RATE", default="30/min"),
         "password_reset": env.str("PASSWORD_RESET_RATE", default="5/hour"),
@@ -211,7 +212,7 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
-    "USER_AUTHENTICATION_RULE": "users.backends.user_can_use_api",
+    "USER_AUTHENTICATION_RULE": "users.accounts.backends.user_can_use_api",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -274,7 +275,7 @@ if TASKS_BACKEND == "rq":
     # An import of 100,000 rows takes well under a minute; an hour is the hard stop.
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
 
-# SMS (users.sms): all three, or SMS is off.
+# SMS (users.messaging.sms): all three, or SMS is off.
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_PHONE_NUMBER = env.str("TWILIO_PHONE_NUMBER", default="")

@@ -51,27 +51,16 @@ PHONE_MAX = 16  # "+" and at most 15 digits (ITU-T E.164)
 
 
 class UserManager(BaseUserManager):
-    """Creates users through the same services as the API, so every rule applies."""
+    """Users are created by users.customers.services.user_create, which applies every rule; the
+    project's createsuperuser command goes through it too, so this manager adds nothing."""
 
     use_in_migrations = True
-
-    def create_user(self, phone: str, password: str | None = None, **fields):
-        from users.services import user_create
-
-        return user_create(phone=phone, password=password, **fields)
-
-    def create_superuser(self, phone: str, password: str | None = None, **fields):
-        fields.setdefault("user_role", Role.SUPER_ADMIN)
-        fields.setdefault("is_staff", True)
-        fields.setdefault("is_superuser", True)
-        fields.setdefault("is_verified", True)
-        return self.create_user(phone, password, **fields)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who can be known to the system; a customer is a user with role CUSTOMER.
 
-    phone, email and shipping_mark are stored normalised (users.normalize) and the constraints
+    phone, email and shipping_mark are stored normalised (users.customers.rules) and the constraints
     below are the last line behind that: no path can store two case or format variants.
     """
 
@@ -212,7 +201,7 @@ class ImportJob(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker_id = models.CharField(max_length=64, blank=True, default="")
     task_result_id = models.CharField(max_length=64, blank=True, default="")
-    # When the stored rows were deleted (users.import_jobs.import_jobs_prune): the counts stay.
+    # When the stored rows were deleted (users.imports.jobs.import_jobs_prune): the counts stay.
     rows_pruned_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
@@ -254,8 +243,9 @@ class ImportChunk(models.Model):
     """A slice of an import's rows, stored compactly so a job is read one slice at a time.
 
     `rows` holds CHUNK_ROWS rows as [source_row, outcome, raw cells, values, mark_generated]:
-    outcome is the preview's verdict (users.imports: c create, i invalid, e existing duplicate,
-    b batch duplicate), values the normalised fields in users.normalize.CUSTOMER_FIELDS order.
+    outcome is the preview's verdict (users.imports.pipeline: c create, i invalid, e existing
+    duplicate, b batch duplicate), values the normalised fields in CUSTOMER_FIELDS order
+    (users.customers.rules).
     """
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")

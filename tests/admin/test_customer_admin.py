@@ -17,7 +17,7 @@ from tests.admin import uploads
 from tests.excel import builders
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports import helpers
-from users import admin_forms
+from users.admin import forms as admin_forms
 from users.excel.writing import XLSX_CONTENT_TYPE
 from users.models import Customer, ImportJob, Region, Role, User
 

@@ -14,8 +14,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from tests.admin import uploads
+from tests.conftest import missing_service
 from tests.factories import CustomerFactory, StaffFactory
-from users import import_jobs
+from users.imports import run
 from users.models import Customer, ImportJob
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,13 +39,13 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install -r requirements-e2e.txt"
 )
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: apt-get install chromium"
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _browser_here():
+    if not CHROMIUM.exists():
+        missing_service(f"{CHROMIUM} is missing: apt-get install chromium")
 
 
 @pytest.fixture
@@ -147,7 +148,7 @@ def test_staff_import_a_spreadsheet_from_the_admin_and_download_the_failed_rows(
         polls.append(route.request.url)
         if worker_started.is_set():
             try:
-                import_jobs.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+                run.import_job_run(job_id=job.pk, worker_id="e2e-worker")
             finally:
                 # This runs in Playwright's dispatcher, with database connections of its own.
                 connections.close_all()

@@ -1,6 +1,7 @@
 """Building import inputs and running jobs in tests."""
 
-from users import import_jobs, imports
+from users.imports import pipeline
+from users.imports import run as runner
 from users.models import ImportJob
 
 
@@ -26,7 +27,7 @@ def records(count: int, start: int = 0) -> list[dict]:
 
 
 def preview(owner, rows: list[dict]) -> ImportJob:
-    return imports.preview_from_records(owner=owner, records=rows)
+    return pipeline.preview_from_records(owner=owner, records=rows)
 
 
 def queue(job: ImportJob) -> ImportJob:
@@ -39,4 +40,4 @@ def queue(job: ImportJob) -> ImportJob:
 
 
 def run(job: ImportJob, worker: str = "test-worker", **kwargs) -> str:
-    return import_jobs.import_job_run(job_id=job.pk, worker_id=worker, **kwargs)
+    return runner.import_job_run(job_id=job.pk, worker_id=worker, **kwargs)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import customer_record, phone, preview, queue, records, run
-from users import import_jobs
+from users.imports import run as runner
 from users.models import ImportJob, ImportRowError, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,8 +34,8 @@ class Crash(BaseException):
 
 
 def crash_on_call(monkeypatch, target: str, call: int):
-    """Makes users.import_jobs.<target> raise Crash on its `call`-th call."""
-    original = getattr(import_jobs, target)
+    """Makes users.imports.run.<target> raise Crash on its `call`-th call."""
+    original = getattr(runner, target)
     calls = {"n": 0}
 
     def wrapper(*args, **kwargs):
@@ -44,7 +44,7 @@ def crash_on_call(monkeypatch, target: str, call: int):
             raise Crash
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(import_jobs, target, wrapper)
+    monkeypatch.setattr(runner, target, wrapper)
 
 
 def make_stale(job) -> None:
@@ -126,18 +126,18 @@ def test_a_crash_in_the_middle_of_a_batch_rolls_that_batch_back_and_resumes(owne
 def test_progress_never_goes_back_across_a_crash(owner, monkeypatch):
     job = queue(preview(owner, records(45)))
     seen: list[tuple[int, int]] = []
-    original_advance = import_jobs._advance
+    original_advance = runner._advance
 
     def recording(job_row, **kwargs):
         original_advance(job_row, **kwargs)
         seen.append((job_row.checkpoint, job_row.created_count))
 
-    monkeypatch.setattr(import_jobs, "_advance", recording)
-    original_batch = import_jobs._run_batch
+    monkeypatch.setattr(runner, "_advance", recording)
+    original_batch = runner._run_batch
     crash_on_call(monkeypatch, "_run_batch", 3)
     with pytest.raises(Crash):
         run(job, worker="first")
-    monkeypatch.setattr(import_jobs, "_run_batch", original_batch)
+    monkeypatch.setattr(runner, "_run_batch", original_batch)
     make_stale(job)
 
     run(job, worker="second")
@@ -158,26 +158,24 @@ def test_a_fresh_job_cannot_be_taken_by_a_second_worker(owner):
 
 def test_a_worker_that_lost_its_claim_stops_at_the_next_batch(owner, monkeypatch):
     job = queue(preview(owner, records(35)))
-    original = import_jobs._run_batch
+    original = runner._run_batch
     calls = {"n": 0}
 
-    def steal_after_first(job_id, worker_id, batch, end):
+    def steal_after_first(job_id, worker_id, batch, end, *rest):
         calls["n"] += 1
-        result = original(job_id, worker_id, batch, end)
+        result = original(job_id, worker_id, batch, end, *rest)
         if calls["n"] == 1:
             ImportJob.objects.filter(pk=job_id).update(worker_id="thief")
         return result
 
-    monkeypatch.setattr(import_jobs, "_run_batch", steal_after_first)
+    monkeypatch.setattr(runner, "_run_batch", steal_after_first)
 
     assert run(job, worker="first") == "lost_claim"
     assert len(imported(job)) == 10
 
 
-def test_a_stop_request_releases_the_job_and_queues_it_again(owner, monkeypatch):
+def test_a_stop_request_releases_the_job_for_the_next_worker(owner):
     job = queue(preview(owner, records(35)))
-    enqueued = []
-    monkeypatch.setattr(import_jobs, "_enqueue", enqueued.append)
     asked = iter([False, False, True])
 
     outcome = run(job, worker="first", should_stop=lambda: next(asked, True))
@@ -185,8 +183,8 @@ def test_a_stop_request_releases_the_job_and_queues_it_again(owner, monkeypatch)
     job.refresh_from_db()
     assert outcome == "released"
     assert job.status == ImportJob.Status.QUEUED
+    assert job.worker_id == ""
     assert job.checkpoint == 20
-    assert enqueued == [job.pk]
     assert run(job, worker="second") == "complete"
     job.refresh_from_db()
     assert job.created_count == 35
@@ -195,8 +193,8 @@ def test_a_stop_request_releases_the_job_and_queues_it_again(owner, monkeypatch)
 
 def test_a_lost_database_connection_is_retried(owner, monkeypatch):
     job = queue(preview(owner, records(25)))
-    monkeypatch.setattr(import_jobs.time, "sleep", lambda seconds: None)
-    original = import_jobs._run_batch
+    monkeypatch.setattr(runner.time, "sleep", lambda seconds: None)
+    original = runner._run_batch
     failures = {"left": 2}
 
     def flaky(*args, **kwargs):
@@ -205,7 +203,7 @@ def test_a_lost_database_connection_is_retried(owner, monkeypatch):
             raise OperationalError("server closed the connection unexpectedly")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(import_jobs, "_run_batch", flaky)
+    monkeypatch.setattr(runner, "_run_batch", flaky)
 
     assert run(job) == "complete"
     job.refresh_from_db()
@@ -214,7 +212,7 @@ def test_a_lost_database_connection_is_retried(owner, monkeypatch):
 
 def test_an_unexpected_error_fails_the_job_with_a_message(owner, monkeypatch):
     job = queue(preview(owner, records(25)))
-    original = import_jobs._next_batch
+    original = runner._next_batch
     calls = {"n": 0}
 
     def broken_on_second(*args, **kwargs):
@@ -223,7 +221,7 @@ def test_an_unexpected_error_fails_the_job_with_a_message(owner, monkeypatch):
             raise ValueError("a bug")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(import_jobs, "_next_batch", broken_on_second)
+    monkeypatch.setattr(runner, "_next_batch", broken_on_second)
 
     assert run(job) == "failed"
 
@@ -257,41 +255,6 @@ def test_a_generated_mark_taken_since_the_preview_is_generated_again(owner):
 
     created = User.objects.get(import_job=job)
     assert created.shipping_mark == "PM 1 KWAME02"
-
-
-def test_a_stale_running_job_is_queued_again_by_the_watchdog(
-    owner, django_capture_on_commit_callbacks
-):
-    job = queue(preview(owner, records(5)))
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.RUNNING,
-        worker_id="dead",
-        attempts=1,
-        heartbeat_at=timezone.now() - timedelta(hours=1),
-    )
-
-    touched = import_jobs.import_jobs_recover_stale()
-
-    job.refresh_from_db()
-    assert touched == 1
-    assert job.status == ImportJob.Status.COMPLETE
-    assert job.created_count == 5
-
-
-def test_a_job_that_keeps_losing_its_worker_fails_after_the_attempt_limit(owner, settings):
-    settings.IMPORT_MAX_ATTEMPTS = 3
-    job = queue(preview(owner, records(5)))
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.RUNNING,
-        attempts=3,
-        heartbeat_at=timezone.now() - timedelta(hours=1),
-    )
-
-    import_jobs.import_jobs_recover_stale()
-
-    job.refresh_from_db()
-    assert job.status == ImportJob.Status.FAILED
-    assert "3 attempts" in job.message
 
 
 def test_above_the_memory_ceiling_a_job_warns_and_goes_on_in_smaller_batches(
@@ -336,26 +299,3 @@ def test_two_workers_racing_for_one_job_run_it_once(owner):
     assert sorted(outcomes) == ["complete", "not_claimed"]
     assert job.attempts == 1
     assert imported(job) == list(range(2, 62))
-
-
-def test_old_previews_and_the_rows_of_old_imports_are_pruned(owner, settings):
-    settings.IMPORT_KEEP_PREVIEWS_HOURS = 1
-    settings.IMPORT_KEEP_ROWS_DAYS = 1
-    old = timezone.now() - timedelta(days=2)
-    abandoned = preview(owner, records(3))
-    finished = queue(preview(owner, [*records(2, start=10), customer_record(11)]))
-    run(finished)
-    fresh = preview(owner, records(1, start=20))
-    ImportJob.objects.filter(pk=abandoned.pk).update(created_at=old)
-    ImportJob.objects.filter(pk=finished.pk).update(finished_at=old)
-
-    assert import_jobs.import_jobs_prune() == (1, 1)
-
-    finished.refresh_from_db()
-    assert not ImportJob.objects.filter(pk=abandoned.pk).exists()
-    assert ImportJob.objects.filter(pk=fresh.pk).exists()
-    assert finished.rows_pruned_at is not None
-    assert (finished.created_count, finished.batch_duplicate_count) == (2, 1)
-    assert not finished.chunks.exists()
-    assert not finished.row_errors.exists()
-    assert User.objects.filter(import_job=finished).count() == 2

@@ -11,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from tests.factories import StaffFactory
 from tests.imports.helpers import preview, queue, records
-from users import import_jobs
+from users.imports import tasks
 from users.models import ImportJob, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,8 +46,8 @@ def test_a_confirmed_import_waits_in_the_queue_until_a_worker_runs_it(staff, sta
 
 def test_a_job_queued_twice_is_run_once(staff):
     job = queue(preview(staff, records(20)))
-    import_jobs._enqueue(job.pk)
-    import_jobs._enqueue(job.pk)
+    tasks._enqueue(job.pk)
+    tasks._enqueue(job.pk)
 
     work_off_the_queue()
 

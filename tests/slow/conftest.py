@@ -34,6 +34,7 @@ from bench.common import (
     recreate_database,
     wait_for,
 )
+from tests.conftest import missing_service
 
 STAFF_PHONE = "0200000001"
 CUSTOMER_PHONE = "0249999001"
@@ -295,7 +296,7 @@ class LiveStack:
             self.env,
             "shell",
             "-c",
-            "from users.services import user_create; "
+            "from users.customers.services import user_create; "
             f"user_create(phone={phone!r}, password={password!r}, first_name='Slow', "
             f"last_name='Test', user_role={role!r}, is_verified=True)",
         )
@@ -414,7 +415,7 @@ def in_background(target: Callable[[], object]) -> tuple[threading.Thread, dict]
 def postgres() -> str:
     problem = postgres_problem()
     if problem:
-        pytest.skip(f"slow tests need PostgreSQL: {problem}")
+        missing_service(f"slow tests need PostgreSQL: {problem}")
     return ADMIN_URL
 
 

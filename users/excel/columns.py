@@ -4,8 +4,8 @@ aliases), or, for a file without a header row, the legacy positional layout A-E.
 import re
 from dataclasses import dataclass, field
 
+from users.excel.cells import cell_to_text
 from users.excel.errors import MISSING_COLUMNS, FileError
-from users.normalize import cell_to_text
 
 # The columns of the template and the export, in order, with their header text.
 TEMPLATE_HEADERS: dict[str, str] = {

@@ -1,11 +1,16 @@
-"""Creates a local super admin the first time `make run` starts, and prints its password once."""
+"""Creates a local super admin the first time `make run` starts, and prints its password once;
+with --new-password, gives that admin a new password (printed once) when the first is lost."""
 
 import secrets
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from users.accounts import selectors
+from users.accounts.services import auth_sessions_revoke
+from users.customers.services import user_create
 from users.models import User
-from users.services import user_create
+
+SIGN_IN = "Sign in at /admin/ or POST /api/auth/login/."
 
 
 class Command(BaseCommand):
@@ -13,10 +18,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--phone", default="0200000001")
+        parser.add_argument(
+            "--new-password",
+            action="store_true",
+            help="Give the super admin with this phone a new password (its sessions end).",
+        )
 
-    def handle(self, *args, phone: str, **options):
+    def handle(self, *args, phone: str, new_password: bool, **options):
+        if new_password:
+            self._new_password(phone)
+            return
         if User.objects.filter(is_superuser=True).exists():
-            self.stdout.write("A super admin exists already; its password was printed when made.")
+            self.stdout.write(
+                "A super admin exists already; its password was printed when made "
+                "(`make admin-password` gives it a new one)."
+            )
             return
         password = secrets.token_urlsafe(12)
         admin = user_create(
@@ -32,6 +48,18 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Local super admin created. Phone: {admin.phone}  Password: {password}\n"
-                "This password is shown once. Sign in at /admin/ or POST /api/auth/login/."
+                f"This password is shown once. {SIGN_IN}"
             )
+        )
+
+    def _new_password(self, phone: str) -> None:
+        admin = selectors.user_find_by_identifier(identifier=phone)
+        if admin is None or not admin.is_superuser:
+            raise CommandError(f"No super admin has the phone {phone}; give it with --phone.")
+        password = secrets.token_urlsafe(12)
+        admin.set_password(password)
+        admin.save(update_fields=["password"])
+        auth_sessions_revoke(user=admin)
+        self.stdout.write(
+            self.style.SUCCESS(f"New password for {admin.phone}: {password}\nShown once. {SIGN_IN}")
         )

@@ -10,8 +10,8 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from users import exports, selectors
-from users.management.commands.import_customers import progress_bar
+from users.customers import export, selectors
+from users.management.output import progress_bar, validation_text
 
 # Options that are list filters of the same name.
 FILTERS = ("region", "search", "created_by", "import_job", "ordering")
@@ -32,22 +32,22 @@ class Command(BaseCommand):
 
     def handle(self, *args, out: str, **options):
         file_format = os.path.splitext(out)[1].lower().lstrip(".")
-        if file_format not in exports.FORMATS:
+        if file_format not in export.FORMATS:
             raise CommandError(f"OUT must end in .xlsx or .csv, not {out!r}.")
         filters = {name: options[name] for name in FILTERS if options.get(name) is not None}
         try:
             total = selectors.customer_list(filters=filters).count()
         except ValidationError as error:
-            raise CommandError(_describe(error)) from None
+            raise CommandError(validation_text(error)) from None
 
         started = time.monotonic()
         progress = _Progress(self.stdout, total)
         progress(0)
-        if file_format == exports.XLSX:
-            exports.customers_export_xlsx(filters=filters, target=out, on_row=progress)
+        if file_format == export.XLSX:
+            export.customers_export_xlsx(filters=filters, target=out, on_row=progress)
         else:
             with open(out, "w", encoding="utf-8", newline="") as handle:
-                for piece in exports.customers_export_csv(filters=filters, on_row=progress):
+                for piece in export.customers_export_csv(filters=filters, on_row=progress):
                     handle.write(piece)
         seconds = time.monotonic() - started
         if progress.drawn:
@@ -70,12 +70,3 @@ class _Progress:
             self.stdout.write("\r" + progress_bar(done, self.total), ending="")
             self.stdout.flush()
             self.drawn = True
-
-
-def _describe(error: ValidationError) -> str:
-    if hasattr(error, "error_dict"):
-        return "; ".join(
-            f"--{field.replace('_', '-')}: {' '.join(messages)}"
-            for field, messages in error.message_dict.items()
-        )
-    return " ".join(error.messages)

@@ -11,10 +11,12 @@ import time
 from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
-from users import import_jobs, import_reports, imports, selectors
+from users.accounts import selectors
 from users.excel.errors import FileError
+from users.imports import jobs, pipeline, reports, run
+from users.imports.tasks import worker_id
+from users.management.output import progress_bar
 from users.models import ImportJob, User
-from users.tasks import worker_id
 
 
 class _PathUpload(UploadedFile):
@@ -26,12 +28,6 @@ class _PathUpload(UploadedFile):
 
     def temporary_file_path(self) -> str:
         return self._path
-
-
-def progress_bar(done: int, total: int, width: int = 40) -> str:
-    share = done / total if total else 1
-    filled = int(share * width)
-    return f"[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} {share:4.0%}"
 
 
 class Command(BaseCommand):
@@ -52,7 +48,7 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {file}")
         upload = _PathUpload(file)
         try:
-            job = imports.preview_from_upload(owner=owner, upload=upload)
+            job = pipeline.preview_from_upload(owner=owner, upload=upload)
         except FileError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
         finally:
@@ -62,7 +58,7 @@ class Command(BaseCommand):
             job.delete()
             self.stdout.write("Dry run: nothing was created.")
             return
-        job = self._run_with_progress(import_jobs.import_job_queue(job=job))
+        job = self._run_with_progress(jobs.import_job_queue(job=job))
         self.stdout.write(job.message)
         if job.skipped_count or job.failed_count:
             self.stdout.write(
@@ -84,17 +80,17 @@ class Command(BaseCommand):
         return owner
 
     def _print_preview(self, job: ImportJob) -> None:
-        self.stdout.write(import_reports.preview_message(job))
+        self.stdout.write(reports.preview_message(job))
         mapping = ", ".join(f"{k} <- {v!r}" for k, v in job.column_mapping["fields"].items())
         self.stdout.write(f"Columns ({job.column_mapping['layout']}): {mapping}")
-        for line in import_reports.job_status(job)["errors"][:20]:
+        for line in reports.job_status(job)["errors"][:20]:
             self.stdout.write(f"  {line}")
 
     def _run_with_progress(self, job: ImportJob) -> ImportJob:
         """Runs the job in this process (a worker that gets to it first runs it instead; the bar
         follows the job either way)."""
         runner = threading.Thread(
-            target=import_jobs.import_job_run,
+            target=run.import_job_run,
             kwargs={"job_id": job.pk, "worker_id": worker_id()},
             daemon=True,
         )

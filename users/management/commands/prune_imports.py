@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from users.import_jobs import import_jobs_prune
+from users.imports.jobs import import_jobs_prune
 
 
 class Command(BaseCommand):

@@ -15,7 +15,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connection
 
-from users.import_jobs import import_jobs_prune, import_jobs_recover_stale
+from users.imports.jobs import import_jobs_prune, import_jobs_recover_stale
+from users.messaging.sms import warn_if_disabled
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         batch: bool,
         **opts,
     ):
+        warn_if_disabled()
         # Jobs left behind by a worker that died are queued before the first task is taken.
         import_jobs_recover_stale()
         stop = threading.Event()

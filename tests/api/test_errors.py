@@ -1,0 +1,134 @@
+import pytest
+from django.db import DatabaseError
+from rest_framework import status
+
+from users.customers import selectors
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_unknown_api_path_is_a_json_404(api_client):
+    response = api_client.get("/api/no/such/thing/")
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "success": False,
+        "code": "not_found",
+        "message": "No such endpoint.",
+    }
+
+
+def test_an_unexpected_error_is_a_json_500_without_a_traceback(staff_client, monkeypatch):
+    def explode(**kwargs):
+        raise RuntimeError("secret internals /srv/app.py line 12")
+
+    monkeypatch.setattr(selectors, "customer_list", explode)
+    staff_client.raise_request_exception = False
+
+    response = staff_client.get("/api/auth/customers/")
+
+    assert response.status_code == status.HTTP_500_INTERNAL_SERVER_ERROR
+    assert response.json() == {
+        "success": False,
+        "code": "server_error",
+        "message": "Something went wrong on our side. Try again later.",
+    }
+    assert b"secret internals" not in response.content
+    assert b"Traceback" not in response.content
+
+
+def test_health_reports_the_database_and_process(api_client):
+    response = api_client.get("/api/health/")
+
+    assert response.status_code == status.HTTP_200_OK
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["service"] == "primepre"
+    assert body["database"] == "ok"
+    assert body["memory_mb"] > 0
+    assert {"pending", "running", "oldest_heartbeat"} <= set(body["tasks"])
+    assert body["version"]
+
+
+def test_health_is_503_when_the_database_is_down(api_client, monkeypatch):
+    from django.db import connection
+
+    def broken_cursor(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+
+    response = api_client.get("/api/health/")
+
+    assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
+    assert response.json()["database"] == "down"
+    assert response.json()["status"] == "unavailable"
+
+
+def test_the_openapi_schema_lists_the_endpoints(api_client):
+    response = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == status.HTTP_200_OK
+    paths = response.json()["paths"]
+    assert "/api/auth/login/" in paths
+    assert "/api/auth/customers/" in paths
+    assert "/api/auth/customers/{customer_id}/" in paths
+
+
+def test_the_swagger_ui_is_served(api_client):
+    response = api_client.get("/api/docs/")
+
+    assert response.status_code == status.HTTP_200_OK
+    assert b"swagger" in response.content.lower()
+
+
+def test_responses_carry_a_request_id(api_client):
+    response = api_client.get("/api/health/", HTTP_X_REQUEST_ID="abc-123")
+
+    assert response["X-Request-ID"] == "abc-123"
+
+
+def test_health_answers_a_checker_that_uses_an_internal_host_over_http(api_client, settings):
+    settings.ALLOWED_HOSTS = ["primepre.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = api_client.get("/api/health/", HTTP_HOST="10.0.0.7:10000")
+
+    assert response.status_code == status.HTTP_200_OK
+    assert response.json()["status"] == "ok"
+
+
+def test_other_paths_still_refuse_an_unknown_host(api_client, settings):
+    settings.ALLOWED_HOSTS = ["primepre.example.com"]
+
+    response = api_client.get("/api/auth/me/", HTTP_HOST="evil.example.com")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+
+
+def test_the_schema_documents_the_paginated_list_and_nullable_links(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    listing = schema["paths"]["/api/auth/customers/"]["get"]["responses"]["200"]
+    ref = listing["content"]["application/json"]["schema"]["$ref"]
+    paginated = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    customer = schema["components"]["schemas"]["CustomerOutput"]["properties"]
+    assert {"count", "next", "previous", "results"} <= set(paginated["properties"])
+    assert customer["created_by"]["nullable"] is True
+    assert customer["import_job"]["nullable"] is True
+
+
+def test_a_nul_in_a_login_identifier_is_a_400_not_a_500(api_client):
+    response = api_client.post(
+        "/api/auth/login/", {"email": "a\x00@example.com", "password": "x"}, format="json"
+    )
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+
+
+def test_another_method_on_health_is_a_json_405(api_client):
+    response = api_client.post("/api/health/")
+
+    assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
+    assert response.json()["code"] == "method_not_allowed"

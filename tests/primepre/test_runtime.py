@@ -1,0 +1,211 @@
+"""Production runtime: settings from a bare environment, security checks, CORS, gunicorn's
+configuration, logging without customer data."""
+
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from primepre.logging import OneLineFormatter, redact
+from tests.imports.helpers import customer_record, preview, queue, run
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "PATH": os.environ.get("PATH", ""),
+    "DEBUG": "0",
+    "SECRET_KEY": "a-production-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "primepre.example.com",
+    "CORS_ALLOWED_ORIGINS": "https://app.example.com",
+    "DJANGO_SETTINGS_MODULE": "primepre.settings",
+}
+
+
+def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_without_a_secret_key_and_debug_off_start_up_fails_clearly():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "SECRET_KEY"}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_an_unknown_tasks_backend_fails_at_start_up():
+    result = manage("check", env={**PRODUCTION_ENV, "TASKS_BACKEND": "celery"})
+
+    assert result.returncode != 0
+    assert "TASKS_BACKEND must be one of" in result.stderr
+
+
+@pytest.fixture
+def cors(settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+
+def preflight(client, origin: str):
+    return client.options(
+        reverse("users:login"),
+        HTTP_ORIGIN=origin,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization,content-type",
+    )
+
+
+@pytest.mark.django_db
+def test_cors_allows_a_listed_origin_without_credentials(api_client, cors):
+    response = preflight(api_client, "https://app.example.com")
+
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "authorization" in response["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Credentials" not in response
+
+
+@pytest.mark.django_db
+def test_cors_refuses_any_other_origin(api_client, cors):
+    response = preflight(api_client, "https://evil.example.com")
+
+    assert "Access-Control-Allow-Origin" not in response
+
+
+@pytest.mark.django_db
+def test_cors_headers_are_on_error_responses_too(api_client, cors):
+    response = api_client.get(reverse("users:me"), HTTP_ORIGIN="https://app.example.com")
+
+    assert response.status_code == 401
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+def load_gunicorn_config(monkeypatch, **env):
+    for name in list(os.environ):
+        if name in {"PORT", "HOST"} or name.startswith(("GUNICORN_", "WEB_CONCURRENCY")):
+            monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("gunicorn_config", ROOT / "gunicorn_config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gunicorn_defaults_from_a_bare_environment(monkeypatch):
+    config = load_gunicorn_config(monkeypatch)
+
+    assert config.bind == "0.0.0.0:8000"
+    assert (config.workers, config.worker_class, config.threads) == (1, "gthread", 4)
+    assert (config.timeout, config.graceful_timeout) == (120, 25)
+    assert (config.max_requests, config.max_requests_jitter) == (1000, 100)
+    assert config.worker_tmp_dir == ("/dev/shm" if os.path.isdir("/dev/shm") else None)
+    assert config.accesslog == "-"
+    assert config.control_socket_disable is True
+
+
+def test_gunicorn_values_come_from_the_environment(monkeypatch):
+    config = load_gunicorn_config(
+        monkeypatch, PORT="10000", WEB_CONCURRENCY="3", GUNICORN_THREADS="8", GUNICORN_TIMEOUT="60"
+    )
+
+    assert config.bind == "0.0.0.0:10000"
+    assert (config.workers, config.threads, config.timeout) == (3, 8, 60)
+
+
+def test_gunicorn_worker_hooks_log_pid_and_rss(monkeypatch):
+    config = load_gunicorn_config(monkeypatch)
+    lines = []
+
+    class Log:
+        def info(self, message, *args):
+            lines.append(message % args)
+
+    class Worker:
+        pid = os.getpid()
+
+    server = type("Server", (), {"log": Log()})()
+    config.post_fork(server, Worker())
+    config.worker_exit(server, Worker())
+
+    assert lines[0].startswith(f"[WORKER-SPAWN] pid={os.getpid()} rss_mb=")
+    assert lines[1].startswith(f"[WORKER-EXIT] pid={os.getpid()} rss_mb=")
+
+
+def test_log_lines_are_one_line_with_the_request_id():
+    record = logging.LogRecord("users", logging.INFO, __file__, 1, "[TAG] a=1\nb=2", (), None)
+    record.request_id = "abc123"
+
+    line = OneLineFormatter().format(record)
+
+    assert line == "[TAG] a=1 | b=2 level=INFO logger=users request_id=abc123"
+
+
+def test_phones_and_emails_are_masked_in_any_log_line():
+    text = "Key (phone)=(+233241234567) and kwame@example.com, job=8c239215521e-4f"
+
+    assert redact(text) == "Key (phone)=([phone]) and [email], job=8c239215521e-4f"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_logs_no_customer_data(staff, caplog):
+    caplog.set_level(logging.DEBUG)
+    rows = [
+        customer_record(1, first_name="Abenaa", last_name="Quarcoopome", email="abenaa@mail.gh"),
+        customer_record(2, phone="not-a-phone", first_name="Yoofi"),
+    ]
+
+    run(queue(preview(staff, rows)))
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "[IMPORT-DONE]" in logged
+    for secret in ("Abenaa", "Quarcoopome", "abenaa@mail.gh", "241000001", "not-a-phone", "Yoofi"):
+        assert secret not in logged
+
+
+def test_an_empty_setting_takes_its_default_as_in_a_copy_of_the_env_example():
+    blanks = dict.fromkeys(
+        ("DATABASE_URL", "SQLITE_PATH", "CACHE_URL", "NUM_PROXIES", "IMPORT_MAX_ROWS"), ""
+    )
+
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, **blanks}
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def _manage_output(*args: str, code: str | None = None) -> str:
+    """What a process of this project prints with DEBUG on and no SMS settings."""
+    env = {**os.environ, "DEBUG": "1", "TWILIO_ACCOUNT_SID": ""}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    command = [sys.executable, "-c", code] if code else [sys.executable, "manage.py", *args]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return done.stdout + done.stderr
+
+
+def test_a_management_command_does_not_warn_that_sms_is_off():
+    assert "[SMS-DISABLED]" not in _manage_output("check")
+
+
+def test_a_serving_process_warns_once_that_sms_is_off():
+    code = "import primepre.wsgi"
+
+    assert _manage_output(code=code).count("[SMS-DISABLED]") == 1

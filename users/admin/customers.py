@@ -1,0 +1,169 @@
+"""Customers (role CUSTOMER) for every staff member: list, search, filters, the Import button
+(users.admin.views) and the Export button (the API's export of what the list shows)."""
+
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ORDER_VAR
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from users.admin import views
+from users.admin.forms import staff_may_use_admin
+from users.admin.site import ForStaff
+from users.customers import selectors
+from users.models import Customer, ImportJob
+
+
+class ImportJobListFilter(admin.RelatedOnlyFieldListFilter):
+    """The imports that created listed customers, by file and date; no "empty" choice, which
+    the export's filters could not repeat."""
+
+    def include_empty_choice(self) -> bool:
+        return False
+
+    def has_output(self) -> bool:
+        return bool(self.lookup_choices)
+
+    def field_choices(self, field, request, model_admin):
+        job_ids = model_admin.get_queryset(request).values_list("import_job_id", flat=True)
+        jobs = ImportJob.objects.filter(pk__in=job_ids).order_by("-created_at")
+        return [(job.pk, f"{job.file_name} ({job.created_at:%Y-%m-%d %H:%M})") for job in jobs]
+
+
+class VerifiedListFilter(admin.BooleanFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "verified"
+
+
+# The list's filters as the export endpoint names them (users.customers.selectors.CustomerFilter),
+# and the values that are spelt differently there.
+EXPORT_FILTERS = {
+    "region__exact": "region",
+    "is_verified__exact": "is_verified",
+    "import_job__id__exact": "import_job",
+}
+
+
+EXPORT_VALUES = {"is_verified": {"1": "true", "0": "false"}}
+
+
+EXPORT_ORDERING = {"shipping_mark", "last_name", "phone", "email", "region", "date_joined"}
+
+
+def export_url(changelist) -> str:
+    """The xlsx export of what the change list shows: its search, filters and sort."""
+    params = {"format": "xlsx"}
+    if changelist.query:
+        params["search"] = changelist.query
+    for admin_name, api_name in EXPORT_FILTERS.items():
+        value = changelist.params.get(admin_name)
+        if value not in (None, ""):
+            params[api_name] = EXPORT_VALUES.get(api_name, {}).get(value, value)
+    if ORDER_VAR in changelist.params:
+        ordering = []
+        for index, direction in changelist.get_ordering_field_columns().items():
+            name = changelist.get_ordering_field(changelist.list_display[index])
+            if name in EXPORT_ORDERING:
+                ordering.append(("-" if direction == "desc" else "") + name)
+        if ordering:
+            params["ordering"] = ",".join(ordering)
+    return f"{reverse('users:customer-export')}?{urlencode(params)}"
+
+
+@admin.register(Customer)
+class CustomerAdmin(ForStaff, admin.ModelAdmin):
+    list_display = [
+        "shipping_mark",
+        "name",
+        "phone",
+        "email",
+        "region",
+        "created",
+        "created_by_name",
+    ]
+    list_filter = [
+        "region",
+        ("is_verified", VerifiedListFilter),
+        ("import_job", ImportJobListFilter),
+    ]
+    # The search itself is the API's (get_search_results); these only turn the search box on.
+    search_fields = ["shipping_mark", "first_name", "last_name", "phone", "email"]
+    search_help_text = "Name, phone number (any format), email or shipping mark."
+    list_select_related = ["created_by"]
+    ordering = ["-date_joined", "-id"]
+    list_per_page = 50
+    fields = [
+        "shipping_mark",
+        "first_name",
+        "last_name",
+        "nickname",
+        "phone",
+        "email",
+        "company_name",
+        "region",
+        "is_verified",
+        "is_active",
+        "date_joined",
+        "last_login",
+        "created_by",
+        "import_job",
+        "source_row",
+    ]
+
+    @admin.display(description="name", ordering="last_name")
+    def name(self, customer: Customer) -> str:
+        return customer.get_full_name()
+
+    @admin.display(description="created", ordering="date_joined")
+    def created(self, customer: Customer):
+        return customer.date_joined
+
+    @admin.display(description="created by")
+    def created_by_name(self, customer: Customer) -> str:
+        creator = customer.created_by
+        return (creator.get_full_name() or creator.phone) if creator else "-"
+
+    def has_import_permission(self, request) -> bool:
+        return staff_may_use_admin(request)
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        found = selectors.CustomerFilter({"search": search_term}, queryset=queryset)
+        if not found.is_valid():
+            return queryset.none(), False
+        return found.qs, False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(
+            request,
+            {
+                **(extra_context or {}),
+                "import_url": reverse("admin:users_customer_import"),
+                "has_import_permission": self.has_import_permission(request),
+            },
+        )
+        if isinstance(response, TemplateResponse) and "cl" in response.context_data:
+            response.context_data["export_url"] = export_url(response.context_data["cl"])
+        return response
+
+    def get_urls(self):
+        def view(cls):
+            return self.admin_site.admin_view(cls.as_view(model_admin=self))
+
+        return [
+            path("import/", view(views.ImportUploadView), name="users_customer_import"),
+            path(
+                "import/<uuid:job_id>/",
+                view(views.ImportJobView),
+                name="users_customer_import_job",
+            ),
+            path(
+                "import/<uuid:job_id>/confirm/",
+                view(views.ImportConfirmView),
+                name="users_customer_import_confirm",
+            ),
+            *super().get_urls(),
+        ]

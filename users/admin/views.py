@@ -1,0 +1,154 @@
+"""The admin's customer import page: upload -> preview -> confirm -> progress -> result.
+
+Each view parses its form, calls the services the API calls (users.imports.pipeline, .jobs and
+.reports) and renders. The progress page polls the API's status endpoint with the
+admin's session (users/static/users/admin_import.js) and, without JavaScript, shows the status
+as of each reload.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.views import View
+
+from users.api import errors
+from users.excel.errors import FileError
+from users.imports import jobs, pipeline, reports, selectors
+from users.messaging import sms
+from users.models import ImportJob
+
+ACCEPTED_EXTENSIONS = ".xlsx,.xls,.xlsb,.ods,.csv"
+JOB_PAGE = "admin:users_customer_import_job"
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="Spreadsheet",
+        help_text="An Excel (xlsx, xls, xlsb), OpenDocument (ods) or CSV file with a header row.",
+        widget=forms.FileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
+    )
+
+
+class ConfirmForm(forms.Form):
+    notify = forms.BooleanField(
+        required=False,
+        label="Text each new customer an invitation to set a password (SMS)",
+    )
+
+
+def _labelled(field: str) -> str:
+    return pipeline.FIELD_LABELS.get(field, field)
+
+
+class _ImportView(View):
+    """Staff only (the admin site lets no one else this far); `model_admin` is the customer
+    admin, given to as_view()."""
+
+    model_admin = None
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not self.model_admin.has_import_permission(request):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def render(self, request: HttpRequest, template: str, **context) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            f"admin/users/customer/{template}",
+            {
+                **self.model_admin.admin_site.each_context(request),
+                "opts": self.model_admin.model._meta,
+                **context,
+            },
+        )
+
+    def job(self, request: HttpRequest, job_id) -> ImportJob:
+        job = selectors.import_job_get(job_id=job_id, user=request.user)
+        if job is None:
+            raise Http404("No such import.")
+        return job
+
+
+class ImportUploadView(_ImportView):
+    http_method_names = ["get", "post"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.page(request, UploadForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                job = pipeline.preview_from_upload(
+                    owner=request.user, upload=form.cleaned_data["file"]
+                )
+            except FileError as error:
+                form.add_error("file", ValidationError(error.message, code=error.code))
+            else:
+                return redirect(JOB_PAGE, job_id=job.pk)
+        return self.page(request, form)
+
+    def page(self, request: HttpRequest, form: UploadForm) -> TemplateResponse:
+        return self.render(request, "import.html", title="Import customers", form=form)
+
+
+class ImportJobView(_ImportView):
+    """The preview while the job waits for a confirm; its progress and result after."""
+
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest, job_id) -> HttpResponse:
+        job = self.job(request, job_id)
+        if job.status == ImportJob.Status.PARSED:
+            preview = reports.preview_response(job)
+            return self.render(
+                request,
+                "import_preview.html",
+                title=f"Preview of {job.file_name}",
+                job=job,
+                preview=preview,
+                mapping=[
+                    (_labelled(field), header)
+                    for field, header in preview["column_mapping"].items()
+                ],
+                row_errors=[
+                    {**error, "field": _labelled(error["field"])} for error in preview["errors"]
+                ],
+                confirm_form=ConfirmForm(),
+                sms_configured=sms.sms_configured(),
+            )
+        job = jobs.import_job_watched(job=job)
+        return self.render(
+            request,
+            "import_progress.html",
+            title=f"Import of {job.file_name}",
+            job=job,
+            status=reports.job_status(job),
+        )
+
+
+class ImportConfirmView(_ImportView):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id) -> HttpResponse:
+        form = ConfirmForm(request.POST)
+        notify = form.is_valid() and form.cleaned_data["notify"]
+        try:
+            job = jobs.import_job_confirm(job_id=job_id, user=request.user, notify=notify)
+        except errors.ApplicationError as error:
+            if error.code == errors.NOT_FOUND:
+                raise Http404(error.message) from error
+            messages.error(request, self.error_message(error))
+            return redirect(JOB_PAGE, job_id=job_id)
+        return redirect(JOB_PAGE, job_id=job.pk)
+
+    def error_message(self, error: errors.ApplicationError) -> str:
+        if error.code == jobs.IMPORT_IN_PROGRESS and error.errors:
+            url = reverse(JOB_PAGE, args=[error.errors["task_id"]])
+            return format_html('{} <a href="{}">See that import</a>.', error.message, url)
+        return error.message

@@ -1,0 +1,218 @@
+"""The rules for a customer's fields, used by every path that writes one (API, import, admin).
+
+Each function takes what a person typed or a spreadsheet cell held and returns the stored form,
+or raises FieldError with one of the row error codes. None of this touches the database.
+"""
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+
+from users import models as m
+from users.excel.cells import cell_to_text
+from users.models import Region
+
+REQUIRED = "required"
+TOO_LONG = "too_long"
+TOO_SHORT = "too_short"
+INVALID_CHARACTERS = "invalid_characters"
+INVALID_PHONE = "invalid_phone"
+INVALID_EMAIL = "invalid_email"
+INVALID_SHIPPING_MARK = "invalid_shipping_mark"
+INVALID_REGION = "invalid_region"
+DUPLICATE_IN_FILE = "duplicate_in_file"
+DUPLICATE_EXISTING = "duplicate_existing"
+
+# Removed silently: they are invisible and only ever arrive by copy and paste.
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# Become ordinary spaces.
+_ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2000\u2001\u2002\u2003\u2009\u3000"), " ")
+_TRANSLATE = {**_ZERO_WIDTH, **_ODD_SPACES}
+# Bidirectional embeddings, overrides, isolates and marks can make a value display as something
+# other than what it is (the "Trojan Source" trick), so they are refused, not stripped.
+# Refused: C0 and C1 control characters (Unicode category Cc), lone surrogates (Cs, from broken
+# decoding) and the bidi controls.
+_REFUSED = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff"
+    "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069]"
+)
+_WHITESPACE_RUN = re.compile(r"\s+")
+_INTEGRAL_FLOAT_TEXT = re.compile(r"^\+?\d+\.0+$")
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
+_SHIPPING_MARK_ALLOWED = re.compile(r"^[\w][\w \-/.#&()]*$")
+
+_email_validator = EmailValidator()
+
+
+class FieldError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    code: str
+    message: str
+    value: str
+
+
+def clean_text(value: object, *, max_length: int, required: bool = False) -> str:
+    """NFC, invisible characters removed, whitespace collapsed and trimmed, length checked."""
+    if value is None or value == "":
+        if required:
+            raise FieldError(REQUIRED, "This field is required.")
+        return ""
+    text = unicodedata.normalize("NFC", cell_to_text(value)).translate(_TRANSLATE)
+    # Tabs and line breaks (Alt+Enter in a cell) are whitespace and collapse with the rest.
+    text = _WHITESPACE_RUN.sub(" ", text).strip()
+    if _REFUSED.search(text):
+        raise FieldError(INVALID_CHARACTERS, "Contains control or text-direction characters.")
+    if required and not text:
+        raise FieldError(REQUIRED, "This field is required.")
+    if len(text) > max_length:
+        raise FieldError(TOO_LONG, f"At most {max_length} characters (this has {len(text)}).")
+    return text
+
+
+def _phone_text(value: object) -> str:
+    text = clean_text(value, max_length=64)
+    compact = text.replace(" ", "")
+    if _INTEGRAL_FLOAT_TEXT.match(compact):
+        return compact.split(".", 1)[0]
+    if _SCIENTIFIC.match(compact):
+        # A long number that a spreadsheet printed as 2.41234567E+08.
+        try:
+            return str(int(Decimal(compact)))
+        except (InvalidOperation, ValueError):
+            return text
+    return text
+
+
+def normalize_phone(value: object, *, region: str | None = None) -> str:
+    """Any way of writing a number -> E.164. `0241234567`, `241234567`, `+233 24 123 4567` and
+    `233241234567` are all +233241234567 with the default region GH."""
+    text = _phone_text(value)
+    if not text:
+        raise FieldError(REQUIRED, "This field is required.")
+    try:
+        number = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise FieldError(
+            INVALID_PHONE, "Not a valid phone number (for example 0241234567 or +233241234567)."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(value: object) -> str | None:
+    """Lower-cased; blank becomes None (a customer need not have an email)."""
+    text = clean_text(value, max_length=m.EMAIL_MAX).lower()
+    if not text:
+        return None
+    try:
+        _email_validator(text)
+    except ValidationError:
+        raise FieldError(INVALID_EMAIL, "Not a valid email address.") from None
+    return text
+
+
+def normalize_shipping_mark(value: object) -> str:
+    """Upper-cased with runs of spaces collapsed; blank returns "" (the caller generates one)."""
+    text = clean_text(value, max_length=m.SHIPPING_MARK_MAX).upper()
+    if not text:
+        return ""
+    if len(text) < m.SHIPPING_MARK_MIN:
+        raise FieldError(
+            INVALID_SHIPPING_MARK, f"A shipping mark has at least {m.SHIPPING_MARK_MIN} characters."
+        )
+    if not _SHIPPING_MARK_ALLOWED.match(text):
+        raise FieldError(
+            INVALID_SHIPPING_MARK,
+            "A shipping mark starts with a letter or digit and holds only letters, digits, "
+            "spaces and - / . # & ( ).",
+        )
+    return text
+
+
+def _region_key(text: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", text.upper()).strip("_")
+
+
+_REGION_BY_KEY = {_region_key(code): code for code in Region.values} | {
+    _region_key(label): code for code, label in Region.choices
+}
+
+
+def normalize_region(value: object) -> str:
+    """A region code or name in any case and spacing ("north east" -> NORTH_EAST);
+    blank -> the DEFAULT_REGION setting."""
+    text = clean_text(value, max_length=64)
+    if not text:
+        return settings.DEFAULT_REGION
+    region = _region_of(text)
+    if region is None:
+        raise FieldError(INVALID_REGION, "Not a region of Ghana.")
+    return region
+
+
+@functools.lru_cache(maxsize=512)
+def _region_of(text: str) -> str | None:
+    key = _region_key(text).removesuffix("_REGION")
+    return _REGION_BY_KEY.get(key)
+
+
+def shipping_mark_base(first_name: str) -> str:
+    """`PM {n} {FIRSTNAME6}`: the mark a customer gets when none is given."""
+    letters = "".join(char for char in first_name.upper() if char.isalnum())[:6]
+    return f"{settings.SHIPPING_MARK_PREFIX} {letters.ljust(2, 'X')}"
+
+
+def shipping_mark_candidates(base: str, *, start: int = 1, count: int = 10) -> list[str]:
+    """`base`, then `base02`, `base03`... : the n-th free one is used."""
+    return [base if n == 1 else f"{base}{n:02d}" for n in range(start, start + count)]
+
+
+# The customer fields in the order of the template and the legacy positional layout; each maps to
+# its cleaner. `required` fields must be present in a create.
+FIELD_RULES = {
+    "shipping_mark": (normalize_shipping_mark, False),
+    "first_name": (lambda v: clean_text(v, max_length=m.FIRST_NAME_MAX, required=True), True),
+    "last_name": (lambda v: clean_text(v, max_length=m.LAST_NAME_MAX, required=True), True),
+    "email": (normalize_email, False),
+    "phone": (normalize_phone, True),
+    "region": (normalize_region, False),
+    "company_name": (lambda v: clean_text(v, max_length=m.COMPANY_NAME_MAX), False),
+    "nickname": (lambda v: clean_text(v, max_length=m.NICKNAME_MAX), False),
+}
+CUSTOMER_FIELDS = tuple(FIELD_RULES)
+
+
+def clean_customer(
+    data: dict[str, object], *, partial: bool = False
+) -> tuple[dict[str, object], list[FieldProblem]]:
+    """Cleans every field present in `data` and collects every problem, not only the first.
+
+    With partial=False, missing fields are treated as blank (so required ones are reported).
+    """
+    values: dict[str, object] = {}
+    problems: list[FieldProblem] = []
+    for field, (rule, _required) in FIELD_RULES.items():
+        if partial and field not in data:
+            continue
+        raw = data.get(field)
+        try:
+            values[field] = rule(raw)
+        except FieldError as error:
+            problems.append(FieldProblem(field, error.code, error.message, cell_to_text(raw)))
+    return values, problems

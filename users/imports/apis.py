@@ -1,0 +1,215 @@
+"""Import endpoints: template, upload (preview), preview pages, confirm, status, failed rows,
+and the upload dashboard's stats."""
+
+import io
+import tempfile
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from users.api.errors import ApplicationError, invalid_choice
+from users.api.schema import error_responses
+from users.excel import errors as file_errors
+from users.excel import template
+from users.excel.errors import FileError
+from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
+from users.imports import jobs, pipeline, reports, selectors, serializers, stats
+
+ROWS_DELETED = "rows_deleted"
+
+
+# Room for the multipart envelope around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _job_or_404(job_id, user):
+    job = selectors.import_job_get(job_id=job_id, user=user)
+    if job is None:
+        raise Http404
+    return job
+
+
+def _refuse_large_bodies(request) -> None:
+    """413 from the declared length, before a byte of the body is read."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > settings.IMPORT_MAX_FILE_BYTES + MULTIPART_OVERHEAD:
+        raise FileError(
+            file_errors.FILE_TOO_LARGE,
+            f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)} MB.",
+        )
+
+
+class UploadView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.UploadInputSerializer},
+        responses={200: serializers.PreviewSerializer, **error_responses(400, 401, 403, 413, 415)},
+        tags=["import"],
+    )
+    def post(self, request):
+        _refuse_large_bodies(request)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApplicationError(
+                file_errors.NO_FILE, "Attach the spreadsheet as the multipart field 'file'."
+            )
+        job = pipeline.preview_from_upload(owner=request.user, upload=upload)
+        return Response(reports.preview_response(job))
+
+
+class BulkCreateView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=serializers.BulkCreateInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Retrying with the same key returns the same job.",
+            )
+        ],
+        responses={
+            202: serializers.BulkCreateOutputSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413),
+        },
+        tags=["import"],
+    )
+    def post(self, request):
+        data = serializers.BulkCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
+        notify = data.validated_data["notify"]
+        if "upload_id" in data.validated_data:
+            job = jobs.import_job_confirm(
+                job_id=data.validated_data["upload_id"],
+                user=request.user,
+                notify=notify,
+                idempotency_key=key,
+            )
+        else:
+            job = jobs.import_records_confirm(
+                user=request.user,
+                records=data.validated_data["customers"],
+                notify=notify,
+                idempotency_key=key,
+            )
+        body = {
+            "success": True,
+            "message": f"Import of {job.to_create_count:,} customers "
+            + ("queued." if job.status == job.Status.QUEUED else f"is {job.status.lower()}."),
+            "task_id": str(job.pk),
+            "status": job.status,
+            "total_customers": job.to_create_count,
+            "estimated_time_seconds": jobs.estimated_seconds(job),
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class StatusView(APIView):
+    @extend_schema(
+        responses={200: serializers.ImportStatusSerializer, **error_responses(401, 403, 404)},
+        tags=["import"],
+    )
+    def get(self, request, task_id):
+        job = jobs.import_job_watched(job=_job_or_404(task_id, request.user))
+        return Response(reports.job_status(job))
+
+
+class FailedRowsView(APIView):
+    @extend_schema(
+        responses={
+            (200, XLSX_CONTENT_TYPE): OpenApiResponse(description="The rows not created"),
+            **error_responses(401, 403, 404, 410),
+        },
+        tags=["import"],
+    )
+    def get(self, request, task_id):
+        job = _job_or_404(task_id, request.user)
+        if job.rows_pruned_at is not None:
+            raise ApplicationError(
+                ROWS_DELETED,
+                "The rows of this import are no longer kept; its counts remain in its status.",
+                status_code=status.HTTP_410_GONE,
+            )
+        headers, rows = reports.failed_rows_table(job)
+        # FileResponse closes the file once it has been sent.
+        spool = tempfile.TemporaryFile(prefix="primepre-errors-")  # noqa: SIM115
+        write_xlsx(spool, title="Failed rows", headers=headers, rows=rows)
+        spool.seek(0)
+        return FileResponse(
+            spool,
+            as_attachment=True,
+            filename=f"import-{job.pk}-failed-rows.xlsx",
+            content_type=XLSX_CONTENT_TYPE,
+        )
+
+
+class PreviewPageView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("list", str, enum=list(reports.LISTS), required=True),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses={200: serializers.PreviewPageSerializer, **error_responses(400, 401, 403, 404)},
+        tags=["import"],
+    )
+    def get(self, request, upload_id):
+        job = _job_or_404(upload_id, request.user)
+        name = request.query_params.get("list", "")
+        if name not in reports.LISTS:
+            raise invalid_choice("list", reports.LISTS, "Unknown list.")
+        page = _positive_int(request.query_params.get("page"), default=1)
+        page_size = min(_positive_int(request.query_params.get("page_size"), default=100), 1000)
+        return Response(reports.preview_page(job, name=name, page=page, page_size=page_size))
+
+
+def _positive_int(value, *, default: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
+
+
+class TemplateView(APIView):
+    @extend_schema(
+        responses={
+            (200, XLSX_CONTENT_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="Headers, three sample rows, a region dropdown and instructions",
+            ),
+            **error_responses(401, 403),
+        },
+        tags=["import"],
+    )
+    def get(self, request):
+        buffer = io.BytesIO()
+        template.write_template(buffer)
+        buffer.seek(0)
+        return FileResponse(
+            buffer, as_attachment=True, filename=template.FILENAME, content_type=XLSX_CONTENT_TYPE
+        )
+
+
+class StatsView(APIView):
+    @extend_schema(
+        responses={200: serializers.StatsOutputSerializer, **error_responses(401, 403)},
+        tags=["import"],
+    )
+    def get(self, request):
+        return Response(
+            serializers.StatsOutputSerializer(stats.customer_stats(user=request.user)).data
+        )

@@ -1,0 +1,198 @@
+"""Confirming imports, and keeping the queue honest: jobs whose worker went quiet are queued
+again, and stored rows that are no longer kept are deleted.
+
+The running itself is users.imports.run; the queue is users.imports.tasks.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+
+from users.api import errors
+from users.api.errors import ApplicationError
+from users.imports import pipeline, selectors
+from users.imports.tasks import import_job_enqueue
+from users.models import ImportChunk, ImportJob, ImportRowError, User
+
+logger = logging.getLogger(__name__)
+
+
+IMPORT_IN_PROGRESS = "import_in_progress"
+
+
+# Throughput used for the estimate returned on confirm (measured: see README, benchmarks).
+ESTIMATED_ROWS_PER_SECOND = 5000
+
+
+def _keyed_job(owner_id: int, idempotency_key: str | None) -> ImportJob | None:
+    """The job this owner already made with this Idempotency-Key, if any."""
+    if not idempotency_key:
+        return None
+    return ImportJob.objects.filter(owner_id=owner_id, idempotency_key=idempotency_key).first()
+
+
+def _active_job_of(owner_id: int) -> ImportJob | None:
+    return ImportJob.objects.filter(owner_id=owner_id, status__in=ImportJob.ACTIVE_STATUSES).first()
+
+
+def _raise_in_progress(active: ImportJob) -> None:
+    raise ApplicationError(
+        IMPORT_IN_PROGRESS,
+        "You already have an import queued or running. Wait for it to finish.",
+        status_code=status.HTTP_409_CONFLICT,
+        errors={"task_id": str(active.pk), "status": active.status},
+    )
+
+
+def import_job_queue(
+    *, job: ImportJob, notify: bool = False, idempotency_key: str | None = None
+) -> ImportJob:
+    """PARSED -> QUEUED (or straight to COMPLETE when there is nothing to create)."""
+    now = timezone.now()
+    if job.to_create_count == 0:
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PARSED).update(
+            status=ImportJob.Status.COMPLETE,
+            confirmed_at=now,
+            started_at=now,
+            finished_at=now,
+            idempotency_key=idempotency_key,
+            message="Nothing to create: every row was invalid or already exists.",
+        )
+        job.refresh_from_db()
+        return job
+    active = _active_job_of(job.owner_id)
+    if active is not None and active.pk != job.pk:
+        _raise_in_progress(active)
+    try:
+        with transaction.atomic():
+            updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PARSED).update(
+                status=ImportJob.Status.QUEUED,
+                notify=notify,
+                idempotency_key=idempotency_key,
+                confirmed_at=now,
+                heartbeat_at=now,
+            )
+            if updated:
+                import_job_enqueue(job.pk)
+    except IntegrityError:
+        # Lost a race: another confirm of this owner, or the same Idempotency-Key, won.
+        keyed = _keyed_job(job.owner_id, idempotency_key)
+        if keyed is not None:
+            return keyed
+        active = _active_job_of(job.owner_id)
+        if active is not None:
+            _raise_in_progress(active)
+        raise
+    job.refresh_from_db()
+    logger.info("[IMPORT-CONFIRM] job=%s rows=%s notify=%s", job.pk, job.to_create_count, notify)
+    return job
+
+
+def import_job_confirm(
+    *, job_id, user: User, notify: bool = False, idempotency_key: str | None = None
+) -> ImportJob:
+    """Queues an uploaded job. Confirming twice, or retrying with the same Idempotency-Key,
+    returns the same job."""
+    keyed = _keyed_job(user.pk, idempotency_key)
+    if keyed is not None:
+        return keyed
+    job = selectors.import_job_get(job_id=job_id, user=user)
+    if job is None:
+        raise ApplicationError(
+            errors.NOT_FOUND, "No such upload.", status_code=status.HTTP_404_NOT_FOUND
+        )
+    if job.status != ImportJob.Status.PARSED:
+        return job
+    return import_job_queue(job=job, notify=notify, idempotency_key=idempotency_key)
+
+
+def import_records_confirm(
+    *, user: User, records: list[dict], notify: bool = False, idempotency_key: str | None = None
+) -> ImportJob:
+    """The legacy body: the records are validated again like an upload, then queued."""
+    keyed = _keyed_job(user.pk, idempotency_key)
+    if keyed is not None:
+        return keyed
+    active = _active_job_of(user.pk)
+    if active is not None:
+        _raise_in_progress(active)
+    job = pipeline.preview_from_records(owner=user, records=records)
+    return import_job_queue(job=job, notify=notify, idempotency_key=idempotency_key)
+
+
+def estimated_seconds(job: ImportJob) -> int:
+    return max(1, -(-job.to_create_count // ESTIMATED_ROWS_PER_SECOND))
+
+
+def import_job_watched(*, job: ImportJob) -> ImportJob:
+    """The job as someone watching it should see it: an active job whose worker went quiet is
+    queued again first, so polling a job is enough to get it going."""
+    if job.status in ImportJob.ACTIVE_STATUSES:
+        import_jobs_recover_stale(job_ids=[job.pk])
+        job.refresh_from_db()
+    return job
+
+
+def import_jobs_recover_stale(*, job_ids: list | None = None) -> int:
+    """Queues again every job whose worker went quiet (heartbeat older than IMPORT_STALE_AFTER)
+    and every queued job no worker took up; fails jobs that used up IMPORT_MAX_ATTEMPTS.
+    Safe to call from any number of processes at once. Returns how many jobs it touched."""
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.IMPORT_STALE_AFTER)
+    touched = 0
+    stale = ImportJob.objects.filter(
+        status__in=ImportJob.ACTIVE_STATUSES, heartbeat_at__lt=stale_before
+    )
+    if job_ids is not None:
+        stale = stale.filter(pk__in=job_ids)
+    stale = stale.values_list("pk", "status", "heartbeat_at", "attempts")
+    for job_id, job_status, heartbeat_at, attempts in stale:
+        same = ImportJob.objects.filter(pk=job_id, status=job_status, heartbeat_at=heartbeat_at)
+        if job_status == ImportJob.Status.RUNNING and attempts >= settings.IMPORT_MAX_ATTEMPTS:
+            touched += same.update(
+                status=ImportJob.Status.FAILED,
+                finished_at=now,
+                message=f"Stopped after {attempts} attempts; the worker kept going away. "
+                "Customers created so far are kept; upload the failed rows again.",
+            )
+            continue
+        with transaction.atomic():
+            if same.update(status=ImportJob.Status.QUEUED, worker_id="", heartbeat_at=now):
+                touched += 1
+                import_job_enqueue(job_id)
+                logger.warning(
+                    "[IMPORT-RECOVER] job=%s was=%s attempts=%s", job_id, job_status, attempts
+                )
+    return touched
+
+
+def import_jobs_prune() -> tuple[int, int]:
+    """Deletes previews never confirmed (after IMPORT_KEEP_PREVIEWS_HOURS) and the stored rows
+    of finished imports (after IMPORT_KEEP_ROWS_DAYS): a 100,000-row upload keeps tens of MB.
+    Returns (previews deleted, imports whose rows were deleted)."""
+    now = timezone.now()
+    abandoned = ImportJob.objects.filter(
+        status=ImportJob.Status.PARSED,
+        created_at__lt=now - timedelta(hours=settings.IMPORT_KEEP_PREVIEWS_HOURS),
+    )
+    previews = abandoned.count()
+    abandoned.delete()
+    finished = list(
+        ImportJob.objects.filter(
+            status__in=ImportJob.FINISHED_STATUSES,
+            rows_pruned_at__isnull=True,
+            finished_at__lt=now - timedelta(days=settings.IMPORT_KEEP_ROWS_DAYS),
+        ).values_list("pk", flat=True)
+    )
+    for job_id in finished:
+        with transaction.atomic():
+            ImportChunk.objects.filter(job_id=job_id).delete()
+            ImportRowError.objects.filter(job_id=job_id).delete()
+            ImportJob.objects.filter(pk=job_id).update(rows_pruned_at=now)
+    if previews or finished:
+        logger.info("[IMPORT-PRUNE] previews=%s finished=%s", previews, len(finished))
+    return previews, len(finished)

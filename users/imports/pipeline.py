@@ -1,0 +1,518 @@
+"""The import pipeline up to the preview: read -> map -> validate -> classify -> store.
+
+Stages:
+  read      users.excel.reading: the file's non-blank rows (row number, cells)
+  map       users.excel.columns: which column holds which field
+  validate  parse_rows(): every field of every row through users.customers.rules, every problem kept
+  classify  classify(): invalid, existing duplicate, batch duplicate, to create (in that order)
+  store     preview_store(): the job (PARSED), its rows in compact chunks, its row errors
+
+Only classify and store touch the database; nothing here writes a customer.
+Rows are spilled to a temporary file between stages, so memory holds keys, not rows: a
+100,000-row preview stays within a few tens of MB.
+"""
+
+import hashlib
+import json
+import logging
+import marshal
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+
+from users.customers import rules, selectors, services
+from users.customers.rules import CUSTOMER_FIELDS, DUPLICATE_IN_FILE, FieldProblem
+from users.excel.columns import ColumnMap, legacy_map, map_header_row
+from users.excel.errors import FILE_TOO_LARGE, NO_DATA, TOO_MANY_ROWS, FileError
+from users.models import ImportChunk, ImportJob, ImportRowError, User
+
+logger = logging.getLogger(__name__)
+
+# Outcomes, one letter each as stored in ImportChunk.rows.
+CREATE = "c"
+INVALID = "i"
+EXISTING = "e"
+BATCH = "b"
+
+CHUNK_ROWS = 1000
+LOOKUP_CHUNK = 500
+FIELD_LABELS = {
+    "shipping_mark": "Shipping mark",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "region": "Region",
+    "company_name": "Company name",
+    "nickname": "Nickname",
+}
+_VALUE_CAP = 300
+
+
+@dataclass(slots=True)
+class ParsedRow:
+    row: int
+    raw: list
+    values: dict[str, object]
+    problems: list[FieldProblem]
+
+
+@dataclass(slots=True)
+class _Keys:
+    """What classification needs of a row: its unique values (upper/lower-cased)."""
+
+    index: int
+    row: int
+    valid: bool
+    phone: str | None
+    email: str | None
+    mark: str | None
+    first_name: str
+
+    def unique_values(self) -> dict[str, str | None]:
+        return {"phone": self.phone, "email": self.email, "shipping_mark": self.mark}
+
+
+@dataclass
+class Classified:
+    """Outcome of every row (by index), the reasons behind duplicates, and generated marks."""
+
+    outcomes: bytearray
+    problems: dict[int, list[FieldProblem]] = field(default_factory=dict)
+    generated_marks: dict[int, str] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> int:
+        return self.outcomes.count(ord(outcome))
+
+
+# --- map + validate --------------------------------------------------------------------------
+
+
+def map_rows(
+    rows: Iterable[tuple[int, list]], *, header_required: bool = False
+) -> tuple[ColumnMap, Iterator[tuple[int, list]]]:
+    """The column map (from a header row, or the legacy layout) and the data rows after it."""
+    iterator = iter(rows)
+    try:
+        first_row, first_cells = next(iterator)
+    except StopIteration:
+        raise FileError(NO_DATA, "The file has no rows.") from None
+    column_map = map_header_row(first_cells, header_required=header_required)
+    if column_map is not None:
+        return column_map, iterator
+
+    def with_first() -> Iterator[tuple[int, list]]:
+        yield first_row, first_cells
+        yield from iterator
+
+    return legacy_map(), with_first()
+
+
+def parse_row(row: int, cells: list, column_map: ColumnMap) -> ParsedRow:
+    values, problems = rules.clean_customer(column_map.values(cells))
+    return ParsedRow(row=row, raw=cells, values=values, problems=problems)
+
+
+def parse_rows(
+    data_rows: Iterable[tuple[int, list]], column_map: ColumnMap, *, max_rows: int
+) -> Iterator[ParsedRow]:
+    for count, (row, cells) in enumerate(data_rows, start=1):
+        if count > max_rows:
+            raise FileError(
+                TOO_MANY_ROWS,
+                f"The file has more than {max_rows:,} data rows. Split it into smaller files.",
+                details={"max_rows": max_rows},
+            )
+        yield parse_row(row, cells, column_map)
+
+
+# --- classify --------------------------------------------------------------------------------
+
+
+def _existing_clashes(keys: list[_Keys]) -> dict[int, list[FieldProblem]]:
+    """The problems of rows that clash with stored customers: one query per LOOKUP_CHUNK rows."""
+    found: dict[int, list[FieldProblem]] = {}
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = keys[start : start + LOOKUP_CHUNK]
+        clashes = selectors.Clashes(k.unique_values() for k in chunk)
+        for k in chunk:
+            values = k.unique_values()
+            held = clashes.of(values)
+            if held:
+                found[k.index] = services.duplicate_problems(values, held)
+    return found
+
+
+class _MarkAllocator:
+    """Generated marks: `PM 1 KWAME`, then `PM 1 KWAME02`..., skipping every mark stored in the
+    database and every mark written anywhere in the file."""
+
+    def __init__(self, reserved: set[str]):
+        self.reserved = reserved
+        self.next_number: dict[str, int] = {}
+        self.free: dict[str, list[str]] = {}
+
+    def prefetch(self, bases: dict[str, int]) -> None:
+        """Looks up enough candidates for `bases` (base -> rows needing it) in batched queries."""
+        wanted: dict[str, list[str]] = {}
+        for base, needed in bases.items():
+            start = self.next_number.get(base, 1)
+            count = needed + 5
+            wanted[base] = rules.shipping_mark_candidates(base, start=start, count=count)
+            self.next_number[base] = start + count
+        flat = [c for candidates in wanted.values() for c in candidates]
+        taken = selectors.shipping_marks_taken(marks=flat) | self.reserved
+        for base, candidates in wanted.items():
+            self.free.setdefault(base, []).extend(c for c in candidates if c.upper() not in taken)
+
+    def take(self, base: str) -> str:
+        while not self.free.get(base):
+            self.prefetch({base: 20})
+        mark = self.free[base].pop(0)
+        self.reserved.add(mark.upper())
+        return mark
+
+
+def classify(keys: list[_Keys]) -> Classified:
+    """Invalid, then existing duplicate, then batch duplicate (first occurrence wins), then
+    create; blank marks of rows to create are generated."""
+    result = Classified(outcomes=bytearray(ord(INVALID) for _ in keys))
+    valid = [k for k in keys if k.valid]
+    existing = _existing_clashes(valid)
+    seen: dict[tuple[str, str], int] = {}
+    for k in valid:
+        if k.index in existing:
+            result.outcomes[k.index] = ord(EXISTING)
+            result.problems[k.index] = existing[k.index]
+            continue
+        problems = []
+        for name, value in k.unique_values().items():
+            if value and (name, value) in seen:
+                label = FIELD_LABELS[name].lower()
+                problems.append(
+                    FieldProblem(
+                        name,
+                        DUPLICATE_IN_FILE,
+                        f"Same {label} as row {seen[(name, value)]}.",
+                        value,
+                    )
+                )
+        if problems:
+            result.outcomes[k.index] = ord(BATCH)
+            result.problems[k.index] = problems
+            continue
+        result.outcomes[k.index] = ord(CREATE)
+        for name, value in k.unique_values().items():
+            if value:
+                seen[(name, value)] = k.row
+
+    needing = [k for k in valid if result.outcomes[k.index] == ord(CREATE) and not k.mark]
+    if needing:
+        allocator = _MarkAllocator(reserved={k.mark for k in keys if k.mark})
+        bases: dict[str, int] = {}
+        for k in needing:
+            base = rules.shipping_mark_base(k.first_name)
+            bases[base] = bases.get(base, 0) + 1
+        allocator.prefetch(bases)
+        for k in needing:
+            result.generated_marks[k.index] = allocator.take(rules.shipping_mark_base(k.first_name))
+    return result
+
+
+# --- the preview, end to end -----------------------------------------------------------------
+
+
+@dataclass
+class PreviewSource:
+    """Where the rows come from: an uploaded file or a legacy JSON body."""
+
+    file_name: str
+    file_size: int
+    file_sha256: str
+    file_type: str
+
+
+def _keys_of(index: int, parsed: ParsedRow) -> _Keys:
+    values = parsed.values
+    return _Keys(
+        index=index,
+        row=parsed.row,
+        valid=not parsed.problems,
+        phone=selectors.unique_key("phone", values.get("phone")),
+        email=selectors.unique_key("email", values.get("email")),
+        mark=selectors.unique_key("shipping_mark", values.get("shipping_mark")),
+        first_name=str(values.get("first_name") or ""),
+    )
+
+
+def preview_create(
+    *,
+    owner: User,
+    source: PreviewSource,
+    rows: Iterable[tuple[int, list]],
+    header_required: bool = False,
+) -> ImportJob:
+    """Reads, validates and classifies every row, and stores a PARSED job. Writes no customer."""
+    started = time.monotonic()
+    column_map, data_rows = map_rows(rows, header_required=header_required)
+    keys: list[_Keys] = []
+    width = len(column_map.headers)
+    with tempfile.TemporaryFile(prefix="primepre-import-") as spool:
+        for index, parsed in enumerate(
+            parse_rows(data_rows, column_map, max_rows=settings.IMPORT_MAX_ROWS)
+        ):
+            problems = [(p.field, p.code, p.message, p.value) for p in parsed.problems]
+            marshal.dump((parsed.row, parsed.raw, parsed.values, problems), spool)
+            keys.append(_keys_of(index, parsed))
+            width = max(width, len(parsed.raw))
+        if not keys:
+            raise FileError(NO_DATA, "The file has a header row but no data rows.")
+        parsed_at = time.monotonic()
+        classified = classify(keys)
+        classified_at = time.monotonic()
+        spool.seek(0)
+        job = _store(
+            owner=owner,
+            source=source,
+            column_map=column_map,
+            width=width,
+            spool=spool,
+            total=len(keys),
+            classified=classified,
+        )
+    logger.info(
+        "[IMPORT-PREVIEW] job=%s type=%s rows=%s create=%s invalid=%s existing=%s batch=%s "
+        "parse_ms=%d classify_ms=%d store_ms=%d",
+        job.pk,
+        source.file_type,
+        job.total_rows,
+        job.to_create_count,
+        job.invalid_count,
+        job.existing_duplicate_count,
+        job.batch_duplicate_count,
+        (parsed_at - started) * 1000,
+        (classified_at - parsed_at) * 1000,
+        (time.monotonic() - classified_at) * 1000,
+    )
+    return job
+
+
+def _spooled(spool, total: int) -> Iterator[tuple[int, ParsedRow]]:
+    for index in range(total):
+        # Our own spool, written a moment ago by preview_create: not outside input.
+        row, raw, values, problems = marshal.load(spool)  # noqa: S302
+        yield index, ParsedRow(row, raw, values, [FieldProblem(*p) for p in problems])
+
+
+def storable(value):
+    """`value` with NUL characters shown as U+FFFD: Postgres text and jsonb cannot hold NUL.
+    Only what is kept for display (raw cells, headers, offending values) is touched: a field
+    holding a NUL is refused as invalid_characters before anything is stored."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    return value
+
+
+def values_list(values: dict[str, object]) -> list:
+    return [values.get(name) for name in CUSTOMER_FIELDS]
+
+
+def _store(
+    *,
+    owner: User,
+    source: PreviewSource,
+    column_map: ColumnMap,
+    width: int,
+    spool,
+    total: int,
+    classified: Classified,
+) -> ImportJob:
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            owner=owner,
+            file_name=storable(source.file_name[:255]),
+            file_size=source.file_size,
+            file_sha256=source.file_sha256,
+            file_type=source.file_type,
+            column_mapping={
+                "layout": column_map.layout,
+                "fields": storable(column_map.as_json()),
+                "unmapped": storable(column_map.unmapped),
+                "width": width,
+            },
+            headers=storable(column_map.headers),
+            total_rows=total,
+            invalid_count=classified.count(INVALID),
+            existing_duplicate_count=classified.count(EXISTING),
+            batch_duplicate_count=classified.count(BATCH),
+            to_create_count=classified.count(CREATE),
+        )
+        chunk: list = []
+        errors: list[ImportRowError] = []
+        for index, parsed in _spooled(spool, total):
+            outcome = chr(classified.outcomes[index])
+            problems = parsed.problems or classified.problems.get(index, [])
+            values = parsed.values
+            generated = index in classified.generated_marks
+            if generated:
+                values = {**values, "shipping_mark": classified.generated_marks[index]}
+            chunk.append(
+                [parsed.row, outcome, storable(parsed.raw), values_list(values), int(generated)]
+            )
+            errors.extend(
+                ImportRowError(
+                    job=job,
+                    row=parsed.row,
+                    position=index,
+                    field=p.field,
+                    code=p.code,
+                    message=p.message,
+                    value=storable(str(p.value)[:_VALUE_CAP]),
+                )
+                for p in problems
+            )
+            if len(chunk) == CHUNK_ROWS:
+                _flush_chunk(job, index // CHUNK_ROWS, chunk)
+                chunk = []
+            if len(errors) >= 2000:
+                ImportRowError.objects.bulk_create(errors)
+                errors = []
+        if chunk:
+            _flush_chunk(job, (total - 1) // CHUNK_ROWS, chunk)
+        ImportRowError.objects.bulk_create(errors)
+    return job
+
+
+def stored_chunks(job_id, *, start: int = 0) -> Iterator[tuple[int, list]]:
+    """(chunk index, its rows) from chunk `start` on, in file order, one chunk in memory at a
+    time (chunks are numbered 0, 1, 2... with CHUNK_ROWS rows each)."""
+    index = start
+    while (rows := _chunk_rows(job_id, index)) is not None:
+        yield index, rows
+        index += 1
+
+
+def _chunk_rows(job_id, index: int) -> list | None:
+    return (
+        ImportChunk.objects.filter(job_id=job_id, index=index)
+        .values_list("rows", flat=True)
+        .first()
+    )
+
+
+def _flush_chunk(job: ImportJob, index: int, rows: list) -> None:
+    ImportChunk.objects.create(job=job, index=index, first_row=index * CHUNK_ROWS, rows=rows)
+
+
+# --- sources: an uploaded file, or the legacy JSON body --------------------------------------
+
+
+def reader_limits():
+    from users.excel.reading import ReaderLimits
+
+    return ReaderLimits(
+        max_bytes=settings.IMPORT_MAX_FILE_BYTES,
+        # The header row may come on top of IMPORT_MAX_ROWS data rows.
+        max_rows=settings.IMPORT_MAX_ROWS + 1,
+        memory_mb=settings.IMPORT_READER_MEMORY_MB,
+        timeout_s=settings.IMPORT_READER_TIMEOUT,
+    )
+
+
+def _sha256_and_path(upload, spool) -> tuple[str, str]:
+    """The upload's digest, and a path to its bytes on disk (the reader runs in a child process)."""
+    digest = hashlib.sha256()
+    path = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else None
+    for piece in upload.chunks():
+        digest.update(piece)
+        if path is None:
+            spool.write(piece)
+    if path is None:
+        spool.flush()
+        path = spool.name
+    return digest.hexdigest(), path
+
+
+def preview_from_upload(*, owner: User, upload) -> ImportJob:
+    """An uploaded spreadsheet -> a PARSED job (or FileError for the file as a whole)."""
+    from users.excel.reading import open_rows
+
+    started = time.monotonic()
+    if upload.size > settings.IMPORT_MAX_FILE_BYTES:
+        raise FileError(
+            FILE_TOO_LARGE,
+            f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)} MB.",
+        )
+    with tempfile.NamedTemporaryFile(prefix="primepre-upload-") as spool:
+        sha256, path = _sha256_and_path(upload, spool)
+        with open_rows(path, limits=reader_limits()) as stream:
+            source = PreviewSource(
+                file_name=os.path.basename(upload.name or "upload"),
+                file_size=upload.size,
+                file_sha256=sha256,
+                file_type=stream.file_type,
+            )
+            job = preview_create(owner=owner, source=source, rows=stream)
+    logger.info(
+        "[IMPORT-UPLOAD] job=%s type=%s bytes=%s rows=%s ms=%d",
+        job.pk,
+        job.file_type,
+        job.file_size,
+        job.total_rows,
+        (time.monotonic() - started) * 1000,
+    )
+    return job
+
+
+# Keys of a legacy record that describe the record rather than hold a field.
+_RECORD_META_KEYS = {"source_row_number", "row", "id", "shipping_mark_generated", "reason"}
+
+
+def _record_rows(records: list[dict]) -> Iterator[tuple[int, list]]:
+    """Legacy records as rows of a virtual sheet: a header row of their keys, then one row each.
+
+    Rows keep the source_row_number the preview gave them when every record has a distinct one;
+    otherwise they are numbered 2, 3, ... like a sheet under its header."""
+    keys: list[str] = []
+    for record in records:
+        for key in record:
+            if key not in keys and key not in _RECORD_META_KEYS and len(keys) < 64:
+                keys.append(key)
+    numbers = [record.get("source_row_number") for record in records]
+    given = all(isinstance(n, int) and not isinstance(n, bool) and n > 1 for n in numbers)
+    if not given or len(set(numbers)) != len(numbers):
+        numbers = list(range(2, len(records) + 2))
+    yield 1, list(keys)
+    for number, record in zip(numbers, records, strict=True):
+        yield number, [_scalar(record.get(key)) for key in keys]
+
+
+def _scalar(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def preview_from_records(*, owner: User, records: list[dict]) -> ImportJob:
+    """The legacy body {customers: [...]}: validated again exactly like an uploaded file."""
+    if not records:
+        raise FileError(NO_DATA, "The list of customers is empty.")
+    canonical = json.dumps(records, sort_keys=True, default=str).encode()
+    source = PreviewSource(
+        file_name="(customers list)",
+        file_size=len(canonical),
+        file_sha256=hashlib.sha256(canonical).hexdigest(),
+        file_type="json",
+    )
+    return preview_create(
+        owner=owner, source=source, rows=_record_rows(records), header_required=True
+    )

@@ -1,0 +1,346 @@
+"""Reading a job back: the preview lists, the status, and the rows that were not created."""
+
+import math
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from users.customers import selectors
+from users.customers.rules import CUSTOMER_FIELDS
+from users.excel.columns import LEGACY_LAYOUT, TEMPLATE_HEADERS, column_letter
+from users.imports import pipeline
+from users.imports.jobs import estimated_seconds
+from users.models import ImportChunk, ImportJob, ImportRowError
+
+# Preview lists by name, and the outcomes each holds.
+LISTS = {
+    "candidates": (pipeline.CREATE, pipeline.EXISTING, pipeline.BATCH),
+    "invalid": (pipeline.INVALID,),
+    "existing": (pipeline.EXISTING,),
+    "batch": (pipeline.BATCH,),
+    "create": (pipeline.CREATE,),
+}
+STATUS_LIST_LIMIT = 100
+
+
+def stored_rows(job: ImportJob) -> Iterator[list]:
+    """Every stored row of the job in file order, one chunk in memory at a time."""
+    for _, rows in pipeline.stored_chunks(job.pk):
+        yield from rows
+
+
+def column_names(job: ImportJob, width: int) -> list[str]:
+    """A name for each column as uploaded: its header text, or for the legacy layout the
+    template's header; columns without one are "Column F"."""
+    if job.column_mapping.get("layout") == "legacy":
+        names = [TEMPLATE_HEADERS[name] for name in LEGACY_LAYOUT]
+    else:
+        names = list(job.headers)
+    names += [""] * (width - len(names))
+    return [name or f"Column {column_letter(i)}" for i, name in enumerate(names)]
+
+
+def raw_data(job: ImportJob, raw: list) -> dict[str, object]:
+    return dict(zip(column_names(job, len(raw)), raw, strict=False))
+
+
+def candidate(row: list) -> dict[str, object]:
+    return {
+        "source_row_number": row[0],
+        **dict(zip(CUSTOMER_FIELDS, row[3], strict=True)),
+        "shipping_mark_generated": bool(row[4]),
+    }
+
+
+def _errors_by_row(job: ImportJob, rows: set[int]) -> dict[int, list[ImportRowError]]:
+    found: dict[int, list[ImportRowError]] = {}
+    if not rows:
+        return found
+    for error in ImportRowError.objects.filter(job=job, row__gte=min(rows), row__lte=max(rows)):
+        if error.row in rows:
+            found.setdefault(error.row, []).append(error)
+    return found
+
+
+def reason(errors: list[ImportRowError]) -> str:
+    return "; ".join(
+        f"{pipeline.FIELD_LABELS.get(e.field, e.field)}: {e.message}" if e.field else e.message
+        for e in errors
+    )
+
+
+def error_json(error: ImportRowError) -> dict:
+    return {
+        "row": error.row,
+        "field": error.field,
+        "code": error.code,
+        "message": error.message,
+        "value": error.value,
+    }
+
+
+def _collect(
+    job: ImportJob, names: tuple[str, ...], *, offset: int, limit: int
+) -> dict[str, list[list]]:
+    """The stored rows of each named list, from `offset`, at most `limit` each: one scan."""
+    wanted = {name: LISTS[name] for name in names}
+    seen = dict.fromkeys(names, 0)
+    found: dict[str, list[list]] = {name: [] for name in names}
+    for row in stored_rows(job):
+        for name, outcomes in wanted.items():
+            if row[1] in outcomes:
+                if seen[name] >= offset and len(found[name]) < limit:
+                    found[name].append(row)
+                seen[name] += 1
+        if all(len(found[name]) >= limit for name in names):
+            break
+    return found
+
+
+def _existing_customers(rows: list[list]) -> dict[int, list[dict]]:
+    """For rows that clash with stored customers: those customers, in one query."""
+    if not rows:
+        return {}
+    values = [dict(zip(CUSTOMER_FIELDS, row[3], strict=True)) for row in rows]
+    clashes = selectors.Clashes(values)
+    return {
+        row[0]: [
+            {
+                "id": user.id,
+                "phone": user.phone,
+                "email": user.email,
+                "shipping_mark": user.shipping_mark,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+            }
+            for user in dict.fromkeys(user for _, user in clashes.of(value))
+        ]
+        for row, value in zip(rows, values, strict=True)
+    }
+
+
+def list_entries(job: ImportJob, name: str, rows: list[list]) -> list[dict]:
+    """Shapes stored rows for one preview list, as the SPA reads them."""
+    errors = _errors_by_row(job, {row[0] for row in rows})
+    if name == "invalid":
+        return [
+            {
+                "source_row_number": row[0],
+                "reason": reason(errors.get(row[0], [])),
+                "raw_data": raw_data(job, row[2]),
+                "errors": [error_json(e) for e in errors.get(row[0], [])],
+            }
+            for row in rows
+        ]
+    if name == "existing":
+        customers = _existing_customers(rows)
+        return [
+            {
+                "candidate": candidate(row),
+                "reason": reason(errors.get(row[0], [])),
+                "existing_customers": customers.get(row[0], []),
+            }
+            for row in rows
+        ]
+    if name == "batch":
+        return [
+            {"candidate": candidate(row), "reason": reason(errors.get(row[0], []))} for row in rows
+        ]
+    return [candidate(row) for row in rows]
+
+
+def column_mapping(job: ImportJob) -> dict[str, str]:
+    """field -> the header it was read from, in the template's field order (Postgres's jsonb
+    does not keep the order keys were written in)."""
+    fields = job.column_mapping.get("fields", {})
+    return {name: fields[name] for name in CUSTOMER_FIELDS if name in fields}
+
+
+def summary(job: ImportJob) -> dict[str, int]:
+    return {
+        "total_rows": job.total_rows,
+        "invalid": job.invalid_count,
+        "existing_duplicates": job.existing_duplicate_count,
+        "batch_duplicates": job.batch_duplicate_count,
+        "to_create": job.to_create_count,
+    }
+
+
+def preview_message(job: ImportJob) -> str:
+    return (
+        f"{job.total_rows:,} rows read: {job.to_create_count:,} to create, "
+        f"{job.invalid_count:,} invalid, {job.existing_duplicate_count:,} already exist, "
+        f"{job.batch_duplicate_count:,} repeated in the file."
+    )
+
+
+def _row_errors(job: ImportJob) -> QuerySet[ImportRowError]:
+    return ImportRowError.objects.filter(job=job).order_by("row", "id")
+
+
+def preview_response(job: ImportJob) -> dict:
+    """The answer to an upload (the SPA reads these names). Lists hold at most
+    IMPORT_PREVIEW_LIST_LIMIT entries each; `summary` always counts everything."""
+    limit = settings.IMPORT_PREVIEW_LIST_LIMIT
+    rows = _collect(job, tuple(LISTS), offset=0, limit=limit)
+    lists = {name: list_entries(job, name, found) for name, found in rows.items()}
+    valid = job.to_create_count + job.existing_duplicate_count + job.batch_duplicate_count
+    errors_total = _row_errors(job).count()
+    truncated = max(job.invalid_count, valid, errors_total) > limit
+    return {
+        "success": True,
+        "message": preview_message(job),
+        "upload_id": str(job.pk),
+        "file_name": job.file_name,
+        "file_type": job.file_type,
+        "column_mapping": column_mapping(job),
+        "layout": job.column_mapping.get("layout"),
+        "unmapped_columns": job.column_mapping.get("unmapped", []),
+        "summary": summary(job),
+        "parsing_results": {
+            "candidates": lists["candidates"],
+            "invalid_rows": lists["invalid"],
+            "total_rows": job.total_rows,
+            "valid_candidates": valid,
+        },
+        "duplicate_results": {
+            "existing_duplicates": lists["existing"],
+            "batch_duplicates": lists["batch"],
+            "unique_candidates": lists["create"],
+        },
+        "errors": [error_json(e) for e in _row_errors(job)[:limit]],
+        "errors_total": errors_total,
+        "list_limit": limit,
+        "lists_truncated": truncated,
+    }
+
+
+def preview_page(job: ImportJob, *, name: str, page: int, page_size: int) -> dict:
+    """One page of one preview list (for previews larger than the list limit)."""
+    totals = {
+        "candidates": job.to_create_count
+        + job.existing_duplicate_count
+        + job.batch_duplicate_count,
+        "invalid": job.invalid_count,
+        "existing": job.existing_duplicate_count,
+        "batch": job.batch_duplicate_count,
+        "create": job.to_create_count,
+    }
+    rows = _collect(job, (name,), offset=(page - 1) * page_size, limit=page_size)[name]
+    return {
+        "upload_id": str(job.pk),
+        "list": name,
+        "count": totals[name],
+        "page": page,
+        "page_size": page_size,
+        "pages": max(1, math.ceil(totals[name] / page_size)),
+        "results": list_entries(job, name, rows),
+    }
+
+
+def progress_percent(job: ImportJob) -> int:
+    if job.status == ImportJob.Status.COMPLETE:
+        return 100
+    if not job.to_create_count:
+        return 0
+    done = job.created_count + job.failed_count
+    # 100 only once the job is complete, so a client never stops polling early.
+    return min(99, math.floor(done * 100 / job.to_create_count))
+
+
+def not_created_rows(job: ImportJob) -> Iterator[tuple[list, list[ImportRowError]]]:
+    """Every row of the upload that was not created, with its reasons, in file order: invalid,
+    duplicates, and rows that failed while running."""
+    for _, rows in pipeline.stored_chunks(job.pk):
+        errors = _errors_by_row(job, {row[0] for row in rows})
+        for row in rows:
+            row_errors = errors.get(row[0], [])
+            if row[1] != pipeline.CREATE or any(e.at_run for e in row_errors):
+                yield row, row_errors
+
+
+def first_not_created(job: ImportJob, limit: int) -> list[tuple[list, list[ImportRowError]]]:
+    """The first `limit` rows not created, with their reasons, reading only the chunks that hold
+    them (a status poll must stay cheap while a 100,000-row job runs). Every row not created has
+    at least one ImportRowError, which says where the row is."""
+    positions = list(
+        ImportRowError.objects.filter(job=job)
+        .order_by("position")
+        .values_list("position", flat=True)
+        .distinct()[:limit]
+    )
+    if not positions:
+        return []
+    chunks = dict(
+        ImportChunk.objects.filter(
+            job=job, index__in={p // pipeline.CHUNK_ROWS for p in positions}
+        ).values_list("index", "rows")
+    )
+    rows = [chunks[p // pipeline.CHUNK_ROWS][p % pipeline.CHUNK_ROWS] for p in positions]
+    errors = _errors_by_row(job, {row[0] for row in rows})
+    return [(row, errors.get(row[0], [])) for row in rows]
+
+
+def job_status(job: ImportJob) -> dict:
+    """The status endpoint's answer (field names as the SPA reads them)."""
+    finished = job.status in ImportJob.FINISHED_STATUSES
+    failed_rows = [
+        {
+            "row": row[0],
+            "reason": reason(row_errors),
+            "codes": sorted({e.code for e in row_errors}),
+            "data": raw_data(job, row[2]),
+        }
+        for row, row_errors in first_not_created(job, STATUS_LIST_LIMIT)
+    ]
+    errors = [f"Row {e.row}: {reason([e])}" for e in _row_errors(job)[:STATUS_LIST_LIMIT]]
+    not_created = job.skipped_count + job.failed_count
+    return {
+        "task_id": str(job.pk),
+        "status": job.status,
+        "success": job.status != ImportJob.Status.FAILED,
+        "message": job.message or _running_message(job),
+        "created": job.created_count,
+        "failed": job.failed_count,
+        "skipped": job.skipped_count,
+        "total_customers": job.to_create_count,
+        "total_rows": job.total_rows,
+        "progress_percent": progress_percent(job),
+        "errors": errors,
+        "errors_total": _row_errors(job).count(),
+        "failed_rows": failed_rows,
+        "failed_rows_total": not_created,
+        "sms_sent": job.sms_sent_count,
+        "sms_failed": job.sms_failed_count,
+        "estimated_time_seconds": estimated_seconds(job),
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "updated_at": job.updated_at,
+        "is_complete": job.status == ImportJob.Status.COMPLETE,
+        "is_failed": job.status in (ImportJob.Status.FAILED, ImportJob.Status.CANCELLED),
+        "is_finished": finished,
+        "rows_kept": job.rows_pruned_at is None,
+    }
+
+
+def _running_message(job: ImportJob) -> str:
+    if job.status == ImportJob.Status.PARSED:
+        return "Previewed; not confirmed yet."
+    if job.status == ImportJob.Status.QUEUED:
+        return "Waiting for a worker."
+    return f"Created {job.created_count:,} of {job.to_create_count:,} customers so far."
+
+
+def failed_rows_table(job: ImportJob) -> tuple[list[str], Iterator[list]]:
+    """errors.xlsx: the columns as uploaded plus "Error", and every row not created."""
+    width = max(job.column_mapping.get("width", 0), len(column_names(job, 0)))
+    headers = [*column_names(job, width), "Error"]
+
+    def rows() -> Iterator[list]:
+        for row, row_errors in not_created_rows(job):
+            cells = list(row[2][:width]) + [None] * (width - len(row[2]))
+            yield [*cells, reason(row_errors) or "Not created."]
+
+    return headers, rows()

@@ -1,0 +1,215 @@
+"""Import input (types only) and the shapes of the import answers (documenting the dicts
+users.imports.reports and users.imports.stats build)."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from users.excel import errors as file_errors
+from users.excel.errors import FileError
+from users.imports import stats
+
+
+class UploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The spreadsheet: xlsx, xls, xlsb, ods or csv.")
+
+
+class BulkCreateInputSerializer(serializers.Serializer):
+    upload_id = serializers.UUIDField(required=False)
+    customers = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="Legacy: the customers themselves (validated again like an upload).",
+    )
+    notify = serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        if "upload_id" not in attrs and "customers" not in attrs:
+            raise serializers.ValidationError(
+                {"upload_id": ["Give the upload_id of a preview."]}, code="required"
+            )
+        if len(attrs.get("customers") or []) > settings.IMPORT_MAX_ROWS:
+            raise FileError(
+                file_errors.TOO_MANY_ROWS,
+                f"More than {settings.IMPORT_MAX_ROWS:,} customers in one request.",
+            )
+        return attrs
+
+
+class BulkCreateOutputSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    task_id = serializers.UUIDField()
+    status = serializers.CharField()
+    total_customers = serializers.IntegerField()
+    estimated_time_seconds = serializers.IntegerField()
+
+
+class CandidateSerializer(serializers.Serializer):
+    source_row_number = serializers.IntegerField()
+    shipping_mark = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.CharField(allow_null=True)
+    phone = serializers.CharField()
+    region = serializers.CharField()
+    company_name = serializers.CharField(allow_blank=True)
+    nickname = serializers.CharField(allow_blank=True)
+    shipping_mark_generated = serializers.BooleanField()
+
+
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    field = serializers.CharField(allow_blank=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+    value = serializers.CharField(allow_blank=True)
+
+
+class InvalidRowSerializer(serializers.Serializer):
+    source_row_number = serializers.IntegerField()
+    reason = serializers.CharField(allow_blank=True)
+    raw_data = serializers.DictField(child=serializers.JSONField(allow_null=True))
+    errors = RowErrorSerializer(many=True)
+
+
+class ExistingCustomerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    phone = serializers.CharField()
+    email = serializers.CharField(allow_null=True)
+    shipping_mark = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+
+
+class ExistingDuplicateSerializer(serializers.Serializer):
+    candidate = CandidateSerializer()
+    reason = serializers.CharField()
+    existing_customers = ExistingCustomerSerializer(many=True)
+
+
+class BatchDuplicateSerializer(serializers.Serializer):
+    candidate = CandidateSerializer()
+    reason = serializers.CharField()
+
+
+class PreviewSummarySerializer(serializers.Serializer):
+    total_rows = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    existing_duplicates = serializers.IntegerField()
+    batch_duplicates = serializers.IntegerField()
+    to_create = serializers.IntegerField()
+
+
+class ParsingResultsSerializer(serializers.Serializer):
+    candidates = CandidateSerializer(many=True)
+    invalid_rows = InvalidRowSerializer(many=True)
+    total_rows = serializers.IntegerField()
+    valid_candidates = serializers.IntegerField()
+
+
+class DuplicateResultsSerializer(serializers.Serializer):
+    existing_duplicates = ExistingDuplicateSerializer(many=True)
+    batch_duplicates = BatchDuplicateSerializer(many=True)
+    unique_candidates = CandidateSerializer(many=True)
+
+
+class PreviewSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    upload_id = serializers.UUIDField()
+    file_name = serializers.CharField(allow_blank=True)
+    file_type = serializers.CharField()
+    column_mapping = serializers.DictField(child=serializers.CharField())
+    layout = serializers.ChoiceField(choices=["header", "legacy"])
+    unmapped_columns = serializers.ListField(child=serializers.CharField())
+    summary = PreviewSummarySerializer()
+    parsing_results = ParsingResultsSerializer()
+    duplicate_results = DuplicateResultsSerializer()
+    errors = RowErrorSerializer(many=True)
+    errors_total = serializers.IntegerField()
+    list_limit = serializers.IntegerField()
+    lists_truncated = serializers.BooleanField()
+
+
+class PreviewPageSerializer(serializers.Serializer):
+    upload_id = serializers.UUIDField()
+    list = serializers.CharField()
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = serializers.ListField(child=serializers.DictField())
+
+
+class FailedRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    reason = serializers.CharField(allow_blank=True)
+    codes = serializers.ListField(child=serializers.CharField())
+    data = serializers.DictField(child=serializers.JSONField(allow_null=True))
+
+
+class ImportStatusSerializer(serializers.Serializer):
+    task_id = serializers.UUIDField()
+    status = serializers.ChoiceField(
+        choices=["PARSED", "QUEUED", "RUNNING", "COMPLETE", "FAILED", "CANCELLED"]
+    )
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    created = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    total_customers = serializers.IntegerField()
+    total_rows = serializers.IntegerField()
+    progress_percent = serializers.IntegerField(min_value=0, max_value=100)
+    errors = serializers.ListField(child=serializers.CharField())
+    errors_total = serializers.IntegerField()
+    failed_rows = FailedRowSerializer(many=True)
+    failed_rows_total = serializers.IntegerField()
+    sms_sent = serializers.IntegerField()
+    sms_failed = serializers.IntegerField()
+    estimated_time_seconds = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    is_complete = serializers.BooleanField()
+    is_failed = serializers.BooleanField()
+    is_finished = serializers.BooleanField()
+    rows_kept = serializers.BooleanField()
+
+
+class RegionCountSerializer(serializers.Serializer):
+    region = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class JobOwnerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class UploadHistorySerializer(serializers.Serializer):
+    task_id = serializers.UUIDField()
+    file_name = serializers.CharField()
+    owner = JobOwnerSerializer()
+    status = serializers.CharField()
+    total_rows = serializers.IntegerField()
+    created = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class StatsOutputSerializer(serializers.Serializer):
+    total_customers = serializers.IntegerField()
+    active_customers = serializers.IntegerField()
+    verified_customers = serializers.IntegerField()
+    recent_customers = serializers.IntegerField(
+        help_text=f"Joined in the last {stats.RECENT_DAYS} days."
+    )
+    region_distribution = RegionCountSerializer(many=True)
+    upload_history = UploadHistorySerializer(
+        many=True, help_text=f"The latest {stats.HISTORY_LIMIT} imports the caller may see."
+    )

@@ -1,0 +1,30 @@
+from django.urls import path
+
+from users.imports import apis
+
+urlpatterns = [
+    path("customers/excel/template/", apis.TemplateView.as_view(), name="customer-template"),
+    path("customers/upload/stats/", apis.StatsView.as_view(), name="customer-stats"),
+    path("customers/excel/upload/", apis.UploadView.as_view(), name="import-upload"),
+    path(
+        "customers/excel/upload/<uuid:upload_id>/rows/",
+        apis.PreviewPageView.as_view(),
+        name="import-preview-page",
+    ),
+    path("customers/excel/bulk-create/", apis.BulkCreateView.as_view(), name="import-confirm"),
+    path(
+        "customers/excel/bulk-create-async/",
+        apis.BulkCreateView.as_view(),
+        name="import-confirm-async",
+    ),
+    path(
+        "customers/excel/bulk-create/status/<uuid:task_id>/",
+        apis.StatusView.as_view(),
+        name="import-status",
+    ),
+    path(
+        "customers/excel/bulk-create/<uuid:task_id>/errors.xlsx",
+        apis.FailedRowsView.as_view(),
+        name="import-errors",
+    ),
+]
