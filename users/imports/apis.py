@@ -9,11 +9,12 @@ from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from users.api.errors import ApplicationError, invalid_choice
+from users.api.parsers import JSONParser
 from users.api.schema import error_responses
 from users.excel import errors as file_errors
 from users.excel import template
