@@ -225,6 +225,31 @@ def test_the_customer_list_filters_by_the_import_that_created_them(staff_web, st
     assert "march.xlsx" in text(response)
 
 
+def test_the_import_filter_offers_only_the_viewers_own_imports(staff_web, staff):
+    # given customers created by this staff member's import and by another admin's
+    mine = ImportJob.objects.create(owner=staff, file_name="mine.xlsx")
+    theirs = ImportJob.objects.create(owner=StaffFactory(), file_name="payroll-leak.xlsx")
+    CustomerFactory(import_job=mine, source_row=2)
+    CustomerFactory(import_job=theirs, source_row=2)
+
+    # when the staff member opens the customer list
+    page = text(staff_web.get(CUSTOMERS))
+
+    # then the filter names their import only; both customers are still listed
+    assert "mine.xlsx" in page
+    assert "payroll-leak.xlsx" not in page
+    assert f"import_job__id__exact={theirs.pk}" not in page
+
+
+def test_the_import_filter_offers_a_super_admin_every_import(super_admin, staff):
+    ImportJob.objects.create(owner=staff, file_name="theirs.xlsx")
+    CustomerFactory(import_job=ImportJob.objects.get(), source_row=2)
+
+    page = text(signed_in(super_admin).get(CUSTOMERS))
+
+    assert "theirs.xlsx" in page
+
+
 def test_the_customer_list_has_an_import_button_to_the_import_page(staff_web):
     response = staff_web.get(CUSTOMERS)
 

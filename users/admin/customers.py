@@ -12,12 +12,14 @@ from users.admin import views
 from users.admin.forms import staff_may_use_admin
 from users.admin.site import ForStaff
 from users.customers import selectors
+from users.imports import selectors as import_selectors
 from users.models import Customer, ImportJob
 
 
 class ImportJobListFilter(admin.RelatedOnlyFieldListFilter):
-    """The imports that created listed customers, by file and date; no "empty" choice, which
-    the export's filters could not repeat."""
+    """The imports that created listed customers, by file and date, among the imports the viewer
+    may see (their own; a super admin's, all); no "empty" choice, which the export's filters could
+    not repeat."""
 
     def include_empty_choice(self) -> bool:
         return False
@@ -27,7 +29,9 @@ class ImportJobListFilter(admin.RelatedOnlyFieldListFilter):
 
     def field_choices(self, field, request, model_admin):
         job_ids = model_admin.get_queryset(request).values_list("import_job_id", flat=True)
-        jobs = ImportJob.objects.filter(pk__in=job_ids).order_by("-created_at")
+        jobs = import_selectors.import_jobs_visible(
+            user=request.user, queryset=ImportJob.objects.filter(pk__in=job_ids)
+        ).order_by("-created_at")
         return [(job.pk, f"{job.file_name} ({job.created_at:%Y-%m-%d %H:%M})") for job in jobs]
 
 
