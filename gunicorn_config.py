@@ -32,8 +32,14 @@ access_log_format = (
     '[HTTP] method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s '
     "request_id=%({x-request-id}o)s"
 )
-# Trust X-Forwarded-* from the platform's proxy.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# X-Forwarded-Proto (and the other forwarding headers) are believed only from these addresses:
+# any client can send them, and a believed "https" skips the HTTPS redirect. Render's proxy
+# reaches the service from Render's private network; elsewhere no proxy is trusted until
+# FORWARDED_ALLOW_IPS names one (addresses or networks, comma-separated).
+RENDER_PROXY_NETWORKS = "10.0.0.0/8"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or (
+    RENDER_PROXY_NETWORKS if os.environ.get("RENDER_EXTERNAL_HOSTNAME") else ""
+)
 preload_app = False
 # gunicorn's control socket (for gunicornc) is off: nothing here uses it, and two instances on
 # one machine would fight over its default path.

@@ -1,4 +1,7 @@
-"""GET /api/health/: is this process able to serve? No auth; never cached."""
+"""GET /api/health/: is this process able to serve? Never cached.
+
+Anyone (the platform's checker) gets the status and the database's state; staff, with their
+access token, also get the queue, the memory and the version."""
 
 import logging
 
@@ -6,9 +9,14 @@ import psutil
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
+from rest_framework.exceptions import APIException
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import TokenError
 
 from users.api import errors as exceptions
+from users.api.permissions import is_staff
 from users.imports import selectors
 
 logger = logging.getLogger(__name__)
@@ -35,6 +43,21 @@ def _tasks() -> dict:
         return summary
 
 
+def _from_staff(request) -> bool:
+    """Whether the request carries a staff member's valid access token.
+
+    The view runs in HealthCheckMiddleware, before Django's and DRF's authentication, so the token
+    is checked here. Any failure (no token, a bad one, a database that is down) is an anonymous
+    caller: a health checker must never get a 401 for a header it did not mean to send."""
+    if not request.META.get("HTTP_AUTHORIZATION"):
+        return False
+    try:
+        found = JWTAuthentication().authenticate(request)
+    except (APIException, TokenError, DatabaseError):
+        return False
+    return found is not None and is_staff(found[0])
+
+
 @never_cache
 def health(request):
     if request.method not in ("GET", "HEAD"):
@@ -45,15 +68,19 @@ def health(request):
         return response
     database = _database()
     healthy = database == "ok"
-    body = {
-        "status": "ok" if healthy else "unavailable",
-        "service": SERVICE,
-        "database": database,
-        "tasks": _tasks() if healthy else {},
-        "memory_mb": round(psutil.Process().memory_info().rss / 1024 / 1024, 1),
-        "version": settings.VERSION,
-    }
-    return JsonResponse(body, status=200 if healthy else 503)
+    body = {"status": "ok" if healthy else "unavailable", "database": database}
+    if healthy and _from_staff(request):
+        body = {
+            "status": body["status"],
+            "service": SERVICE,
+            "database": database,
+            "tasks": _tasks(),
+            "memory_mb": round(psutil.Process().memory_info().rss / 1024 / 1024, 1),
+            "version": settings.VERSION,
+        }
+    response = JsonResponse(body, status=200 if healthy else 503)
+    patch_vary_headers(response, ["Authorization"])
+    return response
 
 
 class HealthCheckMiddleware:

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -163,8 +164,10 @@ STORAGES = {
     },
 }
 
-# HTTP security. Render terminates TLS at its proxy and says so in X-Forwarded-Proto.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTP security. Render terminates TLS at its proxy and says so in X-Forwarded-Proto. Django
+# does not read that header (no SECURE_PROXY_SSL_HEADER): any client can send it. gunicorn
+# believes it only from the proxies FORWARDED_ALLOW_IPS names (gunicorn_config.py) and then
+# marks the request https, which is what request.is_secure() reads.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -220,7 +223,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Customer base of a logistics company: customers, Excel import and export.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The schema, Swagger UI and ReDoc are for staff (deny by default, as every endpoint): a
+    # bearer token, or the admin's session for the pages opened in a browser.
+    "SERVE_PERMISSIONS": ["users.api.permissions.IsStaff"],
+    # Swagger UI and ReDoc from our own static files: no third-party script on the admin's origin.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
 }

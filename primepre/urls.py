@@ -1,14 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from primepre import errors, health
+from users.api.schema import RedocView, SchemaView, SwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/health/", health.health, name="health"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
     path("api/auth/", include("users.urls")),
     re_path(r"^api/", errors.api_not_found),
 ]

@@ -99,7 +99,9 @@ def test_cors_headers_are_on_error_responses_too(api_client, cors):
 
 def load_gunicorn_config(monkeypatch, **env):
     for name in list(os.environ):
-        if name in {"PORT", "HOST"} or name.startswith(("GUNICORN_", "WEB_CONCURRENCY")):
+        if name in {"PORT", "HOST", "FORWARDED_ALLOW_IPS"} or name.startswith(
+            ("GUNICORN_", "WEB_CONCURRENCY", "RENDER")
+        ):
             monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -119,6 +121,44 @@ def test_gunicorn_defaults_from_a_bare_environment(monkeypatch):
     assert config.worker_tmp_dir == ("/dev/shm" if os.path.isdir("/dev/shm") else None)
     assert config.accesslog == "-"
     assert config.control_socket_disable is True
+    assert config.forwarded_allow_ips == ""
+
+
+def test_gunicorn_trusts_forwarded_headers_from_renders_private_network_on_render(monkeypatch):
+    config = load_gunicorn_config(monkeypatch, RENDER_EXTERNAL_HOSTNAME="primepre.onrender.com")
+
+    assert config.forwarded_allow_ips == "10.0.0.0/8"
+
+
+def test_gunicorn_trusts_forwarded_headers_from_the_proxies_the_setting_names(monkeypatch):
+    config = load_gunicorn_config(
+        monkeypatch, FORWARDED_ALLOW_IPS="192.0.2.10,198.51.100.0/24", RENDER="true"
+    )
+
+    assert config.forwarded_allow_ips == "192.0.2.10,198.51.100.0/24"
+
+
+@pytest.mark.django_db
+def test_a_clients_own_x_forwarded_proto_does_not_skip_the_https_redirect(api_client, settings):
+    # given the HTTPS redirect on, and a client that claims to have come through a TLS proxy
+    settings.SECURE_SSL_REDIRECT = True
+
+    # when it calls over plain HTTP with X-Forwarded-Proto: https
+    response = api_client.get("/api/auth/me/", HTTP_X_FORWARDED_PROTO="https")
+
+    # then it is still sent to https: only the server (gunicorn, for a proxy it trusts) says
+    # whether a request came over TLS
+    assert response.status_code == 301
+    assert response["Location"].startswith("https://")
+
+
+@pytest.mark.django_db
+def test_a_request_the_server_marked_https_is_not_redirected(api_client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = api_client.get("/api/auth/me/", secure=True)
+
+    assert response.status_code == 401
 
 
 def test_gunicorn_values_come_from_the_environment(monkeypatch):
