@@ -4,6 +4,7 @@ from rest_framework import status
 
 from tests.conftest import bearer_client
 from tests.factories import CustomerFactory, StaffFactory
+from tests.unicode import full_width
 from users.models import Role, User
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,8 @@ def test_region_blank_takes_the_default(staff_client, settings):
         ("phone", 241234567),
         ("email", "KWAME.MENSAH@example.com"),
         ("shipping_mark", "pm  1 kwame"),
+        ("shipping_mark", full_width("PM 1 KWAME")),
+        ("email", full_width("kwame.mensah@example.com")),
     ],
 )
 def test_a_case_or_format_variant_of_a_taken_value_is_refused(staff_client, field, variant):

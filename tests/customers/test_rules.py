@@ -2,6 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unicode import full_width
 from users.customers import rules as normalize
 from users.customers.rules import FieldError
 
@@ -147,3 +148,101 @@ def test_normalised_phones_are_stable(national):
         return
     assert normalize.normalize_phone(phone) == phone
     assert normalize.normalize_phone(phone[1:]) == phone
+
+
+# --- NFKC, invisible characters, look-alike marks ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (full_width("KWAME PM"), "KWAME PM"),  # full-width letters and space
+        (full_width("PM\u30001\u3000KWAME"), "PM 1 KWAME"),  # ideographic spaces, full-width digit
+        ("PM ﬁne", "PM FINE"),  # the fi ligature
+        ("PM Ⅻ", "PM XII"),  # a Roman numeral sign
+        (full_width("pm kofi²"), "PM KOFI2"),
+    ],
+)
+def test_a_shipping_mark_in_compatibility_forms_is_stored_as_its_plain_letters(value, expected):
+    assert normalize.normalize_shipping_mark(value) == expected
+
+
+def test_names_are_nfkc_too():
+    assert normalize.clean_text(full_width("Kwame"), max_length=50) == "Kwame"
+    assert normalize.clean_text("Ra\ufb00a", max_length=50) == "Raffa"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\u3164",  # Hangul filler: a blank-looking mark
+        "\u3164\u3164\u3164",
+        "KWAME\u3164PM",
+        "\uffa0\uffa0",  # half-width Hangul filler
+        "PM \u115f1",  # Hangul choseong filler
+        "KWAME PM\ufe0f",  # a variation selector
+        "PM\u034f 1",  # combining grapheme joiner
+        "PM \u2800 1",  # Braille blank
+        "PM 1\U000e0041",  # a tag character
+    ],
+)
+def test_a_shipping_mark_with_an_invisible_character_is_refused(value):
+    with pytest.raises(FieldError) as error:
+        normalize.normalize_shipping_mark(value)
+    assert error.value.code == "invalid_characters"
+    assert "U+" in error.value.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Ama\U000e0041\U000e0042", "Ama\U000e007f", "\U000e0001Ama", "Ama\U000f0000", "Ama\u0378"],
+)
+def test_a_name_with_tag_private_use_or_unassigned_characters_is_refused(value):
+    with pytest.raises(FieldError) as error:
+        normalize.clean_text(value, max_length=50)
+    assert error.value.code == "invalid_characters"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "KW\u0410ME PM",  # Cyrillic A among Latin letters
+        "PM 1 \u039a\u039f\u03a6\u0399",  # Greek K O Ph I after a Latin PM
+        "P\u041c 1 KWAME",  # Cyrillic M
+        "\u0420\u041c 1 \u041a\u041e\u0421\u041e",  # all Cyrillic, every letter a Latin look-alike
+        "\u0391\u0392\u0395",  # all Greek, every letter a Latin look-alike: ABE
+    ],
+)
+def test_a_shipping_mark_that_would_look_like_a_latin_mark_is_refused(value):
+    with pytest.raises(FieldError) as error:
+        normalize.normalize_shipping_mark(value)
+    assert error.value.code == "invalid_shipping_mark"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "PM 1 ÉLODIE",
+        "PM 1 ŁUKASZ",
+        "PM 1 ØYVIND",
+        "PM 王芳",  # Latin and Han: no Han letter looks Latin
+        "КОФИ 1",  # all Cyrillic, and not every letter has a Latin look-alike
+        "ΓΔΣ 7",
+    ],
+)
+def test_marks_in_one_script_or_with_letters_that_look_like_no_latin_one_are_kept(value):
+    assert normalize.normalize_shipping_mark(value) == value.upper()
+
+
+def test_a_name_may_mix_scripts():
+    # Names are not unique keys; only a mark could pass for another customer's.
+    assert normalize.clean_text("Kw\u0430me", max_length=50) == "Kw\u0430me"
+
+
+@given(st.text(max_size=40))
+def test_a_normalised_mark_normalises_to_itself(text):
+    try:
+        mark = normalize.normalize_shipping_mark(text)
+    except FieldError:
+        return
+    assert normalize.normalize_shipping_mark(mark) == mark

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
+import regex
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -43,6 +44,12 @@ _REFUSED = re.compile(
     "[\x00-\x1f\x7f-\x9f\ud800-\udfff"
     "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069]"
 )
+# Invisible or undefined characters that NFKC keeps, refused: default-ignorable code points (the
+# Hangul fillers U+3164, U+FFA0 and U+115F that make a blank-looking mark, variation selectors,
+# the combining grapheme joiner, tag characters U+E0000-E007F), other format characters,
+# private-use and unassigned code points, and the Braille blank U+2800. Each can make two values
+# that look the same compare different.
+_INVISIBLE = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Co}\p{Cn}\u2800]")
 _WHITESPACE_RUN = re.compile(r"\s+")
 _INTEGRAL_FLOAT_TEXT = re.compile(r"^\+?\d+\.0+$")
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
@@ -67,21 +74,37 @@ class FieldProblem:
 
 
 def clean_text(value: object, *, max_length: int, required: bool = False) -> str:
-    """NFC, invisible characters removed, whitespace collapsed and trimmed, length checked."""
+    """NFKC (full-width and other compatibility forms become the plain characters: a full-width
+    KWAME is KWAME), zero-width characters removed, whitespace collapsed and trimmed, invisible and
+    control characters refused, length checked."""
     if value is None or value == "":
         if required:
             raise FieldError(REQUIRED, "This field is required.")
         return ""
-    text = unicodedata.normalize("NFC", cell_to_text(value)).translate(_TRANSLATE)
+    text = unicodedata.normalize("NFKC", cell_to_text(value)).translate(_TRANSLATE)
     # Tabs and line breaks (Alt+Enter in a cell) are whitespace and collapse with the rest.
     text = _WHITESPACE_RUN.sub(" ", text).strip()
     if _REFUSED.search(text):
         raise FieldError(INVALID_CHARACTERS, "Contains control or text-direction characters.")
+    if not text.isascii() and (invisible := _INVISIBLE.search(text)):
+        raise FieldError(
+            INVALID_CHARACTERS,
+            f"Contains an invisible or undefined character ({_code_point(invisible.group())}).",
+        )
     if required and not text:
         raise FieldError(REQUIRED, "This field is required.")
     if len(text) > max_length:
-        raise FieldError(TOO_LONG, f"At most {max_length} characters (this has {len(text)}).")
+        raise _too_long(max_length, len(text))
     return text
+
+
+def _too_long(max_length: int, length: int) -> FieldError:
+    return FieldError(TOO_LONG, f"At most {max_length:,} characters (this has {length:,}).")
+
+
+def _code_point(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}".rstrip()
 
 
 def _phone_text(value: object) -> str:
@@ -128,10 +151,24 @@ def normalize_email(value: object) -> str | None:
 
 
 def normalize_shipping_mark(value: object) -> str:
-    """Upper-cased with runs of spaces collapsed; blank returns "" (the caller generates one)."""
-    text = clean_text(value, max_length=m.SHIPPING_MARK_MAX).upper()
+    """Upper-cased with runs of spaces collapsed; blank returns "" (the caller generates one).
+
+    A mark is how a parcel finds its owner, so one that could pass for another is refused: see
+    _latin_look_alikes()."""
+    # Upper-casing can leave a compatibility form behind (U+01C5 becomes U+01C4): NFKC again.
+    text = unicodedata.normalize("NFKC", clean_text(value, max_length=m.SHIPPING_MARK_MAX).upper())
     if not text:
         return ""
+    if len(text) > m.SHIPPING_MARK_MAX:  # upper-casing lengthens some letters: ß is SS
+        raise _too_long(m.SHIPPING_MARK_MAX, len(text))
+    look_alikes = _latin_look_alikes(text)
+    if look_alikes:
+        raise FieldError(
+            INVALID_SHIPPING_MARK,
+            f"Holds letters of another script that look like Latin ones "
+            f"({', '.join(map(_code_point, look_alikes))}), so it would look like another mark. "
+            "Type it in Latin letters.",
+        )
     if len(text) < m.SHIPPING_MARK_MIN:
         raise FieldError(
             INVALID_SHIPPING_MARK, f"A shipping mark has at least {m.SHIPPING_MARK_MIN} characters."
@@ -143,6 +180,32 @@ def normalize_shipping_mark(value: object) -> str:
             "spaces and - / . # & ( ).",
         )
     return text
+
+
+_NEUTRAL_SCRIPTS = frozenset({"COMMON", "INHERITED"})  # digits, spaces, punctuation, accents
+
+
+def _latin_look_alikes(mark: str) -> list[str]:
+    """The letters that make `mark` pass for a Latin mark it is not, or [].
+
+    Marks here are Latin. A letter of another script that looks like a Latin one (Unicode's
+    confusables, through confusable-homoglyphs) is refused when the mark mixes scripts (KWAME PM
+    with a Cyrillic A), and when every letter of a mark without Latin letters looks Latin (PM 1
+    KOCO written in Cyrillic letters). Other scripts stay welcome: "PM 王芳", "КОФИ"."""
+    if mark.isascii():
+        return []
+    # Imported on first use: its tables take about 15 MB, and nearly every mark is ASCII.
+    from confusable_homoglyphs import categories, confusables
+
+    foreign = sorted({c for c in mark if categories.alias(c) not in {"LATIN", *_NEUTRAL_SCRIPTS}})
+    if not foreign:
+        return []
+    found = confusables.is_confusable("".join(foreign), greedy=True, preferred_aliases=["LATIN"])
+    look_alikes = sorted({entry["character"] for entry in found or ()})
+    mixed = len(categories.unique_aliases(mark) - _NEUTRAL_SCRIPTS) > 1
+    if look_alikes and (mixed or look_alikes == foreign):
+        return look_alikes
+    return []
 
 
 def _region_key(text: str) -> str:
