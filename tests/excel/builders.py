@@ -129,6 +129,47 @@ def entity_xlsx(
     return repack_xlsx([["Name"]], {SHEET_PATH: body})
 
 
+def long_cell_xlsx(chars: int, *, column: str = "B") -> bytes:
+    """An .xlsx with a header row and one customer whose cell in `column` (B: First Name) is an
+    inline string of `chars` letters. The text repeats a 16 KB random block with every 128th
+    letter random again, so deflate packs it about 45 to 1: under the zip checks' ratio limit, as
+    a hostile file would keep it."""
+    rng = random.Random(1)
+    letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    block = bytes(rng.choices(letters, k=16 * 1024))
+    text = bytearray((block * (chars // len(block) + 1))[:chars])
+    text[::128] = bytes(rng.choices(letters, k=len(text[::128])))
+    header = ["Shipping Mark", "First Name", "Last Name", "Phone Number", "Notes"]
+    customer = {"A": b"PM LONG", "B": b"Kofi", "C": b"Mensah", "D": b"0241234567", "E": b""}
+    customer[column] = bytes(text)
+
+    def inline(ref: str, value: bytes) -> bytes:
+        return b'<c r="%s" t="inlineStr"><is><t>%s</t></is></c>' % (ref.encode(), value)
+
+    row1 = b"".join(inline(f"{chr(65 + i)}1", name.encode()) for i, name in enumerate(header))
+    row2 = b"".join(inline(f"{ref}2", value) for ref, value in customer.items() if value)
+    body = (
+        _SHEET_HEAD
+        + b'<sheetData><row r="1">'
+        + row1
+        + b'</row><row r="2">'
+        + row2
+        + b"</row>"
+        + _SHEET_TAIL
+    )
+    return repack_xlsx([header], {SHEET_PATH: body})
+
+
+def one_record_csv(fields: int) -> bytes:
+    """A CSV whose second record has `fields` two-letter fields: a quoted line break every
+    100,000 fields keeps every physical line short, so only the record is huge (the csv module
+    builds the whole record before a reader can cut it)."""
+    line = "ab," * 99_999 + '"a\nb",'
+    lines, rest = divmod(fields, 100_000)
+    record = line * lines + "ab," * rest
+    return ("Shipping Mark,First Name,Last Name,Phone Number\r\n" + record + "\r\n").encode()
+
+
 @functools.lru_cache(maxsize=4)
 def zip_bomb_xlsx(inflated_mb: int = 300) -> bytes:
     """An .xlsx of about inflated_mb KB whose sheet XML inflates to inflated_mb MB (one cell

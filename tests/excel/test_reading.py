@@ -4,6 +4,7 @@ its code before it can cost memory or time."""
 import codecs
 import datetime
 import gc
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from users.excel.errors import (
     UNSUPPORTED_FILE_TYPE,
     FileError,
 )
+from users.excel.cells import CutText
 from users.excel.reading import MIB, ReaderLimits, detect_type, open_rows
 
 HEADER = ["Shipping Mark", "First Name", "Last Name", "Email", "Phone Number"]
@@ -301,10 +303,10 @@ def test_a_csv_field_over_the_csv_module_limit_is_a_corrupt_file(refusal):
     assert refusal(data).code == CORRUPT_FILE
 
 
-def test_a_csv_line_over_a_mebibyte_is_a_corrupt_file(refusal):
+def test_a_csv_line_longer_than_a_record_may_be_is_unsafe(refusal):
     data = b"Name\r\n" + b"x," * (MIB // 2 + 10) + b"\r\n"
 
-    assert refusal(data).code == CORRUPT_FILE
+    assert refusal(data).code == UNSAFE_FILE
 
 
 def test_a_utf16_csv_with_a_broken_surrogate_is_a_corrupt_file(refusal):
@@ -680,3 +682,76 @@ def test_detect_type_refuses_a_docx_from_its_first_bytes():
         detect_type(builders.docx_bytes()[:8192])
 
     assert "Word document" in caught.value.message
+
+
+# --- A record's and a cell's size -------------------------------------------------------------
+
+
+def traced_peak(function) -> int:
+    """The most memory Python allocated while `function` ran (tracemalloc), in bytes."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        function()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_csv_record_of_a_million_fields_is_refused_while_it_is_read(refusal):
+    # given a 3 MB CSV whose second record has a million fields on short lines (built whole,
+    # the record alone would take about 70 MB)
+    data = builders.one_record_csv(1_000_000)
+    refused = []
+
+    # when it is read
+    peak = traced_peak(lambda: refused.append(refusal(data)))
+
+    # then it is refused, naming the record, before the record is built
+    assert refused[0].code == UNSAFE_FILE
+    assert refused[0].message.startswith("Row 2 ")
+    assert peak < 8 * MIB
+
+
+@pytest.mark.parametrize(("fields", "refused"), [(400, False), (600, True)])
+def test_a_csv_record_is_refused_past_max_record_chars_wherever_its_line_breaks_are(
+    read, refusal, fields, refused
+):
+    # two-letter fields, a quoted line break every ten fields: 3 characters and more a field
+    record = ("ab," * 9 + '"a\nb",') * (fields // 10)
+    data = ("Name\r\n" + record + "\r\n").encode()
+
+    if refused:
+        assert refusal(data, max_record_chars=1500).code == UNSAFE_FILE
+    else:
+        assert len(read(data, max_record_chars=1500)[1][1]) == 256  # max_columns kept
+
+
+@pytest.mark.parametrize("file_type", [*WORKBOOKS, "csv"])
+def test_a_cell_longer_than_max_cell_chars_arrives_cut_with_its_length(read, file_type):
+    make = WORKBOOKS.get(file_type, builders.csv_bytes)
+
+    rows = read(make([["Name", "Notes"], ["Kofi", "x" * 5000]]), max_cell_chars=1000)
+
+    cell = rows[1][1][1]
+    assert isinstance(cell, CutText)
+    assert cell == "x" * 1000
+    assert cell.length == 5000
+    assert rows[1][1][0] == "Kofi"
+    assert not isinstance(rows[1][1][0], CutText)
+
+
+def test_a_workbook_cell_of_eight_million_letters_never_reaches_this_process_whole(read):
+    # given an xlsx of about 200 KB whose one inline string holds 8 MB of letters
+    data = builders.long_cell_xlsx(8_000_000)
+    rows = []
+
+    # when it is read
+    peak = traced_peak(lambda: rows.extend(read(data)))
+
+    # then the cell arrives cut, and this process never held it (what it did hold is the zip
+    # check's streamed scan of the sheet XML, about 5 MB at its peak whatever the sheet's size)
+    assert rows[1][1][1].length == 8_000_000
+    assert len(rows[1][1][1]) == ReaderLimits().max_cell_chars
+    assert peak < 8 * MIB

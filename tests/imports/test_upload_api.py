@@ -595,3 +595,74 @@ def test_status_lists_failed_rows_from_any_part_of_a_large_file(
 
     assert body["created"] == 2499
     assert [(r["row"], r["data"]["Phone Number"]) for r in body["failed_rows"]] == [(2202, "12")]
+
+
+# --- hostile sizes: a cell, a row, a record ---------------------------------------------------
+
+
+def test_a_cell_longer_than_any_field_makes_its_row_invalid_and_is_returned_cut(staff_client):
+    # given an xlsx of about 50 KB whose one customer has a first name of 2,000,000 letters
+    content = builders.long_cell_xlsx(2_000_000)
+
+    # when it is uploaded
+    response = upload(staff_client, content)
+
+    # then the row is invalid for that cell, and the answer holds only its first characters
+    assert response.status_code == status.HTTP_200_OK
+    body = response.json()
+    assert body["summary"]["invalid"] == 1
+    [error] = body["errors"]
+    assert (error["field"], error["code"]) == ("first_name", "too_long")
+    assert "2,000,000" in error["message"]
+    raw = body["parsing_results"]["invalid_rows"][0]["raw_data"]
+    assert raw["First Name"].startswith(error["value"])
+    assert len(raw["First Name"]) <= 1001
+    assert len(response.content) < 20_000
+
+
+def test_a_long_cell_in_a_column_no_field_reads_still_makes_its_row_invalid(staff_client):
+    content = builders.long_cell_xlsx(5_000, column="E")
+
+    body = upload(staff_client, content).json()
+
+    [error] = body["errors"]
+    assert (error["field"], error["code"]) == ("", "too_long")
+    assert error["message"].startswith("Column E (Notes) holds 5,000 characters")
+    assert len(body["parsing_results"]["invalid_rows"][0]["raw_data"]["Notes"]) <= 1001
+
+
+def test_a_row_of_many_long_cells_is_invalid_and_stored_cut(staff_client):
+    # 30 extra columns of 900 characters each: every cell fits, the row does not
+    extra = [f"Note {n}" for n in range(30)]
+    content = builders.csv_bytes([HEADER + extra, KWAME + ["n" * 900] * 30])
+
+    body = upload(staff_client, content, name="wide.csv").json()
+
+    [error] = body["errors"]
+    assert (error["field"], error["code"]) == ("", "too_long")
+    assert "27,0" in error["message"]  # the row's length, about 27,050 characters
+    raw = body["parsing_results"]["invalid_rows"][0]["raw_data"]
+    assert sum(len(value or "") for value in raw.values()) <= 8_000
+
+
+def test_a_csv_record_of_millions_of_fields_is_400_unsafe_file(staff_client):
+    response = upload(staff_client, builders.one_record_csv(2_000_000), name="huge.csv")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json()["code"] == "unsafe_file"
+    assert ImportJob.objects.count() == 0
+
+
+def test_a_long_value_in_a_legacy_customers_body_is_refused_and_kept_cut(staff_client):
+    record = {"first_name": "K" * 50_000, "last_name": "Mensah", "phone": "0241234567"}
+
+    response = staff_client.post(
+        reverse("users:import-confirm"), {"customers": [record]}, format="json"
+    )
+
+    job = ImportJob.objects.get(pk=response.json()["task_id"])
+    assert job.invalid_count == 1
+    error = job.row_errors.get()
+    assert (error.field, error.code) == ("first_name", "too_long")
+    stored = job.chunks.get().rows[0][2]
+    assert max(len(str(cell)) for cell in stored) <= 1001

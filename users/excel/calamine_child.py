@@ -8,9 +8,12 @@ exit status 3 when Python itself runs out). Only the standard library and python
 imported, so it starts in about 10 ms.
 
 Usage: python -I calamine_child.py PATH MAX_COLUMNS BLANK_RUN MAX_ROWS MEMORY_MB CPU_SECONDS
+    MAX_CELL_CHARS
 
 Output, framed as a 4-byte little-endian length then a marshal payload:
-    ("sheet", name or None), then ("row", row_number, cells) per non-blank row, then ("end",)
+    ("sheet", name or None), then ("row", row_number, cells, cut) per non-blank row, then ("end",)
+where text longer than MAX_CELL_CHARS is cut to that many characters and `cut` maps each such
+cell's index to its length (None when no cell was cut): a cell of 60 MB never crosses the pipe.
 or, at any point, ("error", kind, exception class name) with kind "password" | "corrupt" | "memory"
 and nothing after it. No message carries an exception's text: it could quote cell data.
 """
@@ -65,11 +68,13 @@ def _duration(value: datetime.timedelta) -> str:
     return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def _cells(row: list, padding: list, max_columns: int) -> list | None:
-    """The row's cells from column A, trailing empties dropped; None when the row is blank."""
+def _cells(row: list, padding: list, max_columns: int, max_chars: int) -> tuple[list, dict] | None:
+    """The row's cells from column A, trailing empties dropped, and the lengths of the text
+    cells cut to max_chars by index; None when the row is blank."""
     if padding:
         row = padding + row
     cells = []
+    cut = {}
     used = 0
     blank = True
     for value in row[:max_columns]:
@@ -78,6 +83,9 @@ def _cells(row: list, padding: list, max_columns: int) -> list | None:
             cells.append(None)
             continue
         if kind is str:
+            if len(value) > max_chars:
+                cut[len(cells)] = len(value)
+                value = value[:max_chars]
             if blank and not value.isspace():
                 blank = False
         else:
@@ -91,7 +99,7 @@ def _cells(row: list, padding: list, max_columns: int) -> list | None:
     if blank:
         return None
     del cells[used:]
-    return cells
+    return cells, cut
 
 
 def _first_visible_worksheet(book: python_calamine.CalamineWorkbook) -> str | None:
@@ -104,7 +112,9 @@ def _first_visible_worksheet(book: python_calamine.CalamineWorkbook) -> str | No
     return None
 
 
-def _stream(path: str, max_columns: int, blank_run: int, max_rows: int, send) -> None:
+def _stream(
+    path: str, max_columns: int, blank_run: int, max_rows: int, max_chars: int, send
+) -> None:
     book = python_calamine.CalamineWorkbook.from_path(path)
     name = _first_visible_worksheet(book)
     if name is None:
@@ -123,14 +133,15 @@ def _stream(path: str, max_columns: int, blank_run: int, max_rows: int, send) ->
     blanks = 0
     sent = 0
     for number, row in enumerate(sheet.iter_rows(), 1):
-        cells = _cells(row, padding, max_columns)
-        if cells is None:
+        found = _cells(row, padding, max_columns, max_chars)
+        if found is None:
             blanks += 1
             if blanks >= blank_run:
                 break
             continue
         blanks = 0
-        send(("row", number, cells))
+        cells, cut = found
+        send(("row", number, cells, cut or None))
         sent += 1
         if sent > max_rows:  # the reader refuses the file on this row; read no further
             break
@@ -139,7 +150,9 @@ def _stream(path: str, max_columns: int, blank_run: int, max_rows: int, send) ->
 
 def main(argv: list[str]) -> int:
     path = argv[1]
-    max_columns, blank_run, max_rows, memory_mb, cpu_seconds = (int(arg) for arg in argv[2:7])
+    max_columns, blank_run, max_rows, memory_mb, cpu_seconds, max_chars = (
+        int(arg) for arg in argv[2:8]
+    )
     out = os.fdopen(sys.stdout.fileno(), "wb", buffering=64 * 1024, closefd=False)
 
     def send(message: tuple) -> None:
@@ -150,7 +163,7 @@ def main(argv: list[str]) -> int:
     _limit_resources(memory_mb, cpu_seconds)
     try:
         try:
-            _stream(path, max_columns, blank_run, max_rows, send)
+            _stream(path, max_columns, blank_run, max_rows, max_chars, send)
         except python_calamine.PasswordError as exc:
             send(("error", "password", type(exc).__name__))
         except MemoryError as exc:

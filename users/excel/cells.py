@@ -1,6 +1,26 @@
-"""A cell as text: the one conversion every reader and rule shares."""
+"""A cell as text: the one conversion every reader and rule shares, and the cut every reader
+makes to a cell too long to be a field."""
 
 import datetime
+
+
+class CutText(str):
+    """The first characters of a cell that held more than a reader keeps; `length` is how many
+    it held. It reads as the text it keeps, so a cut cell is shown as it began."""
+
+    length: int
+
+    def __new__(cls, text: str, length: int) -> "CutText":
+        cut = super().__new__(cls, text)
+        cut.length = length
+        return cut
+
+
+def cut_cell(value: object, max_chars: int) -> object:
+    """`value`, or a CutText of its first `max_chars` characters when it is longer text."""
+    if isinstance(value, str) and len(value) > max_chars:
+        return CutText(value[:max_chars], getattr(value, "length", len(value)))
+    return value
 
 
 def cell_to_text(value: object) -> str:

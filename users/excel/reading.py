@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from users.excel.cells import CutText, cut_cell
 from users.excel.containers import MSG_PROTECTED, check_zip, describe_unreadable_ole
 from users.excel.errors import (
     CORRUPT_FILE,
@@ -59,6 +60,14 @@ class ReaderLimits:
     max_rows: int = 100_001  # most non-blank rows yielded (header included); one more is refused
     blank_run: int = 1000  # stop reading after this many consecutive blank rows
     max_columns: int = 256  # cells beyond this column are dropped
+    # Text cells longer than this arrive cut, as users.excel.cells.CutText (the longest field a
+    # customer has, an email, is 254 characters).
+    max_cell_chars: int = 1000
+    # A CSV record (all its physical lines) longer than this is refused while it is read: the
+    # csv module builds a whole record before anyone can cut it, and a record of millions of
+    # fields on short lines would take hundreds of MB. Every field takes at least one character,
+    # its delimiter, so this caps the fields too.
+    max_record_chars: int = 256 * 1024
     max_members: int = 1000  # zip containers
     max_uncompressed: int = 200 * MIB  # total uncompressed bytes of a zip container
     max_ratio: int = 200  # per-member compression ratio, for members over 1 MiB uncompressed
@@ -77,7 +86,6 @@ FILE_TYPE_NAMES = {
 }
 
 HEAD_BYTES = 64 * 1024
-_MAX_CSV_LINE = MIB  # characters in one physical line of a CSV file
 _SNIFF_CHARS = 4096  # csv.Sniffer is quadratic on some inputs: about 85 ms at worst on this much
 _SNIFF_LINES = 50
 _DELIMITERS = ",;\t|"
@@ -92,6 +100,11 @@ MSG_CORRUPT = (
     "again, and upload the new copy."
 )
 MSG_CSV_BROKEN = "The CSV file could not be read ({reason}). Save it again as CSV UTF-8 and retry."
+MSG_RECORD_TOO_LARGE = (
+    "Row {row:,} of the CSV file holds more than {max_chars:,} characters, far more than any "
+    "customer row; a quote left open can swallow the lines after it. Check the file, save it "
+    "again as CSV, and upload the new copy."
+)
 MSG_SHEET_TOO_LARGE = (
     "The sheet is too large to read safely: its used area spans far more cells than its data, "
     "often because of a stray value far below or to the right of it. Delete the unused rows "
@@ -176,14 +189,16 @@ class RowStream:
 
 
 class _CsvSource:
-    """Records of a CSV file, decoded as they are read: memory stays at one line, whatever the
-    file's size."""
+    """Records of a CSV file, decoded as they are read: memory stays at one record of at most
+    max_record_chars, whatever the file's size."""
 
     file_type = "csv"
     sheet_name = None
 
     def __init__(self, path: str, head: bytes, limits: ReaderLimits):
         self._limits = limits
+        self._records_read = 0
+        self._record_chars = 0  # characters of the record being read, so far
         raw = open(path, "rb")  # noqa: SIM115 -- closed by close(), through the text wrapper
         try:
             encoding = csv_encoding(head, raw)
@@ -197,12 +212,18 @@ class _CsvSource:
 
     def rows(self) -> Iterator[tuple[int, list]]:
         max_columns = self._limits.max_columns
+        max_chars = self._limits.max_cell_chars
         blank_run = self._limits.blank_run
         blanks = 0
         try:
             records = csv.reader(self._lines(), delimiter=self._delimiter)
             for number, record in enumerate(records, 1):
-                cells = [_unquoted(value) or None for value in record[:max_columns]]
+                # csv.reader asks for the next line only when the record needs it.
+                self._records_read = number
+                self._record_chars = 0
+                cells = [
+                    cut_cell(_unquoted(value) or None, max_chars) for value in record[:max_columns]
+                ]
                 while cells and cells[-1] is None:
                     cells.pop()
                 if all(value is None or value.isspace() for value in cells):
@@ -219,10 +240,17 @@ class _CsvSource:
             raise FileError(CORRUPT_FILE, MSG_CSV_BROKEN.format(reason=reason)) from exc
 
     def _lines(self) -> Iterator[str]:
-        while line := self._text.readline(_MAX_CSV_LINE):
-            if len(line) == _MAX_CSV_LINE and not line.endswith(("\n", "\r")):
-                reason = f"a line is longer than {_MAX_CSV_LINE:,} characters"
-                raise FileError(CORRUPT_FILE, MSG_CSV_BROKEN.format(reason=reason))
+        """The file's physical lines, refusing the record they make up once it passes
+        max_record_chars: no line is read past the one that does."""
+        cap = self._limits.max_record_chars
+        while line := self._text.readline(cap - self._record_chars + 1):
+            self._record_chars += len(line)
+            if self._record_chars > cap:
+                raise FileError(
+                    UNSAFE_FILE,
+                    MSG_RECORD_TOO_LARGE.format(row=self._records_read + 1, max_chars=cap),
+                    details={"row": self._records_read + 1, "max_record_chars": cap},
+                )
             yield line
 
     def close(self) -> None:
@@ -290,7 +318,11 @@ class _CalamineSource:
             if message[0] == "end":
                 self._reap()
                 return
-            yield message[1], message[2]
+            _, number, cells, cut = message
+            if cut:
+                for index, length in cut.items():
+                    cells[index] = CutText(cells[index], length)
+            yield number, cells
 
     def close(self) -> None:
         process = self._process
@@ -380,6 +412,7 @@ def _start_child(path: str, limits: ReaderLimits) -> subprocess.Popen:
             str(limits.max_rows),
             str(limits.memory_mb),
             str(int(limits.timeout_s) + 1),
+            str(limits.max_cell_chars),
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

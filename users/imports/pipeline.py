@@ -26,8 +26,9 @@ from django.conf import settings
 from django.db import transaction
 
 from users.customers import rules, selectors, services
-from users.customers.rules import CUSTOMER_FIELDS, DUPLICATE_IN_FILE, FieldProblem
-from users.excel.columns import ColumnMap, legacy_map, map_header_row
+from users.customers.rules import CUSTOMER_FIELDS, DUPLICATE_IN_FILE, TOO_LONG, FieldProblem
+from users.excel.cells import CutText, cut_cell
+from users.excel.columns import ColumnMap, column_letter, legacy_map, map_header_row
 from users.excel.errors import FILE_TOO_LARGE, NO_DATA, TOO_MANY_ROWS, FileError
 from users.models import ImportChunk, ImportJob, ImportRowError, User
 
@@ -52,6 +53,16 @@ FIELD_LABELS = {
     "nickname": "Nickname",
 }
 _VALUE_CAP = 300
+# A cell longer than this makes its row invalid: the longest field, an email, is 254 characters,
+# and the rest is room for the spaces and invisible characters that cleaning takes out. The
+# readers cut such cells as they read them (ReaderLimits.max_cell_chars), so that a 60 MB cell
+# never reaches this process whole; here the cut becomes the row's error.
+MAX_CELL_CHARS = 1000
+# The most characters a row's cells hold in all (at most 256 columns of MAX_CELL_CHARS would be
+# 256,000, and a chunk holds 1,000 rows): a row with more is invalid, and only this much of it is
+# kept for the preview, the status and errors.xlsx.
+MAX_ROW_CHARS = 8000
+CUT_MARK = "\u2026"  # ends a cell kept shorter than it was
 
 
 @dataclass(slots=True)
@@ -114,8 +125,65 @@ def map_rows(
 
 
 def parse_row(row: int, cells: list, column_map: ColumnMap) -> ParsedRow:
-    values, problems = rules.clean_customer(column_map.values(cells))
-    return ParsedRow(row=row, raw=cells, values=values, problems=problems)
+    cells = [cut_cell(cell, MAX_CELL_CHARS) for cell in cells]
+    data = column_map.values(cells)
+    cut_fields = [name for name, value in data.items() if isinstance(value, CutText)]
+    # A cut field is not cleaned: its own error says what is wrong with it.
+    values, problems = rules.clean_customer(
+        {name: None if name in cut_fields else value for name, value in data.items()}
+    )
+    problems = [p for p in problems if p.field not in cut_fields]
+    problems += [_long_cell(name, data[name]) for name in cut_fields]
+    problems += _long_cells_of_other_columns(cells, column_map)
+    raw, length = bounded_raw(cells)
+    if length > MAX_ROW_CHARS:
+        message = (
+            f"The row holds {length:,} characters in all; a row holds at most {MAX_ROW_CHARS:,}."
+        )
+        problems.append(FieldProblem("", TOO_LONG, message, ""))
+    return ParsedRow(row=row, raw=raw, values=values, problems=problems)
+
+
+def _cell_message(length: int) -> str:
+    return f"holds {length:,} characters; a cell holds at most {MAX_CELL_CHARS:,}."
+
+
+def _long_cell(field_name: str, cell: CutText) -> FieldProblem:
+    return FieldProblem(field_name, TOO_LONG, f"This cell {_cell_message(cell.length)}", str(cell))
+
+
+def _long_cells_of_other_columns(cells: list, column_map: ColumnMap) -> list[FieldProblem]:
+    mapped = set(column_map.fields.values())
+    problems = []
+    for index, cell in enumerate(cells):
+        if isinstance(cell, CutText) and index not in mapped:
+            header = column_map.headers[index][:40] if index < len(column_map.headers) else ""
+            column = f"Column {column_letter(index)}" + (f" ({header})" if header else "")
+            problems.append(
+                FieldProblem("", TOO_LONG, f"{column} {_cell_message(cell.length)}", str(cell))
+            )
+    return problems
+
+
+def bounded_raw(cells: list) -> tuple[list, int]:
+    """The cells as kept for display, and how many characters they held (a cell counted up to
+    MAX_CELL_CHARS: a longer one has an error of its own): text cut to MAX_CELL_CHARS, and to
+    MAX_ROW_CHARS for the row, each cut cell ending in CUT_MARK (or None once the row's room is
+    spent). Plain values: a reader's CutText becomes str."""
+    kept = []
+    room = MAX_ROW_CHARS
+    length = 0
+    for cell in cells:
+        if isinstance(cell, str):
+            cell = cut_cell(cell, MAX_CELL_CHARS)
+            length += len(cell)
+            if isinstance(cell, CutText) or len(cell) > room:
+                cell = str(cell)[: room - 1] + CUT_MARK if room else None
+            else:
+                cell = str(cell)
+            room -= len(cell or "")
+        kept.append(cell)
+    return kept, length
 
 
 def parse_rows(
@@ -421,6 +489,7 @@ def reader_limits():
 
     return ReaderLimits(
         max_bytes=settings.IMPORT_MAX_FILE_BYTES,
+        max_cell_chars=MAX_CELL_CHARS,
         # The header row may come on top of IMPORT_MAX_ROWS data rows.
         max_rows=settings.IMPORT_MAX_ROWS + 1,
         memory_mb=settings.IMPORT_READER_MEMORY_MB,

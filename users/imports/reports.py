@@ -42,7 +42,10 @@ def column_names(job: ImportJob, width: int) -> list[str]:
 
 
 def raw_data(job: ImportJob, raw: list) -> dict[str, object]:
-    return dict(zip(column_names(job, len(raw)), raw, strict=False))
+    """A stored row by column name, within the caps it was stored under (rows stored before the
+    caps existed may be longer)."""
+    cells, _ = pipeline.bounded_raw(raw)
+    return dict(zip(column_names(job, len(cells)), cells, strict=False))
 
 
 def candidate(row: list) -> dict[str, object]:
@@ -340,7 +343,8 @@ def failed_rows_table(job: ImportJob) -> tuple[list[str], Iterator[list]]:
 
     def rows() -> Iterator[list]:
         for row, row_errors in not_created_rows(job):
-            cells = list(row[2][:width]) + [None] * (width - len(row[2]))
+            cells, _ = pipeline.bounded_raw(row[2][:width])
+            cells += [None] * (width - len(cells))
             yield [*cells, reason(row_errors) or "Not created."]
 
     return headers, rows()
