@@ -1,16 +1,24 @@
 """Reader benchmark: what users.excel.reading costs on good files, and how fast it refuses hostile
-ones, all through open_rows on this machine. No database and no Django settings.
+ones, through open_rows on this machine (no database, no Django settings); then the two hostile
+uploads that are small files but huge records or cells, sent to the real web worker.
 
-    .venv/bin/python bench/bench_reader.py [--repeat 3]
+    .venv/bin/python bench/bench_reader.py [--repeat 3] [--skip-web]
 
-Prints two markdown tables. Times are the median of --repeat runs; every row is read and dropped,
-as a consumer that keeps nothing would. Linux only, for the memory columns (measured on one more
-run):
+Prints three markdown tables. Times are the median of --repeat runs; every row is read and
+dropped, as a consumer that keeps nothing would. Linux only, for the memory columns (measured on
+one more run):
 - parent RSS growth: this process's peak RSS during the run (VmHWM, reset before the run through
   /proc/self/clear_refs) minus its RSS before it;
 - child peak RSS: the calamine child's VmHWM, sampled from /proc every millisecond while it runs,
   so a child that dies within a millisecond of its peak may be reported a little low ("-" when no
   child ran: CSV, and files refused before calamine).
+
+The third table uploads each file of hostile_uploads() through the API to gunicorn
+(gunicorn_config.py) on a fresh Postgres database (BENCH_DATABASE_NAME, as bench_import.py),
+signed in as the local admin, after one small upload has warmed the worker. Web worker RSS
+growth: the gunicorn worker's peak RSS while it answers (VmHWM, reset just before through
+/proc/PID/clear_refs; the reader child is a process of its own and not counted) minus its RSS
+before.
 """
 
 import argparse
@@ -33,7 +41,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import psutil
 from openpyxl import Workbook
 
-from bench.common import HEADERS, customer_rows, print_table
+from bench.common import (
+    HEADERS,
+    customer_rows,
+    login,
+    prepared_database,
+    print_table,
+    running_stack,
+    upload,
+)
 from tests.excel import builders
 from users.excel.errors import FileError
 from users.excel.reading import open_rows
@@ -58,6 +74,21 @@ def hostile_files() -> dict[str, bytes]:
         "zip declaring 3 members, holding 2,000": builders.many_members_zip(2000, declared_count=3),
         "xlsx with DOCTYPE + ENTITY": builders.entity_xlsx("entity"),
         "xlsx with DOCTYPE, UTF-16": builders.entity_xlsx("doctype", encoding="utf-16-le"),
+        **{what: data for what, (_, data) in hostile_uploads().items()},
+    }
+
+
+def hostile_uploads() -> dict[str, tuple[str, bytes]]:
+    """Small files that hold one huge record or one huge cell: what -> (file name, bytes)."""
+    return {
+        "CSV, one record of 6,000,000 fields on short lines": (
+            "record.csv",
+            builders.one_record_csv(6_000_000),
+        ),
+        "xlsx, one inline-string cell of 60,000,000 letters": (
+            "cell.xlsx",
+            builders.long_cell_xlsx(60_000_000),
+        ),
     }
 
 
@@ -186,12 +217,64 @@ def size(path: Path) -> str:
     return f"{nbytes / MIB:.1f} MB" if nbytes >= MIB else f"{nbytes / 1024:.0f} KB"
 
 
+# --- Through the web worker -------------------------------------------------------------------
+
+
+def answer_of(response) -> str:
+    """The error code, or what the preview says of the rows."""
+    body = response.json()
+    if not body.get("success"):
+        return f"{response.status_code} `{body.get('code')}`"
+    summary = body["summary"]
+    codes = sorted({error["code"] for error in body["errors"]})
+    return (
+        f"{response.status_code} preview: {summary['total_rows']} row, "
+        f"{summary['invalid']} invalid ({', '.join(codes)})"
+    )
+
+
+def web_uploads(directory: Path) -> list[list]:
+    """Each hostile upload through gunicorn: what came back, and the worker's RSS growth."""
+    env, password = prepared_database()
+    rows = []
+    with running_stack(env) as (base, processes):
+        auth = login(base, password)
+        [worker] = psutil.Process(processes["web"].pid).children()
+        warm = directory / "warm.csv"
+        write_csv(warm, 10)
+        upload(base, auth, warm).raise_for_status()
+        for what, (name, data) in hostile_uploads().items():
+            path = directory / name
+            path.write_bytes(data)
+            before = status_kb(worker.pid, b"VmRSS:")
+            Path(f"/proc/{worker.pid}/clear_refs").write_text("5")  # VmHWM := current RSS
+            started = time.perf_counter()
+            response = upload(base, auth, path)
+            seconds = time.perf_counter() - started
+            peak = status_kb(worker.pid, b"VmHWM:")
+            rows.append(
+                [
+                    what,
+                    size(path),
+                    answer_of(response),
+                    f"{len(response.content) / 1024:.1f} KB",
+                    f"{seconds:.2f}",
+                    f"{before / 1024:.0f}",
+                    f"{(peak - before) / 1024:.1f}",
+                ]
+            )
+    return rows
+
+
 # --- Tables -----------------------------------------------------------------------------------
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--skip-web", action="store_true", help="no uploads through gunicorn (needs Postgres)"
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # each refusal is logged by design; only the tables here
 
@@ -239,6 +322,7 @@ def main() -> None:
                     megabytes(run.child_peak_mb),
                 ]
             )
+        web_table = [] if args.skip_web else web_uploads(directory)
 
     calamine = importlib.metadata.version("python-calamine")
     machine = (
@@ -255,6 +339,12 @@ def main() -> None:
         ["file", "size", "error code", "ms to refusal", "parent RSS +MB", "child peak MB"],
         refusals_table,
     )
+    if web_table:
+        print_table(
+            "Hostile uploads answered by the web worker (gunicorn, one worker, 4 threads)",
+            ["file", "size", "answer", "body", "seconds", "worker RSS before MB", "growth MB"],
+            web_table,
+        )
 
 
 if __name__ == "__main__":
