@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from tests.excel import builders
+from users.excel.cells import CutText
 from users.excel.errors import (
     CORRUPT_FILE,
     EMPTY_FILE,
@@ -22,7 +23,6 @@ from users.excel.errors import (
     UNSUPPORTED_FILE_TYPE,
     FileError,
 )
-from users.excel.cells import CutText
 from users.excel.reading import MIB, ReaderLimits, detect_type, open_rows
 
 HEADER = ["Shipping Mark", "First Name", "Last Name", "Email", "Phone Number"]
