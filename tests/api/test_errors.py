@@ -16,6 +16,7 @@ def test_an_unknown_api_path_is_a_json_404(api_client):
         "success": False,
         "code": "not_found",
         "message": "No such endpoint.",
+        "detail": "No such endpoint.",
     }
 
 
@@ -23,7 +24,7 @@ def test_an_unexpected_error_is_a_json_500_without_a_traceback(staff_client, mon
     def explode(**kwargs):
         raise RuntimeError("secret internals /srv/app.py line 12")
 
-    monkeypatch.setattr(selectors, "customer_list", explode)
+    monkeypatch.setattr(selectors, "user_list", explode)
     staff_client.raise_request_exception = False
 
     response = staff_client.get("/api/auth/customers/")
@@ -33,6 +34,7 @@ def test_an_unexpected_error_is_a_json_500_without_a_traceback(staff_client, mon
         "success": False,
         "code": "server_error",
         "message": "Something went wrong on our side. Try again later.",
+        "detail": "Something went wrong on our side. Try again later.",
     }
     assert b"secret internals" not in response.content
     assert b"Traceback" not in response.content
@@ -73,7 +75,9 @@ def test_the_openapi_schema_lists_the_endpoints(api_client):
     paths = response.json()["paths"]
     assert "/api/auth/login/" in paths
     assert "/api/auth/customers/" in paths
-    assert "/api/auth/customers/{customer_id}/" in paths
+    assert "/api/auth/customers/{user_id}/" in paths
+    assert "/api/auth/admin/users/" in paths
+    assert "/api/auth/admin/users/{user_id}/" in paths
 
 
 def test_the_swagger_ui_is_served(api_client):
@@ -113,7 +117,7 @@ def test_the_schema_documents_the_paginated_list_and_nullable_links(api_client):
     listing = schema["paths"]["/api/auth/customers/"]["get"]["responses"]["200"]
     ref = listing["content"]["application/json"]["schema"]["$ref"]
     paginated = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
-    customer = schema["components"]["schemas"]["CustomerOutput"]["properties"]
+    customer = schema["components"]["schemas"]["User"]["properties"]
     assert {"count", "next", "previous", "results"} <= set(paginated["properties"])
     assert customer["created_by"]["nullable"] is True
     assert customer["import_job"]["nullable"] is True

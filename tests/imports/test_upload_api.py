@@ -78,6 +78,7 @@ def test_candidates_hold_normalised_values_and_the_excel_row_number(staff_client
         "region": "ASHANTI",
         "company_name": "",
         "nickname": "",
+        "user_type": "INDIVIDUAL",
         "shipping_mark_generated": False,
     }
     assert body["parsing_results"]["candidates"][1]["source_row_number"] == 3
