@@ -1,6 +1,6 @@
 """Django-level error pages: the JSON envelope under /api/, Django's own pages elsewhere."""
 
-from django.views import csrf, defaults
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from users.api import errors as exceptions
@@ -14,16 +14,6 @@ def _is_api(request) -> bool:
 @csrf_exempt
 def api_not_found(request, *args, **kwargs):
     return exceptions.json_error_response(exceptions.NOT_FOUND, "No such endpoint.", 404)
-
-
-def csrf_failure(request, reason: str = ""):
-    """CSRF_FAILURE_VIEW. The API authenticates by bearer token, so this is met only by a
-    browser session without its CSRF token."""
-    if _is_api(request):
-        return exceptions.json_error_response(
-            exceptions.CSRF_FAILED, "The CSRF check failed: send a bearer token instead.", 403
-        )
-    return csrf.csrf_failure(request, reason=reason)
 
 
 def bad_request(request, exception=None):

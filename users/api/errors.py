@@ -31,7 +31,6 @@ TOKEN_NOT_VALID = "token_not_valid"  # noqa: S105 (an error code)
 ACCOUNT_INACTIVE = "account_inactive"
 VERIFICATION_REQUIRED = "verification_required"
 PERMISSION_DENIED = "permission_denied"
-CSRF_FAILED = "csrf_failed"
 NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
 NOT_ACCEPTABLE = "not_acceptable"

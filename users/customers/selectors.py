@@ -12,7 +12,7 @@ from operator import and_, or_
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, When
 from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
@@ -163,8 +163,17 @@ def users_of(*, actor: User, scope: Scope) -> QuerySet[User]:
 
 
 def user_list(*, actor: User, scope: Scope, filters: Mapping | None = None) -> QuerySet[User]:
-    """The users of `scope` that `actor` may see, matching the list filters."""
-    return _filtered(users_of(actor=actor, scope=scope), filters)
+    """The users of `scope` that `actor` may see, matching the list filters.
+
+    Without an `ordering`, the users scope lists staff accounts first: the SPA's Admins page
+    asks for one default page with no parameters and keeps only the staff rows of it, which
+    customers joined since would otherwise push off the page."""
+    queryset = _filtered(users_of(actor=actor, scope=scope), filters)
+    if scope == Scope.USERS and not (filters or {}).get("ordering"):
+        queryset = queryset.alias(
+            staff_first=Case(When(_staff_account_q(), then=0), default=1)
+        ).order_by("staff_first", "-date_joined", "-id")
+    return queryset
 
 
 def user_get(*, actor: User, scope: Scope, user_id: int) -> User | None:
