@@ -72,17 +72,25 @@ class Spa:
     client: Client = field(default_factory=Client)
     storage: dict = field(default_factory=dict)  # localStorage
     signed_out: bool = False
-    sent: list = field(default_factory=list)  # (method, path, headers) of every request
+    # (method, path, headers) of every request, the headers as the server received them.
+    sent: list = field(default_factory=list)
 
     def _send(self, method: str, path: str, body, headers: dict):
-        self.sent.append((method, path, dict(headers)))
-        return self.client.generic(
+        response = self.client.generic(
             method,
             path,
             data=json.dumps(body) if body is not None else "",
             content_type="application/json",
             headers=headers,
+            # Django's client sets the type only with a body; the SPA sends it on every call.
+            CONTENT_TYPE="application/json",
         )
+        meta = response.wsgi_request.META
+        received = {"Content-Type": meta.get("CONTENT_TYPE", "")}
+        if "HTTP_AUTHORIZATION" in meta:
+            received["Authorization"] = meta["HTTP_AUTHORIZATION"]
+        self.sent.append((method, path, received))
+        return response
 
     def _headers(self) -> dict:
         token = self.storage.get("access_token")

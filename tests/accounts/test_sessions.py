@@ -67,7 +67,7 @@ def test_an_expired_access_token_is_refreshed_and_the_request_retried_once(admin
         PROFILE,
     ]
     # The raw refresh fetch carries no Authorization header.
-    assert spa.sent[2][2] == {}
+    assert spa.sent[2][2] == {"Content-Type": "application/json"}
 
 
 def test_a_session_ends_when_its_refresh_token_expires(admin):

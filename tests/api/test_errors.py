@@ -1,5 +1,6 @@
 import pytest
 from django.db import DatabaseError
+from django.test import Client
 from rest_framework import status
 
 from users.customers import selectors
@@ -136,3 +137,37 @@ def test_another_method_on_health_is_a_json_405(api_client):
 
     assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
     assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/api/no/such/thing/", "/api/auth/register/", "/api/auth/x"])
+def test_an_unknown_api_path_is_a_json_404_for_every_method_csrf_or_not(method, path):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.generic(method, path, data="{}", content_type="application/json")
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    assert response["Content-Type"] == "application/json"
+    if method != "HEAD":
+        assert response.json()["code"] == "not_found"
+
+
+def test_field_errors_come_with_a_sentence_in_detail(staff_client):
+    response = staff_client.post(
+        "/api/auth/customers/", {"first_name": "Kwame", "email": "nope"}, format="json"
+    )
+
+    body = response.json()
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert body["message"] == "Some fields are not valid."
+    assert body["detail"] == (
+        "Last name: This field is required. Email: Not a valid email address. "
+        "Phone: This field is required."
+    )
+
+
+def test_a_permission_error_carries_its_message_as_detail(customer_client):
+    body = customer_client.get("/api/auth/admin/users/").json()
+
+    assert body["code"] == "permission_denied"
+    assert body["detail"] == body["message"] == "Only staff can do this."

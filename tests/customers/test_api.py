@@ -463,3 +463,45 @@ def test_a_date_that_overflows_in_utc_is_a_400(staff_client):
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert "joined_before" in response.json()["errors"]
+
+
+# --- the same implementation as the SPA's /admin/users/ -------------------------------------
+
+
+def test_the_user_type_is_set_through_the_customer_api(staff_client):
+    customer = CustomerFactory()
+
+    response = staff_client.patch(detail(customer.id), {"user_type": "business"}, format="json")
+
+    assert response.json()["user_type"] == "BUSINESS"
+    assert staff_client.get(LIST, {"user_type": "BUSINESS"}).json()["count"] == 1
+
+
+def test_an_unknown_user_type_is_refused(staff_client):
+    response = staff_client.post(LIST, {**KWAME, "user_type": "company"}, format="json")
+
+    assert field_codes(response) == {"user_type": ["invalid_user_type"]}
+
+
+def test_the_customer_api_has_the_same_actions(staff_client):
+    customer = CustomerFactory()
+
+    toggled = staff_client.post(reverse("users:customer-toggle-active", args=[customer.id]))
+    stats = staff_client.get(reverse("users:customer-statistics"))
+
+    assert toggled.json()["user"]["is_active"] is False
+    assert stats.json()["customer_users"] == 1
+    assert stats.json()["admin_users"] == 0
+
+
+def test_a_customer_never_works_in_a_warehouse(staff_client):
+    response = staff_client.post(LIST, {**KWAME, "accessible_warehouses": ["china"]}, format="json")
+
+    assert response.json()["accessible_warehouses"] == []
+
+
+def test_an_unknown_warehouse_is_refused(staff_client):
+    response = staff_client.post(LIST, {**KWAME, "accessible_warehouses": ["mars"]}, format="json")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert "accessible_warehouses" in response.json()["errors"]

@@ -67,12 +67,6 @@ def visible(actor: User) -> Q:
     return Q(pk__in=[])
 
 
-def may_see(actor: User, target: User) -> bool:
-    if actor.is_super_admin:
-        return True
-    return actor.is_staff_member and not target.is_super_admin
-
-
 def check_create(*, actor: User, role: str) -> None:
     """Staff create customers; only a super admin creates any other role."""
     if role != Role.CUSTOMER and not actor.is_super_admin:
