@@ -26,6 +26,46 @@ USERS = "/api/auth/admin/users/"
 STATISTICS = "/api/auth/admin/users/statistics/"
 
 
+# NewClientDialog's body (path A, SPA-CONTRACT.md 4.3), with the password it hard-codes.
+NEW_CLIENT = {
+    "first_name": "Kwame",
+    "last_name": "Mensah",
+    "company_name": "",
+    "email": "",
+    "phone": "024 123 4567",
+    "region": "GREATER_ACCRA",
+    "shipping_mark": "pm Gold 7",
+    "user_role": "CUSTOMER",
+    "user_type": "INDIVIDUAL",
+    "accessible_warehouses": [],
+    "can_create_users": False,
+    "can_manage_inventory": False,
+    "can_view_analytics": False,
+    "can_manage_admins": False,
+    "password": "PrimeMade1",
+    "confirm_password": "PrimeMade1",
+}
+
+
+def edit_client_body(user, **changes) -> dict:
+    """EditClientDialog's PATCH body: always all 12 fields, from the row it edits."""
+    body = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "nickname": user.nickname,
+        "email": user.email or "",
+        "phone": user.phone,
+        "company_name": user.company_name,
+        "shipping_mark": user.shipping_mark,
+        "region": user.region,
+        "user_type": user.user_type,
+        "user_role": user.user_role,
+        "is_active": user.is_active,
+        "is_verified": user.is_verified,
+    }
+    return {**body, **changes}
+
+
 def user_url(user_id: int, action: str = "") -> str:
     return f"{USERS}{user_id}/" + (f"{action}/" if action else "")
 

@@ -13,26 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, StaffFactory
-from tests.spa import PASSWORD_CHANGE, USERS, Spa, user_url
+from tests.spa import NEW_CLIENT, PASSWORD_CHANGE, USERS, Spa, user_url
 from users.models import PasswordChange, Role, User
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "staff-password-1"
-NEW_CLIENT = {
-    "first_name": "Kwame",
-    "last_name": "Mensah",
-    "company_name": "",
-    "email": "",
-    "phone": "0241234567",
-    "region": "GREATER_ACCRA",
-    "shipping_mark": "PM GOLD 7",
-    "user_role": "CUSTOMER",
-    "user_type": "INDIVIDUAL",
-    "accessible_warehouses": [],
-    "password": "PrimeMade1",
-    "confirm_password": "PrimeMade1",
-}
 
 
 @pytest.fixture
@@ -84,19 +70,20 @@ def test_a_reset_password_is_temporary_too(spa):
         assert Spa().login("0241234567", "PrimeMade1").status == 403
 
 
-def test_the_holders_own_change_ends_it(spa):
-    spa.post(USERS, NEW_CLIENT)
+def own_change(new: str):
+    """The new customer signs in with the temporary password and changes it to `new`."""
     theirs = Spa()
     theirs.login("0241234567", "PrimeMade1")
-
-    changed = theirs.post(
+    return theirs.post(
         PASSWORD_CHANGE,
-        {
-            "old_password": "PrimeMade1",
-            "new_password": "Kwame-Own-Pass-7",
-            "confirm_password": "Kwame-Own-Pass-7",
-        },
+        {"old_password": "PrimeMade1", "new_password": new, "confirm_password": new},
     )
+
+
+def test_the_holders_own_change_ends_it(spa):
+    spa.post(USERS, NEW_CLIENT)
+
+    changed = own_change("Kwame-Own-Pass-7")
 
     assert changed.success
     assert User.objects.get(phone="+233241234567").password_expires_at is None
@@ -106,17 +93,8 @@ def test_the_holders_own_change_ends_it(spa):
 
 def test_the_holder_may_not_keep_the_shared_default(spa):
     spa.post(USERS, NEW_CLIENT)
-    theirs = Spa()
-    theirs.login("0241234567", "PrimeMade1")
 
-    result = theirs.post(
-        PASSWORD_CHANGE,
-        {
-            "old_password": "PrimeMade1",
-            "new_password": "PrimeMade1",
-            "confirm_password": "PrimeMade1",
-        },
-    )
+    result = own_change("PrimeMade1")
 
     assert result.success is False
     assert User.objects.get(phone="+233241234567").password_expires_at is not None

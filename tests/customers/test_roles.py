@@ -4,7 +4,7 @@ Admins page (SPA-CONTRACT.md 4.5), and every refusal a 403 whose detail the SPA 
 import pytest
 
 from tests.factories import CustomerFactory, StaffFactory
-from tests.spa import STATISTICS, USERS, Spa, user_url
+from tests.spa import STATISTICS, USERS, Spa, edit_client_body, user_url
 from users.models import Role, User
 
 pytestmark = pytest.mark.django_db
@@ -59,24 +59,6 @@ def admin():
 @pytest.fixture
 def manager():
     return StaffFactory(user_role=Role.MANAGER)
-
-
-def edit_body(user: User, **changes) -> dict:
-    body = {
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "nickname": user.nickname,
-        "email": user.email or "",
-        "phone": user.phone,
-        "company_name": user.company_name,
-        "shipping_mark": user.shipping_mark,
-        "region": user.region,
-        "user_type": user.user_type,
-        "user_role": user.user_role,
-        "is_active": user.is_active,
-        "is_verified": user.is_verified,
-    }
-    return {**body, **changes}
 
 
 def assert_refused(result, message: str) -> None:
@@ -151,7 +133,7 @@ def test_a_super_admin_changes_roles(super_admin):
     customer = CustomerFactory()
     spa = signed_in(super_admin)
 
-    result = spa.patch(user_url(customer.id), edit_body(customer, user_role="ADMIN"))
+    result = spa.patch(user_url(customer.id), edit_client_body(customer, user_role="ADMIN"))
 
     assert result.success
     assert User.objects.get(pk=customer.pk).user_role == Role.ADMIN
@@ -169,7 +151,7 @@ def test_demoting_staff_to_customer_empties_its_warehouses(super_admin):
     staff = StaffFactory(user_role=Role.STAFF, accessible_warehouses=["china"])
 
     result = signed_in(super_admin).patch(
-        user_url(staff.id), edit_body(staff, user_role="CUSTOMER")
+        user_url(staff.id), edit_client_body(staff, user_role="CUSTOMER")
     )
 
     assert result.success
@@ -185,7 +167,7 @@ def test_staff_manage_customers(role):
     customer = CustomerFactory()
     spa = signed_in(actor)
 
-    assert spa.patch(user_url(customer.id), edit_body(customer, first_name="Kofi")).success
+    assert spa.patch(user_url(customer.id), edit_client_body(customer, first_name="Kofi")).success
     assert spa.post(user_url(customer.id, "toggle_active")).success
     assert spa.post(user_url(customer.id, "reset_password"), {"new_password": "PrimeMade1"}).success
     assert spa.delete(user_url(customer.id)).success
@@ -206,7 +188,7 @@ def test_only_a_super_admin_edits_blocks_deletes_resets_or_messages_staff(actor_
     spa = signed_in(actor)
 
     assert_refused(
-        spa.patch(user_url(target.id), edit_body(target, first_name="Changed")),
+        spa.patch(user_url(target.id), edit_client_body(target, first_name="Changed")),
         "Only a super admin can change staff accounts.",
     )
     assert_refused(
@@ -238,7 +220,9 @@ def test_staff_see_their_colleagues_on_the_admins_page_but_not_super_admins(
 def test_only_a_super_admin_changes_a_role(admin):
     customer = CustomerFactory()
 
-    result = signed_in(admin).patch(user_url(customer.id), edit_body(customer, user_role="ADMIN"))
+    result = signed_in(admin).patch(
+        user_url(customer.id), edit_client_body(customer, user_role="ADMIN")
+    )
 
     assert_refused(result, "Only a super admin can change a user's role.")
     assert User.objects.get(pk=customer.pk).user_role == Role.CUSTOMER
@@ -248,7 +232,7 @@ def test_sending_the_role_a_customer_already_has_is_no_role_change(admin):
     customer = CustomerFactory()
 
     result = signed_in(admin).patch(
-        user_url(customer.id), edit_body(customer, user_role="CUSTOMER", nickname="KB")
+        user_url(customer.id), edit_client_body(customer, user_role="CUSTOMER", nickname="KB")
     )
 
     assert result.success
@@ -260,7 +244,9 @@ def test_sending_the_role_a_customer_already_has_is_no_role_change(admin):
 def test_nobody_changes_their_own_role(super_admin):
     spa = signed_in(super_admin)
 
-    result = spa.patch(user_url(super_admin.id), edit_body(super_admin, user_role="CUSTOMER"))
+    result = spa.patch(
+        user_url(super_admin.id), edit_client_body(super_admin, user_role="CUSTOMER")
+    )
 
     assert_refused(result, "You cannot change your own role.")
     assert User.objects.get(pk=super_admin.pk).user_role == Role.SUPER_ADMIN
@@ -273,7 +259,7 @@ def test_nobody_blocks_themselves(super_admin):
         spa.post(user_url(super_admin.id, "toggle_active")), "You cannot block your own account."
     )
     assert_refused(
-        spa.patch(user_url(super_admin.id), edit_body(super_admin, is_active=False)),
+        spa.patch(user_url(super_admin.id), edit_client_body(super_admin, is_active=False)),
         "You cannot block your own account.",
     )
     assert User.objects.get(pk=super_admin.pk).is_active is True
@@ -298,7 +284,7 @@ def test_nobody_resets_their_own_password_here(super_admin):
 
 def test_a_super_admin_edits_their_own_names_here(super_admin):
     result = signed_in(super_admin).patch(
-        user_url(super_admin.id), edit_body(super_admin, first_name="Efua")
+        user_url(super_admin.id), edit_client_body(super_admin, first_name="Efua")
     )
 
     assert result.success

@@ -5,7 +5,7 @@ sends, asserting what it reads."""
 import pytest
 
 from tests.factories import CustomerFactory, StaffFactory
-from tests.spa import STATISTICS, USERS, Spa, query, user_url
+from tests.spa import NEW_CLIENT, STATISTICS, USERS, Spa, edit_client_body, query, user_url
 from users.models import PasswordChange, Role, User
 
 pytestmark = pytest.mark.django_db
@@ -28,24 +28,6 @@ ROW_FIELDS = {
     "date_joined",
     "nickname",
     "user_role",
-}
-NEW_CLIENT = {
-    "first_name": "Kwame",
-    "last_name": "Mensah",
-    "company_name": "",
-    "email": "",
-    "phone": "024 123 4567",
-    "region": "GREATER_ACCRA",
-    "shipping_mark": "pm Gold 7",
-    "user_role": "CUSTOMER",
-    "user_type": "INDIVIDUAL",
-    "accessible_warehouses": [],
-    "can_create_users": False,
-    "can_manage_inventory": False,
-    "can_view_analytics": False,
-    "can_manage_admins": False,
-    "password": "PrimeMade1",
-    "confirm_password": "PrimeMade1",
 }
 
 
@@ -329,31 +311,12 @@ def test_new_client_with_a_weak_password_meets_djangos_validators(spa):
     assert not User.objects.filter(phone="+233241234567").exists()
 
 
-def edit_body(customer: User, **changes) -> dict:
-    """The Edit Client dialog's body: always all 12 fields."""
-    body = {
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "nickname": customer.nickname,
-        "email": customer.email or "",
-        "phone": customer.phone,
-        "company_name": customer.company_name,
-        "shipping_mark": customer.shipping_mark,
-        "region": customer.region,
-        "user_type": customer.user_type,
-        "user_role": customer.user_role,
-        "is_active": customer.is_active,
-        "is_verified": customer.is_verified,
-    }
-    return {**body, **changes}
-
-
 def test_edit_client_sends_all_twelve_fields_and_blank_ones_clear(spa):
     customer = CustomerFactory(nickname="KM", company_name="Mensah Trading")
 
     result = spa.patch(
         user_url(customer.id),
-        edit_body(
+        edit_client_body(
             customer,
             first_name="Kwabena",
             nickname="",
@@ -380,7 +343,7 @@ def test_edit_client_to_another_customers_mark_fails_with_a_sentence(spa):
     CustomerFactory(shipping_mark="PM TAKEN")
     customer = CustomerFactory()
 
-    result = spa.patch(user_url(customer.id), edit_body(customer, shipping_mark="pm taken"))
+    result = spa.patch(user_url(customer.id), edit_client_body(customer, shipping_mark="pm taken"))
 
     assert result.success is False
     assert result.message == "Shipping mark: A customer with this shipping mark already exists."
@@ -419,7 +382,7 @@ def test_blocking_through_edit_client_also_ends_the_customers_sessions(spa):
     theirs = Spa()
     theirs.login("0241234567", "customer-pass-1")
 
-    result = spa.patch(user_url(customer.id), edit_body(customer, is_active=False))
+    result = spa.patch(user_url(customer.id), edit_client_body(customer, is_active=False))
 
     assert result.data["is_active"] is False
     assert theirs.timer_refresh().status == 401
