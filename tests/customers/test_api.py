@@ -505,3 +505,12 @@ def test_an_unknown_warehouse_is_refused(staff_client):
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert "accessible_warehouses" in response.json()["errors"]
+
+
+def test_a_huge_page_number_is_an_empty_page_not_an_error(staff_client):
+    CustomerFactory()
+
+    response = staff_client.get(LIST, {"page": str(10**30)})
+
+    assert response.status_code == status.HTTP_200_OK
+    assert response.json()["results"] == []

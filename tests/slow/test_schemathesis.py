@@ -119,7 +119,7 @@ values = [{listed(known["job_ids"])}]
 values = [{listed(HOSTILE_FILES)}]
 
 [parameters]
-"path.customer_id" = {{ dictionary = "customer_ids", probability = 0.5 }}
+"path.user_id" = {{ dictionary = "customer_ids", probability = 0.5 }}
 "path.task_id" = {{ dictionary = "job_ids", probability = 0.5 }}
 "path.upload_id" = {{ dictionary = "job_ids", probability = 0.5 }}
 "query.import_job" = {{ dictionary = "job_ids", probability = 0.5 }}

@@ -49,6 +49,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
         self.number = _page_number(request.query_params.get(self.page_query_param))
         self.count = queryset.count()
         start = (self.number - 1) * self.size
+        if start >= self.count:
+            # Past the end, with no query: a huge page number must not reach the database.
+            return queryset.none()
         return queryset[start : start + self.size]
 
     def get_next_link(self) -> str | None:
