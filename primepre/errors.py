@@ -1,6 +1,7 @@
 """Django-level error pages: the JSON envelope under /api/, Django's own pages elsewhere."""
 
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from users.api import errors as exceptions
 
@@ -9,6 +10,8 @@ def _is_api(request) -> bool:
     return request.path.startswith("/api/")
 
 
+# Exempt: it answers every method, and a POST to an unknown path is a 404, not a CSRF failure.
+@csrf_exempt
 def api_not_found(request, *args, **kwargs):
     return exceptions.json_error_response(exceptions.NOT_FOUND, "No such endpoint.", 404)
 

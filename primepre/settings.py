@@ -200,6 +200,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("LOGIN_RATE", default="30/min"),
         "password_reset": env.str("PASSWORD_RESET_RATE", default="5/hour"),
+        "password_change": env.str("PASSWORD_CHANGE_RATE", default="10/hour"),
+        "send_message": env.str("SEND_MESSAGE_RATE", default="30/hour"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=1 if RENDER_EXTERNAL_HOSTNAME else 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -209,11 +211,15 @@ if DEBUG:
         "rest_framework.renderers.BrowsableAPIRenderer"
     )
 
+# Rotation is off by default: the SPA keeps the refresh token of its sign-in for the whole
+# session and never stores a rotated one, so blacklisting after rotation would sign it out at
+# its second refresh. Clients that store the rotated token can turn it on.
+JWT_ROTATE_REFRESH_TOKENS = env.bool("JWT_ROTATE_REFRESH_TOKENS", default=False)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
-    "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": True,
+    "ROTATE_REFRESH_TOKENS": JWT_ROTATE_REFRESH_TOKENS,
+    "BLACKLIST_AFTER_ROTATION": JWT_ROTATE_REFRESH_TOKENS,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_AUTHENTICATION_RULE": "users.accounts.backends.user_can_use_api",
 }
@@ -233,6 +239,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
 }
+
+# A password chosen by someone other than its holder (an admin's create or reset) signs in for
+# this many hours, until the holder changes it.
+TEMPORARY_PASSWORD_HOURS = env.int("TEMPORARY_PASSWORD_HOURS", default=72)
 
 # Login throttling: this many wrong passwords for one identifier from one client locks that pair
 # out for LOGIN_LOCKOUT_SECONDS.

@@ -38,7 +38,30 @@ class Role(models.TextChoices):
     SUPER_ADMIN = "SUPER_ADMIN", "Super admin"
 
 
+class UserType(models.TextChoices):
+    INDIVIDUAL = "INDIVIDUAL", "Individual"
+    BUSINESS = "BUSINESS", "Business"
+
+
+class Warehouse(models.TextChoices):
+    """The warehouses a staff account may work in (the SPA's accessible_warehouses)."""
+
+    CHINA = "china", "China"
+    GHANA = "ghana", "Ghana"
+
+
 STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.SUPER_ADMIN})
+
+
+def is_staff_member(*, user_role: str, is_staff: bool, is_superuser: bool) -> bool:
+    """Staff for the API: an admin role, or Django's is_staff (or superuser) flag. Role STAFF
+    alone is not: it signs in, and manages nothing until a super admin gives it an admin role."""
+    return bool(is_staff or is_superuser or user_role in STAFF_ROLES)
+
+
+def is_super_admin(*, user_role: str, is_superuser: bool) -> bool:
+    return bool(is_superuser or user_role == Role.SUPER_ADMIN)
+
 
 FIRST_NAME_MAX = 50
 LAST_NAME_MAX = 50
@@ -73,6 +96,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     company_name = models.CharField(max_length=COMPANY_NAME_MAX, blank=True, default="")
     region = models.CharField(max_length=20, choices=Region.choices, default=Region.GREATER_ACCRA)
     user_role = models.CharField(max_length=20, choices=Role.choices, default=Role.CUSTOMER)
+    user_type = models.CharField(
+        max_length=10, choices=UserType.choices, default=UserType.INDIVIDUAL
+    )
+    # Warehouse codes (Warehouse); staff accounts only, a customer's is always empty.
+    accessible_warehouses = models.JSONField(default=list, blank=True)
     is_verified = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
@@ -84,6 +112,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
     )
     source_row = models.PositiveIntegerField(null=True, blank=True)
+    # Set when someone other than the holder chose the password: it signs in until then, and
+    # the holder's own change clears it (users.credentials).
+    password_expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -128,12 +159,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_staff_member(self) -> bool:
-        """Staff for the API: an admin role, or Django's is_staff flag."""
-        return self.is_staff or self.is_superuser or self.user_role in STAFF_ROLES
+        return is_staff_member(
+            user_role=self.user_role, is_staff=self.is_staff, is_superuser=self.is_superuser
+        )
 
     @property
     def is_super_admin(self) -> bool:
-        return self.is_superuser or self.user_role == Role.SUPER_ADMIN
+        return is_super_admin(user_role=self.user_role, is_superuser=self.is_superuser)
+
+    @property
+    def is_staff_account(self) -> bool:
+        """Any account that is not a plain customer (role STAFF included)."""
+        return self.user_role != Role.CUSTOMER or self.is_staff_member
 
 
 class CustomerManager(UserManager):
@@ -304,3 +341,31 @@ class PasswordResetPin(models.Model):
 
     def __str__(self) -> str:
         return f"PIN for user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PasswordChange(models.Model):
+    """Each time a password was set: whose, by whom (None: the command line), when, how, and
+    until when it signs in when it is temporary (set by someone other than the holder)."""
+
+    class Kind(models.TextChoices):
+        CREATED = "CREATED", "Set when the account was created"
+        RESET = "RESET", "Reset by someone else"
+        CHANGED = "CHANGED", "Changed by the holder"
+        PIN_RESET = "PIN_RESET", "Reset by the holder with an SMS PIN"
+        COMMAND = "COMMAND", "Set from the command line"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_changes")
+    set_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    temporary = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Password of user {self.user_id}: {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"

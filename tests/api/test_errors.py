@@ -1,5 +1,6 @@
 import pytest
 from django.db import DatabaseError
+from django.test import Client
 from rest_framework import status
 
 from users.customers import selectors
@@ -16,6 +17,7 @@ def test_an_unknown_api_path_is_a_json_404(api_client):
         "success": False,
         "code": "not_found",
         "message": "No such endpoint.",
+        "detail": "No such endpoint.",
     }
 
 
@@ -23,7 +25,7 @@ def test_an_unexpected_error_is_a_json_500_without_a_traceback(staff_client, mon
     def explode(**kwargs):
         raise RuntimeError("secret internals /srv/app.py line 12")
 
-    monkeypatch.setattr(selectors, "customer_list", explode)
+    monkeypatch.setattr(selectors, "user_list", explode)
     staff_client.raise_request_exception = False
 
     response = staff_client.get("/api/auth/customers/")
@@ -33,6 +35,7 @@ def test_an_unexpected_error_is_a_json_500_without_a_traceback(staff_client, mon
         "success": False,
         "code": "server_error",
         "message": "Something went wrong on our side. Try again later.",
+        "detail": "Something went wrong on our side. Try again later.",
     }
     assert b"secret internals" not in response.content
     assert b"Traceback" not in response.content
@@ -60,7 +63,9 @@ def test_the_openapi_schema_lists_the_endpoints(staff_client):
     paths = response.json()["paths"]
     assert "/api/auth/login/" in paths
     assert "/api/auth/customers/" in paths
-    assert "/api/auth/customers/{customer_id}/" in paths
+    assert "/api/auth/customers/{user_id}/" in paths
+    assert "/api/auth/admin/users/" in paths
+    assert "/api/auth/admin/users/{user_id}/" in paths
 
 
 def test_responses_carry_a_request_id(api_client):
@@ -93,7 +98,7 @@ def test_the_schema_documents_the_paginated_list_and_nullable_links(staff_client
     listing = schema["paths"]["/api/auth/customers/"]["get"]["responses"]["200"]
     ref = listing["content"]["application/json"]["schema"]["$ref"]
     paginated = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
-    customer = schema["components"]["schemas"]["CustomerOutput"]["properties"]
+    customer = schema["components"]["schemas"]["User"]["properties"]
     assert {"count", "next", "previous", "results"} <= set(paginated["properties"])
     assert customer["created_by"]["nullable"] is True
     assert customer["import_job"]["nullable"] is True
@@ -112,3 +117,37 @@ def test_another_method_on_health_is_a_json_405(api_client):
 
     assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
     assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/api/no/such/thing/", "/api/auth/register/", "/api/auth/x"])
+def test_an_unknown_api_path_is_a_json_404_for_every_method_csrf_or_not(method, path):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.generic(method, path, data="{}", content_type="application/json")
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    assert response["Content-Type"] == "application/json"
+    if method != "HEAD":
+        assert response.json()["code"] == "not_found"
+
+
+def test_field_errors_come_with_a_sentence_in_detail(staff_client):
+    response = staff_client.post(
+        "/api/auth/customers/", {"first_name": "Kwame", "email": "nope"}, format="json"
+    )
+
+    body = response.json()
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert body["message"] == "Some fields are not valid."
+    assert body["detail"] == (
+        "Last name: This field is required. Email: Not a valid email address. "
+        "Phone: This field is required."
+    )
+
+
+def test_a_permission_error_carries_its_message_as_detail(customer_client):
+    body = customer_client.get("/api/auth/admin/users/").json()
+
+    assert body["code"] == "permission_denied"
+    assert body["detail"] == body["message"] == "Only staff can do this."

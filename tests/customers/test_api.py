@@ -221,7 +221,12 @@ def test_a_missing_customer_is_a_json_404(staff_client):
     response = staff_client.get(detail(999999))
 
     assert response.status_code == status.HTTP_404_NOT_FOUND
-    assert response.json() == {"success": False, "code": "not_found", "message": "Not found."}
+    assert response.json() == {
+        "success": False,
+        "code": "not_found",
+        "message": "Not found.",
+        "detail": "Not found.",
+    }
 
 
 def test_staff_users_are_not_reachable_as_customers(staff, staff_client):
@@ -283,13 +288,34 @@ def test_delete_removes_the_customer(staff_client):
     assert not User.objects.filter(pk=customer.pk).exists()
 
 
-def test_put_is_not_allowed(staff_client):
+def test_put_replaces_the_whole_customer(staff_client):
+    customer = CustomerFactory(company_name="Old Trading", nickname="Old")
+
+    response = staff_client.put(
+        detail(customer.id), {**KWAME, "shipping_mark": customer.shipping_mark}, format="json"
+    )
+
+    assert response.status_code == status.HTTP_200_OK
+    body = response.json()
+    assert (body["phone"], body["first_name"], body["region"]) == (
+        "+233241234567",
+        "Kwame",
+        "NORTH_EAST",
+    )
+    assert (body["company_name"], body["nickname"]) == ("", "")
+
+
+def test_put_without_the_required_fields_names_them(staff_client):
     customer = CustomerFactory()
 
-    response = staff_client.put(detail(customer.id), KWAME, format="json")
+    response = staff_client.put(detail(customer.id), {"first_name": "Kwame"}, format="json")
 
-    assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
-    assert response.json()["code"] == "method_not_allowed"
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert field_codes(response) == {
+        "last_name": ["required"],
+        "phone": ["required"],
+        "shipping_mark": ["required"],
+    }
 
 
 # --- list: search, filters, ordering, pagination --------------------------------------------
@@ -409,11 +435,23 @@ def test_pagination_shape_and_page_size(staff_client):
     assert last["next"] is None
 
 
-def test_a_page_past_the_end_is_a_json_404(staff_client):
-    response = staff_client.get(LIST, {"page": 99})
+def test_a_page_past_the_end_is_empty_and_keeps_the_count(staff_client):
+    CustomerFactory.create_batch(3)
 
-    assert response.status_code == status.HTTP_404_NOT_FOUND
-    assert response.json()["code"] == "not_found"
+    response = staff_client.get(LIST, {"page": 99, "page_size": 2})
+
+    assert response.status_code == status.HTTP_200_OK
+    body = response.json()
+    assert (body["count"], body["results"], body["next"]) == (3, [], None)
+    assert "page=98" in body["previous"]
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "two"])
+def test_a_page_number_that_is_not_a_positive_whole_number_is_a_400(staff_client, page):
+    response = staff_client.get(LIST, {"page": page})
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json()["errors"]["page"][0]["code"] == "invalid"
 
 
 def test_a_time_zone_offset_postgres_cannot_take_is_turned_to_utc_first(staff_client, three):
@@ -428,3 +466,54 @@ def test_a_date_that_overflows_in_utc_is_a_400(staff_client):
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert "joined_before" in response.json()["errors"]
+
+
+# --- the same implementation as the SPA's /admin/users/ -------------------------------------
+
+
+def test_the_user_type_is_set_through_the_customer_api(staff_client):
+    customer = CustomerFactory()
+
+    response = staff_client.patch(detail(customer.id), {"user_type": "business"}, format="json")
+
+    assert response.json()["user_type"] == "BUSINESS"
+    assert staff_client.get(LIST, {"user_type": "BUSINESS"}).json()["count"] == 1
+
+
+def test_an_unknown_user_type_is_refused(staff_client):
+    response = staff_client.post(LIST, {**KWAME, "user_type": "company"}, format="json")
+
+    assert field_codes(response) == {"user_type": ["invalid_user_type"]}
+
+
+def test_the_customer_api_has_the_same_actions(staff_client):
+    customer = CustomerFactory()
+
+    toggled = staff_client.post(reverse("users:customer-toggle-active", args=[customer.id]))
+    stats = staff_client.get(reverse("users:customer-statistics"))
+
+    assert toggled.json()["user"]["is_active"] is False
+    assert stats.json()["customer_users"] == 1
+    assert stats.json()["admin_users"] == 0
+
+
+def test_a_customer_never_works_in_a_warehouse(staff_client):
+    response = staff_client.post(LIST, {**KWAME, "accessible_warehouses": ["china"]}, format="json")
+
+    assert response.json()["accessible_warehouses"] == []
+
+
+def test_an_unknown_warehouse_is_refused(staff_client):
+    response = staff_client.post(LIST, {**KWAME, "accessible_warehouses": ["mars"]}, format="json")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert "accessible_warehouses" in response.json()["errors"]
+
+
+def test_a_huge_page_number_is_an_empty_page_not_an_error(staff_client):
+    CustomerFactory()
+
+    response = staff_client.get(LIST, {"page": str(10**30)})
+
+    assert response.status_code == status.HTTP_200_OK
+    assert response.json()["results"] == []

@@ -85,6 +85,7 @@ def test_the_export_has_the_template_headers_and_values_as_stored(staff_client):
         region=Region.NORTH_EAST,
         company_name="Mensah Trading",
         nickname="",
+        user_type="BUSINESS",
     )
 
     rows = xlsx_rows(staff_client.get(EXPORT))
@@ -100,6 +101,7 @@ def test_the_export_has_the_template_headers_and_values_as_stored(staff_client):
             "NORTH_EAST",
             "Mensah Trading",
             None,
+            "BUSINESS",
         ),
     ]
 

@@ -93,6 +93,26 @@ def test_an_unknown_region():
     assert error.value.code == "invalid_region"
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("BUSINESS", "BUSINESS"),
+        ("business", "BUSINESS"),
+        (" Individual ", "INDIVIDUAL"),
+        ("", "INDIVIDUAL"),
+        (None, "INDIVIDUAL"),
+    ],
+)
+def test_user_type_by_code_or_label_blank_is_individual(value, expected):
+    assert normalize.normalize_user_type(value) == expected
+
+
+def test_an_unknown_user_type():
+    with pytest.raises(FieldError) as error:
+        normalize.normalize_user_type("Company")
+    assert error.value.code == "invalid_user_type"
+
+
 def test_text_is_nfc_trimmed_and_cleaned():
     decomposed = "Kwa\u0301me"  # a + combining acute
     assert normalize.clean_text(f" {decomposed}\u00a0Kofi\u200b ", max_length=50) == "Kwáme Kofi"

@@ -82,11 +82,19 @@ def test_confirming_the_template_creates_its_three_sample_customers(
 def test_the_region_column_has_a_dropdown_of_every_region(staff_client):
     sheet = load_workbook(io.BytesIO(template_bytes(staff_client)))["Customers"]
 
-    (dropdown,) = sheet.data_validations.dataValidation
+    dropdowns = {str(d.sqref).split(":")[0]: d for d in sheet.data_validations.dataValidation}
+    dropdown = dropdowns["F2"]
     assert dropdown.type == "list"
-    assert str(dropdown.sqref).startswith("F2:F")
     choices = dropdown.formula1.strip('"').split(",")
     assert choices == [label for _code, label in Region.choices]
+
+
+def test_the_customer_type_column_has_a_dropdown_of_both_types(staff_client):
+    sheet = load_workbook(io.BytesIO(template_bytes(staff_client)))["Customers"]
+
+    dropdowns = {str(d.sqref).split(":")[0]: d for d in sheet.data_validations.dataValidation}
+    assert sheet["I1"].value == "Customer Type"
+    assert dropdowns["I2"].formula1.strip('"').split(",") == ["Individual", "Business"]
 
 
 def test_the_phone_column_is_formatted_as_text_so_leading_zeros_stay(staff_client):
@@ -98,7 +106,8 @@ def test_the_phone_column_is_formatted_as_text_so_leading_zeros_stay(staff_clien
 def test_the_instructions_list_every_column_whether_required_and_its_aliases(staff_client):
     sheet = load_workbook(io.BytesIO(template_bytes(staff_client)))["Instructions"]
 
-    rows = {row[1]: row for row in sheet.iter_rows(min_row=2, max_row=9, values_only=True)}
+    last = 1 + len(TEMPLATE_HEADERS)
+    rows = {row[1]: row for row in sheet.iter_rows(min_row=2, max_row=last, values_only=True)}
     assert list(rows) == list(TEMPLATE_HEADERS.values())
     for field, header in TEMPLATE_HEADERS.items():
         _letter, _header, required, rules, aliases = rows[header]

@@ -78,6 +78,7 @@ def test_candidates_hold_normalised_values_and_the_excel_row_number(staff_client
         "region": "ASHANTI",
         "company_name": "",
         "nickname": "",
+        "user_type": "INDIVIDUAL",
         "shipping_mark_generated": False,
     }
     assert body["parsing_results"]["candidates"][1]["source_row_number"] == 3
@@ -128,18 +129,52 @@ def test_the_column_mapping_used_is_returned_with_unknown_columns(staff_client):
         ("Company Name", "company_name"),
         ("Business", "company_name"),
         ("Nick name", "nickname"),
+        ("Type", "user_type"),
+        ("Customer type", "user_type"),
+        ("Customer Type", "user_type"),
     ],
 )
 def test_header_aliases_map_to_their_field(staff_client, header, field):
     columns = {"first_name": "First Name", "last_name": "Last Name", "phone": "Phone"}
     columns[field] = header
     values = {"first_name": "Kwame", "last_name": "Mensah", "phone": "0241234567"}
-    values.setdefault(field, {"email": "k@example.com", "region": "Volta"}.get(field, "PM X1"))
+    samples = {"email": "k@example.com", "region": "Volta", "user_type": "Business"}
+    values.setdefault(field, samples.get(field, "PM X1"))
     content = builders.xlsx_bytes([list(columns.values()), [values[f] for f in columns]])
 
     body = upload(staff_client, content).json()
 
     assert body["column_mapping"][field] == header.strip()
+
+
+def test_the_customer_type_column_is_optional_and_read_in_any_case(staff_client):
+    header = [*HEADER, "Type"]
+    content = builders.xlsx_bytes(
+        [header, [*KWAME, "business"], [*AMA, ""], [*KWAME[:4], "0201234567", "Volta", "Co."]]
+    )
+
+    body = upload(staff_client, content).json()
+
+    created = body["duplicate_results"]["unique_candidates"]
+    assert [c["user_type"] for c in created] == ["BUSINESS", "INDIVIDUAL"]
+    assert body["errors"][0]["code"] == "invalid_user_type"
+    assert (
+        upload(staff_client, xlsx(KWAME)).json()["parsing_results"]["candidates"][0]["user_type"]
+        == "INDIVIDUAL"
+    )
+
+
+def test_an_imported_customer_keeps_its_type(staff, django_capture_on_commit_callbacks):
+    from tests.conftest import bearer_client
+
+    client = bearer_client(staff)
+    body = upload(client, builders.xlsx_bytes([[*HEADER, "Customer Type"], [*KWAME, "Business"]]))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("users:import-confirm"), {"upload_id": body.json()["upload_id"]}, format="json"
+        )
+
+    assert User.objects.get(phone="+233241234567").user_type == "BUSINESS"
 
 
 def test_a_file_without_a_header_row_uses_the_legacy_layout_a_to_e(staff_client):

@@ -2,7 +2,8 @@
 staff) and sends every operation what the schema allows and what it does not (examples, boundary
 values, then random positive and negative data, then chains of calls), signed in as staff and as
 a customer.
-Every answer must be a non-5xx that matches the schema's response for its status code.
+Every answer must be a non-5xx (but Send Message's documented 503 without SMS settings) that
+matches the schema's response for its status code.
 
 Run through Schemathesis's CLI in a subprocess: it has every phase (the pytest integration only
 fuzzes), prints a curl command that reproduces each failure, and keeps Hypothesis's state away
@@ -120,12 +121,18 @@ values = [{listed(known["job_ids"])}]
 values = [{listed(HOSTILE_FILES)}]
 
 [parameters]
-"path.customer_id" = {{ dictionary = "customer_ids", probability = 0.5 }}
+"path.user_id" = {{ dictionary = "customer_ids", probability = 0.5 }}
 "path.task_id" = {{ dictionary = "job_ids", probability = 0.5 }}
 "path.upload_id" = {{ dictionary = "job_ids", probability = 0.5 }}
 "query.import_job" = {{ dictionary = "job_ids", probability = 0.5 }}
 "body.upload_id" = {{ dictionary = "job_ids", probability = 0.5 }}
 "body.file" = {{ dictionary = "hostile_files", probability = 0.3 }}
+
+# The server runs without Twilio settings, so Send Message answers its documented 503
+# sms_not_configured there; any other 5xx (a 500 included) still fails.
+[[operations]]
+include-path-regex = "/send_message/$"
+checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "503"]
 """
 
 

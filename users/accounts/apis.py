@@ -1,9 +1,11 @@
-"""Auth endpoints: sign in, refresh, sign out, password reset, the caller's profile."""
+"""Auth endpoints: sign in, refresh, sign out, password reset, the caller's profile and
+password."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
 from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView as _TokenRefreshView
 
@@ -14,9 +16,10 @@ from users.accounts.throttles import (
     PasswordResetRateThrottle,
     client_ident,
 )
-from users.api.errors import ApplicationError
+from users.api.errors import INVALID_CREDENTIALS, ApplicationError
 from users.api.permissions import IsAuthenticatedUser
 from users.api.schema import MessageSerializer, error_responses
+from users.customers.serializers import UserSerializer
 
 
 class LoginView(APIView):
@@ -26,7 +29,7 @@ class LoginView(APIView):
 
     @extend_schema(
         request=serializers.LoginInputSerializer,
-        responses={200: serializers.LoginOutputSerializer, **error_responses(400, 401, 403, 429)},
+        responses={200: serializers.LoginOutputSerializer, **error_responses(400, 403, 429)},
         tags=["auth"],
     )
     def post(self, request):
@@ -41,28 +44,35 @@ class LoginView(APIView):
                 identifier=identifier, password=data.validated_data["password"]
             )
         except ApplicationError as error:
-            if error.status_code == status.HTTP_401_UNAUTHORIZED:
+            if error.code == INVALID_CREDENTIALS:
                 lock.record_failure()
             raise
         lock.reset()
         body = {
             "success": True,
             "message": "Signed in.",
-            "user": serializers.UserOutputSerializer(user).data,
+            "user": UserSerializer(user).data,
             "tokens": services.auth_tokens_issue(user=user),
         }
         return Response(body)
 
 
 class TokenRefreshView(_TokenRefreshView):
-    """Exchanges a refresh token for a new access token and a new refresh token (the old one is
-    blacklisted)."""
+    """A new access token for a refresh token, authenticated by the body alone: an expired
+    Bearer header (the SPA's timer sends one) is not read. The refresh token stays valid for its
+    lifetime; with JWT_ROTATE_REFRESH_TOKENS a new one comes back and the old one is
+    blacklisted."""
 
     authentication_classes = []
     permission_classes = []
     throttle_classes = [LoginRateThrottle]
+    serializer_class = serializers.RefreshSerializer
 
-    @extend_schema(tags=["auth"], responses={200: None, **error_responses(400, 401, 429)})
+    @extend_schema(
+        tags=["auth"],
+        request=serializers.RefreshInputSerializer,
+        responses={200: serializers.RefreshOutputSerializer, **error_responses(400, 401, 429)},
+    )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
 
@@ -73,7 +83,7 @@ class LogoutView(APIView):
 
     @extend_schema(
         request=serializers.RefreshInputSerializer,
-        responses={200: MessageSerializer, **error_responses(400, 401)},
+        responses={200: MessageSerializer, **error_responses(400)},
         tags=["auth"],
     )
     def post(self, request):
@@ -122,8 +132,62 @@ class PasswordResetConfirmView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticatedUser]
 
-    @extend_schema(
-        responses={200: serializers.UserOutputSerializer, **error_responses(401)}, tags=["auth"]
-    )
+    @extend_schema(responses={200: UserSerializer, **error_responses(401)}, tags=["auth"])
     def get(self, request):
-        return Response(serializers.UserOutputSerializer(request.user).data)
+        return Response(UserSerializer(request.user).data)
+
+
+class ProfileView(APIView):
+    """The caller's own profile (any signed-in user): the SPA reads it on every page load."""
+
+    permission_classes = [IsAuthenticatedUser]
+
+    @extend_schema(responses={200: UserSerializer, **error_responses(401)}, tags=["auth"])
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(
+        request=serializers.ProfileInputSerializer,
+        responses={200: UserSerializer, **error_responses(400, 401)},
+        tags=["auth"],
+        description="Names, company, email, region and user type. The phone, shipping mark, "
+        "role and verified flag may be sent unchanged; a change to one is 400 `read_only`.",
+    )
+    def put(self, request):
+        data = serializers.ProfileInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = services.profile_update(user=request.user, data=data.validated_data)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(
+        request=serializers.ProfileInputSerializer,
+        responses={200: UserSerializer, **error_responses(400, 401)},
+        tags=["auth"],
+        description="The same as PUT.",
+    )
+    def patch(self, request):
+        return self.put(request)
+
+
+class PasswordChangeView(APIView):
+    """The caller's own new password. A wrong current password is 400, never 401."""
+
+    permission_classes = [IsAuthenticatedUser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "password_change"
+
+    @extend_schema(
+        request=serializers.PasswordChangeInputSerializer,
+        responses={200: MessageSerializer, **error_responses(400, 401, 429)},
+        tags=["auth"],
+    )
+    def post(self, request):
+        data = serializers.PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_change(user=request.user, **data.validated_data)
+        minutes = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() // 60
+        message = (
+            f"Password changed. Your sessions end within {minutes:.0f} minutes: sign in again "
+            "with the new password."
+        )
+        return Response({"success": True, "message": message})

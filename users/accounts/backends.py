@@ -4,6 +4,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import make_password
 
 from users.accounts import selectors
+from users.credentials import selectors as credentials
 
 
 class PhoneOrEmailBackend(ModelBackend):
@@ -17,6 +18,9 @@ class PhoneOrEmailBackend(ModelBackend):
             make_password(password)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
+            # A temporary password past its hours signs in nowhere (the API's login says why).
+            if credentials.password_expired(user=user):
+                return None
             return user
         return None
 

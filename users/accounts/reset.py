@@ -7,16 +7,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from users.accounts import selectors
-from users.accounts.services import auth_sessions_revoke
 from users.api.errors import ApplicationError
+from users.credentials import services as credentials
 from users.messaging.sms import sms_send
-from users.models import PasswordResetPin, User
+from users.models import PasswordChange, PasswordResetPin, User
 
 logger = logging.getLogger(__name__)
 
@@ -90,15 +89,15 @@ def password_reset_confirm(*, phone: str, pin: str, new_password: str) -> User:
     if not matches:
         logger.info("[PASSWORD-RESET-CONFIRM] user=%s ok=0 attempts=%s", user.pk, reset.attempts)
         raise wrong
-    try:
-        validate_password(new_password, user)
-    except ValidationError as error:
-        raise ValidationError({"new_password": error.error_list}) from None
+    problems = credentials.password_problems(password=new_password, user=user, own=True)
+    if problems:
+        raise ValidationError({"new_password": problems})
     with transaction.atomic():
         PasswordResetPin.objects.filter(pk=reset.pk).update(used_at=timezone.now())
-        user.set_password(new_password)
         user.is_verified = True
-        user.save(update_fields=["password", "is_verified"])
-        auth_sessions_revoke(user=user)
+        user.save(update_fields=["is_verified"])
+        credentials.password_store(
+            user=user, password=new_password, set_by=user, kind=PasswordChange.Kind.PIN_RESET
+        )
     logger.info("[PASSWORD-RESET-CONFIRM] user=%s ok=1", user.pk)
     return user

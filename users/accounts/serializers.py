@@ -1,9 +1,12 @@
-"""Sign-in and password-reset input (types only), and the signed-in user's answer."""
+"""Input of sign-in, profile, password change and reset (types only), and the sign-in answer;
+a user is always users.customers.serializers.UserSerializer."""
 
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
-from users.customers.serializers import PROFILE_FIELDS, ProfileSerializer
-from users.models import User
+from users.customers.serializers import UserInputSerializer, UserSerializer
 
 
 def _identifier(help_text: str) -> serializers.CharField:
@@ -32,27 +35,68 @@ class RefreshInputSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=2000)
 
 
-class UserOutputSerializer(ProfileSerializer):
-    is_staff = serializers.BooleanField(source="is_staff_member")
+class RefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's, with a deleted account's token answered 401 like any other dead token
+    (simplejwt looks the user up with .get() and would fail with a 500)."""
 
-    class Meta:
-        model = User
-        fields = [
-            *PROFILE_FIELDS,
-            "is_staff",
-            "is_verified",
-            "is_active",
-            "date_joined",
-            "last_login",
-        ]
-        read_only_fields = fields
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist:
+            raise InvalidToken("Token is invalid or expired.") from None
+
+
+class RefreshOutputSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField(
+        required=False, help_text="Only with JWT_ROTATE_REFRESH_TOKENS on."
+    )
 
 
 class LoginOutputSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     message = serializers.CharField()
-    user = UserOutputSerializer()
+    user = UserSerializer()
     tokens = serializers.DictField(child=serializers.CharField())
+
+
+# Fields of the profile a user may change themselves, and those shown that they may not (they
+# change through an administrator, or a proof: an SMS PIN for the phone).
+PROFILE_EDITABLE = (
+    "first_name",
+    "last_name",
+    "nickname",
+    "company_name",
+    "email",
+    "region",
+    "user_type",
+)
+PROFILE_READ_ONLY = (
+    "phone",
+    "shipping_mark",
+    "user_role",
+    "is_verified",
+    "is_active",
+    "accessible_warehouses",
+)
+
+
+class ProfileInputSerializer(UserInputSerializer):
+    """The SPA's profile form: {first_name, last_name, company_name, email, phone, region,
+    user_type}. A read-only field may be sent as it is (the form always sends the phone)."""
+
+    class Meta:
+        fields = (*PROFILE_EDITABLE, *PROFILE_READ_ONLY)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {name: fields[name] for name in self.Meta.fields}
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=256, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+    confirm_password = serializers.CharField(max_length=256, trim_whitespace=False)
 
 
 class PasswordResetRequestSerializer(serializers.Serializer):

@@ -13,4 +13,6 @@ urlpatterns = [
         name="password-reset-confirm",
     ),
     path("me/", apis.MeView.as_view(), name="me"),
+    path("profile/", apis.ProfileView.as_view(), name="profile"),
+    path("password-change/", apis.PasswordChangeView.as_view(), name="password-change"),
 ]

@@ -3,8 +3,18 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from users.admin.forms import StaffChangeForm, StaffCreationForm, staff_may_use_admin
-from users.models import User
+from users.admin.forms import (
+    StaffChangeForm,
+    StaffCreationForm,
+    StaffPasswordSetForm,
+    password_set_by,
+    staff_may_use_admin,
+)
+from users.models import PasswordChange, User
+
+# What nobody changes of their own account (users.customers.roles): a super admin keeps the
+# rights they signed in with until another super admin changes them.
+OWN_READ_ONLY = ["user_role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions"]
 
 
 @admin.register(User)
@@ -13,6 +23,7 @@ class UserAdmin(BaseUserAdmin):
 
     form = StaffChangeForm
     add_form = StaffCreationForm
+    change_password_form = StaffPasswordSetForm
     ordering = ["-date_joined"]
     list_display = ["phone", "first_name", "last_name", "user_role", "is_staff", "is_active"]
     list_filter = ["user_role", "is_staff", "is_active", "is_verified"]
@@ -30,6 +41,7 @@ class UserAdmin(BaseUserAdmin):
                     "company_name",
                     "shipping_mark",
                     "region",
+                    "user_type",
                 ]
             },
         ),
@@ -38,6 +50,7 @@ class UserAdmin(BaseUserAdmin):
             {
                 "fields": [
                     "user_role",
+                    "accessible_warehouses",
                     "is_active",
                     "is_verified",
                     "is_staff",
@@ -47,7 +60,18 @@ class UserAdmin(BaseUserAdmin):
                 ]
             },
         ),
-        ("History", {"fields": ["date_joined", "last_login", "created_by", "import_job"]}),
+        (
+            "History",
+            {
+                "fields": [
+                    "date_joined",
+                    "last_login",
+                    "created_by",
+                    "import_job",
+                    "password_expires_at",
+                ]
+            },
+        ),
     ]
     add_fieldsets = [
         (
@@ -66,7 +90,13 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     ]
-    readonly_fields = ["date_joined", "last_login", "created_by", "import_job"]
+    readonly_fields = [
+        "date_joined",
+        "last_login",
+        "created_by",
+        "import_job",
+        "password_expires_at",
+    ]
 
     def _super_admin(self, request) -> bool:
         return staff_may_use_admin(request) and request.user.is_super_admin
@@ -86,6 +116,20 @@ class UserAdmin(BaseUserAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return self._super_admin(request)
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.pk == request.user.pk:
+            fields += OWN_READ_ONLY
+        return fields
+
+    def user_change_password(self, request, id, form_url=""):
+        # Django builds and saves the form; who sets the password is only known here.
+        token = password_set_by.set(request.user)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            password_set_by.reset(token)
+
     def save_form(self, request, form, change):
         if change:
             return super().save_form(request, form, change)
@@ -95,3 +139,30 @@ class UserAdmin(BaseUserAdmin):
         # A new user is already stored by StaffCreationForm.save.
         if change:
             super().save_model(request, obj, form, change)
+
+
+@admin.register(PasswordChange)
+class PasswordChangeAdmin(admin.ModelAdmin):
+    """Who set whose password, when, and until when a temporary one signs in; super admins
+    only, read only."""
+
+    list_display = ["user", "kind", "set_by", "temporary", "expires_at", "created_at"]
+    list_filter = ["kind", "temporary"]
+    list_select_related = ["user", "set_by"]
+    search_fields = ["user__phone", "user__shipping_mark", "set_by__phone"]
+    ordering = ["-created_at", "-id"]
+
+    def has_module_permission(self, request) -> bool:
+        return staff_may_use_admin(request) and request.user.is_super_admin
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

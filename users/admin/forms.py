@@ -1,14 +1,17 @@
 """Forms of the Django admin: sign-in by phone (staff only, with the API's lock-out) and staff
 accounts created and changed under the same rules as every other path."""
 
+from contextvars import ContextVar
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from users.accounts.throttles import LoginFailureLock, client_ident
+from users.credentials import services as credentials
 from users.customers import rules, services
-from users.models import EMAIL_MAX, User
+from users.models import EMAIL_MAX, PasswordChange, User
 
 LOCKED_OUT = "Too many wrong passwords. Try again later."
 
@@ -111,3 +114,28 @@ class StaffChangeForm(_NormalisedProfile, UserChangeForm):
 
     class Meta(UserChangeForm.Meta):
         model = User
+
+
+# Who is setting a password on the admin's page: Django builds and saves that form without the
+# request (UserAdmin.user_change_password sets this around it; a context variable is per thread).
+password_set_by: ContextVar[User | None] = ContextVar("password_set_by", default=None)
+
+
+class StaffPasswordSetForm(AdminPasswordChangeForm):
+    """The admin's "set password" page: a password chosen for someone else is temporary, ends
+    the account's sessions and is recorded, as from the API (users.credentials)."""
+
+    def save(self, commit=True) -> User:
+        set_by = password_set_by.get()
+        if not self.cleaned_data.get("set_usable_password", True):
+            self.user.set_unusable_password()
+            self.user.save(update_fields=["password"])
+            credentials.sessions_revoke(user=self.user)
+            return self.user
+        credentials.password_store(
+            user=self.user,
+            password=self.cleaned_data["password1"],
+            set_by=set_by,
+            kind=PasswordChange.Kind.RESET,
+        )
+        return self.user

@@ -1,8 +1,11 @@
 """Errors a client can cause, and the one handler that turns every error into the JSON envelope
 
-    {"success": false, "code": "snake_case_code", "message": "...", "errors": {...}}
+    {"success": false, "code": "snake_case_code", "message": "...", "detail": "...",
+     "errors": {...}}
 
-Codes and messages are named here so that tests assert them.
+`detail` is the sentence to show a person: the SPA shows a string `detail` as it is, and
+anything else as "key: value | ...". It is `message`, or for field errors the fields' own
+messages. Codes and messages are named here so that tests assert them.
 """
 
 import logging
@@ -89,11 +92,33 @@ def invalid_choice(field: str, choices, message: str) -> ApplicationError:
     )
 
 
-def envelope(code: str, message: str, errors: dict | list | None = None) -> dict:
-    body = {"success": False, "code": code, "message": message}
+def envelope(
+    code: str, message: str, errors: dict | list | None = None, *, detail: str | None = None
+) -> dict:
+    body = {"success": False, "code": code, "message": message, "detail": detail or message}
     if errors:
         body["errors"] = errors
     return body
+
+
+def _label(field: str) -> str:
+    return field.replace("_", " ").capitalize()
+
+
+def validation_detail(errors: dict) -> str | None:
+    """The field errors as one sentence for a person: "Phone: A customer with this phone
+    number already exists. Email: Not a valid email address." (None when they are nested,
+    e.g. per row of a list: the envelope's message is shown then)."""
+    parts = []
+    for field, items in errors.items():
+        messages = [
+            item["message"] for item in items if isinstance(item, dict) and "message" in item
+        ]
+        if not messages:
+            return None
+        text = " ".join(dict.fromkeys(m if m.endswith(".") else f"{m}." for m in messages))
+        parts.append(text if field == "non_field_errors" else f"{_label(field)}: {text}")
+    return " ".join(parts) or None
 
 
 def _validation_details(detail) -> dict:
@@ -162,7 +187,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         )
     if isinstance(exc, DjangoValidationError):
         return Response(
-            envelope(VALIDATION_ERROR, MESSAGES[VALIDATION_ERROR], _django_validation_details(exc)),
+            _validation_envelope(_django_validation_details(exc)),
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, Http404):
@@ -179,9 +204,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         )
 
     if isinstance(exc, drf.ValidationError):
-        response.data = envelope(
-            VALIDATION_ERROR, MESSAGES[VALIDATION_ERROR], _validation_details(exc.detail)
-        )
+        response.data = _validation_envelope(_validation_details(exc.detail))
         return response
 
     code = _DRF_CODES.get(type(exc)) or _code_of(exc)
@@ -196,6 +219,12 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         message = f"{MESSAGES[THROTTLED].rstrip('.')} in {int(exc.wait)} seconds."
     response.data = envelope(code, message)
     return response
+
+
+def _validation_envelope(errors: dict) -> dict:
+    return envelope(
+        VALIDATION_ERROR, MESSAGES[VALIDATION_ERROR], errors, detail=validation_detail(errors)
+    )
 
 
 def _code_of(exc: Exception) -> str:

@@ -18,6 +18,9 @@ class ErrorSerializer(serializers.Serializer):
     success = serializers.BooleanField(default=False)
     code = serializers.CharField()
     message = serializers.CharField()
+    detail = serializers.CharField(
+        help_text="The sentence to show a person: `message`, or the fields' own messages."
+    )
     errors = serializers.DictField(required=False)
 
 

@@ -1,6 +1,10 @@
-"""Customer endpoints: the list, one customer, and the export. Each parses, calls one service or
-selector, and shapes the answer."""
+"""User endpoints, one implementation behind two URL sets (users.customers.urls): the customer
+API (/api/auth/customers/, customers only) and the SPA's user management
+(/api/auth/admin/users/, every user the caller may see). Each view parses, calls one service
+or selector, and shapes the answer; who may do what is users.customers.roles, in the services.
+Then the export."""
 
+from django.conf import settings
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django_filters.rest_framework import DjangoFilterBackend
@@ -10,51 +14,67 @@ from rest_framework import status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from users.api.errors import invalid_choice
-from users.api.pagination import PageNumberPagination
-from users.api.schema import error_responses
+from users.api.pagination import MAX_PAGE_SIZE, PageNumberPagination
+from users.api.schema import MessageSerializer, error_responses
 from users.customers import export, selectors, serializers, services
-from users.customers.selectors import CustomerFilter
+from users.customers.selectors import CustomerFilter, Scope
 from users.excel.writing import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 
+TAGS = ["users"]
+SEARCH = OpenApiParameter(
+    "search", str, description="Name, phone (any format), email or shipping mark."
+)
 
-class CustomerListCreateView(APIView):
+
+class _ScopedView(APIView):
+    """A view over the users of `scope` (given to as_view by the URL set) the caller may see."""
+
+    scope = Scope.USERS
+
+    def target(self, user_id: int):
+        user = selectors.user_get(actor=self.request.user, scope=self.scope, user_id=user_id)
+        if user is None:
+            raise Http404
+        return user
+
+
+class UserListCreateView(_ScopedView):
     @extend_schema(
         parameters=[
             OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
-            OpenApiParameter(
-                "search", str, description="Name, phone (any format), email or shipping mark."
-            ),
+            OpenApiParameter("page_size", int, description=f"At most {MAX_PAGE_SIZE:,}."),
+            SEARCH,
         ],
         filters=True,
         responses={
-            200: serializers.CustomerOutputSerializer(many=True),
-            **error_responses(400, 401, 403, 404),
+            200: serializers.UserSerializer(many=True),
+            **error_responses(400, 401, 403),
         },
-        tags=["customers"],
+        tags=TAGS,
     )
     def get(self, request):
-        customers = selectors.customer_list(filters=request.query_params)
+        users = selectors.user_list(
+            actor=request.user, scope=self.scope, filters=request.query_params
+        )
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(customers, request, view=self)
-        data = serializers.CustomerOutputSerializer(page, many=True).data
-        return paginator.get_paginated_response(data)
+        page = paginator.paginate_queryset(users.values(*serializers.USER_VALUES), request)
+        rows = (serializers.user_json(row) for row in page.iterator(chunk_size=1000))
+        return paginator.json_response(rows)
 
     @extend_schema(
-        request=serializers.CustomerInputSerializer,
-        responses={201: serializers.CustomerOutputSerializer, **error_responses(400, 401, 403)},
-        tags=["customers"],
+        request=serializers.UserInputSerializer,
+        responses={201: serializers.UserSerializer, **error_responses(400, 401, 403)},
+        tags=TAGS,
     )
     def post(self, request):
-        data = serializers.CustomerInputSerializer(data=request.data)
+        data = serializers.UserInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = services.customer_create(created_by=request.user, data=data.validated_data)
-        return Response(
-            serializers.CustomerOutputSerializer(customer).data, status=status.HTTP_201_CREATED
-        )
+        user = services.user_create_by(actor=request.user, data=data.validated_data)
+        return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     # Read by drf-spectacular to document the filters and the paginated answer; the selector
     # and get() apply them.
@@ -66,39 +86,118 @@ class CustomerListCreateView(APIView):
         return selectors.customers()
 
 
-class CustomerDetailView(APIView):
-    def _customer(self, customer_id: int):
-        customer = selectors.customer_get(customer_id=customer_id)
-        if customer is None:
-            raise Http404
-        return customer
-
+class UserDetailView(_ScopedView):
     @extend_schema(
-        responses={200: serializers.CustomerOutputSerializer, **error_responses(401, 403, 404)},
-        tags=["customers"],
+        responses={200: serializers.UserSerializer, **error_responses(401, 403, 404)}, tags=TAGS
     )
-    def get(self, request, customer_id: int):
-        return Response(serializers.CustomerOutputSerializer(self._customer(customer_id)).data)
+    def get(self, request, user_id: int):
+        return Response(serializers.UserSerializer(self.target(user_id)).data)
+
+    def _update(self, request, user_id: int, *, partial: bool):
+        user = self.target(user_id)
+        data = serializers.UserInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        user = services.user_update_by(
+            actor=request.user, user=user, data=data.validated_data, partial=partial
+        )
+        return Response(serializers.UserSerializer(user).data)
 
     @extend_schema(
-        request=serializers.CustomerInputSerializer,
+        request=serializers.UserInputSerializer,
+        responses={200: serializers.UserSerializer, **error_responses(400, 401, 403, 404)},
+        tags=TAGS,
+    )
+    def patch(self, request, user_id: int):
+        return self._update(request, user_id, partial=True)
+
+    @extend_schema(
+        request=serializers.UserInputSerializer,
+        responses={200: serializers.UserSerializer, **error_responses(400, 401, 403, 404)},
+        tags=TAGS,
+        description="A whole edit: phone, first_name, last_name and shipping_mark are required, "
+        "and a field left out takes its blank value (a region and a user type their default).",
+    )
+    def put(self, request, user_id: int):
+        return self._update(request, user_id, partial=False)
+
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404)}, tags=TAGS)
+    def delete(self, request, user_id: int):
+        services.user_delete(actor=request.user, user=self.target(user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserToggleActiveView(_ScopedView):
+    @extend_schema(
+        request=None,
+        responses={200: serializers.UserActionOutputSerializer, **error_responses(401, 403, 404)},
+        tags=TAGS,
+    )
+    def post(self, request, user_id: int):
+        user = services.user_toggle_active(actor=request.user, user=self.target(user_id))
+        name = user.get_full_name()
+        message = (
+            f"{name} is active again and can sign in."
+            if user.is_active
+            else f"{name} is blocked and can no longer sign in."
+        )
+        body = {"success": True, "message": message, "user": serializers.UserSerializer(user).data}
+        return Response(body)
+
+
+class UserPasswordResetView(_ScopedView):
+    @extend_schema(
+        request=serializers.PasswordResetInputSerializer,
         responses={
-            200: serializers.CustomerOutputSerializer,
+            200: serializers.PasswordResetOutputSerializer,
             **error_responses(400, 401, 403, 404),
         },
-        tags=["customers"],
+        tags=TAGS,
     )
-    def patch(self, request, customer_id: int):
-        customer = self._customer(customer_id)
-        data = serializers.CustomerInputSerializer(data=request.data, partial=True)
+    def post(self, request, user_id: int):
+        user = self.target(user_id)
+        data = serializers.PasswordResetInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = services.customer_update(customer=customer, data=data.validated_data)
-        return Response(serializers.CustomerOutputSerializer(customer).data)
+        record = services.user_password_reset(
+            actor=request.user,
+            user=user,
+            password=data.validated_data["new_password"],
+            confirm=data.validated_data.get("confirm_password"),
+        )
+        message = (
+            f"Password reset for {user.get_full_name()}. It is temporary: it signs in for "
+            f"{settings.TEMPORARY_PASSWORD_HOURS} hours, until they choose their own. Their "
+            "sessions have ended."
+        )
+        body = {"success": True, "message": message, "password_expires_at": record.expires_at}
+        return Response(serializers.PasswordResetOutputSerializer(body).data)
 
-    @extend_schema(responses={204: None, **error_responses(401, 403, 404)}, tags=["customers"])
-    def delete(self, request, customer_id: int):
-        services.customer_delete(customer=self._customer(customer_id), deleted_by=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+
+class UserMessageView(_ScopedView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "send_message"
+
+    @extend_schema(
+        request=serializers.MessageInputSerializer,
+        responses={200: MessageSerializer, **error_responses(400, 401, 403, 404, 429, 502, 503)},
+        tags=TAGS,
+        description="Texts `subject` and `message` to the user's phone (SEND_MESSAGE_RATE per "
+        "admin); 503 `sms_not_configured` without the TWILIO_* settings.",
+    )
+    def post(self, request, user_id: int):
+        user = self.target(user_id)
+        data = serializers.MessageInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_message_send(actor=request.user, user=user, **data.validated_data)
+        return Response({"success": True, "message": f"Message sent to {user.get_full_name()}."})
+
+
+class UserStatisticsView(_ScopedView):
+    @extend_schema(
+        responses={200: serializers.UserStatisticsSerializer, **error_responses(401, 403)},
+        tags=TAGS,
+    )
+    def get(self, request):
+        return Response(selectors.user_statistics(actor=request.user, scope=self.scope))
 
 
 UNKNOWN_FORMAT = "Unknown export format."

@@ -18,7 +18,7 @@ from django.core.validators import EmailValidator
 
 from users import models as m
 from users.excel.cells import cell_to_text
-from users.models import Region
+from users.models import Region, UserType
 
 REQUIRED = "required"
 TOO_LONG = "too_long"
@@ -28,6 +28,7 @@ INVALID_PHONE = "invalid_phone"
 INVALID_EMAIL = "invalid_email"
 INVALID_SHIPPING_MARK = "invalid_shipping_mark"
 INVALID_REGION = "invalid_region"
+INVALID_USER_TYPE = "invalid_user_type"
 DUPLICATE_IN_FILE = "duplicate_in_file"
 DUPLICATE_EXISTING = "duplicate_existing"
 
@@ -235,6 +236,22 @@ def _region_of(text: str) -> str | None:
     return _REGION_BY_KEY.get(key)
 
 
+_USER_TYPE_BY_KEY = {code: code for code in UserType.values} | {
+    label.upper(): code for code, label in UserType.choices
+}
+
+
+def normalize_user_type(value: object) -> str:
+    """INDIVIDUAL or BUSINESS, by code or label in any case; blank -> INDIVIDUAL."""
+    text = clean_text(value, max_length=32)
+    if not text:
+        return UserType.INDIVIDUAL.value
+    user_type = _USER_TYPE_BY_KEY.get(text.upper())
+    if user_type is None:
+        raise FieldError(INVALID_USER_TYPE, "Either Individual or Business.")
+    return user_type
+
+
 def shipping_mark_base(first_name: str) -> str:
     """`PM {n} {FIRSTNAME6}`: the mark a customer gets when none is given."""
     letters = "".join(char for char in first_name.upper() if char.isalnum())[:6]
@@ -257,6 +274,7 @@ FIELD_RULES = {
     "region": (normalize_region, False),
     "company_name": (lambda v: clean_text(v, max_length=m.COMPANY_NAME_MAX), False),
     "nickname": (lambda v: clean_text(v, max_length=m.NICKNAME_MAX), False),
+    "user_type": (normalize_user_type, False),
 }
 CUSTOMER_FIELDS = tuple(FIELD_RULES)
 

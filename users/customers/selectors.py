@@ -1,19 +1,34 @@
-"""Reads of customers: the list with its search and filters, one customer, and who already
-holds a unique value (phone, email, shipping mark). Nothing here writes."""
+"""Reads of users: the list with its search and filters (of customers, or of every user a
+caller may see), one user, the counts, and who already holds a unique value (phone, email,
+shipping mark). Nothing here writes."""
 
 import datetime
 import re
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from enum import StrEnum
 from functools import reduce
 from operator import and_, or_
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, When
 from django.db.models.functions import Lower, Upper
+from django.utils import timezone
 
-from users.customers import rules
-from users.models import Region, Role, User
+from users.customers import roles, rules
+from users.models import Region, Role, User, UserType
+
+RECENT_DAYS = 30
+
+
+class Scope(StrEnum):
+    """The users an endpoint deals in: /api/auth/customers/ customers only, the SPA's
+    /api/auth/admin/users/ every user the caller may see."""
+
+    CUSTOMERS = "customers"
+    USERS = "users"
+
 
 _DIGITS = re.compile(r"\D+")
 
@@ -71,6 +86,8 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class CustomerFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=100)
+    user_role = django_filters.ChoiceFilter(choices=Role.choices)
+    user_type = django_filters.ChoiceFilter(choices=UserType.choices)
     region = django_filters.ChoiceFilter(choices=Region.choices)
     created_by = django_filters.NumberFilter(field_name="created_by_id")
     import_job = django_filters.UUIDFilter(field_name="import_job_id")
@@ -93,17 +110,26 @@ class CustomerFilter(django_filters.FilterSet):
 
     class Meta:
         model = User
-        fields = ["search", "region", "created_by", "import_job", "is_verified", "is_active"]
+        fields = [
+            "search",
+            "user_role",
+            "user_type",
+            "region",
+            "created_by",
+            "import_job",
+            "is_verified",
+            "is_active",
+        ]
 
     def filter_search(self, queryset, name, value):
         return _search(queryset, value)
 
 
-def customer_list(*, filters: dict | None = None) -> QuerySet[User]:
-    """Customers matching the list filters, newest first unless `ordering` says otherwise.
+def _filtered(queryset: QuerySet[User], filters: Mapping | None) -> QuerySet[User]:
+    """`queryset` with the list filters applied, newest first unless `ordering` says otherwise.
 
     Raises django ValidationError for filter values that do not parse."""
-    filterset = CustomerFilter(filters or {}, queryset=customers())
+    filterset = CustomerFilter(filters or {}, queryset=queryset)
     if not filterset.is_valid():
         raise ValidationError(
             {
@@ -119,8 +145,59 @@ def customer_list(*, filters: dict | None = None) -> QuerySet[User]:
     return queryset
 
 
+def customer_list(*, filters: Mapping | None = None) -> QuerySet[User]:
+    """Customers matching the list filters (the export's rows)."""
+    return _filtered(customers(), filters)
+
+
 def customer_get(*, customer_id: int) -> User | None:
     return customers().filter(pk=customer_id).first()
+
+
+def users_of(*, actor: User, scope: Scope) -> QuerySet[User]:
+    """The users of `scope` that `actor` may see (users.customers.roles.visible)."""
+    queryset = User.objects.filter(roles.visible(actor))
+    if scope == Scope.CUSTOMERS:
+        queryset = queryset.filter(user_role=Role.CUSTOMER)
+    return queryset
+
+
+def user_list(*, actor: User, scope: Scope, filters: Mapping | None = None) -> QuerySet[User]:
+    """The users of `scope` that `actor` may see, matching the list filters.
+
+    Without an `ordering`, the users scope lists staff accounts first: the SPA's Admins page
+    asks for one default page with no parameters and keeps only the staff rows of it, which
+    customers joined since would otherwise push off the page."""
+    queryset = _filtered(users_of(actor=actor, scope=scope), filters)
+    if scope == Scope.USERS and not (filters or {}).get("ordering"):
+        queryset = queryset.alias(
+            staff_first=Case(When(_staff_account_q(), then=0), default=1)
+        ).order_by("staff_first", "-date_joined", "-id")
+    return queryset
+
+
+def user_get(*, actor: User, scope: Scope, user_id: int) -> User | None:
+    return users_of(actor=actor, scope=scope).filter(pk=user_id).first()
+
+
+def _staff_account_q() -> Q:
+    return ~Q(user_role=Role.CUSTOMER) | Q(is_staff=True) | Q(is_superuser=True)
+
+
+def user_statistics(*, actor: User, scope: Scope) -> dict[str, int]:
+    """Counts over the users of `scope` that `actor` may see, in one query."""
+    since = timezone.now() - timedelta(days=RECENT_DAYS)
+    customer = Q(user_role=Role.CUSTOMER) & ~_staff_account_q()
+    return users_of(actor=actor, scope=scope).aggregate(
+        total_users=Count("id"),
+        active_users=Count("id", filter=Q(is_active=True)),
+        admin_users=Count("id", filter=_staff_account_q()),
+        customer_users=Count("id", filter=customer),
+        active_customers=Count("id", filter=customer & Q(is_active=True)),
+        business_users=Count("id", filter=Q(user_type=UserType.BUSINESS)),
+        individual_users=Count("id", filter=Q(user_type=UserType.INDIVIDUAL)),
+        recent_registrations=Count("id", filter=Q(date_joined__gte=since)),
+    )
 
 
 CLASH_FIELDS = ("id", "phone", "email", "shipping_mark", "first_name", "last_name")

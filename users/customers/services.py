@@ -1,14 +1,20 @@
-"""Writes to users. Every path that stores a customer (API, admin, import) obeys
-users.customers.rules."""
+"""Writes to users. Every path that stores a user (API, admin, import, command line) obeys
+users.customers.rules; what staff do to a user is checked by users.customers.roles first; a
+password goes through users.credentials."""
 
 import logging
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from rest_framework import status
 
-from users.customers import rules, selectors
+from users.api.errors import ApplicationError
+from users.credentials import services as credentials
+from users.customers import roles, rules, selectors
+from users.customers.roles import Action
 from users.customers.rules import DUPLICATE_EXISTING, FieldProblem
-from users.models import Role, User
+from users.messaging import sms
+from users.models import PasswordChange, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +26,17 @@ DUPLICATE_MESSAGES = {
 }
 
 
-_ACCOUNT_FIELDS = ("user_role", "is_staff", "is_superuser", "is_active", "is_verified")
+_ACCOUNT_FIELDS = (
+    "user_role",
+    "is_staff",
+    "is_superuser",
+    "is_active",
+    "is_verified",
+    "accessible_warehouses",
+)
+PASSWORDS_DIFFER = "The two passwords are not the same."
+SMS_NOT_CONFIGURED = "sms_not_configured"
+SMS_FAILED = "sms_failed"
 
 
 def problems_to_validation_error(problems: list[FieldProblem]) -> ValidationError:
@@ -71,6 +87,19 @@ def _save_new_or_raise(user: User, values: dict) -> None:
         raise
 
 
+def _password_problems(password: str, user: User, field: str) -> list[FieldProblem]:
+    return [
+        FieldProblem(field, error.code or "invalid", error.messages[0], "")
+        for error in credentials.password_problems(password=password, user=user, own=False)
+    ]
+
+
+def _confirmation_problems(password, confirm, field: str) -> list[FieldProblem]:
+    if confirm is not None and password != confirm:
+        return [FieldProblem(field, "password_mismatch", PASSWORDS_DIFFER, "")]
+    return []
+
+
 def user_create(
     *,
     phone: object = None,
@@ -78,62 +107,162 @@ def user_create(
     created_by: User | None = None,
     **fields,
 ) -> User:
-    """Any user (customer or staff), validated like an import row; no password -> unusable."""
+    """Any user (customer or staff), validated like an import row; no password -> unusable.
+
+    A password is checked by Django's validators and stored by users.credentials: temporary
+    when created_by (someone other than the new holder) chose it."""
     account = {key: fields.pop(key) for key in _ACCOUNT_FIELDS if key in fields}
     unknown = set(fields) - set(rules.CUSTOMER_FIELDS)
     if unknown:
         raise TypeError(f"unknown user fields: {sorted(unknown)}")
     values, problems = rules.clean_customer({"phone": phone, **fields})
     problems += _uniqueness_problems(values)
+    user = User(**values, **account, created_by=created_by)
+    if password:
+        problems += _password_problems(password, user, "password")
     if problems:
         raise problems_to_validation_error(problems)
     if not values["shipping_mark"]:
-        values["shipping_mark"] = shipping_mark_generate(first_name=values["first_name"])
-    user = User(**values, **account, created_by=created_by)
-    if password:
-        user.set_password(password)
-    else:
-        user.set_unusable_password()
-    _save_new_or_raise(user, values)
+        user.shipping_mark = values["shipping_mark"] = shipping_mark_generate(
+            first_name=values["first_name"]
+        )
+    user.set_unusable_password()
+    with transaction.atomic():
+        _save_new_or_raise(user, values)
+        if password:
+            kind = PasswordChange.Kind.CREATED if created_by else PasswordChange.Kind.COMMAND
+            credentials.password_store(user=user, password=password, set_by=created_by, kind=kind)
     logger.info("[USER-CREATE] user=%s role=%s", user.pk, user.user_role)
     return user
 
 
-def customer_create(*, created_by: User, data: dict) -> User:
+def user_create_by(*, actor: User, data: dict) -> User:
+    """A user created by staff (the API): customers by any staff, other roles by a super admin.
+
+    An account given a password is verified unless `is_verified` says otherwise (the staff
+    member vouches for the phone, and the password is temporary); one without is not."""
+    role = data.get("user_role") or Role.CUSTOMER
+    roles.check_create(actor=actor, role=role)
+    password = data.get("password") or None
+    problems = _confirmation_problems(password, data.get("confirm_password"), "confirm_password")
+    if problems:
+        raise problems_to_validation_error(problems)
     fields = {key: data[key] for key in rules.CUSTOMER_FIELDS if key in data}
-    account = {key: data[key] for key in ("is_active", "is_verified") if key in data}
-    return user_create(created_by=created_by, user_role=Role.CUSTOMER, **account, **fields)
+    return user_create(
+        created_by=actor,
+        password=password,
+        user_role=role,
+        accessible_warehouses=_warehouses(role, data.get("accessible_warehouses")),
+        is_active=data.get("is_active", True),
+        is_verified=data.get("is_verified", password is not None),
+        **fields,
+    )
 
 
-def customer_update(*, customer: User, data: dict) -> User:
-    """Changes the fields present in `data`, with the same rules as a create."""
+def _warehouses(role: str, warehouses: list | None) -> list[str]:
+    """A customer works in no warehouse; a staff account in those given, each once."""
+    if role == Role.CUSTOMER:
+        return []
+    return list(dict.fromkeys(warehouses or []))
+
+
+def user_update(*, user: User, data: dict, partial: bool = True) -> User:
+    """Changes the fields present in `data`, with the same rules as a create (with
+    partial=False the required fields must all be there). No permission check: callers make
+    it (user_update_by, the profile)."""
     fields = {key: data[key] for key in rules.CUSTOMER_FIELDS if key in data}
-    values, problems = rules.clean_customer(fields, partial=True)
+    values, problems = rules.clean_customer(fields, partial=partial)
     if "shipping_mark" in values and not values["shipping_mark"]:
         problems.append(
             FieldProblem("shipping_mark", rules.REQUIRED, "This field is required.", "")
         )
-    problems += _uniqueness_problems(values, exclude_id=customer.pk)
+    problems += _uniqueness_problems(values, exclude_id=user.pk)
     if problems:
         raise problems_to_validation_error(problems)
     for key, value in values.items():
-        setattr(customer, key, value)
+        setattr(user, key, value)
     for key in ("is_active", "is_verified"):
         if key in data:
-            setattr(customer, key, bool(data[key]))
+            setattr(user, key, bool(data[key]))
+    if data.get("user_role"):
+        user.user_role = data["user_role"]
+    if "accessible_warehouses" in data or user.user_role == Role.CUSTOMER:
+        user.accessible_warehouses = _warehouses(
+            user.user_role, data.get("accessible_warehouses", user.accessible_warehouses)
+        )
     try:
         with transaction.atomic():
-            customer.save()
+            user.save()
     except IntegrityError:
-        problems = _uniqueness_problems(values, exclude_id=customer.pk)
+        problems = _uniqueness_problems(values, exclude_id=user.pk)
         if problems:
             raise problems_to_validation_error(problems) from None
         raise
-    logger.info("[CUSTOMER-UPDATE] user=%s fields=%s", customer.pk, ",".join(sorted(data)))
-    return customer
+    logger.info("[USER-UPDATE] user=%s fields=%s", user.pk, ",".join(sorted(data)))
+    return user
 
 
-def customer_delete(*, customer: User, deleted_by: User) -> None:
-    customer_id = customer.pk
-    customer.delete()
-    logger.info("[CUSTOMER-DELETE] user=%s by=%s", customer_id, deleted_by.pk)
+def user_update_by(*, actor: User, user: User, data: dict, partial: bool = True) -> User:
+    """An edit by staff, under users.customers.roles (its role and active flag included)."""
+    roles.check_changes(actor=actor, target=user, changes=data)
+    was_active = user.is_active
+    user = user_update(user=user, data=data, partial=partial)
+    if was_active and not user.is_active:
+        credentials.sessions_revoke(user=user)
+    return user
+
+
+def user_toggle_active(*, actor: User, user: User) -> User:
+    """Blocks an active account (its sessions end) or unblocks a blocked one."""
+    roles.check_action(actor=actor, target=user, action=Action.BLOCK)
+    user.is_active = not user.is_active
+    user.save(update_fields=["is_active"])
+    if not user.is_active:
+        credentials.sessions_revoke(user=user)
+    logger.info("[USER-TOGGLE] user=%s by=%s active=%d", user.pk, actor.pk, int(user.is_active))
+    return user
+
+
+def user_delete(*, actor: User, user: User) -> None:
+    """Deletes the account; its refresh tokens are revoked first, so a session still open
+    somewhere ends cleanly at its next refresh."""
+    roles.check_action(actor=actor, target=user, action=Action.DELETE)
+    user_id = user.pk
+    with transaction.atomic():
+        credentials.sessions_revoke(user=user)
+        user.delete()
+    logger.info("[USER-DELETE] user=%s by=%s", user_id, actor.pk)
+
+
+def user_password_reset(
+    *, actor: User, user: User, password: str, confirm: str | None = None
+) -> PasswordChange:
+    """A password chosen by staff for someone else: temporary, sessions revoked, recorded."""
+    roles.check_action(actor=actor, target=user, action=Action.RESET_PASSWORD)
+    problems = _confirmation_problems(password, confirm, "confirm_password")
+    problems += _password_problems(password, user, "new_password")
+    if problems:
+        raise problems_to_validation_error(problems)
+    return credentials.password_store(
+        user=user, password=password, set_by=actor, kind=PasswordChange.Kind.RESET
+    )
+
+
+def user_message_send(*, actor: User, user: User, subject: str, message: str) -> None:
+    """Texts `subject` and `message` to the user's phone through the SMS provider."""
+    roles.check_action(actor=actor, target=user, action=Action.MESSAGE)
+    if not sms.sms_configured():
+        raise ApplicationError(
+            SMS_NOT_CONFIGURED,
+            "Text messages are not set up on this server (TWILIO_ACCOUNT_SID, "
+            "TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER), so nothing was sent.",
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    result = sms.sms_send(to=user.phone, body=f"{subject}\n\n{message}", kind="message")
+    logger.info("[USER-MESSAGE] user=%s by=%s sent=%d", user.pk, actor.pk, int(result.sent))
+    if not result.sent:
+        raise ApplicationError(
+            SMS_FAILED,
+            "The SMS provider did not accept the message. Try again later.",
+            status_code=status.HTTP_502_BAD_GATEWAY,
+        )

@@ -17,6 +17,7 @@ TEMPLATE_HEADERS: dict[str, str] = {
     "region": "Region",
     "company_name": "Company Name",
     "nickname": "Nickname",
+    "user_type": "Customer Type",
 }
 
 # Other header texts accepted for each field (compared after header_key()).
@@ -43,6 +44,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "region": ("Region", "Region Name", "Location Region"),
     "company_name": ("Company Name", "Company", "Business", "Business Name"),
     "nickname": ("Nickname", "Nick Name", "Nick", "Alias"),
+    "user_type": ("Customer Type", "Type", "User Type", "Client Type", "Account Type"),
 }
 
 REQUIRED_FIELDS = ("first_name", "last_name", "phone")

@@ -14,7 +14,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from users import models as m
 from users.excel.columns import ALIASES, REQUIRED_FIELDS, TEMPLATE_HEADERS, column_letter
 from users.excel.writing import xlsx_cell
-from users.models import Region
+from users.models import Region, UserType
 
 FILENAME = "customer-import-template.xlsx"
 SHEET_TITLE = "Customers"
@@ -32,6 +32,7 @@ SAMPLE_ROWS: list[dict[str, str]] = [
         "region": "Greater Accra",
         "company_name": "Mensah Trading",
         "nickname": "KM",
+        "user_type": "Business",
     },
     {
         "shipping_mark": "",
@@ -42,6 +43,7 @@ SAMPLE_ROWS: list[dict[str, str]] = [
         "region": "Ashanti",
         "company_name": "",
         "nickname": "",
+        "user_type": "",
     },
     {
         "shipping_mark": "PM 1 KOFI",
@@ -52,6 +54,7 @@ SAMPLE_ROWS: list[dict[str, str]] = [
         "region": "North East",
         "company_name": "Boateng Logistics",
         "nickname": "Kofi B",
+        "user_type": "Individual",
     },
 ]
 
@@ -65,6 +68,7 @@ COLUMN_WIDTHS = {
     "region": 18,
     "company_name": 26,
     "nickname": 16,
+    "user_type": 16,
 }
 # The last row a sheet can have: the dropdown covers every row a user may fill.
 _LAST_ROW = 1_048_576
@@ -72,12 +76,17 @@ _LAST_ROW = 1_048_576
 LIST_LIMIT = 255
 
 
-def region_list_formula() -> str:
-    """The dropdown's choices: every region's name, as an inline list."""
-    formula = '"' + ",".join(label for _code, label in Region.choices) + '"'
+def list_formula(labels) -> str:
+    """A dropdown's choices as an inline list."""
+    formula = '"' + ",".join(labels) + '"'
     if len(formula) - 2 > LIST_LIMIT:
-        raise ValueError("The region names no longer fit an inline list.")
+        raise ValueError("The choices no longer fit an inline list.")
     return formula
+
+
+def region_list_formula() -> str:
+    """The region dropdown's choices: every region's name."""
+    return list_formula(label for _code, label in Region.choices)
 
 
 def column_rules() -> dict[str, str]:
@@ -109,6 +118,10 @@ def column_rules() -> dict[str, str]:
         ),
         "company_name": f"At most {m.COMPANY_NAME_MAX} characters.",
         "nickname": f"At most {m.NICKNAME_MAX} characters.",
+        "user_type": (
+            "Individual or Business (or the codes INDIVIDUAL, BUSINESS), in any case: pick it from"
+            " the list. Left blank: Individual."
+        ),
     }
 
 
@@ -137,24 +150,44 @@ def _customers_sheet(workbook: Workbook) -> None:
         if field == "phone":
             # Text, so that a number typed as 0241234567 keeps its leading zero.
             dimension.number_format = "@"
-    region_column = column_letter(list(TEMPLATE_HEADERS).index("region"))
-    dropdown = DataValidation(
-        type="list",
-        formula1=region_list_formula(),
-        allow_blank=True,
-        showErrorMessage=True,
-        errorStyle="warning",
-        errorTitle="Region",
+    _dropdown(
+        sheet,
+        "region",
+        region_list_formula(),
         error="Pick a region of Ghana from the list (a region code such as NORTH_EAST also works).",
-        showInputMessage=True,
-        promptTitle="Region",
         prompt=f"Pick from the list; blank means {Region(settings.DEFAULT_REGION).label}.",
     )
-    dropdown.add(f"{region_column}2:{region_column}{_LAST_ROW}")
-    sheet.data_validations.append(dropdown)
+    _dropdown(
+        sheet,
+        "user_type",
+        list_formula(label for _code, label in UserType.choices),
+        error="Pick Individual or Business.",
+        prompt="Pick from the list; blank means Individual.",
+    )
     sheet.append([xlsx_cell(sheet, text, header=True) for text in TEMPLATE_HEADERS.values()])
     for sample in SAMPLE_ROWS:
         sheet.append([xlsx_cell(sheet, sample[field]) for field in TEMPLATE_HEADERS])
+
+
+def _dropdown(sheet, field: str, formula: str, *, error: str, prompt: str) -> None:
+    """A list of choices on every data row of the field's column (a warning, not a refusal:
+    the import accepts more spellings than the list shows)."""
+    column = column_letter(list(TEMPLATE_HEADERS).index(field))
+    title = TEMPLATE_HEADERS[field]
+    dropdown = DataValidation(
+        type="list",
+        formula1=formula,
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle="warning",
+        errorTitle=title,
+        error=error,
+        showInputMessage=True,
+        promptTitle=title,
+        prompt=prompt,
+    )
+    dropdown.add(f"{column}2:{column}{_LAST_ROW}")
+    sheet.data_validations.append(dropdown)
 
 
 def _instructions_sheet(workbook: Workbook) -> None:

@@ -110,13 +110,42 @@ def import_job_confirm(
     return import_job_queue(job=job, notify=notify, idempotency_key=idempotency_key)
 
 
+def _preview_sent_back(*, user: User, records: list[dict]) -> ImportJob | None:
+    """The caller's latest preview, when `records` are exactly the unique_candidates its answer
+    carried (the same rows with the same values, in order): the SPA's confirm sends them back."""
+    job = ImportJob.objects.filter(owner=user).order_by("-created_at", "-pk").first()
+    if job is None or job.rows_pruned_at is not None:
+        return None
+    # The preview's answer lists at most this many (users.imports.reports.preview_response).
+    listed = min(job.to_create_count, settings.IMPORT_PREVIEW_LIST_LIMIT)
+    if not listed or len(records) != listed:
+        return None
+    to_create = (
+        row
+        for _, rows in pipeline.stored_chunks(job.pk)
+        for row in rows
+        if row[1] == pipeline.CREATE
+    )
+    for record, row in zip(records, to_create, strict=False):
+        if record != pipeline.candidate(row):
+            return None
+    return job
+
+
 def import_records_confirm(
     *, user: User, records: list[dict], notify: bool = False, idempotency_key: str | None = None
 ) -> ImportJob:
-    """The legacy body: the records are validated again like an upload, then queued."""
+    """The legacy body. When it is the caller's latest preview sent back, that preview is
+    confirmed, so its counts, history and errors.xlsx cover the whole file (its invalid and
+    duplicate rows too); any other list is validated again like an upload, then queued."""
     keyed = _keyed_job(user.pk, idempotency_key)
     if keyed is not None:
         return keyed
+    previewed = _preview_sent_back(user=user, records=records)
+    if previewed is not None:
+        if previewed.status != ImportJob.Status.PARSED:
+            return previewed
+        return import_job_queue(job=previewed, notify=notify, idempotency_key=idempotency_key)
     active = _active_job_of(user.pk)
     if active is not None:
         _raise_in_progress(active)

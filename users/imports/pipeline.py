@@ -51,6 +51,7 @@ FIELD_LABELS = {
     "region": "Region",
     "company_name": "Company name",
     "nickname": "Nickname",
+    "user_type": "Customer type",
 }
 _VALUE_CAP = 300
 # A cell longer than this makes its row invalid: the longest field, an email, is 254 characters,
@@ -248,7 +249,7 @@ class _MarkAllocator:
 
 def classify(keys: list[_Keys]) -> Classified:
     """Invalid, then existing duplicate, then batch duplicate (first occurrence wins), then
-    create; blank marks of rows to create are generated."""
+    create; blank marks of valid rows are generated (of rows to create first)."""
     result = Classified(outcomes=bytearray(ord(INVALID) for _ in keys))
     valid = [k for k in keys if k.valid]
     existing = _existing_clashes(valid)
@@ -279,7 +280,10 @@ def classify(keys: list[_Keys]) -> Classified:
             if value:
                 seen[(name, value)] = k.row
 
+    # Rows to create get their marks first; duplicates after them, only to show the mark they
+    # would have had (they take none from a row that is created).
     needing = [k for k in valid if result.outcomes[k.index] == ord(CREATE) and not k.mark]
+    needing += [k for k in valid if result.outcomes[k.index] != ord(CREATE) and not k.mark]
     if needing:
         allocator = _MarkAllocator(reserved={k.mark for k in keys if k.mark})
         bases: dict[str, int] = {}
@@ -392,6 +396,21 @@ def storable(value):
 
 def values_list(values: dict[str, object]) -> list:
     return [values.get(name) for name in CUSTOMER_FIELDS]
+
+
+def row_values(row: list) -> dict[str, object]:
+    """A stored row's normalised fields by name. Rows stored before a field was added hold
+    fewer values; the missing fields are left out (the model's default applies)."""
+    return dict(zip(CUSTOMER_FIELDS, row[3], strict=False))
+
+
+def candidate(row: list) -> dict[str, object]:
+    """A stored row as the preview lists it (and as the legacy confirm body sends it back)."""
+    return {
+        "source_row_number": row[0],
+        **row_values(row),
+        "shipping_mark_generated": bool(row[4]),
+    }
 
 
 def _store(

@@ -48,14 +48,6 @@ def raw_data(job: ImportJob, raw: list) -> dict[str, object]:
     return dict(zip(column_names(job, len(cells)), cells, strict=False))
 
 
-def candidate(row: list) -> dict[str, object]:
-    return {
-        "source_row_number": row[0],
-        **dict(zip(CUSTOMER_FIELDS, row[3], strict=True)),
-        "shipping_mark_generated": bool(row[4]),
-    }
-
-
 def _errors_by_row(job: ImportJob, rows: set[int]) -> dict[int, list[ImportRowError]]:
     found: dict[int, list[ImportRowError]] = {}
     if not rows:
@@ -105,7 +97,7 @@ def _existing_customers(rows: list[list]) -> dict[int, list[dict]]:
     """For rows that clash with stored customers: those customers, in one query."""
     if not rows:
         return {}
-    values = [dict(zip(CUSTOMER_FIELDS, row[3], strict=True)) for row in rows]
+    values = [pipeline.row_values(row) for row in rows]
     clashes = selectors.Clashes(values)
     return {
         row[0]: [
@@ -140,7 +132,7 @@ def list_entries(job: ImportJob, name: str, rows: list[list]) -> list[dict]:
         customers = _existing_customers(rows)
         return [
             {
-                "candidate": candidate(row),
+                "candidate": pipeline.candidate(row),
                 "reason": reason(errors.get(row[0], [])),
                 "existing_customers": customers.get(row[0], []),
             }
@@ -148,9 +140,10 @@ def list_entries(job: ImportJob, name: str, rows: list[list]) -> list[dict]:
         ]
     if name == "batch":
         return [
-            {"candidate": candidate(row), "reason": reason(errors.get(row[0], []))} for row in rows
+            {"candidate": pipeline.candidate(row), "reason": reason(errors.get(row[0], []))}
+            for row in rows
         ]
-    return [candidate(row) for row in rows]
+    return [pipeline.candidate(row) for row in rows]
 
 
 def column_mapping(job: ImportJob) -> dict[str, str]:

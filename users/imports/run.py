@@ -29,7 +29,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from users.customers import selectors, services
-from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import pipeline
 from users.models import ImportJob, ImportRowError, Role, User
 
@@ -117,7 +116,7 @@ def _unusable_password() -> str:
 
 
 def _customer(job: ImportJob, row: list, now) -> User:
-    values = dict(zip(CUSTOMER_FIELDS, row[3], strict=True))
+    values = pipeline.row_values(row)
     return User(
         **values,
         user_role=Role.CUSTOMER,

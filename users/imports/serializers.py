@@ -54,6 +54,7 @@ class CandidateSerializer(serializers.Serializer):
     region = serializers.CharField()
     company_name = serializers.CharField(allow_blank=True)
     nickname = serializers.CharField(allow_blank=True)
+    user_type = serializers.CharField()
     shipping_mark_generated = serializers.BooleanField()
 
 

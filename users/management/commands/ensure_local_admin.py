@@ -6,9 +6,9 @@ import secrets
 from django.core.management.base import BaseCommand, CommandError
 
 from users.accounts import selectors
-from users.accounts.services import auth_sessions_revoke
+from users.credentials import services as credentials
 from users.customers.services import user_create
-from users.models import User
+from users.models import PasswordChange, User
 
 SIGN_IN = "Sign in at /admin/ or POST /api/auth/login/."
 
@@ -57,9 +57,9 @@ class Command(BaseCommand):
         if admin is None or not admin.is_superuser:
             raise CommandError(f"No super admin has the phone {phone}; give it with --phone.")
         password = secrets.token_urlsafe(12)
-        admin.set_password(password)
-        admin.save(update_fields=["password"])
-        auth_sessions_revoke(user=admin)
+        credentials.password_store(
+            user=admin, password=password, set_by=None, kind=PasswordChange.Kind.COMMAND
+        )
         self.stdout.write(
             self.style.SUCCESS(f"New password for {admin.phone}: {password}\nShown once. {SIGN_IN}")
         )
