@@ -4,11 +4,12 @@ crashed worker leaves behind is what the next one sees."""
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError, connection
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import customer_record, phone, preview, queue, records, run
+from users.imports import pipeline
 from users.imports import run as runner
 from users.models import ImportJob, ImportRowError, User
 
@@ -299,3 +300,67 @@ def test_two_workers_racing_for_one_job_run_it_once(owner):
     assert sorted(outcomes) == ["complete", "not_claimed"]
     assert job.attempts == 1
     assert imported(job) == list(range(2, 62))
+
+
+def test_a_batch_the_database_rejects_in_its_one_statement_is_redone_one_customer_at_a_time(
+    owner, monkeypatch
+):
+    job = queue(preview(owner, records(25)))
+    CustomerFactory(phone="+233" + phone(13)[1:], shipping_mark="ELSEWHERE", email="x@example.com")
+    one_statement = "_copy_customers" if connection.vendor == "postgresql" else "_bulk_create"
+    original = getattr(runner, one_statement)
+    refused: list[int] = []
+
+    def recording(job_row, batch, now):
+        try:
+            original(job_row, batch, now)
+        except IntegrityError:
+            refused.append(len(batch))
+            raise
+
+    monkeypatch.setattr(runner, one_statement, recording)
+
+    run(job)
+
+    job.refresh_from_db()
+    assert refused == [10]  # the second batch, rows 12-21, holds the taken phone
+    assert (job.created_count, job.failed_count, job.checkpoint) == (24, 1, 25)
+    assert imported(job) == [n for n in range(2, 27) if n != 15]
+    error = ImportRowError.objects.get(job=job, at_run=True)
+    assert (error.row, error.code) == (15, "duplicate_existing")
+
+
+def test_names_holding_the_characters_a_bulk_load_escapes_are_stored_exactly(owner):
+    names = ["O\\Brien", "Back\\\\slash", "N\\t", "Ama \\N", "Kofi 'Q' \"Mensah\"", "Akọsua"]
+    rows = [customer_record(n, last_name=name) for n, name in enumerate(names)]
+    job = queue(preview(owner, rows))
+
+    run(job)
+
+    stored = dict(User.objects.filter(import_job=job).values_list("source_row", "last_name"))
+    assert stored == {n + 2: name for n, name in enumerate(names)}
+    customer = User.objects.get(import_job=job, source_row=2)
+    assert (customer.email, customer.region, customer.is_active) == (
+        "person0@example.com",
+        "ASHANTI",
+        True,
+    )
+
+
+def test_each_stored_chunk_is_read_once_however_batches_fall_across_chunks(owner, monkeypatch):
+    # Chunks of 7 rows and batches of 10: batches begin and end inside chunks.
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
+    job = queue(preview(owner, records(30)))
+    read = []
+    original = pipeline.chunk_rows
+
+    def counting(job_id, index):
+        read.append(index)
+        return original(job_id, index)
+
+    monkeypatch.setattr(pipeline, "chunk_rows", counting)
+
+    run(job)
+
+    assert read == [0, 1, 2, 3, 4]
+    assert imported(job) == list(range(2, 32))

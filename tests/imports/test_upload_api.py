@@ -80,7 +80,18 @@ def test_candidates_hold_normalised_values_and_the_excel_row_number(staff_client
         "nickname": "",
         "shipping_mark_generated": False,
     }
-    assert body["parsing_results"]["candidates"][1]["source_row_number"] == 3
+    page = staff_client.get(
+        reverse("users:import-preview-page", args=[body["upload_id"]]), {"list": "candidates"}
+    ).json()
+    assert [c["source_row_number"] for c in page["results"]] == [2, 3]
+
+
+def test_a_preview_sends_each_row_once(staff_client):
+    body = upload(staff_client, xlsx(KWAME, AMA)).json()
+
+    assert "candidates" not in body["parsing_results"]
+    assert body["parsing_results"]["valid_candidates"] == 2
+    assert len(body["duplicate_results"]["unique_candidates"]) == 2
 
 
 def test_a_preview_writes_no_customer(staff_client):

@@ -1,10 +1,10 @@
 """Running imports.
 
-A job runs in batches. Each batch is one transaction that inserts its customers with bulk_create
-and advances the job's checkpoint, so a worker killed at any instant leaves every batch either
-fully in or fully out, and the next worker resumes at the checkpoint. A batch the database
-rejects (a customer taken since the preview) is redone one customer per transaction, each also
-advancing the checkpoint, so that customer fails alone.
+A job runs in batches. Each batch is one transaction that inserts its customers in one statement
+(COPY on Postgres, bulk_create elsewhere) and advances the job's checkpoint, so a worker killed
+at any instant leaves every batch either fully in or fully out, and the next worker resumes at
+the checkpoint. A batch the database rejects (a customer taken since the preview) is redone one
+customer per transaction, each also advancing the checkpoint, so that customer fails alone.
 
 Only the worker holding the claim (job.worker_id) may advance a job: every batch re-reads the job
 under a row lock and stops if the claim moved (a worker that went quiet longer than
@@ -14,11 +14,13 @@ Nothing here queues anything: the task that runs a job (users.imports.tasks) say
 after a batch commits (on_created) and queues a released job again.
 """
 
+import io
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 import psutil
@@ -88,20 +90,37 @@ def _advance(job: ImportJob, *, checkpoint: int, created: int = 0, failed: int =
     )
 
 
-def _rows_from(job_id, start: int) -> Iterator[tuple[int, list]]:
-    """(index, stored row) from `start` on, one chunk in memory at a time."""
-    for chunk_index, rows in pipeline.stored_chunks(job_id, start=start // pipeline.CHUNK_ROWS):
-        first = chunk_index * pipeline.CHUNK_ROWS
-        for offset, row in enumerate(rows):
-            if first + offset >= start:
-                yield first + offset, row
+class StoredRows:
+    """A job's stored rows from any index on, one chunk in memory at a time; the chunk the last
+    batch ended in is kept, so batches that share a chunk read and decode it once."""
+
+    def __init__(self, job_id, *, total: int):
+        self.job_id = job_id
+        self.total = total
+        self._index: int | None = None
+        self._rows: list = []
+
+    def _chunk(self, index: int) -> list:
+        if index != self._index:
+            self._rows = pipeline.chunk_rows(self.job_id, index) or []
+            self._index = index
+        return self._rows
+
+    def starting_at(self, start: int) -> Iterator[tuple[int, list]]:
+        """(index, stored row) from `start` on."""
+        for index in range(start, self.total):
+            offset = index % pipeline.CHUNK_ROWS
+            rows = self._chunk(index // pipeline.CHUNK_ROWS)
+            if offset >= len(rows):
+                return  # rows deleted under a running job: nothing more to read
+            yield index, rows[offset]
 
 
-def _next_batch(job_id, start: int, size: int) -> tuple[list[tuple[int, list]], int]:
+def _next_batch(stored: StoredRows, start: int, size: int) -> tuple[list[tuple[int, list]], int]:
     """Up to `size` rows to create from `start`, and the index just after the last row read."""
     batch: list[tuple[int, list]] = []
     end = start
-    for index, row in _rows_from(job_id, start):
+    for index, row in stored.starting_at(start):
         end = index + 1
         if row[1] == pipeline.CREATE:
             batch.append((index, row))
@@ -127,6 +146,69 @@ def _customer(job: ImportJob, row: list, now) -> User:
         source_row=row[0],
         date_joined=now,
     )
+
+
+# Text format of COPY: these four characters are written as escapes, and NULL as \N.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_ROW_FIELDS = ("password", *CUSTOMER_FIELDS, "source_row")
+
+
+def _copy_text(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_customers(job: ImportJob, batch: list[tuple[int, list]], now) -> None:
+    """The batch in one COPY into the customers' table, in the caller's transaction: no model
+    instance, no per-value preparation (for 100,000 rows bulk_create spent 2.6 s preparing
+    values and 1.8 s building instances). The database checks every constraint as it would on
+    INSERT and refuses the whole statement (IntegrityError) if one row breaks one.
+
+    What is the same for every row (role, flags, owner, job, date joined) is prepared once, by
+    the model's own fields, from one customer built as bulk_create would build it."""
+    fields = [f for f in User._meta.concrete_fields if not f.primary_key]
+    row_fields = [User._meta.get_field(name) for name in _ROW_FIELDS]
+    shared = [f for f in fields if f not in row_fields]
+    model = _customer(job, batch[0][1], now)
+    shared_text = "".join(
+        "\t" + _copy_text(f.get_db_prep_save(getattr(model, f.attname), connection)) for f in shared
+    )
+    lines = io.StringIO()
+    for _, row in batch:
+        values = [_unusable_password(), *row[3], row[0]]
+        lines.write("\t".join(map(_copy_text, values)) + shared_text + "\n")
+    lines.seek(0)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in (*row_fields, *shared))
+    statement = f"COPY {quote(User._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        # psycopg2's copy_expert is not wrapped by Django: wrap_database_errors turns its errors
+        # into Django's (IntegrityError) as execute() would.
+        cursor.cursor.copy_expert(statement, lines)
+
+
+def _bulk_create(job: ImportJob, batch: list[tuple[int, list]], now) -> None:
+    """The batch through bulk_create (SQLite), in as few statements as SQLite allows: Django
+    assumes its old compile-time default of 999 variables a statement (52 customers), where the
+    library in use says its own (32,766 since SQLite 3.32)."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        connection.features.max_query_params = max(connection.features.max_query_params, limit)
+    User.objects.bulk_create([_customer(job, row, now) for _, row in batch])
+
+
+def _insert_batch(job: ImportJob, batch: list[tuple[int, list]], now) -> None:
+    """Inserts the whole batch in one statement; IntegrityError if the database refuses it."""
+    if connection.vendor == "postgresql":
+        _copy_customers(job, batch, now)
+    else:
+        _bulk_create(job, batch, now)
 
 
 def _record_failure(job: ImportJob, position: int, row: list, user: User) -> None:
@@ -196,9 +278,8 @@ def _run_batch(
     try:
         with transaction.atomic():
             job = _locked(job_id, worker_id)
-            users = [_customer(job, row, now) for _, row in batch]
-            User.objects.bulk_create(users)
-            _advance(job, checkpoint=end, created=len(users))
+            _insert_batch(job, batch, now)
+            _advance(job, checkpoint=end, created=len(batch))
             _invite_after_commit(job, [row[0] for _, row in batch], on_created)
         return len(batch), 0
     except IntegrityError:
@@ -274,12 +355,16 @@ def _with_db_retries(step: Callable[[], object]) -> object:
 
 
 def _step(
-    job_id, worker_id: str, batch_size: int, on_created: OnCreated | None = None
+    job_id,
+    worker_id: str,
+    batch_size: int,
+    stored: StoredRows,
+    on_created: OnCreated | None = None,
 ) -> tuple[int, int, int, int] | None:
     """One batch from the job's checkpoint: (rows, created, failed, new checkpoint), or None when
     no row is left. Safe to retry: it starts again from whatever checkpoint was committed."""
     checkpoint = ImportJob.objects.values_list("checkpoint", flat=True).get(pk=job_id)
-    batch, end = _next_batch(job_id, checkpoint, batch_size)
+    batch, end = _next_batch(stored, checkpoint, batch_size)
     if not batch and end == checkpoint:
         return None
     if not batch:
@@ -334,6 +419,7 @@ def import_job_run(
         _rss_mb(),
     )
     batches = 0
+    stored = StoredRows(job_id, total=job.total_rows)
     try:
         while True:
             if should_stop():
@@ -341,7 +427,9 @@ def import_job_run(
                 logger.info("[IMPORT-RELEASE] job=%s worker=%s", job_id, worker_id)
                 return "released"
             batch_started = time.monotonic()
-            step = _with_db_retries(partial(_step, job_id, worker_id, batch_size, on_created))
+            step = _with_db_retries(
+                partial(_step, job_id, worker_id, batch_size, stored, on_created)
+            )
             if step is None:
                 break
             rows, created, failed, checkpoint = step
