@@ -12,6 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from users.api.compression import compressed
 from users.api.errors import invalid_choice
 from users.api.pagination import PageNumberPagination
 from users.api.schema import error_responses
@@ -20,6 +21,7 @@ from users.customers.selectors import CustomerFilter
 from users.excel.writing import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 
 
+@compressed
 class CustomerListCreateView(APIView):
     @extend_schema(
         parameters=[

@@ -13,6 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from users.api.compression import compressed
 from users.api.errors import ApplicationError, invalid_choice
 from users.api.schema import error_responses
 from users.excel import errors as file_errors
@@ -48,6 +49,7 @@ def _refuse_large_bodies(request) -> None:
         )
 
 
+@compressed
 class UploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -117,6 +119,7 @@ class BulkCreateView(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
+@compressed
 class StatusView(APIView):
     @extend_schema(
         responses={200: serializers.ImportStatusSerializer, **error_responses(401, 403, 404)},
@@ -156,6 +159,7 @@ class FailedRowsView(APIView):
         )
 
 
+@compressed
 class PreviewPageView(APIView):
     @extend_schema(
         parameters=[
@@ -204,6 +208,7 @@ class TemplateView(APIView):
         )
 
 
+@compressed
 class StatsView(APIView):
     @extend_schema(
         responses={200: serializers.StatsOutputSerializer, **error_responses(401, 403)},
