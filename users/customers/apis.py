@@ -1,7 +1,7 @@
 """Customer endpoints: the list, one customer, and the export. Each parses, calls one service or
 selector, and shapes the answer."""
 
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -143,12 +143,11 @@ class ExportView(APIView):
             raise invalid_choice("format", export.FORMATS, UNKNOWN_FORMAT)
         filename = export.export_filename(file_format)
         if file_format == export.XLSX:
-            spool = export.customers_export_xlsx_file(filters=request.query_params)
-            return FileResponse(
-                spool, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE
-            )
-        lines = export.customers_export_csv(filters=request.query_params)
-        response = StreamingHttpResponse(lines, content_type=CSV_CONTENT_TYPE)
+            pieces = export.customers_export_xlsx_stream(filters=request.query_params)
+            response = StreamingHttpResponse(pieces, content_type=XLSX_CONTENT_TYPE)
+        else:
+            lines = export.customers_export_csv(filters=request.query_params)
+            response = StreamingHttpResponse(lines, content_type=CSV_CONTENT_TYPE)
         response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
 
