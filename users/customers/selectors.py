@@ -209,9 +209,15 @@ class Clashes:
             if getattr(user, field)
         }
 
+    def __bool__(self) -> bool:
+        """Whether any stored user holds any of the values."""
+        return bool(self._holders)
+
     def of(self, values: Mapping[str, object]) -> list[tuple[str, Holder]]:
         """(field, user) for each unique field of `values` that a stored user holds."""
-        held = []
+        held: list[tuple[str, Holder]] = []
+        if not self._holders:
+            return held
         for field in UNIQUE_FIELDS:
             key = unique_key(field, values.get(field))
             if key is not None and (field, key) in self._holders:

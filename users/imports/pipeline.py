@@ -79,6 +79,9 @@ class _Keys:
     def unique_values(self) -> dict[str, str | None]:
         return {"phone": self.phone, "email": self.email, "shipping_mark": self.mark}
 
+    def unique_items(self) -> tuple[tuple[str, str | None], ...]:
+        return (("phone", self.phone), ("email", self.email), ("shipping_mark", self.mark))
+
 
 @dataclass
 class Classified:
@@ -142,6 +145,8 @@ def _existing_clashes(keys: list[_Keys]) -> dict[int, list[FieldProblem]]:
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start : start + LOOKUP_CHUNK]
         clashes = selectors.Clashes(k.unique_values() for k in chunk)
+        if not clashes:
+            continue
         for k in chunk:
             values = k.unique_values()
             held = clashes.of(values)
@@ -193,7 +198,7 @@ def classify(keys: list[_Keys]) -> Classified:
             result.problems[k.index] = existing[k.index]
             continue
         problems = []
-        for name, value in k.unique_values().items():
+        for name, value in k.unique_items():
             if value and (name, value) in seen:
                 label = FIELD_LABELS[name].lower()
                 problems.append(
@@ -209,7 +214,7 @@ def classify(keys: list[_Keys]) -> Classified:
             result.problems[k.index] = problems
             continue
         result.outcomes[k.index] = ord(CREATE)
-        for name, value in k.unique_values().items():
+        for name, value in k.unique_items():
             if value:
                 seen[(name, value)] = k.row
 
