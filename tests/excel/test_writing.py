@@ -3,6 +3,8 @@ written as they come."""
 
 import csv
 import io
+import shutil
+import subprocess
 import zipfile
 
 import pytest
@@ -228,3 +230,32 @@ def test_a_streamed_workbook_starts_before_its_rows_are_all_read():
     assert len(read) == 100_000
     sheet = CalamineWorkbook.from_filelike(io.BytesIO(first + rest)).get_sheet_by_index(0)
     assert len(sheet.to_python()) == 100_001
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed here")
+def test_a_streamed_workbook_opens_in_libreoffice_with_its_text_as_text(tmp_path):
+    rows = [["PM 1", "Adjéi", "=1+2", "@SUM(A1)", "<b>&amp;"], ["PM 2", None, "+233241234567"]]
+    (tmp_path / "export.xlsx").write_bytes(streamed(rows, headers=["A", "B", "C", "D", "E"]))
+
+    subprocess.run(
+        [
+            shutil.which("soffice"),
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76",
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "export.xlsx"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+    text = (tmp_path / "export.csv").read_text(encoding="utf-8")
+    assert list(csv.reader(io.StringIO(text))) == [
+        ["A", "B", "C", "D", "E"],
+        ["PM 1", "Adjéi", "=1+2", "@SUM(A1)", "<b>&amp;"],
+        ["PM 2", "", "+233241234567", "", ""],
+    ]
