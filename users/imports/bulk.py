@@ -28,6 +28,16 @@ def _copy_text(value: object) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+def _copy_line(row: Sequence) -> str:
+    line = "\t".join(["\\N" if value is None else str(value) for value in row])
+    # Values are almost never anything COPY must escape: join them as they are (a ninth of the
+    # time), unless the line shows one that is.
+    escapes = line.count("\\") != list(row).count(None) or "\n" in line or "\r" in line
+    if escapes or line.count("\t") != len(row) - 1:
+        return "\t".join(map(_copy_text, row))
+    return line
+
+
 def insert_rows(
     model: type[Model],
     *,
@@ -50,7 +60,7 @@ def insert_rows(
         shared_text = "".join("\t" + _copy_text(value) for value in shared_values)
         lines = StringIO()
         for row in rows:
-            lines.write("\t".join(map(_copy_text, row)) + shared_text + "\n")
+            lines.write(_copy_line(row) + shared_text + "\n")
         lines.seek(0)
         with connection.cursor() as cursor, connection.wrap_database_errors:
             # psycopg2's copy_expert is not wrapped by Django: wrap_database_errors turns its
