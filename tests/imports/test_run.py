@@ -277,8 +277,6 @@ def test_above_the_memory_ceiling_a_job_warns_and_goes_on_in_smaller_batches(
 def test_two_workers_racing_for_one_job_run_it_once(owner):
     import threading
 
-    from django.db import connection
-
     job = queue(preview(owner, records(60)))
     start = threading.Barrier(2)
     outcomes = []
@@ -307,18 +305,17 @@ def test_a_batch_the_database_rejects_in_its_one_statement_is_redone_one_custome
 ):
     job = queue(preview(owner, records(25)))
     CustomerFactory(phone="+233" + phone(13)[1:], shipping_mark="ELSEWHERE", email="x@example.com")
-    one_statement = "_copy_customers" if connection.vendor == "postgresql" else "_bulk_create"
-    original = getattr(runner, one_statement)
+    original = runner.bulk.insert_rows
     refused: list[int] = []
 
-    def recording(job_row, batch, now):
+    def recording(model, *, rows, **kwargs):
         try:
-            original(job_row, batch, now)
+            original(model, rows=rows, **kwargs)
         except IntegrityError:
-            refused.append(len(batch))
+            refused.append(len(rows))
             raise
 
-    monkeypatch.setattr(runner, one_statement, recording)
+    monkeypatch.setattr(runner.bulk, "insert_rows", recording)
 
     run(job)
 
