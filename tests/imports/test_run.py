@@ -367,3 +367,17 @@ def test_each_stored_chunk_is_read_once_however_batches_fall_across_chunks(owner
 
     assert read == [0, 1, 2, 3, 4]
     assert imported(job) == list(range(2, 32))
+
+
+def test_after_a_large_import_postgres_knows_the_new_rows(owner, settings, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("Postgres's planner statistics")
+    settings.IMPORT_BATCH_SIZE = 100
+    monkeypatch.setattr(runner, "ANALYZE_AFTER_ROWS", 50)
+    job = queue(preview(owner, records(60)))
+
+    run(job)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'users_user'")
+        assert cursor.fetchone()[0] >= 60
