@@ -39,7 +39,7 @@ run: $(VENV)/.installed
 	@# The trap resets itself first: `kill 0` signals this shell too, and under dash a handler
 	@# that is still set runs again for that signal, and again, until the shell crashes.
 	@trap 'trap - INT TERM; kill 0' INT TERM; \
-	  $(MANAGE) run_worker --interval 0.5 & \
+	  $(MANAGE) run_worker & \
 	  $(MANAGE) runserver --noreload $(HOST):$(PORT); \
 	  kill 0
 

@@ -75,22 +75,30 @@ def running_stack(env: dict, *, workers: int = 1):
     """gunicorn (gunicorn_config.py) and `workers` task workers; yields (base_url, processes)."""
     port = free_port()
     stack_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "GUNICORN_ACCESS_LOG": ""}
+    # BENCH_LOGS=folder keeps each process's output there (its log lines) instead of dropping it.
+    logs = os.environ.get("BENCH_LOGS")
+
+    def output(name: str):
+        if not logs:
+            return subprocess.DEVNULL
+        return open(os.path.join(logs, f"{name}.log"), "ab")
+
     web = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", "primepre.wsgi", "-c", "gunicorn_config.py"],
         cwd=ROOT,
         env=stack_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output("web"),
+        stderr=subprocess.STDOUT,
     )
     queue_workers = [
         subprocess.Popen(
-            [PYTHON, "manage.py", "run_worker", "--interval", "0.1"],
+            [PYTHON, "manage.py", "run_worker"],
             cwd=ROOT,
             env=stack_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output(f"worker-{n}"),
+            stderr=subprocess.STDOUT,
         )
-        for _ in range(workers)
+        for n in range(workers)
     ]
     base = f"http://127.0.0.1:{port}"
     try:

@@ -258,7 +258,8 @@ SHIPPING_MARK_PREFIX = env.str("SHIPPING_MARK_PREFIX", default="PM 1")
 # Imports.
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=20 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
-IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=500)
+# Customers per transaction; the same as the rows of a stored chunk, so each is read once.
+IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=1000)
 IMPORT_STALE_AFTER = env.int("IMPORT_STALE_AFTER", default=60)
 IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=5)
 # Stored rows are deleted from previews never confirmed after this many hours, and from finished

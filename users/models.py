@@ -279,16 +279,16 @@ class ImportJob(models.Model):
 class ImportChunk(models.Model):
     """A slice of an import's rows, stored compactly so a job is read one slice at a time.
 
-    `rows` holds CHUNK_ROWS rows as [source_row, outcome, raw cells, values, mark_generated]:
-    outcome is the preview's verdict (users.imports.pipeline: c create, i invalid, e existing
-    duplicate, b batch duplicate), values the normalised fields in CUSTOMER_FIELDS order
-    (users.customers.rules).
+    `rows` holds CHUNK_ROWS rows as [source_row, outcome, raw cells, values, mark_generated],
+    as JSON text (users.imports.pipeline reads and writes it): outcome is the preview's verdict
+    (c create, i invalid, e existing duplicate, b batch duplicate), values the normalised fields
+    in CUSTOMER_FIELDS order (users.customers.rules).
     """
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
     first_row = models.PositiveIntegerField()
-    rows = models.JSONField()
+    rows = models.TextField()
 
     class Meta:
         ordering = ["job", "index"]

@@ -291,6 +291,7 @@ def test_the_export_button_downloads_the_listed_customers_with_the_admin_session
 
     assert response.status_code == status.HTTP_200_OK
     assert response["Content-Type"] == XLSX_CONTENT_TYPE
+    assert b"".join(response.streaming_content).startswith(b"PK")
 
 
 def test_customers_cannot_be_added_changed_or_deleted_through_the_admin(staff_web, customer):

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
 from rest_framework import status
 
 from tests.factories import CustomerFactory, StaffFactory
@@ -284,6 +285,16 @@ def test_csv_is_streamed_as_utf8_with_a_bom(staff_client):
     data = content(response)
     assert data.startswith(b"\xef\xbb\xbf")
     assert "Adjéi".encode() in data
+
+
+def test_xlsx_is_streamed_and_opens_in_calamine_too(staff_client):
+    CustomerFactory(first_name="Akosua", last_name="Adjéi")
+
+    response = staff_client.get(EXPORT, {"format": "xlsx"})
+
+    assert response.streaming
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(content(response))).get_sheet_by_index(0)
+    assert "Adjéi" in rows.to_python()[1]
 
 
 @pytest.mark.parametrize("file_format", ["xlsx", "csv"])

@@ -1,5 +1,10 @@
+import unicodedata
+
+import phonenumbers
 import pytest
-from hypothesis import given
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unicode import full_width
@@ -266,3 +271,148 @@ def test_a_normalised_mark_normalises_to_itself(text):
     except FieldError:
         return
     assert normalize.normalize_shipping_mark(mark) == mark
+
+
+# --- the shortcuts agree with the libraries they stand in for --------------------------------
+
+
+def phonenumbers_e164(text: str, region: str = "GH") -> str | None:
+    """What phonenumbers alone makes of `text`: its E.164 form, or None when it is not valid."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def rules_e164(value: object, region: str = "GH") -> str | None:
+    try:
+        return normalize.normalize_phone(value, region=region)
+    except FieldError as error:
+        code = error.code
+    assert code in ("invalid_phone", "required")
+    return None
+
+
+def spaced(digits: str, cuts: list[int]) -> str:
+    """`digits` with a space at each cut, as people group a number."""
+    for cut in sorted(set(cuts), reverse=True):
+        if 0 < cut < len(digits):
+            digits = digits[:cut] + " " + digits[cut:]
+    return digits
+
+
+# Every range of Ghana's numbers: each first digit, each first two digits of the mobile and
+# fixed ranges, toll-free 800, and lengths around the right one.
+ghana_national = st.one_of(
+    st.from_regex(r"[0-9]{1,12}", fullmatch=True),
+    st.from_regex(r"[235][0-9]{8}", fullmatch=True),
+    st.from_regex(r"(2[0-9]|5[0-9]|3[0-9])[0-9]{7}", fullmatch=True),
+    st.from_regex(r"800[0-9]{4,7}", fullmatch=True),
+)
+ghana_shapes = st.sampled_from(
+    ["0{n}", "{n}", "+233{n}", "233{n}", "00233{n}", "+2330{n}", "2330{n}", "+233 {n}", "(0{n})"]
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(national=ghana_national, shape=ghana_shapes, cuts=st.lists(st.integers(1, 14), max_size=3))
+def test_every_ghana_number_gets_what_phonenumbers_gives_it(national, shape, cuts):
+    text = spaced(shape.format(n=national), cuts)
+
+    assert rules_e164(text) == phonenumbers_e164(normalize._phone_text(text))
+    shortcut = normalize._known_shape_e164(text, "GH")
+    assert shortcut in (None, phonenumbers_e164(text))
+
+
+@settings(max_examples=500, deadline=None)
+@given(national=st.from_regex(r"[235][0-9]{8}", fullmatch=True), shape=ghana_shapes)
+def test_valid_ghana_numbers_in_the_common_shapes_take_the_shortcut(national, shape):
+    text = shape.format(n=national)
+    expected = phonenumbers_e164(text)
+    # Left to phonenumbers: the rare shapes, and nine digits that begin like the country code.
+    rare = shape in ("00233{n}", "+2330{n}", "2330{n}", "(0{n})")
+    if expected is None or rare or (shape == "{n}" and national.startswith("233")):
+        return
+
+    assert normalize._known_shape_e164(text, "GH") == expected
+
+
+def example_numbers() -> list[phonenumbers.PhoneNumber]:
+    found = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE,
+            phonenumbers.PhoneNumberType.TOLL_FREE,
+            phonenumbers.PhoneNumberType.VOIP,
+        ):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                found.append(number)
+    return found
+
+
+EXAMPLES = example_numbers()
+FORMATS = [
+    phonenumbers.PhoneNumberFormat.E164,
+    phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    phonenumbers.PhoneNumberFormat.NATIONAL,
+]
+DEFAULT_REGIONS = ["GH", "NG", "KE", "GB", "US", "DE", "IT", "FR", "CI", "TG", "CN", "IN"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    number=st.sampled_from(EXAMPLES),
+    number_format=st.sampled_from(FORMATS),
+    region=st.sampled_from(DEFAULT_REGIONS),
+    tweak=st.sampled_from(["", "drop", "add", "digits"]),
+)
+def test_other_countries_numbers_get_what_phonenumbers_gives_them(
+    number, number_format, region, tweak
+):
+    text = phonenumbers.format_number(number, number_format)
+    if tweak == "drop":
+        text = text[:-1]
+    elif tweak == "add":
+        text += "7"
+    elif tweak == "digits":
+        text = "".join(c for c in text if c.isdigit())
+
+    assert rules_e164(text, region) == phonenumbers_e164(normalize._phone_text(text), region)
+    assert normalize._known_shape_e164(text, region) in (None, phonenumbers_e164(text, region))
+
+
+def django_accepts_email(text: str) -> bool:
+    try:
+        EmailValidator()(text)
+    except ValidationError:
+        return False
+    return True
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.one_of(
+        st.emails(),
+        st.text(max_size=40).map(lambda t: t + "@example.com"),
+        st.builds(lambda a, b: f"{a}@{b}", st.text(max_size=20), st.text(max_size=20)),
+        st.from_regex(r"[a-z.\-_+]{0,10}@[a-z0-9.\-\[\]:]{0,20}", fullmatch=True),
+    )
+)
+def test_email_verdicts_are_djangos(text):
+    assert normalize.email_valid(text) == django_accepts_email(text)
+
+
+def slow_clean(text: str) -> str:
+    """clean_text's full way, for comparing its shortcut with."""
+    text = unicodedata.normalize("NFKC", text).translate(normalize._TRANSLATE)
+    return normalize._WHITESPACE_RUN.sub(" ", text).strip()
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1))
+def test_printable_ascii_is_cleaned_as_the_full_way_cleans_it(text):
+    assert normalize.clean_text(text, max_length=10_000) == slow_clean(text)

@@ -3,13 +3,17 @@ written as they come."""
 
 import csv
 import io
+import shutil
+import subprocess
+import zipfile
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
+from python_calamine import CalamineWorkbook
 
-from users.excel.writing import csv_lines, csv_safe, write_xlsx, xlsx_cell
+from users.excel.writing import csv_lines, csv_safe, write_xlsx, xlsx_cell, xlsx_stream
 
 HOSTILE = ['=HYPERLINK("http://evil.example","x")', "=1+2", "+1+2", "-2+3", "@SUM(A1:A9)"]
 
@@ -158,3 +162,100 @@ def test_csv_yields_the_header_then_one_line_per_row():
     lines = list(csv_lines(["a"], iter([["1"], ["2"], ["3"]])))
 
     assert lines == ["\ufeffa\r\n", "1\r\n", "2\r\n", "3\r\n"]
+
+
+# --- the streamed xlsx --------------------------------------------------------------------------
+
+
+def streamed(rows: list[list], headers: list[str] | None = None) -> bytes:
+    return b"".join(xlsx_stream(title="Sheet", headers=headers or ["A"], rows=rows))
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(_CELL_TEXT, min_size=1, max_size=8))
+def test_a_streamed_workbook_reads_back_unchanged_and_as_text_in_openpyxl_and_calamine(values):
+    content = streamed([values], headers=["h"] * len(values))
+
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert [(c.value, c.data_type) for c in next(sheet.iter_rows(min_row=2))] == [
+        (value, "s") for value in values
+    ]
+    assert CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(
+        0
+    ).to_python() == [["h"] * len(values), values]
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, "#N/A", "<f>1+1</f>", "a]]>b", "&amp;", " padded "])
+def test_a_streamed_cell_is_text_whatever_it_holds(value):
+    sheet = load_workbook(io.BytesIO(streamed([[value, 12]]))).active
+
+    assert [(c.value, c.data_type) for c in sheet[2]] == [(value, "s"), ("12", "s")]
+
+
+def test_a_streamed_workbook_has_a_bold_frozen_header_widths_and_skips_blank_cells():
+    content = b"".join(
+        xlsx_stream(
+            title="Customers", headers=["A", "B"], rows=[["x", None], ["", "y"]], widths=[10, 40]
+        )
+    )
+
+    workbook = load_workbook(io.BytesIO(content))
+    sheet = workbook.active
+    assert sheet.title == "Customers"
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A1"].font.b is True
+    assert sheet.column_dimensions["B"].width == 40
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+        ["A", "B"],
+        ["x", None],
+        [None, "y"],
+    ]
+    assert zipfile.ZipFile(io.BytesIO(content)).testzip() is None
+
+
+def test_a_streamed_workbook_starts_before_its_rows_are_all_read():
+    read = []
+
+    def rows():
+        for n in range(100_000):
+            read.append(n)
+            yield [f"row {n}", f"name {n}"]
+
+    pieces = xlsx_stream(title="Sheet", headers=["A", "B"], rows=rows())
+    first = next(pieces)
+
+    assert first.startswith(b"PK")
+    assert len(read) < 10_000
+    rest = b"".join(pieces)
+    assert len(read) == 100_000
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(first + rest)).get_sheet_by_index(0)
+    assert len(sheet.to_python()) == 100_001
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed here")
+def test_a_streamed_workbook_opens_in_libreoffice_with_its_text_as_text(tmp_path):
+    rows = [["PM 1", "Adjéi", "=1+2", "@SUM(A1)", "<b>&amp;"], ["PM 2", None, "+233241234567"]]
+    (tmp_path / "export.xlsx").write_bytes(streamed(rows, headers=["A", "B", "C", "D", "E"]))
+
+    subprocess.run(
+        [
+            shutil.which("soffice"),
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76",
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "export.xlsx"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+    text = (tmp_path / "export.csv").read_text(encoding="utf-8")
+    assert list(csv.reader(io.StringIO(text))) == [
+        ["A", "B", "C", "D", "E"],
+        ["PM 1", "Adjéi", "=1+2", "@SUM(A1)", "<b>&amp;"],
+        ["PM 2", "", "+233241234567", "", ""],
+    ]

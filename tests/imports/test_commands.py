@@ -1,12 +1,19 @@
-"""python manage.py import_customers: the same pipeline from the command line."""
+"""python manage.py import_customers: the same pipeline from the command line; prune_imports;
+and the worker's watchdog."""
 
+import threading
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from tests.excel import builders
 from tests.factories import StaffFactory
+from tests.imports.helpers import preview, queue, records
+from users.imports import tasks
+from users.management.commands import run_worker
 from users.models import ImportJob, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,3 +84,33 @@ def test_only_staff_can_be_named_as_the_importer(workbook):
 
     with pytest.raises(CommandError, match="No staff user"):
         run(str(workbook), "--as", customer.phone)
+
+
+def test_prune_imports_deletes_an_old_preview_and_says_so(settings):
+    settings.IMPORT_KEEP_PREVIEWS_HOURS = 1
+    job = preview(StaffFactory(), records(2))
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    out = StringIO()
+
+    call_command("prune_imports", stdout=out)
+
+    assert not ImportJob.objects.filter(pk=job.pk).exists()
+    assert out.getvalue().strip() == "Deleted 1 previews; deleted the rows of 0 imports."
+
+
+def test_the_workers_watchdog_queues_again_a_job_whose_worker_went_quiet(settings, monkeypatch):
+    job = queue(preview(StaffFactory(), records(2)))
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING,
+        worker_id="gone",
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    stop = threading.Event()
+    queued = []
+    monkeypatch.setattr(tasks, "_enqueue", lambda job_id: (queued.append(job_id), stop.set()))
+
+    run_worker.watchdog(stop, 0.01)
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.QUEUED
+    assert queued == [job.pk]

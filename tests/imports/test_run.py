@@ -1,16 +1,19 @@
 """Running jobs: batches, checkpoint, claim, resume. Real commits (transaction=True), so what a
 crashed worker leaves behind is what the next one sees."""
 
+import json
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError, connection
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import customer_record, phone, preview, queue, records, run
+from users.customers.rules import CUSTOMER_FIELDS
+from users.imports import pipeline
 from users.imports import run as runner
-from users.models import ImportJob, ImportRowError, User
+from users.models import ImportChunk, ImportJob, ImportRowError, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,6 +81,23 @@ def test_imported_customers_have_no_usable_password_and_know_their_origin(owner)
     assert customer.is_verified is False
     passwords = set(User.objects.filter(import_job=job).values_list("password", flat=True))
     assert len(passwords) == 3
+    assert customer.user_type == "INDIVIDUAL"
+    assert customer.accessible_warehouses == []
+
+
+def test_a_row_stored_before_a_field_was_added_takes_that_field_s_default(owner):
+    job = queue(preview(owner, records(2)))
+    for chunk in job.chunks.all():
+        rows = pipeline.chunk_decode(chunk.rows)
+        for row in rows:
+            row[3] = row[3][: CUSTOMER_FIELDS.index("user_type")]
+        ImportChunk.objects.filter(pk=chunk.pk).update(rows=json.dumps(rows))
+
+    assert run(job) == "complete"
+
+    assert set(User.objects.filter(import_job=job).values_list("user_type", flat=True)) == {
+        "INDIVIDUAL"
+    }
 
 
 def test_a_crash_at_a_batch_boundary_resumes_with_nothing_lost_or_doubled(owner, monkeypatch):
@@ -276,8 +296,6 @@ def test_above_the_memory_ceiling_a_job_warns_and_goes_on_in_smaller_batches(
 def test_two_workers_racing_for_one_job_run_it_once(owner):
     import threading
 
-    from django.db import connection
-
     job = queue(preview(owner, records(60)))
     start = threading.Barrier(2)
     outcomes = []
@@ -299,3 +317,86 @@ def test_two_workers_racing_for_one_job_run_it_once(owner):
     assert sorted(outcomes) == ["complete", "not_claimed"]
     assert job.attempts == 1
     assert imported(job) == list(range(2, 62))
+
+
+def test_a_batch_the_database_rejects_in_its_one_statement_is_redone_one_customer_at_a_time(
+    owner, monkeypatch
+):
+    job = queue(preview(owner, records(25)))
+    CustomerFactory(phone="+233" + phone(13)[1:], shipping_mark="ELSEWHERE", email="x@example.com")
+    original = runner.bulk.insert_rows
+    refused: list[int] = []
+
+    def recording(model, *, rows, **kwargs):
+        try:
+            original(model, rows=rows, **kwargs)
+        except IntegrityError:
+            refused.append(len(rows))
+            raise
+
+    monkeypatch.setattr(runner.bulk, "insert_rows", recording)
+
+    run(job)
+
+    job.refresh_from_db()
+    assert refused == [10]  # the second batch, rows 12-21, holds the taken phone
+    assert (job.created_count, job.failed_count, job.checkpoint) == (24, 1, 25)
+    assert imported(job) == [n for n in range(2, 27) if n != 15]
+    error = ImportRowError.objects.get(job=job, at_run=True)
+    assert (error.row, error.code) == (15, "duplicate_existing")
+
+
+def test_names_holding_the_characters_a_bulk_load_escapes_are_stored_exactly(owner):
+    names = ["O\\Brien", "Back\\\\slash", "N\\t", "Ama \\N", "Kofi 'Q' \"Mensah\"", "Akọsua"]
+    # Every other one without an email: NULL beside the escapes.
+    rows = [
+        customer_record(n, last_name=name, email="" if n % 2 else f"person{n}@example.com")
+        for n, name in enumerate(names)
+    ]
+    job = queue(preview(owner, rows))
+
+    run(job)
+
+    stored = User.objects.filter(import_job=job).values_list("source_row", "last_name", "email")
+    assert sorted(stored) == [
+        (n + 2, name, None if n % 2 else f"person{n}@example.com") for n, name in enumerate(names)
+    ]
+    customer = User.objects.get(import_job=job, source_row=2)
+    assert (customer.email, customer.region, customer.is_active) == (
+        "person0@example.com",
+        "ASHANTI",
+        True,
+    )
+
+
+def test_each_stored_chunk_is_read_once_however_batches_fall_across_chunks(owner, monkeypatch):
+    # Chunks of 7 rows and batches of 10: batches begin and end inside chunks.
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
+    job = queue(preview(owner, records(30)))
+    read = []
+    original = pipeline.chunk_rows
+
+    def counting(job_id, index):
+        read.append(index)
+        return original(job_id, index)
+
+    monkeypatch.setattr(pipeline, "chunk_rows", counting)
+
+    run(job)
+
+    assert read == [0, 1, 2, 3, 4]
+    assert imported(job) == list(range(2, 32))
+
+
+def test_after_a_large_import_postgres_knows_the_new_rows(owner, settings, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("Postgres's planner statistics")
+    settings.IMPORT_BATCH_SIZE = 100
+    monkeypatch.setattr(runner, "ANALYZE_AFTER_ROWS", 50)
+    job = queue(preview(owner, records(60)))
+
+    run(job)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'users_user'")
+        assert cursor.fetchone()[0] >= 60

@@ -1,13 +1,19 @@
 """The task wrapper: a stop signal is noticed between batches, the worker's own handler still
-runs, and a job released by a stopping worker is queued again."""
+runs, and a job released by a stopping worker is queued again. The wake-up: a waiting worker
+runs a task as soon as it is queued (LISTEN/NOTIFY on Postgres, a short poll elsewhere)."""
 
 import os
 import signal
 
 import pytest
+from django.core.management import call_command
+from django.db import connection
 
+from tests.factories import StaffFactory
+from tests.imports.helpers import preview, queue, records
 from users.imports import run, tasks
 from users.imports.tasks import stop_requested_on_signals
+from users.models import ImportJob
 
 
 def test_sigterm_sets_the_stop_event_and_chains_to_the_previous_handler():
@@ -51,3 +57,69 @@ def test_the_task_queues_again_only_a_job_its_worker_released(
 
     assert returned == outcome
     assert enqueued == ([job_id] if queued_again else [])
+
+
+@pytest.fixture
+def database_queue(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def record_waits(monkeypatch, before_first_wait=None) -> list[bool]:
+    """What each Wakeup.wait returned; `before_first_wait` runs as the first wait begins."""
+    results: list[bool] = []
+    original = tasks.Wakeup.wait
+
+    def recording(self, timeout):
+        if not results and before_first_wait is not None:
+            before_first_wait()
+        results.append(original(self, timeout))
+        return results[-1]
+
+    monkeypatch.setattr(tasks.Wakeup, "wait", recording)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_waiting_worker_runs_an_import_queued_while_it_waits(database_queue, monkeypatch):
+    job = queue(preview(StaffFactory(), records(5)))
+    waits = record_waits(monkeypatch, before_first_wait=lambda: tasks._enqueue(job.pk))
+    listening = connection.vendor == "postgresql"
+
+    # On Postgres the fallback poll is a minute away: only the notification can end the wait.
+    call_command("run_worker", max_tasks=1, interval=60 if listening else 0.01, verbosity=0)
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.COMPLETE
+    assert waits == [listening]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wait_with_nothing_queued_ends_on_its_timeout(database_queue):
+    wakeup = tasks.Wakeup()
+    try:
+        assert wakeup.wait(0.01) is False
+    finally:
+        wakeup.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listener_whose_connection_was_terminated_listens_again(database_queue):
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is Postgres's")
+    job = queue(preview(StaffFactory(), records(1)))
+    wakeup = tasks.Wakeup()
+    try:
+        terminated = wakeup._listener.get_backend_pid()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [terminated])
+        waits = 0
+        # The backend goes away a moment after it is told to.
+        while wakeup._listener.get_backend_pid() == terminated and waits < 200:
+            assert wakeup.wait(0.05) is False
+            waits += 1
+
+        assert wakeup._listener.get_backend_pid() != terminated
+        tasks._enqueue(job.pk)
+        assert wakeup.wait(60) is True
+    finally:
+        wakeup.close()

@@ -354,7 +354,7 @@ class LiveStack:
         return self.sql(
             "SELECT job.id, job.status, job.total_rows, COALESCE(sum(stored.n), 0) "
             "FROM users_importjob job LEFT JOIN ("
-            "  SELECT job_id, jsonb_array_length(rows) AS n FROM users_importchunk"
+            "  SELECT job_id, json_array_length(rows::json) AS n FROM users_importchunk"
             ") stored ON stored.job_id = job.id "
             "GROUP BY job.id HAVING job.total_rows <> COALESCE(sum(stored.n), 0)"
         )

@@ -5,7 +5,7 @@ or selector, and shapes the answer; who may do what is users.customers.roles, in
 Then the export."""
 
 from django.conf import settings
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from users.api.compression import compressed
 from users.api.errors import invalid_choice
 from users.api.pagination import MAX_PAGE_SIZE, PageNumberPagination
 from users.api.schema import MessageSerializer, error_responses
@@ -42,6 +43,7 @@ class _ScopedView(APIView):
         return user
 
 
+@compressed
 class UserListCreateView(_ScopedView):
     @extend_schema(
         parameters=[
@@ -240,12 +242,11 @@ class ExportView(APIView):
             raise invalid_choice("format", export.FORMATS, UNKNOWN_FORMAT)
         filename = export.export_filename(file_format)
         if file_format == export.XLSX:
-            spool = export.customers_export_xlsx_file(filters=request.query_params)
-            return FileResponse(
-                spool, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE
-            )
-        lines = export.customers_export_csv(filters=request.query_params)
-        response = StreamingHttpResponse(lines, content_type=CSV_CONTENT_TYPE)
+            pieces = export.customers_export_xlsx_stream(filters=request.query_params)
+            response = StreamingHttpResponse(pieces, content_type=XLSX_CONTENT_TYPE)
+        else:
+            lines = export.customers_export_csv(filters=request.query_params)
+            response = StreamingHttpResponse(lines, content_type=CSV_CONTENT_TYPE)
         response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
 

@@ -9,11 +9,13 @@ from datetime import timedelta
 from enum import StrEnum
 from functools import reduce
 from operator import and_, or_
+from typing import NamedTuple
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Case, Count, Q, QuerySet, When
-from django.db.models.functions import Lower, Upper
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from users.customers import roles, rules
@@ -200,37 +202,53 @@ def user_statistics(*, actor: User, scope: Scope) -> dict[str, int]:
     )
 
 
-CLASH_FIELDS = ("id", "phone", "email", "shipping_mark", "first_name", "last_name")
+class Holder(NamedTuple):
+    """A stored user holding a unique value: what a duplicate's report names."""
+
+    id: int
+    phone: str
+    email: str | None
+    shipping_mark: str
+    first_name: str
+    last_name: str
 
 
-def users_clashing(
+def holders_of(
     *, phones=(), emails=(), shipping_marks=(), exclude_id: int | None = None
-) -> list[User]:
+) -> list[Holder]:
     """Users holding any of these (normalised) values, each once.
 
-    One query: a UNION ALL of one lookup per field, so each part uses its own unique index
-    (phone, LOWER(email), UPPER(shipping_mark)). An OR of the three makes Postgres scan the
-    whole table instead: measured 65 ms against 1 ms per 500 rows on 120,000 customers."""
-    base = User.objects.order_by().only(*CLASH_FIELDS)
-    if exclude_id is not None:
-        base = base.exclude(pk=exclude_id)
-    parts = []
-    if phones:
-        parts.append(base.filter(phone__in=list(phones)))
-    if emails:
-        parts.append(
-            base.alias(email_ci=Lower("email")).filter(email_ci__in=[e.lower() for e in emails])
-        )
-    if shipping_marks:
-        parts.append(
-            base.alias(mark_ci=Upper("shipping_mark")).filter(
-                mark_ci__in=[mark.upper() for mark in shipping_marks]
-            )
-        )
+    One query of plain SQL returning tuples: a UNION ALL of one lookup per field, so each part
+    uses its own unique index (phone, LOWER(email), UPPER(shipping_mark)); an OR of the three
+    makes Postgres scan the whole table instead (65 ms against 1 ms per 500 rows on 120,000
+    customers). Built by the ORM with model instances, the same lookups of a 100,000-row import
+    took 1.3 s, of which the SQL was 0.5 s."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(User._meta.get_field(name).column) for name in Holder._fields)
+    table = quote(User._meta.db_table)
+    lookups = (
+        ("{}", "phone", list(phones)),
+        ("LOWER({})", "email", [email.lower() for email in emails]),
+        ("UPPER({})", "shipping_mark", [mark.upper() for mark in shipping_marks]),
+    )
+    parts: list[str] = []
+    params: list[object] = []
+    for template, name, values in lookups:
+        if not values:
+            continue
+        column = template.format(quote(User._meta.get_field(name).column))
+        where = f"{column} IN ({', '.join(['%s'] * len(values))})"
+        params += values
+        if exclude_id is not None:
+            where += f" AND {quote(User._meta.pk.column)} <> %s"
+            params.append(exclude_id)
+        # Only names from the model and placeholders: the values go as parameters.
+        parts.append(f"SELECT {columns} FROM {table} WHERE {where}")  # noqa: S608
     if not parts:
         return []
-    found = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    return list({user.pk: user for user in found}.values())
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return list(dict.fromkeys(Holder(*row) for row in cursor.fetchall()))
 
 
 UNIQUE_FIELDS = ("phone", "email", "shipping_mark")
@@ -251,11 +269,11 @@ def unique_key(field: str, value: object) -> str | None:
 
 class Clashes:
     """The stored users holding any unique value of some rows (fetched in one query, by
-    users_clashing), and, for one row, which of its values each of them holds."""
+    holders_of), and, for one row, which of its values each of them holds."""
 
     def __init__(self, rows: Iterable[Mapping[str, object]], *, exclude_id: int | None = None):
         rows = list(rows)
-        users = users_clashing(
+        users = holders_of(
             phones=[row["phone"] for row in rows if row.get("phone")],
             emails=[row["email"] for row in rows if row.get("email")],
             shipping_marks=[row["shipping_mark"] for row in rows if row.get("shipping_mark")],
@@ -268,9 +286,15 @@ class Clashes:
             if getattr(user, field)
         }
 
-    def of(self, values: Mapping[str, object]) -> list[tuple[str, User]]:
+    def __bool__(self) -> bool:
+        """Whether any stored user holds any of the values."""
+        return bool(self._holders)
+
+    def of(self, values: Mapping[str, object]) -> list[tuple[str, Holder]]:
         """(field, user) for each unique field of `values` that a stored user holds."""
-        held = []
+        held: list[tuple[str, Holder]] = []
+        if not self._holders:
+            return held
         for field in UNIQUE_FIELDS:
             key = unique_key(field, values.get(field))
             if key is not None and (field, key) in self._holders:

@@ -13,6 +13,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from users.api.compression import compressed
 from users.api.errors import ApplicationError, invalid_choice
 from users.api.parsers import JSONParser
 from users.api.schema import error_responses
@@ -49,6 +50,7 @@ def _refuse_large_bodies(request) -> None:
         )
 
 
+@compressed
 class UploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -118,6 +120,7 @@ class BulkCreateView(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
+@compressed
 class StatusView(APIView):
     @extend_schema(
         responses={200: serializers.ImportStatusSerializer, **error_responses(401, 403, 404)},
@@ -157,6 +160,7 @@ class FailedRowsView(APIView):
         )
 
 
+@compressed
 class PreviewPageView(APIView):
     @extend_schema(
         parameters=[
@@ -205,6 +209,7 @@ class TemplateView(APIView):
         )
 
 
+@compressed
 class StatsView(APIView):
     @extend_schema(
         responses={200: serializers.StatsOutputSerializer, **error_responses(401, 403)},

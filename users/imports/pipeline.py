@@ -17,6 +17,7 @@ import json
 import logging
 import marshal
 import os
+import struct
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -30,6 +31,7 @@ from users.customers.rules import CUSTOMER_FIELDS, DUPLICATE_IN_FILE, TOO_LONG, 
 from users.excel.cells import CutText, cut_cell
 from users.excel.columns import ColumnMap, column_letter, legacy_map, map_header_row
 from users.excel.errors import FILE_TOO_LARGE, NO_DATA, TOO_MANY_ROWS, FileError
+from users.imports import bulk
 from users.models import ImportChunk, ImportJob, ImportRowError, User
 
 logger = logging.getLogger(__name__)
@@ -40,8 +42,9 @@ INVALID = "i"
 EXISTING = "e"
 BATCH = "b"
 
+# Rows per stored chunk; the worker's batches default to the same (IMPORT_BATCH_SIZE).
 CHUNK_ROWS = 1000
-LOOKUP_CHUNK = 500
+LOOKUP_CHUNK = 1000
 FIELD_LABELS = {
     "shipping_mark": "Shipping mark",
     "first_name": "First name",
@@ -88,6 +91,9 @@ class _Keys:
 
     def unique_values(self) -> dict[str, str | None]:
         return {"phone": self.phone, "email": self.email, "shipping_mark": self.mark}
+
+    def unique_items(self) -> tuple[tuple[str, str | None], ...]:
+        return (("phone", self.phone), ("email", self.email), ("shipping_mark", self.mark))
 
 
 @dataclass
@@ -209,6 +215,8 @@ def _existing_clashes(keys: list[_Keys]) -> dict[int, list[FieldProblem]]:
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start : start + LOOKUP_CHUNK]
         clashes = selectors.Clashes(k.unique_values() for k in chunk)
+        if not clashes:
+            continue
         for k in chunk:
             values = k.unique_values()
             held = clashes.of(values)
@@ -260,7 +268,7 @@ def classify(keys: list[_Keys]) -> Classified:
             result.problems[k.index] = existing[k.index]
             continue
         problems = []
-        for name, value in k.unique_values().items():
+        for name, value in k.unique_items():
             if value and (name, value) in seen:
                 label = FIELD_LABELS[name].lower()
                 problems.append(
@@ -276,7 +284,7 @@ def classify(keys: list[_Keys]) -> Classified:
             result.problems[k.index] = problems
             continue
         result.outcomes[k.index] = ord(CREATE)
-        for name, value in k.unique_values().items():
+        for name, value in k.unique_items():
             if value:
                 seen[(name, value)] = k.row
 
@@ -335,13 +343,18 @@ def preview_create(
     keys: list[_Keys] = []
     width = len(column_map.headers)
     with tempfile.TemporaryFile(prefix="primepre-import-") as spool:
+        block: list[tuple] = []
         for index, parsed in enumerate(
             parse_rows(data_rows, column_map, max_rows=settings.IMPORT_MAX_ROWS)
         ):
             problems = [(p.field, p.code, p.message, p.value) for p in parsed.problems]
-            marshal.dump((parsed.row, parsed.raw, parsed.values, problems), spool)
+            block.append((parsed.row, parsed.raw, parsed.values, problems))
+            if len(block) == CHUNK_ROWS:
+                _spool_block(spool, block)
+                block = []
             keys.append(_keys_of(index, parsed))
             width = max(width, len(parsed.raw))
+        _spool_block(spool, block)
         if not keys:
             raise FileError(NO_DATA, "The file has a header row but no data rows.")
         parsed_at = time.monotonic()
@@ -374,11 +387,26 @@ def preview_create(
     return job
 
 
-def _spooled(spool, total: int) -> Iterator[tuple[int, ParsedRow]]:
-    for index in range(total):
+_BLOCK_LENGTH = struct.Struct("<Q")
+
+
+def _spool_block(spool, block: list[tuple]) -> None:
+    """Rows to the spool as one marshalled block of up to CHUNK_ROWS, behind its length: read
+    back whole, a block costs 1.5 us a row against 16 us for marshal.load row by row."""
+    if block:
+        data = marshal.dumps(block)
+        spool.write(_BLOCK_LENGTH.pack(len(data)))
+        spool.write(data)
+
+
+def _spooled(spool) -> Iterator[tuple[int, ParsedRow]]:
+    index = 0
+    while header := spool.read(_BLOCK_LENGTH.size):
+        (length,) = _BLOCK_LENGTH.unpack(header)
         # Our own spool, written a moment ago by preview_create: not outside input.
-        row, raw, values, problems = marshal.load(spool)  # noqa: S302
-        yield index, ParsedRow(row, raw, values, [FieldProblem(*p) for p in problems])
+        for row, raw, values, problems in marshal.loads(spool.read(length)):  # noqa: S302
+            yield index, ParsedRow(row, raw, values, [FieldProblem(*p) for p in problems])
+            index += 1
 
 
 def storable(value):
@@ -444,8 +472,8 @@ def _store(
             to_create_count=classified.count(CREATE),
         )
         chunk: list = []
-        errors: list[ImportRowError] = []
-        for index, parsed in _spooled(spool, total):
+        errors: list[tuple] = []
+        for index, parsed in _spooled(spool):
             outcome = chr(classified.outcomes[index])
             problems = parsed.problems or classified.problems.get(index, [])
             values = parsed.values
@@ -456,48 +484,67 @@ def _store(
                 [parsed.row, outcome, storable(parsed.raw), values_list(values), int(generated)]
             )
             errors.extend(
-                ImportRowError(
-                    job=job,
-                    row=parsed.row,
-                    position=index,
-                    field=p.field,
-                    code=p.code,
-                    message=p.message,
-                    value=storable(str(p.value)[:_VALUE_CAP]),
-                )
+                (parsed.row, index, p.field, p.code, p.message, storable(str(p.value)[:_VALUE_CAP]))
                 for p in problems
             )
             if len(chunk) == CHUNK_ROWS:
                 _flush_chunk(job, index // CHUNK_ROWS, chunk)
                 chunk = []
             if len(errors) >= 2000:
-                ImportRowError.objects.bulk_create(errors)
+                _insert_errors(job, errors)
                 errors = []
         if chunk:
             _flush_chunk(job, (total - 1) // CHUNK_ROWS, chunk)
-        ImportRowError.objects.bulk_create(errors)
+        _insert_errors(job, errors)
     return job
+
+
+def _insert_errors(job: ImportJob, errors: list[tuple]) -> None:
+    """(row, position, field, code, message, value) tuples as the job's ImportRowErrors, in one
+    statement (a file of existing customers has three for each of its rows)."""
+    if errors:
+        bulk.insert_rows(
+            ImportRowError,
+            fields=("row", "position", "field", "code", "message", "value"),
+            rows=errors,
+            shared={"job": job.pk, "at_run": False},
+        )
 
 
 def stored_chunks(job_id, *, start: int = 0) -> Iterator[tuple[int, list]]:
     """(chunk index, its rows) from chunk `start` on, in file order, one chunk in memory at a
     time (chunks are numbered 0, 1, 2... with CHUNK_ROWS rows each)."""
     index = start
-    while (rows := _chunk_rows(job_id, index)) is not None:
+    while (rows := chunk_rows(job_id, index)) is not None:
         yield index, rows
         index += 1
 
 
-def _chunk_rows(job_id, index: int) -> list | None:
-    return (
+def chunk_rows(job_id, index: int) -> list | None:
+    """The rows of one stored chunk, or None past the last."""
+    text = (
         ImportChunk.objects.filter(job_id=job_id, index=index)
         .values_list("rows", flat=True)
         .first()
     )
+    return None if text is None else chunk_decode(text)
+
+
+def chunk_decode(text: str) -> list:
+    return json.loads(text)
+
+
+def _chunk_encode(rows: list) -> str:
+    """Compact JSON text: it reads back exactly (str, int, float, bool, None) and costs Postgres
+    nothing to store, where jsonb is parsed and rebuilt on the way in and out (10 ms against
+    7 ms to write a 1,000-row chunk, 7 against 4 to read one, measured)."""
+    return json.dumps(rows, separators=(",", ":"))
 
 
 def _flush_chunk(job: ImportJob, index: int, rows: list) -> None:
-    ImportChunk.objects.create(job=job, index=index, first_row=index * CHUNK_ROWS, rows=rows)
+    ImportChunk.objects.create(
+        job=job, index=index, first_row=index * CHUNK_ROWS, rows=_chunk_encode(rows)
+    )
 
 
 # --- sources: an uploaded file, or the legacy JSON body --------------------------------------

@@ -21,6 +21,8 @@ LISTS = {
     "batch": (pipeline.BATCH,),
     "create": (pipeline.CREATE,),
 }
+# The lists an upload's answer carries (each row once); "candidates" is only paged.
+PREVIEW_LISTS = ("invalid", "existing", "batch", "create")
 STATUS_LIST_LIMIT = 100
 
 
@@ -75,20 +77,39 @@ def error_json(error: ImportRowError) -> dict:
     }
 
 
+def list_totals(job: ImportJob) -> dict[str, int]:
+    """How many rows each preview list holds in all."""
+    return {
+        "candidates": job.to_create_count
+        + job.existing_duplicate_count
+        + job.batch_duplicate_count,
+        "invalid": job.invalid_count,
+        "existing": job.existing_duplicate_count,
+        "batch": job.batch_duplicate_count,
+        "create": job.to_create_count,
+    }
+
+
 def _collect(
     job: ImportJob, names: tuple[str, ...], *, offset: int, limit: int
 ) -> dict[str, list[list]]:
-    """The stored rows of each named list, from `offset`, at most `limit` each: one scan."""
+    """The stored rows of each named list, from `offset`, at most `limit` each: one scan, which
+    stops as soon as every list has what it can have (the job's counts say how many that is)."""
+    totals = list_totals(job)
     wanted = {name: LISTS[name] for name in names}
+    missing = {name: min(limit, max(0, totals[name] - offset)) for name in names}
     seen = dict.fromkeys(names, 0)
     found: dict[str, list[list]] = {name: [] for name in names}
+    if not any(missing.values()):
+        return found
     for row in stored_rows(job):
         for name, outcomes in wanted.items():
             if row[1] in outcomes:
-                if seen[name] >= offset and len(found[name]) < limit:
+                if seen[name] >= offset and missing[name]:
                     found[name].append(row)
+                    missing[name] -= 1
                 seen[name] += 1
-        if all(len(found[name]) >= limit for name in names):
+        if not any(missing.values()):
             break
     return found
 
@@ -179,7 +200,9 @@ def preview_response(job: ImportJob) -> dict:
     """The answer to an upload (the SPA reads these names). Lists hold at most
     IMPORT_PREVIEW_LIST_LIMIT entries each; `summary` always counts everything."""
     limit = settings.IMPORT_PREVIEW_LIST_LIMIT
-    rows = _collect(job, tuple(LISTS), offset=0, limit=limit)
+    # Every valid row ("candidates") is already in one of the three duplicate_results lists; it is
+    # paged at rows/?list=candidates rather than sent a second time here.
+    rows = _collect(job, PREVIEW_LISTS, offset=0, limit=limit)
     lists = {name: list_entries(job, name, found) for name, found in rows.items()}
     valid = job.to_create_count + job.existing_duplicate_count + job.batch_duplicate_count
     errors_total = _row_errors(job).count()
@@ -195,7 +218,6 @@ def preview_response(job: ImportJob) -> dict:
         "unmapped_columns": job.column_mapping.get("unmapped", []),
         "summary": summary(job),
         "parsing_results": {
-            "candidates": lists["candidates"],
             "invalid_rows": lists["invalid"],
             "total_rows": job.total_rows,
             "valid_candidates": valid,
@@ -214,15 +236,7 @@ def preview_response(job: ImportJob) -> dict:
 
 def preview_page(job: ImportJob, *, name: str, page: int, page_size: int) -> dict:
     """One page of one preview list (for previews larger than the list limit)."""
-    totals = {
-        "candidates": job.to_create_count
-        + job.existing_duplicate_count
-        + job.batch_duplicate_count,
-        "invalid": job.invalid_count,
-        "existing": job.existing_duplicate_count,
-        "batch": job.batch_duplicate_count,
-        "create": job.to_create_count,
-    }
+    totals = list_totals(job)
     rows = _collect(job, (name,), offset=(page - 1) * page_size, limit=page_size)[name]
     return {
         "upload_id": str(job.pk),
@@ -268,11 +282,12 @@ def first_not_created(job: ImportJob, limit: int) -> list[tuple[list, list[Impor
     )
     if not positions:
         return []
-    chunks = dict(
-        ImportChunk.objects.filter(
+    chunks = {
+        index: pipeline.chunk_decode(text)
+        for index, text in ImportChunk.objects.filter(
             job=job, index__in={p // pipeline.CHUNK_ROWS for p in positions}
         ).values_list("index", "rows")
-    )
+    }
     rows = [chunks[p // pipeline.CHUNK_ROWS][p % pipeline.CHUNK_ROWS] for p in positions]
     errors = _errors_by_row(job, {row[0] for row in rows})
     return [(row, errors.get(row[0], [])) for row in rows]

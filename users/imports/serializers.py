@@ -102,10 +102,12 @@ class PreviewSummarySerializer(serializers.Serializer):
 
 
 class ParsingResultsSerializer(serializers.Serializer):
-    candidates = CandidateSerializer(many=True)
     invalid_rows = InvalidRowSerializer(many=True)
     total_rows = serializers.IntegerField()
-    valid_candidates = serializers.IntegerField()
+    valid_candidates = serializers.IntegerField(
+        help_text="Valid rows: to create plus duplicates. Each is in one of the duplicate_results "
+        "lists; all of them, in file order, are paged at rows/?list=candidates."
+    )
 
 
 class DuplicateResultsSerializer(serializers.Serializer):

@@ -1,21 +1,35 @@
 """Background tasks (Django's tasks API) and their queueing. A task takes an id and calls a
-service; it is queued once the transaction that made its job commits."""
+service; it is queued once the transaction that made its job commits.
 
+On Postgres a worker waiting for work is woken as soon as a task is queued (LISTEN/NOTIFY on
+WAKE_CHANNEL: the web process notifies, run_worker listens), not on its next poll."""
+
+import logging
 import os
+import select
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from django.db import transaction
+from django.db import connections, transaction
+from django.dispatch import receiver
 from django_tasks import task
+from django_tasks.signals import task_enqueued
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from users.imports import run
 from users.messaging import invites
 from users.models import ImportJob
+
+logger = logging.getLogger(__name__)
+
+WAKE_CHANNEL = "primepre_tasks"
 
 
 @contextmanager
@@ -87,3 +101,76 @@ def invites_enqueue(job_id, source_rows: list[int]) -> None:
     """Queues the invites of the customers created from these rows (run calls this once their
     batch has committed)."""
     import_job_invites_task.enqueue(job_id=str(job_id), source_rows=source_rows)
+
+
+@receiver(task_enqueued)
+def _wake_workers(sender, **kwargs) -> None:
+    """A task went into the database queue: NOTIFY the listening workers (Postgres delivers it
+    when the transaction that queued the task commits, so a woken worker finds the task)."""
+    if not (isinstance(sender, type) and issubclass(sender, DatabaseBackend)):
+        return
+    connection = connections[DBTaskResult.objects.db]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {WAKE_CHANNEL}")
+
+
+class Wakeup:
+    """What a worker waits on between looks at the database queue: on Postgres a connection of
+    its own that LISTENs on WAKE_CHANNEL, so a queued task ends the wait at once and `timeout`
+    is only the fallback; elsewhere (SQLite) a plain sleep of `timeout`, a short poll.
+
+    The connection is opened before the worker's first look at the queue, so no notification
+    can fall between a look and the wait after it; a lost connection (a restarted or
+    terminated backend) is reopened at the next wait, the poll covering the moment between."""
+
+    def __init__(self, *, using: str | None = None):
+        self._database = connections[using or DBTaskResult.objects.db]
+        self._listener = None
+        if self._database.vendor == "postgresql":
+            self._listen()
+
+    def _listen(self):
+        try:
+            raw = self._database.get_new_connection(self._database.get_connection_params())
+            raw.autocommit = True
+            with raw.cursor() as cursor:
+                cursor.execute(f"LISTEN {WAKE_CHANNEL}")
+        except self._database.Database.Error as error:
+            logger.warning("[WORKER-LISTEN] error=%s", type(error).__name__)
+            return None
+        self._listener = raw
+        return raw
+
+    def wait(self, timeout: float) -> bool:
+        """Waits up to `timeout` seconds; True if woken by a queued task."""
+        if self._database.vendor != "postgresql":
+            time.sleep(timeout)
+            return False
+        listener = self._listener if self._listener is not None else self._listen()
+        if listener is None:
+            time.sleep(timeout)
+            return False
+        deadline = time.monotonic() + timeout
+        try:
+            # The socket can be readable for other messages than a notification: wait on.
+            while not listener.notifies and (remaining := deadline - time.monotonic()) > 0:
+                select.select([listener], [], [], remaining)
+                listener.poll()
+        except (self._database.Database.Error, OSError) as error:
+            logger.warning("[WORKER-LISTEN] error=%s", type(error).__name__)
+            # Listening again before the caller's next look at the queue leaves no moment in
+            # which a notification could be missed.
+            self.close()
+            self._listen()
+            return False
+        woken = bool(listener.notifies)
+        listener.notifies.clear()
+        return woken
+
+    def close(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            finally:
+                self._listener = None

