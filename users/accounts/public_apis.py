@@ -217,7 +217,7 @@ class ResendVerificationView(_PublicView):
         return Response({"success": True, "message": verification.RESEND_MESSAGE})
 
 
-FORGOT_PASSWORD_MESSAGE = (
+FORGOT_ANSWER = (
     "Contact primepre to reset your password: an administrator will set you a new one. If "
     "this phone number has an account, a PIN to reset it yourself may also arrive by SMS."
 )
@@ -241,7 +241,7 @@ class ForgotPasswordView(_PublicView):
         data = PhoneInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reset.password_reset_request(phone=data.validated_data["phone"])
-        return Response({"success": True, "message": FORGOT_PASSWORD_MESSAGE})
+        return Response({"success": True, "message": FORGOT_ANSWER})
 
 
 class ShippingMarkListOutputSerializer(serializers.Serializer):
