@@ -164,7 +164,8 @@ def test_resend_answers_alike_for_any_phone_and_respects_the_cooldown(twilio, se
     assert cooled.status_code == unknown.status_code == status.HTTP_200_OK
     assert len(twilio.sent) == 2
     old, new = PhoneVerificationPin.objects.order_by("id")
-    assert old.used_at is not None and new.used_at is None
+    assert old.used_at is not None
+    assert new.used_at is None
 
 
 def test_resend_stops_at_the_hourly_limit(twilio, settings):
