@@ -117,8 +117,10 @@ def test_wrong_pins_are_counted_and_end_the_pin(twilio, settings):
 
     right = client.post(VERIFY_PHONE, {"phone": PHONE, "pin": pin}, content_type="application/json")
 
-    assert codes == ["invalid_pin"] * 5 + ["pin_attempts_exceeded"]
-    assert right.json()["code"] == "pin_attempts_exceeded"
+    assert codes == ["invalid_pin"] * 6
+    assert right.json()["code"] == "invalid_pin"
+    assert "tokens" not in right.json()
+    assert PhoneVerificationPin.objects.get().attempts == 5
     assert User.objects.get(phone=PHONE).is_verified is False
 
 
@@ -130,8 +132,25 @@ def test_an_expired_pin_does_not_verify(twilio):
         VERIFY_PHONE, {"phone": PHONE, "pin": last_pin(twilio)}, content_type="application/json"
     )
 
-    assert answer.json()["code"] == "pin_expired"
+    assert answer.status_code == status.HTTP_400_BAD_REQUEST
+    assert "tokens" not in answer.json()
     assert User.objects.get(phone=PHONE).is_verified is False
+
+
+def test_an_expired_or_exhausted_pin_is_answered_like_an_unknown_phone(twilio, settings):
+    """A distinct answer would tell that the phone has an account waiting for verification."""
+    legacy_signup(Spa())
+    PhoneVerificationPin.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    client = Client()
+
+    expired = client.post(
+        VERIFY_PHONE, {"phone": PHONE, "pin": last_pin(twilio)}, content_type="application/json"
+    )
+    unknown = client.post(
+        VERIFY_PHONE, {"phone": "0201234999", "pin": "000000"}, content_type="application/json"
+    )
+
+    assert (expired.status_code, expired.json()) == (unknown.status_code, unknown.json())
 
 
 def test_a_pin_is_used_once(twilio):

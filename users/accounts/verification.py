@@ -25,9 +25,12 @@ from users.models import PhoneVerificationPin, User
 logger = logging.getLogger(__name__)
 
 INVALID_PIN = "invalid_pin"
-PIN_EXPIRED = "pin_expired"
-PIN_ATTEMPTS_EXCEEDED = "pin_attempts_exceeded"
-WRONG_PIN_MESSAGE = "The PIN is not right. Check the SMS, or ask for a new PIN."
+# One answer for every failure: a distinct "expired" or "too many tries" would tell a caller
+# that the phone has an account waiting for verification.
+WRONG_PIN_MESSAGE = (
+    "The PIN is not right, or it has expired or been tried too often. Check the SMS, or ask "
+    "for a new PIN."
+)
 RESEND_MESSAGE = (
     "If this phone number has an account waiting for verification, a new PIN is on its way by SMS."
 )
@@ -93,9 +96,9 @@ def verification_pin_resend(*, phone: str) -> None:
 
 
 def phone_verify(*, phone: str, pin: str) -> User:
-    """The account, now verified, if `pin` is its live PIN; otherwise 400 invalid_pin (also for
-    a phone without an account, an account already verified or blocked, or one without a
-    PIN), pin_expired or pin_attempts_exceeded."""
+    """The account, now verified, if `pin` is its live PIN; otherwise 400 invalid_pin, for
+    every reason alike: a wrong PIN, an expired one, one tried PHONE_VERIFICATION_MAX_ATTEMPTS
+    times, a phone without an account, an account already verified or blocked."""
     wrong = ApplicationError(INVALID_PIN, WRONG_PIN_MESSAGE)
     user = None if "@" in phone else selectors.user_find_by_identifier(identifier=phone)
     pending = user is not None and user.is_active and not user.is_verified
@@ -107,17 +110,18 @@ def phone_verify(*, phone: str, pin: str) -> User:
     if live is None:
         check_password(str(pin), _no_pin_hash())
         raise wrong
-    if live.expires_at <= timezone.now():
-        raise ApplicationError(PIN_EXPIRED, "The PIN has expired. Ask for a new one.")
     # Each guess is counted before the PIN is compared, by one conditional UPDATE: parallel
     # guesses cannot share an attempt.
     counted = PhoneVerificationPin.objects.filter(
-        pk=live.pk, used_at__isnull=True, attempts__lt=settings.PHONE_VERIFICATION_MAX_ATTEMPTS
+        pk=live.pk,
+        used_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        attempts__lt=settings.PHONE_VERIFICATION_MAX_ATTEMPTS,
     ).update(attempts=F("attempts") + 1)
-    if not counted:
-        raise ApplicationError(PIN_ATTEMPTS_EXCEEDED, "Too many wrong PINs. Ask for a new one.")
-    if not check_password(str(pin), live.pin_hash):
-        logger.info("[PHONE-VERIFY] user=%s ok=0", user.pk)
+    matches = check_password(str(pin), live.pin_hash)
+    if not counted or not matches:
+        reason = "expired_or_exhausted" if not counted else "wrong_pin"
+        logger.info("[PHONE-VERIFY] user=%s ok=0 reason=%s", user.pk, reason)
         raise wrong
     with transaction.atomic():
         # Only one request can mark the PIN used; any other one bringing it loses here.
