@@ -254,7 +254,9 @@ class ShippingMarkListOutputSerializer(serializers.Serializer):
 class ShippingMarkListView(_PublicView):
     throttle_classes = [throttles.ClaimRateThrottle]
 
-    @extend_schema(responses={200: ShippingMarkListOutputSerializer}, tags=TAGS)
+    @extend_schema(
+        responses={200: ShippingMarkListOutputSerializer, **error_responses(429)}, tags=TAGS
+    )
     def get(self, request):
         body = {"success": True, "message": claim.MARKS_MESSAGE, "shipping_marks": [], "total": 0}
         return Response(body)
