@@ -62,3 +62,60 @@ class LoginFailureLock:
 def client_ident(request) -> str:
     """The client address as DRF's throttles see it (NUM_PROXIES-aware)."""
     return LoginRateThrottle().get_ident(request)
+
+
+class PhoneRateThrottle(LoginRateThrottle):
+    """Requests naming one phone number, counted per number however it is written (E.164 when
+    it parses), from any address. A body without a phone is not counted here (its per-address
+    throttle still is)."""
+
+    def get_cache_key(self, request, view):
+        phone = request.data.get("phone") if isinstance(request.data, dict) else None
+        if not isinstance(phone, str) or not phone.strip():
+            return None
+        digest = hashlib.sha256(_identifier_key(phone).encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+class ShippingMarksRateThrottle(LoginRateThrottle):
+    scope = "shipping_marks"
+
+
+class SignupRateThrottle(LoginRateThrottle):
+    scope = "signup"
+
+
+class SignupPhoneRateThrottle(PhoneRateThrottle):
+    scope = "signup_phone"
+
+
+class VerifyPhoneRateThrottle(LoginRateThrottle):
+    scope = "verify_phone"
+
+
+class VerifyPhonePhoneRateThrottle(PhoneRateThrottle):
+    scope = "verify_phone_phone"
+
+
+class ResendVerificationRateThrottle(LoginRateThrottle):
+    scope = "resend_verification"
+
+
+class ResendVerificationPhoneRateThrottle(PhoneRateThrottle):
+    scope = "resend_verification_phone"
+
+
+class ForgotPasswordRateThrottle(LoginRateThrottle):
+    scope = "forgot_password"
+
+
+class ForgotPasswordPhoneRateThrottle(PhoneRateThrottle):
+    scope = "forgot_password_phone"
+
+
+class ClaimRateThrottle(LoginRateThrottle):
+    scope = "claim"
+
+
+class ClaimPhoneRateThrottle(PhoneRateThrottle):
+    scope = "claim_phone"
