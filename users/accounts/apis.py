@@ -14,7 +14,6 @@ from users.accounts.throttles import (
     LoginFailureLock,
     LoginRateThrottle,
     PasswordResetRateThrottle,
-    client_ident,
 )
 from users.api.errors import INVALID_CREDENTIALS, ApplicationError
 from users.api.permissions import IsAuthenticatedUser
@@ -36,16 +35,16 @@ class LoginView(APIView):
         data = serializers.LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         identifier = data.validated_data["identifier"]
-        lock = LoginFailureLock(client=client_ident(request), identifier=identifier)
-        if (wait := lock.wait()) is not None:
-            raise Throttled(wait=wait)
+        lock = LoginFailureLock(identifier=identifier)
+        if not lock.reserve():
+            raise Throttled(wait=lock.wait())
         try:
             user = services.auth_login(
                 identifier=identifier, password=data.validated_data["password"]
             )
         except ApplicationError as error:
-            if error.code == INVALID_CREDENTIALS:
-                lock.record_failure()
+            if error.code != INVALID_CREDENTIALS:
+                lock.reset()  # the password was right (the account is refused for another reason)
             raise
         lock.reset()
         body = {
