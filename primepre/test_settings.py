@@ -29,7 +29,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # memory database: there, parallel writers fail at once ("database table is locked") instead of
 # waiting their turn as they do on a real SQLite file, so the race tests could not run.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    _SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+    _SHM = "/dev/shm"  # noqa: S108 (a file name of this process alone, below)
+    _SCRATCH = _SHM if os.path.isdir(_SHM) else tempfile.gettempdir()
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(_SCRATCH, f"primepre-test-{os.getpid()}.sqlite3")
     }
