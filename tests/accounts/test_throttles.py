@@ -7,7 +7,6 @@ import time
 from collections import Counter
 
 import pytest
-from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -24,25 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LOGIN = reverse("users:login")
 ADMIN_LOGIN = "/admin/login/"
 PASSWORD = "staff-password-1"
-
-
-@pytest.fixture
-def slow_hashing(monkeypatch):
-    """Each password hash or check takes 30 ms, as PBKDF2 takes hundreds (time.sleep lets the
-    other threads run meanwhile, as the hash does on the other cores): without it the test's
-    fast hasher leaves no window for a race."""
-    verify, encode = MD5PasswordHasher.verify, MD5PasswordHasher.encode
-
-    def slow_verify(self, password, encoded):
-        time.sleep(0.03)
-        return verify(self, password, encoded)
-
-    def slow_encode(self, password, salt):
-        time.sleep(0.03)
-        return encode(self, password, salt)
-
-    monkeypatch.setattr(MD5PasswordHasher, "verify", slow_verify)
-    monkeypatch.setattr(MD5PasswordHasher, "encode", slow_encode)
 
 
 @pytest.fixture
