@@ -233,3 +233,30 @@ def test_25_parallel_wrong_passwords_with_redis_check_only_login_max_failures(
     statuses = in_parallel([{"phone": "0241234567", "password": "wrong"}] * 25)
 
     assert statuses[400] == settings.LOGIN_MAX_FAILURES
+
+
+def test_parallel_password_changes_of_one_user_pass_only_their_rate(database_cache, slow_hashing):
+    # PASSWORD_CHANGE_RATE, 10/hour: each try checks the current password, so a stolen access
+    # token gets no more than that many guesses at it.
+    from tests.conftest import bearer_client
+
+    user = StaffFactory()
+    start = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def change():
+        try:
+            start.wait()
+            body = {"old_password": "wrong", "new_password": "x", "confirm_password": "x"}
+            answer = bearer_client(user).post(reverse("users:password-change"), body, format="json")
+            statuses.append(answer.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=change) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Counter(statuses) == {400: 10, 429: 10}

@@ -5,12 +5,12 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView as _TokenRefreshView
 
 from users.accounts import reset, serializers, services
 from users.accounts.throttles import (
+    AtomicScopedRateThrottle,
     LoginFailureLock,
     LoginRateThrottle,
     PasswordResetRateThrottle,
@@ -172,7 +172,7 @@ class PasswordChangeView(APIView):
     """The caller's own new password. A wrong current password is 400, never 401."""
 
     permission_classes = [IsAuthenticatedUser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AtomicScopedRateThrottle]
     throttle_scope = "password_change"
 
     @extend_schema(

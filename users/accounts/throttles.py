@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from users.accounts import selectors
 from users.customers import rules
@@ -117,6 +117,11 @@ class LoginRateThrottle(AtomicRateThrottle):
 
 class PasswordResetRateThrottle(LoginRateThrottle):
     scope = "password_reset"
+
+
+class AtomicScopedRateThrottle(ScopedRateThrottle, AtomicRateThrottle):
+    """DRF's ScopedRateThrottle (the view's `throttle_scope`, per user or else per address),
+    counted atomically."""
 
 
 def account_key(identifier: str) -> str:
