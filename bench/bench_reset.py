@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_reset.py [--requests 20]
 
 Runs the real stack (gunicorn with gunicorn_config.py, one task worker, Postgres, the production
-password hasher) and sends `--requests` requests for each branch, the branches interleaved so
-that the machine's load falls on all of them alike:
+password hasher) and sends `--requests` requests for each branch, in rounds of one request per
+branch in a shuffled order, so that the machine's load falls on all of them alike:
 
 - reset: an existing phone's first request, an existing phone over PASSWORD_RESET_MAX_PER_HOUR,
   a phone without an account, an email;
@@ -19,6 +19,7 @@ smallest at most 1.2).
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -137,9 +138,14 @@ def main() -> None:
             json={"phone": "0249999999", "pin": "1", "new_password": NEW_PASSWORD},
             timeout=60,
         )
+        order = list(plan)
+        shuffler = random.Random(15)
         for n in range(args.requests):
-            for name, requests_of_branch in plan.items():
-                path, body = requests_of_branch[n]
+            # A new order each round: no branch always follows the slow confirms, or always
+            # meets the worker busy with the tasks the round before queued.
+            shuffler.shuffle(order)
+            for name in order:
+                path, body = plan[name][n]
                 started = time.perf_counter()
                 response = session.post(base + path, json=body, timeout=60)
                 times[name].append((time.perf_counter() - started) * 1000)
