@@ -189,27 +189,32 @@ def test_parallel_hits_on_the_database_counter_each_get_their_own_count():
 
 @pytest.fixture
 def redis_cache(settings):
+    """Django's Redis cache on the test Redis, under a key prefix of this test alone (the
+    counters expire by themselves; nothing else in that Redis is touched)."""
     import os
+    import uuid
 
     import redis
 
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.RedisError:
         missing_service("no Redis answers for the Redis counter tests")
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": uuid.uuid4().hex,
+        }
     }
-    yield
-    redis.Redis.from_url(url).flushdb()
 
 
 def test_parallel_hits_on_the_redis_counter_each_get_their_own_count(redis_cache):
     assert hits_in_parallel(40) == list(range(1, 41))
 
 
-def test_a_counter_starts_again_when_its_window_ends(redis_cache):
+def test_a_redis_counter_starts_again_when_its_window_ends(redis_cache):
     throttles.counter_hit(key="short", window=0.2)
     assert throttles.counter_hit(key="short", window=0.2)[0] == 2
     time.sleep(0.3)
