@@ -391,3 +391,19 @@ class PasswordChange(models.Model):
 
     def __str__(self) -> str:
         return f"Password of user {self.user_id}: {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RateCounter(models.Model):
+    """A count of attempts in a fixed window (users.accounts.throttles): sign-ins per address,
+    wrong passwords per account. One atomic statement adds each attempt, so parallel requests
+    cannot read the same count. The key is a digest: no phone or email is stored."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    count = models.PositiveIntegerField()
+    expires_at = models.FloatField(help_text="Unix time at which the window ends.")
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}: {self.count}"
