@@ -6,13 +6,15 @@ Through the real server (gunicorn with gunicorn_config.py) on a scratch Postgres
 (BENCH_DATABASE_NAME), with the production password hasher and SMS off (no provider call on
 either side). `--runs` accounts are signed up first (untimed); then each round times, one after
 the other, a sign-up with new details and one with a registered phone (new email and mark), a
-forgot-password for a registered phone and for an unknown one. Medians of `--runs` each; the
+forgot-password for a registered phone and for an unknown one, in a new shuffled order each
+round. Medians of `--runs` each; the
 target is every pair within 20 % of each other (answers that take longer for one kind of phone
 would tell which phones are registered).
 """
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -75,12 +77,19 @@ def main() -> None:
         for n in range(runs):  # the registered accounts
             timed(base + SIGNUP, signup_body(n, phone=1_000_000 + n))
         timed(base + SIGNUP, signup_body(9_999, phone=3_999_999))  # warm-up
+        order = random.Random(7)
         for n in range(runs):
-            times["new"].append(timed(base + SIGNUP, signup_body(1_000 + n, phone=2_000_000 + n)))
-            taken = signup_body(2_000 + n, phone=1_000_000 + n)
-            times["taken"].append(timed(base + SIGNUP, taken))
-            times["known"].append(timed(base + FORGOT, {"phone": f"024{1_000_000 + n:07d}"}))
-            times["unknown"].append(timed(base + FORGOT, {"phone": f"024{5_000_000 + n:07d}"}))
+            # Each round in its own order: what runs just before a request (a sign-up's two
+            # hashes) would otherwise weigh on one kind only.
+            requests_of_round = [
+                ("new", SIGNUP, signup_body(1_000 + n, phone=2_000_000 + n)),
+                ("taken", SIGNUP, signup_body(2_000 + n, phone=1_000_000 + n)),
+                ("known", FORGOT, {"phone": f"024{1_000_000 + n:07d}"}),
+                ("unknown", FORGOT, {"phone": f"024{5_000_000 + n:07d}"}),
+            ]
+            order.shuffle(requests_of_round)
+            for kind, path, body in requests_of_round:
+                times[kind].append(timed(base + path, body))
     load = f"{load:.1f} -> {os.getloadavg()[0]:.1f}"
     medians = {key: statistics.median(values) for key, values in times.items()}
     rows = []
