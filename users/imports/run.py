@@ -461,7 +461,7 @@ def _release(job_id, worker_id: str) -> None:
     ).update(status=ImportJob.Status.QUEUED, worker_id="", heartbeat_at=timezone.now())
 
 
-def _with_db_retries(step: Callable[[], object]) -> object:
+def with_db_retries(step: Callable[[], object]) -> object:
     """Runs one step; a lost connection is reopened and the step retried with back-off."""
     for attempt in range(DB_RETRIES + 1):
         try:
@@ -530,7 +530,7 @@ def import_job_run(
     "not_claimed", "lost_claim", "released" (asked to stop: the job is QUEUED again for the
     caller to queue) or "failed". With notify on, on_created(source rows) is called after each
     batch commits."""
-    if not _with_db_retries(partial(_claim, job_id, worker_id)):
+    if not with_db_retries(partial(_claim, job_id, worker_id)):
         logger.info("[IMPORT-SKIP] job=%s reason=not_claimable", job_id)
         return "not_claimed"
     started = time.monotonic()
@@ -550,11 +550,11 @@ def import_job_run(
     try:
         while True:
             if should_stop():
-                _with_db_retries(partial(_release, job_id, worker_id))
+                with_db_retries(partial(_release, job_id, worker_id))
                 logger.info("[IMPORT-RELEASE] job=%s worker=%s", job_id, worker_id)
                 return "released"
             batch_started = time.monotonic()
-            step = _with_db_retries(
+            step = with_db_retries(
                 partial(_step, job_id, worker_id, batch_size, stored, on_created)
             )
             if step is None:
@@ -575,7 +575,7 @@ def import_job_run(
                 f" rss_mb={_rss_mb():.0f}" if batches % 10 == 0 else "",
             )
             batch_size = _next_batch_size(job_id, batch_size)
-        job = _with_db_retries(partial(_finish, job_id, worker_id))
+        job = with_db_retries(partial(_finish, job_id, worker_id))
         _analyze_after_bulk_load(job)
     except LostClaim:
         logger.warning("[IMPORT-LOST] job=%s worker=%s", job_id, worker_id)
