@@ -395,6 +395,8 @@ def _batch_problems(k: _Keys, seen: dict[tuple[str, object], int], extra=()) -> 
     for name, value in (*k.unique_items(), *extra):
         if value and (name, value) in seen:
             if name == "customer":
+                if problems:
+                    continue  # a value the rows share says it already
                 message = f"Matches the same customer as row {seen[(name, value)]}."
                 name, value = "", ""
             else:
