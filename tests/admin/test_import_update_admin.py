@@ -26,12 +26,11 @@ def text(response) -> str:
     return response.content.decode()
 
 
-def test_an_update_previews_its_changes_runs_and_is_undone(
-    web, django_capture_on_commit_callbacks
-):
+def test_an_update_previews_its_changes_runs_and_is_undone(web, django_capture_on_commit_callbacks):
     kwame = CustomerFactory(phone="+233241234567", last_name="Mensah")
     page = web.get(IMPORT)
-    assert 'name="mode"' in text(page) and 'name="match"' in text(page)
+    assert 'name="mode"' in text(page)
+    assert 'name="match"' in text(page)
     content = builders.xlsx_bytes([["Phone", "Last Name"], ["0241234567", "Asante"]])
 
     response = web.post(
@@ -40,7 +39,8 @@ def test_an_update_previews_its_changes_runs_and_is_undone(
     preview = web.get(response["Location"])
 
     assert 'id="import-changes"' in text(preview)
-    assert "Mensah" in text(preview) and "Asante" in text(preview)
+    assert "Mensah" in text(preview)
+    assert "Asante" in text(preview)
     assert "Confirm: create 0, update 1" in text(preview)
     job = ImportJob.objects.get()
     with django_capture_on_commit_callbacks(execute=True):

@@ -121,7 +121,7 @@ def test_customers_changed_since_or_signed_in_are_kept_and_listed(
 def test_a_value_to_restore_taken_since_keeps_that_customer_alone(
     staff_client, run_on_commit, imported
 ):
-    job, kwame, ama = imported
+    job, _, ama = imported
     # Kwame's old email is free since the import; someone takes it.
     CustomerFactory(phone="+233209990000", email="kwame@example.com")
 
@@ -177,12 +177,15 @@ def test_a_stopped_undo_goes_on_from_its_checkpoint(
         undo, _ = undoing.import_undo_request(job_id=job.pk, user=staff)
     steps = iter([False, False, True])  # two batches, then asked to stop
 
-    assert undoing.import_undo_run(
-        undo_id=undo.pk, worker_id="w1", should_stop=lambda: next(steps, True)
-    ) == "released"
+    assert (
+        undoing.import_undo_run(
+            undo_id=undo.pk, worker_id="w1", should_stop=lambda: next(steps, True)
+        )
+        == "released"
+    )
     undo.refresh_from_db()
     assert undo.status == ImportJob.Status.QUEUED
-    assert undo.restored_count == 2 and undo.deleted_count == 0
+    assert (undo.restored_count, undo.deleted_count) == (2, 0)
 
     assert undoing.import_undo_run(undo_id=undo.pk, worker_id="w2") == "complete"
     undo.refresh_from_db()

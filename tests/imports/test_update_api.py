@@ -140,7 +140,7 @@ def test_update_by_phone_previews_each_changed_field_and_runs_it(staff_client, c
     assert (answer["status"], answer["created"], answer["updated"]) == ("COMPLETE", 1, 1)
     assert answer["failed"] == 0
     change = CustomerChange.objects.get(customer=kwame)
-    assert change.import_job_id is not None and str(change.import_job_id) == body["upload_id"]
+    assert str(change.import_job_id) == body["upload_id"]
     assert change.changed_by_id is not None
     assert change.fields == {
         "last_name": {"old": "Mensah", "new": "Owusu"},
@@ -183,7 +183,9 @@ def test_a_row_that_changes_nothing_is_unchanged_and_not_written(staff_client, c
 
 
 def test_an_update_file_needs_only_the_match_key_column(staff_client):
-    response = upload(staff_client, xlsx(["First Name", "Region"], ["Kwame", "Volta"]), mode="update")
+    content = xlsx(["First Name", "Region"], ["Kwame", "Volta"])
+
+    response = upload(staff_client, content, mode="update")
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert response.json()["code"] == "missing_columns"
@@ -223,7 +225,8 @@ def test_update_only_reports_rows_that_match_nothing(staff_client, confirm, kwam
     response = staff_client.get(reverse("users:import-errors", args=[body["upload_id"]]))
     report = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(report.iter_rows(values_only=True))
-    assert len(rows) == 2 and "No customer has this phone" in rows[1][-1]
+    assert len(rows) == 2
+    assert "No customer has this phone" in rows[1][-1]
 
 
 # --- ambiguity, clashes, blanks --------------------------------------------------------------
@@ -239,7 +242,8 @@ def test_a_row_matching_two_customers_is_ambiguous_and_not_written(staff_client,
     assert body["summary"]["to_update"] == 0
     error = next(e for e in body["errors"] if e["row"] == 2)
     assert (error["field"], error["code"]) == ("email", "ambiguous_match")
-    assert f"#{kwame.pk}" in error["message"] and f"#{ama.pk}" in error["message"]
+    assert f"#{kwame.pk}" in error["message"]
+    assert f"#{ama.pk}" in error["message"]
     confirm(body["upload_id"])
     kwame.refresh_from_db()
     assert kwame.last_name == "Mensah"
@@ -330,8 +334,7 @@ def test_a_customers_history_and_an_imports_changes_are_paged(staff_client, conf
     assert imported["import_job"] == body["upload_id"]
     assert imported["fields"] == {"last_name": {"old": "Mensah", "new": "Owusu"}}
     assert (
-        staff_client.get(reverse("users:admin-user-history", args=[kwame.pk])).json()["count"]
-        == 2
+        staff_client.get(reverse("users:admin-user-history", args=[kwame.pk])).json()["count"] == 2
     )
 
     changes = staff_client.get(

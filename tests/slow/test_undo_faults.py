@@ -2,6 +2,7 @@
 outright midway, a new one takes the undo up from its checkpoint, and every customer the import
 created is gone exactly once, with the counts saying so."""
 
+import itertools
 import signal
 import time
 
@@ -62,11 +63,12 @@ def test_an_undo_killed_midway_is_completed_by_the_next_worker(live_stack):
     assert (done["to_delete"], done["deleted"], done["kept"]) == (ROWS, ROWS, 0)
     assert live_stack.customers_of(task_id) == 0
     assert live_stack.customers() == 1  # the customer account the stack made
-    assert live_stack.scalar(
-        "SELECT attempts FROM users_importundo WHERE job_id = %s", (task_id,)
-    ) >= 2
+    assert (
+        live_stack.scalar("SELECT attempts FROM users_importundo WHERE job_id = %s", (task_id,))
+        >= 2
+    )
     progress = before + after
-    assert all(b >= a for a, b in zip(progress, progress[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(progress))
     status = api.status(task_id)
     assert status["undone_at"] is not None
     assert live_stack.responses.server_errors() == []

@@ -16,7 +16,11 @@ def _fields_text(change: CustomerChange):
         "",
         "<div>{}: {} &rarr; {}</div>",
         (
-            (FIELD_LABELS.get(name, name), values.get("old") or "(blank)", values.get("new") or "(blank)")
+            (
+                FIELD_LABELS.get(name, name),
+                values.get("old") or "(blank)",
+                values.get("new") or "(blank)",
+            )
             for name, values in change.fields.items()
         ),
     )

@@ -9,8 +9,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from users.admin import views
-from users.admin.forms import staff_may_use_admin
 from users.admin.changes import changes_table
+from users.admin.forms import staff_may_use_admin
 from users.admin.site import ForStaff
 from users.customers import selectors
 from users.imports import selectors as import_selectors

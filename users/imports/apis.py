@@ -9,9 +9,9 @@ from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 from users.api.compression import compressed
@@ -240,8 +240,11 @@ class StatsView(APIView):
 
 def _undo_body(job) -> dict:
     job.refresh_from_db()
-    return {"success": True, "message": job.undo.message or _undo_message(job), **{
-        "task_id": str(job.pk), "undo": reports.undo_status(job)}}
+    return {
+        "success": True,
+        "message": job.undo.message or _undo_message(job),
+        **{"task_id": str(job.pk), "undo": reports.undo_status(job)},
+    }
 
 
 def _undo_message(job) -> str:
@@ -287,7 +290,9 @@ class ImportChangesView(ListAPIView):
     serializer_class = serializers.CustomerChangeSerializer
     pagination_class = PageNumberPagination
 
-    @extend_schema(tags=["import"], responses={200: serializers.CustomerChangeSerializer(many=True)})
+    @extend_schema(
+        tags=["import"], responses={200: serializers.CustomerChangeSerializer(many=True)}
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -348,12 +348,10 @@ class _MarkAllocator:
         return mark
 
 
-def row_changes(
-    stored: dict, new: dict, given: Iterable[str], *, blank_clears: bool
-) -> list[list]:
+def row_changes(stored: dict, new: dict, given: Iterable[str], *, blank_clears: bool) -> list[list]:
     """[field, old, new] for each field the row changes: those it gives a value for, and with
-    blank_clears the clearable ones it leaves blank. Unique fields compare as the database
-    compares them (an email differing only in case is the same email)."""
+    blank_clears the clearable ones it leaves blank. Both sides are normalised by the same rules,
+    so an email or mark typed in another case is no change."""
     fields = set(given)
     if blank_clears:
         fields |= set(CLEARABLE_FIELDS)
@@ -364,11 +362,7 @@ def row_changes(
         old, value = stored.get(name), new[name]
         if name in CLEARABLE_FIELDS and not value:
             value = None if name == "email" else ""
-        if name in selectors.UNIQUE_FIELDS:
-            if selectors.unique_key(name, old) == selectors.unique_key(name, value):
-                if old == value:
-                    continue
-        elif old == value or (not old and not value):
+        if old == value or (not old and not value):
             continue
         changes.append([name, old, value])
     return changes
@@ -460,7 +454,9 @@ def classify(
             others = [(name, h) for name, h in held if h.id != customer_id]
             if others:
                 result.outcomes[k.index] = ord(AMBIGUOUS)
-                result.problems[k.index] = _ambiguous_problems(k, options.match, customer_id, others)
+                result.problems[k.index] = _ambiguous_problems(
+                    k, options.match, customer_id, others
+                )
                 continue
             problems = _batch_problems(k, seen, (("customer", customer_id),))
             if problems:
@@ -590,9 +586,7 @@ def preview_create(
     with tempfile.TemporaryFile(prefix="primepre-import-") as spool:
         block: list[tuple] = []
         for index, parsed in enumerate(
-            parse_rows(
-                data_rows, column_map, max_rows=settings.IMPORT_MAX_ROWS, options=options
-            )
+            parse_rows(data_rows, column_map, max_rows=settings.IMPORT_MAX_ROWS, options=options)
         ):
             problems = [(p.field, p.code, p.message, p.value) for p in parsed.problems]
             block.append((parsed.row, parsed.raw, parsed.values, problems, parsed.given))
@@ -864,9 +858,7 @@ def _sha256_and_path(upload, spool) -> tuple[str, str]:
     return digest.hexdigest(), path
 
 
-def preview_from_upload(
-    *, owner: User, upload, options: ImportOptions = CREATE_ONLY
-) -> ImportJob:
+def preview_from_upload(*, owner: User, upload, options: ImportOptions = CREATE_ONLY) -> ImportJob:
     """An uploaded spreadsheet -> a PARSED job (or FileError for the file as a whole)."""
     from users.excel.reading import open_rows
 

@@ -237,10 +237,16 @@ def preview_message(job: ImportJob) -> str:
         *([f"{job.no_match_count:,} match no customer"] if job.no_match_count else []),
         *([f"{job.ambiguous_count:,} match two customers"] if job.ambiguous_count else []),
         f"{job.invalid_count:,} invalid",
-        *([f"{job.existing_duplicate_count:,} clash with other customers"]
-          if job.existing_duplicate_count else []),
-        *([f"{job.batch_duplicate_count:,} repeated in the file"]
-          if job.batch_duplicate_count else []),
+        *(
+            [f"{job.existing_duplicate_count:,} clash with other customers"]
+            if job.existing_duplicate_count
+            else []
+        ),
+        *(
+            [f"{job.batch_duplicate_count:,} repeated in the file"]
+            if job.batch_duplicate_count
+            else []
+        ),
     ]
     return f"{job.total_rows:,} rows read: " + ", ".join(parts) + "."
 

@@ -3,8 +3,9 @@
 A job runs in batches. Each batch is one transaction that inserts its customers in one
 statement (COPY on Postgres, one prepared INSERT for every row on SQLite), updates the customers
 its rows matched in one more (UPDATE ... FROM (VALUES ...) on Postgres, one prepared UPDATE for
-every row on SQLite) with a CustomerChange for each, and advances the job's checkpoint, so a worker killed at any instant leaves every batch either fully in or fully out,
-and the next worker resumes at the checkpoint. A batch the database rejects (a customer taken
+every row on SQLite) with a CustomerChange for each, and advances the job's checkpoint, so a
+worker killed at any instant leaves every batch either fully in or fully out, and the next
+worker resumes at the checkpoint. A batch the database rejects (a customer taken
 since the preview) is redone one customer per transaction, each also advancing the checkpoint,
 so that customer fails alone.
 
@@ -489,7 +490,8 @@ def _step(
     on_created: OnCreated | None = None,
 ) -> tuple[int, int, int, int, int] | None:
     """One batch from the job's checkpoint: (rows, created, updated, failed, new checkpoint), or
-    None when no row is left. Safe to retry: it starts again from whatever checkpoint was committed."""
+    None when no row is left. Safe to retry: it starts again from whatever checkpoint was
+    committed."""
     checkpoint = ImportJob.objects.values_list("checkpoint", flat=True).get(pk=job_id)
     batch, end = _next_batch(stored, checkpoint, batch_size)
     if not batch and end == checkpoint:

@@ -4,9 +4,9 @@ users.imports.reports and users.imports.stats build)."""
 from django.conf import settings
 from rest_framework import serializers
 
+from users.customers.serializers import CustomerChangeSerializer
 from users.excel import errors as file_errors
 from users.excel.errors import FileError
-from users.customers.serializers import CustomerChangeSerializer
 from users.imports import stats
 from users.models import ImportJob
 
@@ -43,8 +43,6 @@ class UploadOptionsSerializer(serializers.Serializer):
         help_text="A blank cell erases the stored email, company or nickname (otherwise blank "
         "cells change nothing).",
     )
-
-
 
 
 class UploadInputSerializer(UploadOptionsSerializer):

@@ -286,9 +286,7 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
     now = timezone.now()
     if undo.phase == CHANGES:
         changes = list(
-            _import_changes(undo.job_id)
-            .filter(id__gt=undo.checkpoint)
-            .order_by("id")[:batch_size]
+            _import_changes(undo.job_id).filter(id__gt=undo.checkpoint).order_by("id")[:batch_size]
         )
         if not changes:
             with transaction.atomic():
@@ -322,9 +320,7 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
                         message=KEPT_MESSAGES[VALUE_TAKEN],
                     )
                     restored, kept = 0, 1
-                _advance(
-                    locked, phase=CHANGES, checkpoint=change.id, restored=restored, kept=kept
-                )
+                _advance(locked, phase=CHANGES, checkpoint=change.id, restored=restored, kept=kept)
         return True
     ids = list(
         User.objects.filter(import_job_id=undo.job_id, id__gt=undo.checkpoint)

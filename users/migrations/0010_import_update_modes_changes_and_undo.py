@@ -7,127 +7,252 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('users', '0009_import_chunk_rows_json_text'),
+        ("users", "0009_import_chunk_rows_json_text"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='ambiguous_count',
+            model_name="importjob",
+            name="ambiguous_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='blank_clears',
+            model_name="importjob",
+            name="blank_clears",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='match',
-            field=models.CharField(choices=[('phone', 'Phone'), ('email', 'Email'), ('shipping_mark', 'Shipping mark')], default='phone', max_length=13),
+            model_name="importjob",
+            name="match",
+            field=models.CharField(
+                choices=[
+                    ("phone", "Phone"),
+                    ("email", "Email"),
+                    ("shipping_mark", "Shipping mark"),
+                ],
+                default="phone",
+                max_length=13,
+            ),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='mode',
-            field=models.CharField(choices=[('create', 'Create new customers'), ('update', 'Update matching customers, create the others'), ('update_only', 'Update matching customers only')], default='create', max_length=11),
+            model_name="importjob",
+            name="mode",
+            field=models.CharField(
+                choices=[
+                    ("create", "Create new customers"),
+                    ("update", "Update matching customers, create the others"),
+                    ("update_only", "Update matching customers only"),
+                ],
+                default="create",
+                max_length=11,
+            ),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='no_match_count',
+            model_name="importjob",
+            name="no_match_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='run_unchanged_count',
+            model_name="importjob",
+            name="run_unchanged_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='to_update_count',
+            model_name="importjob",
+            name="to_update_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='unchanged_count',
+            model_name="importjob",
+            name="unchanged_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='undone_at',
+            model_name="importjob",
+            name="undone_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='undone_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="importjob",
+            name="undone_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='updated_count',
+            model_name="importjob",
+            name="updated_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.CreateModel(
-            name='ImportUndo',
+            name="ImportUndo",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('PARSED', 'Parsed'), ('QUEUED', 'Queued'), ('RUNNING', 'Running'), ('COMPLETE', 'Complete'), ('FAILED', 'Failed'), ('CANCELLED', 'Cancelled')], default='QUEUED', max_length=10)),
-                ('message', models.CharField(blank=True, default='', max_length=500)),
-                ('phase', models.CharField(default='changes', max_length=8)),
-                ('checkpoint', models.PositiveBigIntegerField(default=0)),
-                ('to_delete_count', models.PositiveIntegerField(default=0)),
-                ('to_restore_count', models.PositiveIntegerField(default=0)),
-                ('deleted_count', models.PositiveIntegerField(default=0)),
-                ('restored_count', models.PositiveIntegerField(default=0)),
-                ('kept_count', models.PositiveIntegerField(default=0)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('worker_id', models.CharField(blank=True, default='', max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('job', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='undo', to='users.importjob')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("PARSED", "Parsed"),
+                            ("QUEUED", "Queued"),
+                            ("RUNNING", "Running"),
+                            ("COMPLETE", "Complete"),
+                            ("FAILED", "Failed"),
+                            ("CANCELLED", "Cancelled"),
+                        ],
+                        default="QUEUED",
+                        max_length=10,
+                    ),
+                ),
+                ("message", models.CharField(blank=True, default="", max_length=500)),
+                ("phase", models.CharField(default="changes", max_length=8)),
+                ("checkpoint", models.PositiveBigIntegerField(default=0)),
+                ("to_delete_count", models.PositiveIntegerField(default=0)),
+                ("to_restore_count", models.PositiveIntegerField(default=0)),
+                ("deleted_count", models.PositiveIntegerField(default=0)),
+                ("restored_count", models.PositiveIntegerField(default=0)),
+                ("kept_count", models.PositiveIntegerField(default=0)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("worker_id", models.CharField(blank=True, default="", max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "job",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="undo",
+                        to="users.importjob",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='UndoKept',
+            name="UndoKept",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=7)),
-                ('code', models.CharField(max_length=30)),
-                ('message', models.CharField(max_length=300)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('undo', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='kept', to='users.importundo')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=7)),
+                ("code", models.CharField(max_length=30)),
+                ("message", models.CharField(max_length=300)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "undo",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="kept",
+                        to="users.importundo",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['undo', 'id'],
+                "ordering": ["undo", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerChange',
+            name="CustomerChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('import', 'Import'), ('undo', 'Undo of an import'), ('edit', 'Edit')], default='import', max_length=6)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('source_row', models.PositiveIntegerField(blank=True, null=True)),
-                ('fields', models.JSONField(default=dict)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to=settings.AUTH_USER_MODEL)),
-                ('import_job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='changes', to='users.importjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("import", "Import"),
+                            ("undo", "Undo of an import"),
+                            ("edit", "Edit"),
+                        ],
+                        default="import",
+                        max_length=6,
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("source_row", models.PositiveIntegerField(blank=True, null=True)),
+                ("fields", models.JSONField(default=dict)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="changes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "import_job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="changes",
+                        to="users.importjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
-                'indexes': [models.Index(fields=['customer', 'id'], name='users_custo_custome_57121a_idx'), models.Index(fields=['import_job', 'source', 'id'], name='users_custo_import__7cfe3b_idx')],
+                "ordering": ["-changed_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["customer", "id"], name="users_custo_custome_57121a_idx"),
+                    models.Index(
+                        fields=["import_job", "source", "id"], name="users_custo_import__7cfe3b_idx"
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='importundo',
-            index=models.Index(fields=['status', 'heartbeat_at'], name='users_impor_status_f971a4_idx'),
+            model_name="importundo",
+            index=models.Index(
+                fields=["status", "heartbeat_at"], name="users_impor_status_f971a4_idx"
+            ),
         ),
     ]
