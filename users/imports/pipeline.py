@@ -192,7 +192,11 @@ def map_rows(
 
 
 def _blank(value: object) -> bool:
-    return value is None or not cell_to_text(value).strip()
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return not cell_to_text(value).strip()
 
 
 def parse_row(
@@ -309,11 +313,11 @@ def _stored_customers(ids: set[int]) -> dict[int, dict]:
     ids_list = sorted(ids)
     for start in range(0, len(ids_list), LOOKUP_CHUNK):
         found.update(
-            (values.pop("id"), values)
-            for values in selectors.customers()
+            (row[0], dict(zip(CUSTOMER_FIELDS, row[1:], strict=True)))
+            for row in selectors.customers()
             .filter(pk__in=ids_list[start : start + LOOKUP_CHUNK])
             .filter(is_staff=False, is_superuser=False)
-            .values("id", *CUSTOMER_FIELDS)
+            .values_list("id", *CUSTOMER_FIELDS)
         )
     return found
 
