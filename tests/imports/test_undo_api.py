@@ -1,6 +1,8 @@
 """Undoing an import through the API: what is deleted, restored and kept, who may undo, and
 an undo that stops midway and goes on from its checkpoint."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -191,3 +193,25 @@ def test_a_stopped_undo_goes_on_from_its_checkpoint(
     undo.refresh_from_db()
     assert (undo.restored_count, undo.deleted_count, undo.kept_count) == (2, 3, 0)
     assert CustomerChange.objects.filter(source="undo", customer=kwame).count() == 1
+
+
+def test_an_undo_whose_worker_went_quiet_is_queued_again_by_a_poll(
+    staff_client, staff, settings, imported, django_capture_on_commit_callbacks
+):
+    job, _, _ = imported
+    with django_capture_on_commit_callbacks(execute=False):
+        undo, _ = undoing.import_undo_request(job_id=job.pk, user=staff)
+    # A worker claimed it and vanished: its heartbeat is older than IMPORT_STALE_AFTER.
+    ImportUndo.objects.filter(pk=undo.pk).update(
+        status=ImportJob.Status.RUNNING,
+        worker_id="gone",
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.IMPORT_STALE_AFTER + 1),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = staff_client.get(undo_url(job.pk)).json()["undo"]
+
+    assert answer["status"] == "QUEUED"
+    undo.refresh_from_db()
+    assert undo.status == ImportJob.Status.COMPLETE  # the task queued again has run it
+    assert undo.deleted_count == 3

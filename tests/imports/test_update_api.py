@@ -355,3 +355,18 @@ def test_another_admin_cannot_see_an_imports_changes(staff_client, confirm, kwam
 
     assert response.status_code == status.HTTP_404_NOT_FOUND
     assert ImportJob.objects.filter(pk=body["upload_id"]).exists()
+
+
+def test_a_customer_deleted_after_the_preview_fails_its_row_alone(staff_client, confirm, kwame):
+    ama = CustomerFactory(phone="+233551234567", last_name="Owusu")
+    content = xlsx(["Phone", "Last Name"], ["0241234567", "Asante"], ["0551234567", "Boateng"])
+    body = upload(staff_client, content, mode="update_only").json()
+    kwame.delete()
+
+    confirm(body["upload_id"])
+
+    answer = staff_client.get(status_url(body["upload_id"])).json()
+    assert (answer["updated"], answer["failed"]) == (1, 1)
+    assert answer["failed_rows"][0]["codes"] == ["customer_deleted"]
+    ama.refresh_from_db()
+    assert ama.last_name == "Boateng"
