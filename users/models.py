@@ -474,6 +474,27 @@ class PasswordResetPin(models.Model):
         return f"PIN for user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class PhoneVerificationPin(models.Model):
+    """A PIN texted to a new account's phone at sign-up (or again on request): entering it
+    proves the phone is the holder's and verifies the account. Stored hashed, valid
+    PHONE_VERIFICATION_PIN_MINUTES, ended by PHONE_VERIFICATION_MAX_ATTEMPTS wrong guesses, and
+    used once (users.accounts.verification)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_pins")
+    pin_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Verification PIN for user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class PasswordChange(models.Model):
     """Each time a password was set: whose, by whom (None: the command line), when, how, and
     until when it signs in when it is temporary (set by someone other than the holder)."""
@@ -483,6 +504,7 @@ class PasswordChange(models.Model):
         RESET = "RESET", "Reset by someone else"
         CHANGED = "CHANGED", "Changed by the holder"
         PIN_RESET = "PIN_RESET", "Reset by the holder with an SMS PIN"
+        SIGNUP = "SIGNUP", "Chosen by the holder at sign-up"
         COMMAND = "COMMAND", "Set from the command line"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_changes")
@@ -500,3 +522,19 @@ class PasswordChange(models.Model):
 
     def __str__(self) -> str:
         return f"Password of user {self.user_id}: {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RateCounter(models.Model):
+    """A count of attempts in a fixed window (users.accounts.throttles): sign-ins per address,
+    wrong passwords per account. One atomic statement adds each attempt, so parallel requests
+    cannot read the same count. The key is a digest: no phone or email is stored."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    count = models.PositiveIntegerField()
+    expires_at = models.FloatField(help_text="Unix time at which the window ends.")
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}: {self.count}"

@@ -89,6 +89,14 @@ class UserListCreateView(_ScopedView):
         return selectors.customers()
 
 
+class UserRegisterView(_ScopedView):
+    """POST register/: the SPA's New Client sends here when the signed-in user's
+    `is_admin_user` is false (SPA-CONTRACT.md 4.3, path B). The same staff-only create as
+    POST admin/users/, never public: self sign-up is signup/with-shipping-mark/."""
+
+    post = UserListCreateView.post
+
+
 class UserDetailView(_ScopedView):
     @extend_schema(
         responses={200: serializers.UserSerializer, **error_responses(401, 403, 404)}, tags=TAGS

@@ -87,10 +87,12 @@ def _save_new_or_raise(user: User, values: dict) -> None:
         raise
 
 
-def _password_problems(password: str, user: User, field: str) -> list[FieldProblem]:
+def _password_problems(
+    password: str, user: User, field: str, *, own: bool = False
+) -> list[FieldProblem]:
     return [
         FieldProblem(field, error.code or "invalid", error.messages[0], "")
-        for error in credentials.password_problems(password=password, user=user, own=False)
+        for error in credentials.password_problems(password=password, user=user, own=own)
     ]
 
 
@@ -105,12 +107,14 @@ def user_create(
     phone: object = None,
     password: str | None = None,
     created_by: User | None = None,
+    own_password: bool = False,
     **fields,
 ) -> User:
     """Any user (customer or staff), validated like an import row; no password -> unusable.
 
     A password is checked by Django's validators and stored by users.credentials: temporary
-    when created_by (someone other than the new holder) chose it."""
+    when created_by (someone other than the new holder) chose it. own_password: the holder
+    chose it at sign-up, so a shared default is refused as in their own password change."""
     account = {key: fields.pop(key) for key in _ACCOUNT_FIELDS if key in fields}
     unknown = set(fields) - set(rules.CUSTOMER_FIELDS)
     if unknown:
@@ -119,7 +123,7 @@ def user_create(
     problems += _uniqueness_problems(values)
     user = User(**values, **account, created_by=created_by)
     if password:
-        problems += _password_problems(password, user, "password")
+        problems += _password_problems(password, user, "password", own=own_password)
     if problems:
         raise problems_to_validation_error(problems)
     if not values["shipping_mark"]:
@@ -130,7 +134,13 @@ def user_create(
     with transaction.atomic():
         _save_new_or_raise(user, values)
         if password:
-            kind = PasswordChange.Kind.CREATED if created_by else PasswordChange.Kind.COMMAND
+            kind = (
+                PasswordChange.Kind.SIGNUP
+                if own_password
+                else PasswordChange.Kind.CREATED
+                if created_by
+                else PasswordChange.Kind.COMMAND
+            )
             credentials.password_store(user=user, password=password, set_by=created_by, kind=kind)
     logger.info("[USER-CREATE] user=%s role=%s", user.pk, user.user_role)
     return user
@@ -255,15 +265,22 @@ def user_delete(*, actor: User, user: User) -> None:
 def user_password_reset(
     *, actor: User, user: User, password: str, confirm: str | None = None
 ) -> PasswordChange:
-    """A password chosen by staff for someone else: temporary, sessions revoked, recorded."""
+    """A password chosen by staff for someone else: temporary, sessions revoked, recorded.
+
+    It verifies the account, as a create with a password does: the staff member vouches for
+    the phone (an imported customer, unverified, gets in by asking an admin for a reset)."""
     roles.check_action(actor=actor, target=user, action=Action.RESET_PASSWORD)
     problems = _confirmation_problems(password, confirm, "confirm_password")
     problems += _password_problems(password, user, "new_password")
     if problems:
         raise problems_to_validation_error(problems)
-    return credentials.password_store(
-        user=user, password=password, set_by=actor, kind=PasswordChange.Kind.RESET
-    )
+    with transaction.atomic():
+        if not user.is_verified:
+            user.is_verified = True
+            user.save(update_fields=["is_verified"])
+        return credentials.password_store(
+            user=user, password=password, set_by=actor, kind=PasswordChange.Kind.RESET
+        )
 
 
 def user_message_send(*, actor: User, user: User, subject: str, message: str) -> None:

@@ -39,6 +39,7 @@ def _user_routes(prefix: str, scope: Scope, name: str) -> list:
 
 
 urlpatterns = [
+    path("register/", apis.UserRegisterView.as_view(scope=Scope.USERS), name="register"),
     path("customers/export/", apis.ExportView.as_view(), name="customer-export"),
     *_user_routes("customers", Scope.CUSTOMERS, "customer"),
     *_user_routes("admin/users", Scope.USERS, "admin-user"),

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("users", "0009_import_chunk_rows_json_text"),
+        ("users", "0011_rate_counter"),
     ]
 
     operations = [
