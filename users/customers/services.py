@@ -14,7 +14,7 @@ from users.customers import roles, rules, selectors
 from users.customers.roles import Action
 from users.customers.rules import DUPLICATE_EXISTING, FieldProblem
 from users.messaging import sms
-from users.models import PasswordChange, Role, User
+from users.models import CustomerChange, PasswordChange, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -176,10 +176,26 @@ def _warehouses(role: str, warehouses: list | None) -> list[str]:
     return list(dict.fromkeys(warehouses or []))
 
 
-def user_update(*, user: User, data: dict, partial: bool = True) -> User:
+def change_record(*, user: User, before: dict, changed_by: User | None) -> None:
+    """Records the customer fields that differ from `before` as a CustomerChange (an edit), so
+    the user's history shows it and an undo of an earlier import knows the user changed since."""
+    fields = {
+        name: {"old": old, "new": getattr(user, name)}
+        for name, old in before.items()
+        if getattr(user, name) != old
+    }
+    if fields:
+        CustomerChange.objects.create(
+            customer=user, source=CustomerChange.Source.EDIT, changed_by=changed_by, fields=fields
+        )
+
+
+def user_update(
+    *, user: User, data: dict, partial: bool = True, changed_by: User | None = None
+) -> User:
     """Changes the fields present in `data`, with the same rules as a create (with
     partial=False the required fields must all be there). No permission check: callers make
-    it (user_update_by, the profile)."""
+    it (user_update_by, the profile). The customer fields it changes are recorded."""
     fields = {key: data[key] for key in rules.CUSTOMER_FIELDS if key in data}
     values, problems = rules.clean_customer(fields, partial=partial)
     if "shipping_mark" in values and not values["shipping_mark"]:
@@ -189,6 +205,7 @@ def user_update(*, user: User, data: dict, partial: bool = True) -> User:
     problems += _uniqueness_problems(values, exclude_id=user.pk)
     if problems:
         raise problems_to_validation_error(problems)
+    before = {key: getattr(user, key) for key in values}
     for key, value in values.items():
         setattr(user, key, value)
     for key in ("is_active", "is_verified"):
@@ -203,6 +220,7 @@ def user_update(*, user: User, data: dict, partial: bool = True) -> User:
     try:
         with transaction.atomic():
             user.save()
+            change_record(user=user, before=before, changed_by=changed_by)
     except IntegrityError:
         problems = _uniqueness_problems(values, exclude_id=user.pk)
         if problems:
@@ -216,7 +234,7 @@ def user_update_by(*, actor: User, user: User, data: dict, partial: bool = True)
     """An edit by staff, under users.customers.roles (its role and active flag included)."""
     roles.check_changes(actor=actor, target=user, changes=data)
     was_active = user.is_active
-    user = user_update(user=user, data=data, partial=partial)
+    user = user_update(user=user, data=data, partial=partial, changed_by=actor)
     if was_active and not user.is_active:
         credentials.sessions_revoke(user=user)
     return user

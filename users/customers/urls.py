@@ -16,6 +16,11 @@ def _user_routes(prefix: str, scope: Scope, name: str) -> list:
         path(f"{prefix}/statistics/", view(apis.UserStatisticsView), name=f"{name}-statistics"),
         path(f"{prefix}/<int:user_id>/", view(apis.UserDetailView), name=f"{name}-detail"),
         path(
+            f"{prefix}/<int:user_id>/history/",
+            view(apis.UserHistoryView),
+            name=f"{name}-history",
+        ),
+        path(
             f"{prefix}/<int:user_id>/toggle_active/",
             view(apis.UserToggleActiveView),
             name=f"{name}-toggle-active",

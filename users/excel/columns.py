@@ -104,11 +104,13 @@ def legacy_map() -> ColumnMap:
     )
 
 
-def map_header_row(cells: list, *, header_required: bool = False) -> ColumnMap | None:
+def map_header_row(
+    cells: list, *, header_required: bool = False, required: tuple[str, ...] = REQUIRED_FIELDS
+) -> ColumnMap | None:
     """The mapping that `cells` (a file's first non-blank row) declares, or None when it is not
     a header row (the file then uses the legacy layout and this row is data).
 
-    Raises FileError(missing_columns) when it is a header row without a required field (or,
+    Raises FileError(missing_columns) when it is a header row without a `required` field (or,
     with header_required, whenever a required field has no column)."""
     fields: dict[str, int] = {}
     unmapped: list[str] = []
@@ -123,7 +125,7 @@ def map_header_row(cells: list, *, header_required: bool = False) -> ColumnMap |
             fields[name] = index
     if len(fields) < HEADER_MIN_MATCHES and not header_required:
         return None
-    missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    missing = [name for name in required if name not in fields]
     if missing:
         names = ", ".join(TEMPLATE_HEADERS[name] for name in missing)
         raise FileError(
