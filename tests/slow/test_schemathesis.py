@@ -32,7 +32,14 @@ pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "50"))
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20251122"))
-CHECKS = "not_a_server_error,response_schema_conformance"
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "response_schema_conformance",
+        "positive_data_acceptance",
+        "negative_data_rejection",
+    ]
+)
 HEADER = "Shipping Mark,First Name,Last Name,Email,Phone Number,Region\n"
 HOSTILE_FILES = [
     HEADER + "PM A1,Kwa\x00me,Mensah,,0241234567,Ashanti\n",

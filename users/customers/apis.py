@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from users.api.compression import compressed
 from users.api.errors import invalid_choice
-from users.api.pagination import MAX_PAGE_SIZE, PageNumberPagination
+from users.api.pagination import MAX_PAGE_SIZE, PAGE, PAGE_SIZE, PageNumberPagination
 from users.api.schema import MessageSerializer, error_responses
 from users.customers import export, selectors, serializers, services
 from users.customers.selectors import CustomerFilter, Scope
@@ -27,7 +27,9 @@ from users.excel.writing import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 
 TAGS = ["users"]
 SEARCH = OpenApiParameter(
-    "search", str, description="Name, phone (any format), email or shipping mark."
+    "search",
+    {"type": "string", "maxLength": selectors.SEARCH_MAX},
+    description="Name, phone (any format), email or shipping mark.",
 )
 
 
@@ -47,8 +49,12 @@ class _ScopedView(APIView):
 class UserListCreateView(_ScopedView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int, description=f"At most {MAX_PAGE_SIZE:,}."),
+            OpenApiParameter("page", PAGE),
+            OpenApiParameter(
+                "page_size",
+                PAGE_SIZE,
+                description=f"At most {MAX_PAGE_SIZE:,}; a larger one is read as that.",
+            ),
             SEARCH,
         ],
         filters=True,
@@ -97,7 +103,7 @@ class UserDetailView(_ScopedView):
 
     def _update(self, request, user_id: int, *, partial: bool):
         user = self.target(user_id)
-        data = serializers.UserInputSerializer(data=request.data, partial=partial)
+        data = serializers.UserEditInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         user = services.user_update_by(
             actor=request.user, user=user, data=data.validated_data, partial=partial
@@ -105,7 +111,7 @@ class UserDetailView(_ScopedView):
         return Response(serializers.UserSerializer(user).data)
 
     @extend_schema(
-        request=serializers.UserInputSerializer,
+        request=serializers.UserEditInputSerializer,
         responses={200: serializers.UserSerializer, **error_responses(400, 401, 403, 404)},
         tags=TAGS,
     )
@@ -113,7 +119,7 @@ class UserDetailView(_ScopedView):
         return self._update(request, user_id, partial=True)
 
     @extend_schema(
-        request=serializers.UserInputSerializer,
+        request=serializers.UserEditInputSerializer,
         responses={200: serializers.UserSerializer, **error_responses(400, 401, 403, 404)},
         tags=TAGS,
         description="A whole edit: phone, first_name, last_name and shipping_mark are required, "
@@ -220,9 +226,7 @@ class ExportView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("format", str, enum=list(export.FORMATS), default=export.XLSX),
-            OpenApiParameter(
-                "search", str, description="Name, phone (any format), email or shipping mark."
-            ),
+            SEARCH,
         ],
         filters=True,
         responses={

@@ -2,8 +2,12 @@
 users.imports.reports and users.imports.stats build)."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
+from users.api.fields import NOT_TEXT, StrictBooleanField
+from users.customers import rules
 from users.excel import errors as file_errors
 from users.excel.errors import FileError
 from users.imports import stats
@@ -13,14 +17,61 @@ class UploadInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The spreadsheet: xlsx, xls, xlsb, ods or csv.")
 
 
+def _text_or_null(**kwargs) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_null=True, allow_blank=True, **kwargs)
+
+
+class LegacyCustomerSerializer(serializers.Serializer):
+    """Documents one customer of the legacy body: a preview's candidate as the SPA sends it
+    back. Each customer field is text or null; other keys (source_row_number ...) are kept
+    and ignored. The rules are those of an upload: a row breaking them is reported in the
+    import's failed rows, not refused here."""
+
+    shipping_mark = _text_or_null()
+    first_name = _text_or_null()
+    last_name = _text_or_null()
+    email = _text_or_null()
+    phone = _text_or_null()
+    region = _text_or_null()
+    company_name = _text_or_null()
+    nickname = _text_or_null()
+    user_type = _text_or_null()
+
+
+@extend_schema_field(LegacyCustomerSerializer)
+class LegacyCustomerField(serializers.DictField):
+    """One customer of the legacy body, as sent (its own keys kept for the match with the
+    preview it came from), each customer field text or null: a JSON object or number there
+    would otherwise be stored as its Python text ("{'a': 1}")."""
+
+    def to_internal_value(self, data):
+        record = super().to_internal_value(data)
+        wrong = [
+            name
+            for name in rules.CUSTOMER_FIELDS
+            if record.get(name) is not None and not isinstance(record[name], str)
+        ]
+        if wrong:
+            raise serializers.ValidationError(
+                {name: [ErrorDetail(NOT_TEXT, code="invalid")] for name in wrong}
+            )
+        return record
+
+
 class BulkCreateInputSerializer(serializers.Serializer):
+    """An upload_id, or the legacy list of customers."""
+
     upload_id = serializers.UUIDField(required=False)
     customers = serializers.ListField(
-        child=serializers.DictField(),
+        child=LegacyCustomerField(),
         required=False,
-        help_text="Legacy: the customers themselves (validated again like an upload).",
+        min_length=1,
+        help_text="Legacy: the customers themselves (validated again like an upload), at most "
+        "IMPORT_MAX_ROWS.",
     )
-    notify = serializers.BooleanField(default=False)
+    notify = StrictBooleanField(default=False)
+
+    one_of_required = {"upload_id": {}, "customers": {}}
 
     def validate(self, attrs):
         if "upload_id" not in attrs and "customers" not in attrs:
