@@ -61,7 +61,7 @@ def test_a_create_documents_the_required_fields_and_the_real_lengths(schema):
     assert fields["last_name"]["maxLength"] == 50
     assert fields["nickname"]["maxLength"] == 50
     assert fields["company_name"]["maxLength"] == 100
-    assert fields["email"]["maxLength"] == 254
+    assert fields["email"]["anyOf"][0] == {"type": "string", "format": "email", "maxLength": 254}
     assert fields["first_name"]["minLength"] == 1
     assert "nullable" not in fields["first_name"]
 
@@ -177,7 +177,9 @@ def test_bulk_create_documents_that_an_upload_id_or_customers_is_needed(schema):
 
     assert [option["required"] for option in bulk["anyOf"]] == [["upload_id"], ["customers"]]
     assert check.is_valid({"upload_id": "6f1c3a52-1b2a-4cde-9f00-000000000000"})
-    assert check.is_valid({"customers": [{"first_name": "Ama", "source_row_number": 2}]})
+    ama = {"first_name": "Ama", "last_name": "Owusu", "phone": "", "source_row_number": 2}
+    assert check.is_valid({"customers": [ama]})
+    assert not check.is_valid({"customers": [{"first_name": "Ama"}]})
     assert not check.is_valid({"notify": True})
     assert not check.is_valid({"customers": []})
     assert not check.is_valid({"customers": [{"first_name": {"a": 1}}]})

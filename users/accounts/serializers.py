@@ -2,6 +2,7 @@
 a user is always users.customers.serializers.UserSerializer."""
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
@@ -89,9 +90,12 @@ PROFILE_READ_ONLY = (
 )
 
 
+@extend_schema_serializer(exclude_fields=PROFILE_READ_ONLY)
 class ProfileInputSerializer(UserInputSerializer):
     """The SPA's profile form: {first_name, last_name, company_name, email, phone, region,
-    user_type}. A read-only field may be sent as it is (the form always sends the phone)."""
+    user_type}. A read-only field may be sent as it is (the form always sends the phone): the
+    schema leaves them out (phone, shipping mark, role, flags, warehouses), since only their
+    current values are taken."""
 
     class Meta:
         fields = (*PROFILE_EDITABLE, *PROFILE_READ_ONLY)

@@ -25,10 +25,10 @@ INVALID_PAGE_SIZE = "A page size is a whole number from 1."
 def positive_int_param(
     value: str | None, *, name: str, default: int, most: int | None = None
 ) -> int:
-    """A whole-number query parameter from 1, read as `most` above it; absent or blank:
-    `default`. Anything else ("0", "1.5", "false") is a 400 naming the parameter: read as the
-    default instead, a client would be answered for a page it did not ask for."""
-    if value in (None, ""):
+    """A whole-number query parameter from 1, read as `most` above it; absent: `default`.
+    Anything else ("", "0", "1.5", "false") is a 400 naming the parameter: read as the default
+    instead, a client would be answered for a page it did not ask for."""
+    if value is None:
         return default
     if not (value.isascii() and value.isdigit()):
         number = 0

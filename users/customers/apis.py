@@ -225,7 +225,13 @@ class ExportView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=list(export.FORMATS), default=export.XLSX),
+            OpenApiParameter(
+                "format",
+                str,
+                enum=[*export.FORMATS, ""],
+                default=export.XLSX,
+                description="Blank: xlsx.",
+            ),
             SEARCH,
         ],
         filters=True,

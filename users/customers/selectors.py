@@ -92,6 +92,7 @@ SEARCH_MAX = 100
 USER_ID_MAX = 2**63 - 1  # the id column is a bigint
 NOT_A_USER_ID = "Enter a user id: a whole number from 1."
 NOT_TRUE_OR_FALSE = "Either true or false."
+BLANK_FILTER = "Give a value, or leave the parameter out."
 
 
 class _UserIdField(django_forms.CharField):
@@ -173,7 +174,17 @@ class CustomerFilter(django_filters.FilterSet):
 def _filtered(queryset: QuerySet[User], filters: Mapping | None) -> QuerySet[User]:
     """`queryset` with the list filters applied, newest first unless `ordering` says otherwise.
 
-    Raises django ValidationError for filter values that do not parse."""
+    Raises django ValidationError for filter values that do not parse, and for a filter given
+    as blank (`?is_active=`), which would otherwise be read as no filter at all."""
+    blank = [
+        name
+        for name in CustomerFilter.base_filters
+        if name != "search" and name in (filters or {}) and filters[name] == ""
+    ]
+    if blank:
+        raise ValidationError(
+            {name: [ValidationError(BLANK_FILTER, code="blank")] for name in blank}
+        )
     filterset = CustomerFilter(filters or {}, queryset=queryset)
     if not filterset.is_valid():
         raise ValidationError(

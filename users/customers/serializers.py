@@ -6,13 +6,14 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from users import models as m
 from users.api.fields import StrictBooleanField, StrictCharField, TooLongValidator
 from users.customers import rules
-from users.models import Region, Role, User, Warehouse, is_staff_member
+from users.models import Region, Role, User, UserType, Warehouse, is_staff_member
 
 SUBJECT_MAX = 100
 MESSAGE_MAX = 1000
@@ -53,6 +54,49 @@ class _Text(StrictCharField):
         super().fail(rules.REQUIRED if key in ("blank", "null") else key, **kwargs)
 
 
+@extend_schema_field(
+    {
+        "nullable": True,
+        "description": "Blank or null: none.",
+        "anyOf": [
+            {"type": "string", "format": "email", "maxLength": m.EMAIL_MAX},
+            {"type": "string", "maxLength": 0},
+        ],
+    }
+)
+class _EmailText(_Text):
+    """An email address or blank (documented as such; the service checks it)."""
+
+
+@extend_schema_field(
+    {
+        "nullable": True,
+        "anyOf": [
+            {"type": "string", "enum": list(Region.values)},
+            {"type": "string", "maxLength": 0},
+        ],
+        "description": "A region code; blank or null: the default region. A region's name in "
+        "any case and spacing is taken too (North East, north east).",
+    }
+)
+class _RegionText(_Text):
+    pass
+
+
+@extend_schema_field(
+    {
+        "nullable": True,
+        "anyOf": [
+            {"type": "string", "enum": list(UserType.values)},
+            {"type": "string", "maxLength": 0},
+        ],
+        "description": "Blank or null: INDIVIDUAL. The name in any case is taken too (business).",
+    }
+)
+class _UserTypeText(_Text):
+    pass
+
+
 def _password(**kwargs) -> serializers.CharField:
     return StrictCharField(
         required=False, write_only=True, trim_whitespace=False, max_length=256, **kwargs
@@ -82,18 +126,12 @@ class UserInputSerializer(serializers.Serializer):
     )
     first_name = _Text(max_length=m.FIRST_NAME_MAX, required=True)
     last_name = _Text(max_length=m.LAST_NAME_MAX, required=True)
-    email = _Text(max_length=m.EMAIL_MAX, help_text="Blank or null: none.")
+    email = _EmailText(max_length=m.EMAIL_MAX)
     shipping_mark = _mark(required=False)
-    region = _Text(
-        max_length=rules.REGION_TEXT_MAX,
-        help_text="A region code (NORTH_EAST) or name (North East); blank: default.",
-    )
+    region = _RegionText(max_length=rules.REGION_TEXT_MAX)
     company_name = _Text(max_length=m.COMPANY_NAME_MAX)
     nickname = _Text(max_length=m.NICKNAME_MAX)
-    user_type = _Text(
-        max_length=rules.USER_TYPE_TEXT_MAX,
-        help_text="INDIVIDUAL or BUSINESS (any case); blank: INDIVIDUAL.",
-    )
+    user_type = _UserTypeText(max_length=rules.USER_TYPE_TEXT_MAX)
     user_role = serializers.ChoiceField(choices=Role.choices, required=False, allow_blank=True)
     accessible_warehouses = serializers.ListField(
         child=serializers.ChoiceField(choices=Warehouse.choices),
