@@ -349,3 +349,22 @@ def test_the_documented_statuses_are_answered_as_json_errors(staff_client):
     assert (too_large.status_code, too_large.json()["code"]) == (413, "request_too_large")
     assert (too_long.status_code, too_long.json()["code"]) == (414, "uri_too_long")
     assert too_long["Content-Type"] == "application/json"
+
+
+def test_a_body_that_needs_a_field_is_a_required_body(schema, staff_client):
+    operation = schema["paths"][BULK]["post"]
+
+    response = staff_client.post(BULK)
+
+    assert operation["requestBody"]["required"] is True
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+
+
+def test_a_blank_ordering_is_the_default_order_and_a_blank_filter_a_400(staff_client):
+    CustomerFactory()
+
+    ordered = staff_client.get(CUSTOMERS, {"ordering": ""})
+    blank = staff_client.get(CUSTOMERS, {"region": "", "joined_before": ""})
+
+    assert ordered.json()["count"] == 1
+    assert field_codes(blank) == {"region": ["blank"], "joined_before": ["blank"]}

@@ -51,9 +51,17 @@ BODY_RESPONSES = {
 
 def add_common_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: COMMON_RESPONSES (and BODY_RESPONSES) in every
-    operation that does not document them itself."""
+    operation that does not document them itself; and a body whose schema needs a field
+    (`required`, or `anyOf` alternatives) is a required body."""
+    components = result.get("components", {}).get("schemas", {})
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
+            body = operation.get("requestBody")
+            if body is not None and any(
+                _needs_a_field(components, media.get("schema", {}))
+                for media in body.get("content", {}).values()
+            ):
+                body["required"] = True
             responses = operation.setdefault("responses", {})
             extra = COMMON_RESPONSES | (BODY_RESPONSES if "requestBody" in operation else {})
             for code, description in extra.items():
@@ -62,6 +70,12 @@ def add_common_responses(result, generator, request, public):
                 if code == "414":
                     answer["content"]["text/html"] = {"schema": {"type": "string"}}
     return result
+
+
+def _needs_a_field(components: dict, schema: dict) -> bool:
+    ref = schema.get("$ref", "")
+    schema = components.get(ref.rsplit("/", 1)[-1], {}) if ref else schema
+    return bool(schema.get("required") or schema.get("anyOf"))
 
 
 class _OneOfRequired(OpenApiSerializerExtension):

@@ -175,11 +175,12 @@ def _filtered(queryset: QuerySet[User], filters: Mapping | None) -> QuerySet[Use
     """`queryset` with the list filters applied, newest first unless `ordering` says otherwise.
 
     Raises django ValidationError for filter values that do not parse, and for a filter given
-    as blank (`?is_active=`), which would otherwise be read as no filter at all."""
+    as blank (`?is_active=`), which would otherwise be read as no filter at all (a blank
+    search is no search, a blank ordering, an empty list of fields, the default order)."""
     blank = [
         name
         for name in CustomerFilter.base_filters
-        if name != "search" and name in (filters or {}) and filters[name] == ""
+        if name not in ("search", "ordering") and name in (filters or {}) and filters[name] == ""
     ]
     if blank:
         raise ValidationError(
