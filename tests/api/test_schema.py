@@ -209,6 +209,17 @@ def test_the_legacy_bulk_body_takes_customer_fields_as_text_only(staff_client):
     assert not CustomerFactory._meta.model.objects.filter(first_name__contains="{").exists()
 
 
+def test_a_legacy_customer_field_under_another_header_is_text_only_too(staff_client):
+    body = {"customers": [{"Given Name": "Ama", "Surname": "Owusu", "Mobile": 241234568}]}
+
+    response = staff_client.post(BULK, body, format="json")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json()["errors"]["customers"] == [
+        {"0": [{"Mobile": [{"message": "Not a valid string.", "code": "invalid"}]}]}
+    ]
+
+
 def test_the_legacy_bulk_body_of_a_preview_sent_back_still_confirms(staff_client):
     # given a candidate as the preview shows it (numbers and booleans beside the text fields)
     body = {
