@@ -1,6 +1,7 @@
 """User input (types, and the limits the schema documents: the rules are in
-users.customers.rules, users.customers.roles and the services) and the one user representation every answer shares: sign-in, profile, list
-rows, one user (SPA-CONTRACT.md 2.10)."""
+users.customers.rules, users.customers.roles and the services) and the one user
+representation every answer shares: sign-in, profile, list rows, one user (SPA-CONTRACT.md
+2.10)."""
 
 from collections.abc import Mapping
 
