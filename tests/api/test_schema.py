@@ -276,6 +276,18 @@ def test_created_by_filters_by_the_user_id(staff_client):
     assert response.json()["count"] == 1
 
 
+def test_search_documents_its_length_and_that_a_nul_is_refused(schema, staff_client):
+    parameters = {p["name"]: p for p in schema["paths"][CUSTOMERS]["get"]["parameters"]}
+    search = jsonschema.Draft7Validator(parameters["search"]["schema"])
+
+    refused = staff_client.get(CUSTOMERS, {"search": "Kwa\x00me"})
+
+    assert search.is_valid("Kwame Mensah")
+    assert not search.is_valid("Kwa\x00me")
+    assert not search.is_valid("x" * 101)
+    assert refused.status_code == status.HTTP_400_BAD_REQUEST
+
+
 @pytest.mark.parametrize("value", ["null", "5", "maybe", "yes"])
 def test_a_boolean_filter_that_is_not_true_or_false_is_a_400(staff_client, value):
     response = staff_client.get(CUSTOMERS, {"is_active": value})

@@ -28,7 +28,8 @@ from users.excel.writing import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 TAGS = ["users"]
 SEARCH = OpenApiParameter(
     "search",
-    {"type": "string", "maxLength": selectors.SEARCH_MAX},
+    # Django's form field refuses a NUL (null_characters_not_allowed).
+    {"type": "string", "maxLength": selectors.SEARCH_MAX, "pattern": "^[^\\u0000]*$"},
     description="Name, phone (any format), email or shipping mark.",
 )
 
