@@ -23,6 +23,9 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# gunicorn's most (its default is 4094): Django answers a query string over 4,096 bytes with a
+# JSON 414 (primepre/body_limit.py); only a request line beyond this gets gunicorn's HTML 414.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 # A heartbeat file on tmpfs: on a container disk its writes can stall the worker into a timeout.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None

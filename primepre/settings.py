@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "primepre.logging.RequestIdMiddleware",
+    "primepre.body_limit.QueryStringLimitMiddleware",
     "primepre.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -251,6 +252,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
+    # The statuses any request can get (405, 406, 413, 414, 415) in every operation.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "users.api.schema.add_common_responses",
+    ],
 }
 
 # A password chosen by someone other than its holder (an admin's create or reset) signs in for

@@ -127,7 +127,7 @@ def test_region_blank_takes_the_default(staff_client, settings):
     [
         ("phone", "+233 24 123 4567"),
         ("phone", "233241234567"),
-        ("phone", 241234567),
+        ("phone", "241234567"),
         ("email", "KWAME.MENSAH@example.com"),
         ("shipping_mark", "pm  1 kwame"),
         ("shipping_mark", full_width("PM 1 KWAME")),

@@ -1,6 +1,7 @@
 """The WSGI wrapper that keeps bodies over the upload limit away from Django, on every path."""
 
 import io
+import json
 
 from primepre.body_limit import BodySizeLimit
 
@@ -42,7 +43,7 @@ def test_a_chunked_body_over_the_limit_is_413_without_reaching_the_app():
     captured, body = call(BodySizeLimit(app, limit_bytes=100_000), b"a" * 200_000)
 
     assert captured["status"].startswith("413")
-    assert b'"code": "file_too_large"' in body
+    assert b'"code": "request_too_large"' in body
     assert reached == []
 
 
@@ -72,6 +73,18 @@ def test_a_declared_length_over_the_limit_is_413_on_any_path_before_reading():
     )
 
     assert captured["status"].startswith("413")
-    assert b'"code": "file_too_large"' in body
+    assert b'"code": "request_too_large"' in body
     assert reached == []
     assert unread.tell() == 0
+
+
+def test_an_upload_over_the_limit_is_file_too_large_and_any_other_body_request_too_large():
+    app = BodySizeLimit(echo_app, limit_bytes=10)
+    common = {"CONTENT_LENGTH": "50", "HTTP_TRANSFER_ENCODING": ""}
+
+    _, upload = call(app, b"", CONTENT_TYPE="multipart/form-data; boundary=x", **common)
+    _, json_body = call(app, b"", CONTENT_TYPE="application/json", **common)
+
+    assert json.loads(upload)["code"] == "file_too_large"
+    assert json.loads(json_body)["code"] == "request_too_large"
+    assert json.loads(json_body)["detail"] == "The request body is larger than 10 bytes."

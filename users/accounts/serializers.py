@@ -2,24 +2,33 @@
 a user is always users.customers.serializers.UserSerializer."""
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
+from users.api.fields import StrictCharField
 from users.customers.serializers import UserInputSerializer, UserSerializer
 
 
 def _identifier(help_text: str) -> serializers.CharField:
-    return serializers.CharField(
+    return StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=254, help_text=help_text
     )
 
 
+_GIVEN = {"type": "string", "minLength": 1}
+
+
 class LoginInputSerializer(serializers.Serializer):
+    """The password and one of phone, email or identifier (the first of them not blank)."""
+
     phone = _identifier("Phone number in any usual format, or use `email`.")
     email = _identifier("Email address, instead of `phone`.")
     identifier = _identifier("Phone number or email, instead of either.")
-    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    password = StrictCharField(max_length=256, trim_whitespace=False)
+
+    one_of_required = {"phone": _GIVEN, "email": _GIVEN, "identifier": _GIVEN}
 
     def validate(self, attrs):
         identifier = attrs.get("phone") or attrs.get("email") or attrs.get("identifier")
@@ -32,7 +41,7 @@ class LoginInputSerializer(serializers.Serializer):
 
 
 class RefreshInputSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=2000)
+    refresh = StrictCharField(max_length=2000)
 
 
 class RefreshSerializer(TokenRefreshSerializer):
@@ -81,15 +90,20 @@ PROFILE_READ_ONLY = (
 )
 
 
+@extend_schema_serializer(exclude_fields=PROFILE_READ_ONLY)
 class ProfileInputSerializer(UserInputSerializer):
     """The SPA's profile form: {first_name, last_name, company_name, email, phone, region,
-    user_type}. A read-only field may be sent as it is (the form always sends the phone)."""
+    user_type}. A read-only field may be sent as it is (the form always sends the phone): the
+    schema leaves them out (phone, shipping mark, role, flags, warehouses), since only their
+    current values are taken."""
 
     class Meta:
         fields = (*PROFILE_EDITABLE, *PROFILE_READ_ONLY)
 
     def get_fields(self):
         fields = super().get_fields()
+        for field in fields.values():
+            field.required = False  # a profile edit sends the fields it changes
         return {name: fields[name] for name in self.Meta.fields}
 
 
@@ -100,10 +114,10 @@ class PasswordChangeInputSerializer(serializers.Serializer):
 
 
 class PasswordResetRequestSerializer(serializers.Serializer):
-    phone = serializers.CharField(max_length=64)
+    phone = StrictCharField(max_length=64)
 
 
 class PasswordResetConfirmSerializer(serializers.Serializer):
-    phone = serializers.CharField(max_length=64)
-    pin = serializers.CharField(max_length=12)
-    new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+    phone = StrictCharField(max_length=64)
+    pin = StrictCharField(max_length=12)
+    new_password = StrictCharField(max_length=256, trim_whitespace=False)

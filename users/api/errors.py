@@ -40,6 +40,8 @@ THROTTLED = "throttled"
 SERVER_ERROR = "server_error"
 BAD_REQUEST = "bad_request"
 FILE_TOO_LARGE = "file_too_large"
+REQUEST_TOO_LARGE = "request_too_large"
+URI_TOO_LONG = "uri_too_long"
 
 _DRF_CODES = {
     drf.NotAuthenticated: NOT_AUTHENTICATED,
@@ -164,7 +166,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         return Response(envelope(exc.code, exc.message, exc.details), status=exc.http_status)
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            envelope(FILE_TOO_LARGE, "The request body is too large."),
+            envelope(REQUEST_TOO_LARGE, "The request body is too large."),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, DataError):

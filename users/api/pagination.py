@@ -2,6 +2,7 @@
 
 import io
 import json
+import sys
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
@@ -14,23 +15,32 @@ from users.api.errors import VALIDATION_ERROR, ApplicationError
 
 # The SPA's export asks for every customer in one page of 10,000 (SPA-CONTRACT.md 4.3).
 MAX_PAGE_SIZE = 10_000
+# The schemas of ?page= and ?page_size=.
+PAGE = {"type": "integer", "minimum": 1}
+PAGE_SIZE = {"type": "integer", "minimum": 1}
 INVALID_PAGE = "Page numbers are whole numbers from 1."
+INVALID_PAGE_SIZE = "A page size is a whole number from 1."
 
 
-def _page_number(value: str | None) -> int:
-    if value in (None, ""):
-        return 1
-    try:
-        number = int(value)
-    except ValueError:
+def positive_int_param(
+    value: str | None, *, name: str, default: int, most: int | None = None
+) -> int:
+    """A whole-number query parameter from 1, read as `most` above it; absent: `default`.
+    Anything else ("", "0", "1.5", "false") is a 400 naming the parameter: read as the default
+    instead, a client would be answered for a page it did not ask for."""
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()):
         number = 0
+    else:
+        # Past any page that exists, without int() on thousands of digits (which refuses them).
+        number = int(value) if len(value) <= 18 else sys.maxsize
     if number < 1:
+        message = INVALID_PAGE if most is None else INVALID_PAGE_SIZE
         raise ApplicationError(
-            VALIDATION_ERROR,
-            INVALID_PAGE,
-            errors={"page": [{"message": INVALID_PAGE, "code": "invalid"}]},
+            VALIDATION_ERROR, message, errors={name: [{"message": message, "code": "invalid"}]}
         )
-    return number
+    return number if most is None else min(number, most)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -45,8 +55,17 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def paginate_queryset(self, queryset: QuerySet, request, view=None) -> QuerySet:
         self.request = request
-        self.size = self.get_page_size(request)
-        self.number = _page_number(request.query_params.get(self.page_query_param))
+        self.size = positive_int_param(
+            request.query_params.get(self.page_size_query_param),
+            name=self.page_size_query_param,
+            default=self.page_size,
+            most=self.max_page_size,
+        )
+        self.number = positive_int_param(
+            request.query_params.get(self.page_query_param),
+            name=self.page_query_param,
+            default=1,
+        )
         self.count = queryset.count()
         start = (self.number - 1) * self.size
         if start >= self.count:
@@ -67,6 +86,19 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if self.number == 2:
             return remove_query_param(url, self.page_query_param)
         return replace_query_param(url, self.page_query_param, self.number - 1)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        """?page= and ?page_size= as this paginator reads them: whole numbers from 1."""
+        return [
+            {"name": self.page_query_param, "required": False, "in": "query", "schema": PAGE},
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "schema": PAGE_SIZE,
+                "description": f"At most {self.max_page_size:,}; a larger one is read as that.",
+            },
+        ]
 
     def get_paginated_response(self, data) -> Response:
         return Response(self._envelope(data))

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from users.api.compression import compressed
 from users.api.errors import invalid_choice
-from users.api.pagination import MAX_PAGE_SIZE, PageNumberPagination
+from users.api.pagination import MAX_PAGE_SIZE, PAGE, PAGE_SIZE, PageNumberPagination
 from users.api.schema import MessageSerializer, error_responses
 from users.customers import export, selectors, serializers, services
 from users.customers.selectors import CustomerFilter, Scope
@@ -28,7 +28,10 @@ from users.models import CustomerChange
 
 TAGS = ["users"]
 SEARCH = OpenApiParameter(
-    "search", str, description="Name, phone (any format), email or shipping mark."
+    "search",
+    # Django's form field refuses a NUL (null_characters_not_allowed).
+    {"type": "string", "maxLength": selectors.SEARCH_MAX, "pattern": "^[^\\u0000]*$"},
+    description="Name, phone (any format), email or shipping mark.",
 )
 
 
@@ -48,8 +51,12 @@ class _ScopedView(APIView):
 class UserListCreateView(_ScopedView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int, description=f"At most {MAX_PAGE_SIZE:,}."),
+            OpenApiParameter("page", PAGE),
+            OpenApiParameter(
+                "page_size",
+                PAGE_SIZE,
+                description=f"At most {MAX_PAGE_SIZE:,}; a larger one is read as that.",
+            ),
             SEARCH,
         ],
         filters=True,
@@ -106,7 +113,7 @@ class UserDetailView(_ScopedView):
 
     def _update(self, request, user_id: int, *, partial: bool):
         user = self.target(user_id)
-        data = serializers.UserInputSerializer(data=request.data, partial=partial)
+        data = serializers.UserEditInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         user = services.user_update_by(
             actor=request.user, user=user, data=data.validated_data, partial=partial
@@ -114,7 +121,7 @@ class UserDetailView(_ScopedView):
         return Response(serializers.UserSerializer(user).data)
 
     @extend_schema(
-        request=serializers.UserInputSerializer,
+        request=serializers.UserEditInputSerializer,
         responses={200: serializers.UserSerializer, **error_responses(400, 401, 403, 404)},
         tags=TAGS,
     )
@@ -122,7 +129,7 @@ class UserDetailView(_ScopedView):
         return self._update(request, user_id, partial=True)
 
     @extend_schema(
-        request=serializers.UserInputSerializer,
+        request=serializers.UserEditInputSerializer,
         responses={200: serializers.UserSerializer, **error_responses(400, 401, 403, 404)},
         tags=TAGS,
         description="A whole edit: phone, first_name, last_name and shipping_mark are required, "
@@ -228,10 +235,14 @@ class ExportView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=list(export.FORMATS), default=export.XLSX),
             OpenApiParameter(
-                "search", str, description="Name, phone (any format), email or shipping mark."
+                "format",
+                str,
+                enum=[*export.FORMATS, ""],
+                default=export.XLSX,
+                description="Blank: xlsx.",
             ),
+            SEARCH,
         ],
         filters=True,
         responses={
@@ -273,7 +284,7 @@ class UserHistoryView(_ScopedView):
     pagination_class = PageNumberPagination
 
     @extend_schema(
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        parameters=[OpenApiParameter("page", PAGE), OpenApiParameter("page_size", PAGE_SIZE)],
         responses={
             200: serializers.CustomerChangeSerializer(many=True),
             **error_responses(401, 403, 404),

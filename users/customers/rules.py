@@ -54,6 +54,19 @@ _WHITESPACE_RUN = re.compile(r"\s+")
 _INTEGRAL_FLOAT_TEXT = re.compile(r"^\+?\d+\.0+$")
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 _SHIPPING_MARK_ALLOWED = re.compile(r"^[\w][\w \-/.#&()]*$")
+SHIPPING_MARK_FORM = (
+    "A shipping mark starts with a letter or digit and holds only letters, digits, "
+    "spaces and - / . # & ( )."
+)
+# The same rule on a mark as typed, before it is trimmed and its spaces collapsed (what an API
+# client sends, as its schema's `pattern`): a letter or digit first, at least two characters.
+SHIPPING_MARK_INPUT = r"^\s*\w[\w\s\-/.#&()]*[\w\-/.#&()]\s*$"
+# ... or only spaces, where a blank mark is generated (the empty text is documented apart).
+SHIPPING_MARK_INPUT_OR_BLANK = r"^\s+$|" + SHIPPING_MARK_INPUT
+# The longest text taken for the fields whose stored form is shorter than what people type.
+PHONE_TEXT_MAX = 64
+REGION_TEXT_MAX = 64
+USER_TYPE_TEXT_MAX = 32
 
 _email_validator = EmailValidator()
 
@@ -115,7 +128,7 @@ def _code_point(char: str) -> str:
 
 
 def _phone_text(value: object) -> str:
-    text = clean_text(value, max_length=64)
+    text = clean_text(value, max_length=PHONE_TEXT_MAX)
     if "." not in text and "e" not in text and "E" not in text:
         return text  # neither of the shapes below
     compact = text.replace(" ", "")
@@ -357,11 +370,7 @@ def normalize_shipping_mark(value: object) -> str:
             INVALID_SHIPPING_MARK, f"A shipping mark has at least {m.SHIPPING_MARK_MIN} characters."
         )
     if not _SHIPPING_MARK_ALLOWED.match(text):
-        raise FieldError(
-            INVALID_SHIPPING_MARK,
-            "A shipping mark starts with a letter or digit and holds only letters, digits, "
-            "spaces and - / . # & ( ).",
-        )
+        raise FieldError(INVALID_SHIPPING_MARK, SHIPPING_MARK_FORM)
     return text
 
 
@@ -403,7 +412,7 @@ _REGION_BY_KEY = {_region_key(code): code for code in Region.values} | {
 def normalize_region(value: object) -> str:
     """A region code or name in any case and spacing ("north east" -> NORTH_EAST);
     blank -> the DEFAULT_REGION setting."""
-    text = clean_text(value, max_length=64)
+    text = clean_text(value, max_length=REGION_TEXT_MAX)
     if not text:
         return settings.DEFAULT_REGION
     region = _region_of(text)
@@ -425,7 +434,7 @@ _USER_TYPE_BY_KEY = {code: code for code in UserType.values} | {
 
 def normalize_user_type(value: object) -> str:
     """INDIVIDUAL or BUSINESS, by code or label in any case; blank -> INDIVIDUAL."""
-    text = clean_text(value, max_length=32)
+    text = clean_text(value, max_length=USER_TYPE_TEXT_MAX)
     if not text:
         return UserType.INDIVIDUAL.value
     user_type = _USER_TYPE_BY_KEY.get(text.upper())

@@ -12,11 +12,13 @@ from operator import and_, or_
 from typing import NamedTuple
 
 import django_filters
+from django import forms as django_forms
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Case, Count, Q, QuerySet, When
 from django.db.models.functions import Upper
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 
 from users.customers import roles, rules
 from users.models import Region, Role, User, UserType
@@ -86,15 +88,57 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = _UtcDateTimeField
 
 
+SEARCH_MAX = 100
+USER_ID_MAX = 2**63 - 1  # the id column is a bigint
+NOT_A_USER_ID = "Enter a user id: a whole number from 1."
+NOT_TRUE_OR_FALSE = "Either true or false."
+BLANK_FILTER = "Give a value, or leave the parameter out."
+
+
+class _UserIdField(django_forms.CharField):
+    """A user id as a query string holds it: digits only ("1.5", "1e3", "abc" and "1.0" are
+    refused, where a number field would take the first three as 1, 1000 or nothing)."""
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= USER_ID_MAX:
+            raise ValidationError(NOT_A_USER_ID, code="invalid_user_id")
+        return int(text)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": USER_ID_MAX})
+class UserIdFilter(django_filters.Filter):
+    field_class = _UserIdField
+
+
+class _TrueOrFalseField(django_forms.CharField):
+    """`true` or `false` (what a JSON client and the SPA send); blank is no filter. Django's
+    own field reads anything else ("null", "5", "maybe") as no filter too, silently."""
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        if text not in ("true", "false"):
+            raise ValidationError(NOT_TRUE_OR_FALSE, code="invalid_boolean")
+        return text == "true"
+
+
+class TrueOrFalseFilter(django_filters.BooleanFilter):
+    field_class = _TrueOrFalseField
+
+
 class CustomerFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(method="filter_search", max_length=100)
+    search = django_filters.CharFilter(method="filter_search", max_length=SEARCH_MAX)
     user_role = django_filters.ChoiceFilter(choices=Role.choices)
     user_type = django_filters.ChoiceFilter(choices=UserType.choices)
     region = django_filters.ChoiceFilter(choices=Region.choices)
-    created_by = django_filters.NumberFilter(field_name="created_by_id")
+    created_by = UserIdFilter(field_name="created_by_id")
     import_job = django_filters.UUIDFilter(field_name="import_job_id")
-    is_verified = django_filters.BooleanFilter()
-    is_active = django_filters.BooleanFilter()
+    is_verified = TrueOrFalseFilter()
+    is_active = TrueOrFalseFilter()
     joined_after = UtcDateTimeFilter(field_name="date_joined", lookup_expr="gte")
     joined_before = UtcDateTimeFilter(field_name="date_joined", lookup_expr="lt")
     ordering = django_filters.OrderingFilter(
@@ -130,13 +174,27 @@ class CustomerFilter(django_filters.FilterSet):
 def _filtered(queryset: QuerySet[User], filters: Mapping | None) -> QuerySet[User]:
     """`queryset` with the list filters applied, newest first unless `ordering` says otherwise.
 
-    Raises django ValidationError for filter values that do not parse."""
+    Raises django ValidationError for filter values that do not parse, and for a filter given
+    as blank (`?is_active=`), which would otherwise be read as no filter at all (a blank
+    search is no search, a blank ordering, an empty list of fields, the default order)."""
+    blank = [
+        name
+        for name in CustomerFilter.base_filters
+        if name not in ("search", "ordering") and name in (filters or {}) and filters[name] == ""
+    ]
+    if blank:
+        raise ValidationError(
+            {name: [ValidationError(BLANK_FILTER, code="blank")] for name in blank}
+        )
     filterset = CustomerFilter(filters or {}, queryset=queryset)
     if not filterset.is_valid():
         raise ValidationError(
             {
-                field: [ValidationError(str(message), code="invalid") for message in messages]
-                for field, messages in filterset.errors.items()
+                field: [
+                    ValidationError(error.messages[0], code=error.code or "invalid")
+                    for error in errors
+                ]
+                for field, errors in filterset.form.errors.as_data().items()
             }
         )
     queryset = filterset.qs

@@ -1,54 +1,138 @@
-"""User input (types only: the rules are in users.customers.rules, users.customers.roles and
-the services) and the one user representation every answer shares: sign-in, profile, list
-rows, one user (SPA-CONTRACT.md 2.10)."""
+"""User input (types, and the limits the schema documents: the rules are in
+users.customers.rules, users.customers.roles and the services) and the one user
+representation every answer shares: sign-in, profile, list rows, one user (SPA-CONTRACT.md
+2.10)."""
 
 from collections.abc import Mapping
 
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
-from users.models import Region, Role, User, Warehouse, is_staff_member
+from users import models as m
+from users.api.fields import StrictBooleanField, StrictCharField, TooLongValidator
+from users.customers import rules
+from users.models import Region, Role, User, UserType, Warehouse, is_staff_member
 
 SUBJECT_MAX = 100
 MESSAGE_MAX = 1000
 
 
-class _Text(serializers.CharField):
-    """Text as sent: no trimming here, no length check here (the service reports those with the
-    same codes as an import)."""
+class _MarkValidator(RegexValidator):
+    """A mark as typed against its pattern (documented as the schema's `pattern`); one of only
+    spaces, where a mark is needed, is `required` (as the rules say once it is trimmed)."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_blank", True)
-        kwargs.setdefault("allow_null", True)
-        kwargs.setdefault("trim_whitespace", False)
-        kwargs.setdefault("max_length", 10_000)
-        super().__init__(**kwargs)
+    def __init__(self, pattern: str):
+        super().__init__(pattern, rules.SHIPPING_MARK_FORM, rules.INVALID_SHIPPING_MARK)
+
+    def __call__(self, value):
+        if not str(value).strip() and not self.regex.search(str(value)):
+            raise ValidationError("This field is required.", code=rules.REQUIRED)
+        super().__call__(value)
+
+
+class _Text(StrictCharField):
+    """Text as sent, and only text: no trimming here, and no rule but the longest text taken
+    (counted as sent; the service cleans what is left and reports its problems with the same
+    codes as an import). `required` fields may not be blank or null either: `required`, as
+    the customer rules say."""
+
+    def __init__(self, *, max_length: int, required: bool = False, pattern: str = "", **kwargs):
+        kwargs.setdefault("allow_blank", not required)
+        kwargs.setdefault("allow_null", not required)
+        super().__init__(required=required, trim_whitespace=False, **kwargs)
         # A NUL is reported by the service as invalid_characters, like any control character.
         self.validators = [
             v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
         ]
+        self.validators.append(TooLongValidator(max_length))
+        if pattern:
+            self.validators.append(_MarkValidator(pattern))
+
+    def fail(self, key, **kwargs):
+        super().fail(rules.REQUIRED if key in ("blank", "null") else key, **kwargs)
+
+
+@extend_schema_field(
+    {
+        "nullable": True,
+        "description": "Blank or null: none.",
+        "anyOf": [
+            {"type": "string", "format": "email", "maxLength": m.EMAIL_MAX},
+            {"type": "string", "maxLength": 0},
+        ],
+    }
+)
+class _EmailText(_Text):
+    """An email address or blank (documented as such; the service checks it)."""
+
+
+@extend_schema_field(
+    {
+        "nullable": True,
+        "anyOf": [
+            {"type": "string", "enum": list(Region.values)},
+            {"type": "string", "maxLength": 0},
+        ],
+        "description": "A region code; blank or null: the default region. A region's name in "
+        "any case and spacing is taken too (North East, north east).",
+    }
+)
+class _RegionText(_Text):
+    pass
+
+
+@extend_schema_field(
+    {
+        "nullable": True,
+        "anyOf": [
+            {"type": "string", "enum": list(UserType.values)},
+            {"type": "string", "maxLength": 0},
+        ],
+        "description": "Blank or null: INDIVIDUAL. The name in any case is taken too (business).",
+    }
+)
+class _UserTypeText(_Text):
+    pass
 
 
 def _password(**kwargs) -> serializers.CharField:
-    return serializers.CharField(
+    return StrictCharField(
         required=False, write_only=True, trim_whitespace=False, max_length=256, **kwargs
     )
 
 
-class UserInputSerializer(serializers.Serializer):
-    """A create or an edit: the SPA's New Client, New Admin and Edit Client bodies. Keys it
-    also sends that the role decides here (`can_*`) are ignored."""
+def _mark(*, required: bool) -> _Text:
+    if required:
+        return _Text(
+            max_length=m.SHIPPING_MARK_MAX, required=True, pattern=rules.SHIPPING_MARK_INPUT
+        )
+    return _Text(
+        max_length=m.SHIPPING_MARK_MAX,
+        pattern=rules.SHIPPING_MARK_INPUT_OR_BLANK,
+        help_text="Blank: one is generated (`PM 1 KWAME`, then `PM 1 KWAME02`...).",
+    )
 
-    phone = _Text()
-    first_name = _Text()
-    last_name = _Text()
-    email = _Text()
-    shipping_mark = _Text()
-    region = _Text(help_text="A region code (NORTH_EAST) or name (North East); blank: default.")
-    company_name = _Text()
-    nickname = _Text()
-    user_type = _Text(help_text="INDIVIDUAL or BUSINESS (any case); blank: INDIVIDUAL.")
+
+class UserInputSerializer(serializers.Serializer):
+    """A create: the SPA's New Client and New Admin bodies. Keys it also sends that the role
+    decides here (`can_*`) are ignored."""
+
+    phone = _Text(
+        max_length=rules.PHONE_TEXT_MAX,
+        required=True,
+        help_text="In any usual format (0241234567, +233 24 123 4567); stored as E.164.",
+    )
+    first_name = _Text(max_length=m.FIRST_NAME_MAX, required=True)
+    last_name = _Text(max_length=m.LAST_NAME_MAX, required=True)
+    email = _EmailText(max_length=m.EMAIL_MAX)
+    shipping_mark = _mark(required=False)
+    region = _RegionText(max_length=rules.REGION_TEXT_MAX)
+    company_name = _Text(max_length=m.COMPANY_NAME_MAX)
+    nickname = _Text(max_length=m.NICKNAME_MAX)
+    user_type = _UserTypeText(max_length=rules.USER_TYPE_TEXT_MAX)
     user_role = serializers.ChoiceField(choices=Role.choices, required=False, allow_blank=True)
     accessible_warehouses = serializers.ListField(
         child=serializers.ChoiceField(choices=Warehouse.choices),
@@ -56,13 +140,23 @@ class UserInputSerializer(serializers.Serializer):
         max_length=len(Warehouse.choices),
         help_text="Staff accounts only; a customer's is always empty.",
     )
-    is_active = serializers.BooleanField(required=False)
-    is_verified = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
+    is_verified = StrictBooleanField(required=False)
     password = _password(
         help_text="Temporary: it signs in for TEMPORARY_PASSWORD_HOURS, until the holder changes "
         "it. Without one the account has no usable password."
     )
     confirm_password = _password()
+
+    def to_internal_value(self, data):
+        """Every problem at once, as an import reports them: when a field's type, length or
+        form is refused here, the customer rules still judge the fields that passed."""
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if not isinstance(data, Mapping) or not isinstance(error.detail, dict):
+                raise
+            raise serializers.ValidationError(_with_rule_problems(error.detail, data)) from None
 
     def validate(self, attrs):
         if attrs.get("user_role") == "":
@@ -70,14 +164,37 @@ class UserInputSerializer(serializers.Serializer):
         return attrs
 
 
+def _with_rule_problems(errors: dict, data: Mapping) -> dict:
+    """`errors` plus the customer rules' verdicts on the other customer fields of `data`, in
+    the rules' field order (the order an import reports them in)."""
+    passed = {
+        name: data[name]
+        for name in rules.CUSTOMER_FIELDS
+        if name in data and name not in errors and isinstance(data[name], str | None)
+    }
+    _, problems = rules.clean_customer(passed, partial=True)
+    found = dict(errors)
+    for problem in problems:
+        found.setdefault(problem.field, []).append(ErrorDetail(problem.message, code=problem.code))
+    order = {name: index for index, name in enumerate(rules.CUSTOMER_FIELDS)}
+    return dict(sorted(found.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+class UserEditInputSerializer(UserInputSerializer):
+    """An edit: PUT (the whole user: phone, names and mark required) and PATCH (the fields
+    sent; the SPA's Edit Client sends all twelve). A mark may not be blank here."""
+
+    shipping_mark = _mark(required=True)
+
+
 class PasswordResetInputSerializer(serializers.Serializer):
-    new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+    new_password = StrictCharField(max_length=256, trim_whitespace=False)
     confirm_password = _password()
 
 
 class MessageInputSerializer(serializers.Serializer):
-    subject = serializers.CharField(max_length=SUBJECT_MAX)
-    message = serializers.CharField(max_length=MESSAGE_MAX)
+    subject = StrictCharField(max_length=SUBJECT_MAX)
+    message = StrictCharField(max_length=MESSAGE_MAX)
 
 
 # What the representation reads of a user: model fields, so that a list can read them with

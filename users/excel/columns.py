@@ -63,6 +63,11 @@ def header_key(text: object) -> str:
 _FIELD_BY_KEY = {header_key(alias): name for name, aliases in ALIASES.items() for alias in aliases}
 
 
+def field_of_header(text: object) -> str | None:
+    """The customer field a header text names ("Mobile" -> phone), or None."""
+    return _FIELD_BY_KEY.get(header_key(text))
+
+
 def column_letter(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA."""
     letters = ""

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from users.api.compression import compressed
 from users.api.errors import ApplicationError, invalid_choice
-from users.api.pagination import PageNumberPagination
+from users.api.pagination import PAGE, PageNumberPagination, positive_int_param
 from users.api.parsers import JSONParser
 from users.api.schema import error_responses
 from users.excel import errors as file_errors
@@ -27,6 +27,7 @@ from users.imports import jobs, pipeline, reports, selectors, serializers, stats
 from users.models import CustomerChange
 
 ROWS_DELETED = "rows_deleted"
+PREVIEW_PAGE_MAX = 1000
 
 
 # Room for the multipart envelope around the file itself.
@@ -182,8 +183,13 @@ class PreviewPageView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("list", str, enum=list(reports.LISTS), required=True),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
+            OpenApiParameter("page", PAGE),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "default": 100},
+                description=f"At most {PREVIEW_PAGE_MAX:,}: a larger size is read as "
+                f"{PREVIEW_PAGE_MAX:,}.",
+            ),
         ],
         responses={200: serializers.PreviewPageSerializer, **error_responses(400, 401, 403, 404)},
         tags=["import"],
@@ -193,17 +199,12 @@ class PreviewPageView(APIView):
         name = request.query_params.get("list", "")
         if name not in reports.LISTS:
             raise invalid_choice("list", reports.LISTS, "Unknown list.")
-        page = _positive_int(request.query_params.get("page"), default=1)
-        page_size = min(_positive_int(request.query_params.get("page_size"), default=100), 1000)
+        params = request.query_params
+        page = positive_int_param(params.get("page"), name="page", default=1)
+        page_size = positive_int_param(
+            params.get("page_size"), name="page_size", default=100, most=PREVIEW_PAGE_MAX
+        )
         return Response(reports.preview_page(job, name=name, page=page, page_size=page_size))
-
-
-def _positive_int(value, *, default: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default
 
 
 class TemplateView(APIView):
@@ -263,7 +264,7 @@ class UndoView(APIView):
     @extend_schema(
         request=None,
         responses={
-            202: serializers.UndoStatusSerializer,
+            202: serializers.UndoAnswerSerializer,
             **error_responses(401, 403, 404, 409),
         },
         tags=["import"],
@@ -273,7 +274,7 @@ class UndoView(APIView):
         return Response(_undo_body(undo_job.job), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
-        responses={200: serializers.UndoStatusSerializer, **error_responses(401, 403, 404)},
+        responses={200: serializers.UndoAnswerSerializer, **error_responses(401, 403, 404)},
         tags=["import"],
     )
     def get(self, request, task_id):

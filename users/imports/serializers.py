@@ -2,10 +2,14 @@
 users.imports.reports and users.imports.stats build)."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
+from users.api.fields import NOT_TEXT, StrictBooleanField
 from users.customers.serializers import CustomerChangeSerializer
 from users.excel import errors as file_errors
+from users.excel.columns import REQUIRED_FIELDS, field_of_header
 from users.excel.errors import FileError
 from users.imports import stats
 from users.models import ImportJob
@@ -49,14 +53,65 @@ class UploadInputSerializer(UploadOptionsSerializer):
     file = serializers.FileField(help_text="The spreadsheet: xlsx, xls, xlsb, ods or csv.")
 
 
+def _text_or_null(name: str) -> serializers.CharField:
+    return serializers.CharField(
+        required=name in REQUIRED_FIELDS, allow_null=True, allow_blank=True
+    )
+
+
+class LegacyCustomerSerializer(serializers.Serializer):
+    """Documents one customer of the legacy body: a preview's candidate as the SPA sends it
+    back. Each customer field is text or null; other keys (source_row_number ...) are kept
+    and ignored. The rules are those of an upload: a row breaking them is reported in the
+    import's failed rows, not refused here; a list without a first name, last name or phone
+    key is refused as `missing_columns`."""
+
+    shipping_mark = _text_or_null("shipping_mark")
+    first_name = _text_or_null("first_name")
+    last_name = _text_or_null("last_name")
+    email = _text_or_null("email")
+    phone = _text_or_null("phone")
+    region = _text_or_null("region")
+    company_name = _text_or_null("company_name")
+    nickname = _text_or_null("nickname")
+    user_type = _text_or_null("user_type")
+
+
+@extend_schema_field(LegacyCustomerSerializer)
+class LegacyCustomerField(serializers.DictField):
+    """One customer of the legacy body, as sent (its own keys kept for the match with the
+    preview it came from), each customer field (under its name or any header text an upload
+    accepts for it: "Mobile") text or null: a JSON object or number there would otherwise be
+    stored as its Python text ("{'a': 1}")."""
+
+    def to_internal_value(self, data):
+        record = super().to_internal_value(data)
+        wrong = [
+            key
+            for key, value in record.items()
+            if value is not None and not isinstance(value, str) and field_of_header(key)
+        ]
+        if wrong:
+            raise serializers.ValidationError(
+                {name: [ErrorDetail(NOT_TEXT, code="invalid")] for name in wrong}
+            )
+        return record
+
+
 class BulkCreateInputSerializer(serializers.Serializer):
+    """An upload_id, or the legacy list of customers."""
+
     upload_id = serializers.UUIDField(required=False)
     customers = serializers.ListField(
-        child=serializers.DictField(),
+        child=LegacyCustomerField(),
         required=False,
-        help_text="Legacy: the customers themselves (validated again like an upload).",
+        min_length=1,
+        help_text="Legacy: the customers themselves (validated again like an upload), at most "
+        "IMPORT_MAX_ROWS.",
     )
-    notify = serializers.BooleanField(default=False)
+    notify = StrictBooleanField(default=False)
+
+    one_of_required = {"upload_id": {}, "customers": {}}
 
     def validate(self, attrs):
         if "upload_id" not in attrs and "customers" not in attrs:
@@ -227,6 +282,15 @@ class UndoStatusSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class UndoAnswerSerializer(serializers.Serializer):
+    """The undo endpoint's answer: the undo's progress under `undo`."""
+
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    task_id = serializers.UUIDField()
+    undo = UndoStatusSerializer()
 
 
 class ImportStatusSerializer(serializers.Serializer):
