@@ -9,15 +9,11 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView as _TokenRefreshView
 
 from users.accounts import reset, serializers, services
-from users.accounts.throttles import (
-    AtomicScopedRateThrottle,
-    LoginFailureLock,
-    LoginRateThrottle,
-    PasswordResetRateThrottle,
-)
+from users.accounts.throttles import LoginFailureLock, LoginRateThrottle, PasswordResetRateThrottle
 from users.api.errors import INVALID_CREDENTIALS, ApplicationError
 from users.api.permissions import IsAuthenticatedUser
 from users.api.schema import MessageSerializer, error_responses
+from users.api.throttling import AtomicScopedRateThrottle
 from users.customers.serializers import UserSerializer
 
 

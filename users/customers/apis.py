@@ -14,13 +14,13 @@ from rest_framework import status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from users.api.compression import compressed
 from users.api.errors import invalid_choice
 from users.api.pagination import MAX_PAGE_SIZE, PAGE, PAGE_SIZE, PageNumberPagination
 from users.api.schema import MessageSerializer, error_responses
+from users.api.throttling import AtomicScopedRateThrottle
 from users.customers import export, selectors, serializers, services
 from users.customers.selectors import CustomerFilter, Scope
 from users.excel.writing import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
@@ -191,7 +191,7 @@ class UserPasswordResetView(_ScopedView):
 
 
 class UserMessageView(_ScopedView):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AtomicScopedRateThrottle]
     throttle_scope = "send_message"
 
     @extend_schema(
