@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView as _TokenRefreshView
 
-from users.accounts import reset, serializers, services
+from users.accounts import reset, serializers, services, tasks
 from users.accounts.throttles import LoginFailureLock, LoginRateThrottle, PasswordResetRateThrottle
 from users.api.errors import INVALID_CREDENTIALS, ApplicationError
 from users.api.permissions import IsAuthenticatedUser
@@ -103,7 +103,7 @@ class PasswordResetView(APIView):
     def post(self, request):
         data = serializers.PasswordResetRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        reset.password_reset_request(phone=data.validated_data["phone"])
+        tasks.password_reset_request(phone=data.validated_data["phone"])
         return Response({"success": True, "message": reset.REQUEST_MESSAGE})
 
 

@@ -13,7 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from users.accounts import claim, reset, services, signup, throttles, verification
+from users.accounts import claim, services, signup, tasks, throttles, verification
 from users.api.errors import VALIDATION_ERROR, ApplicationError
 from users.api.schema import MessageSerializer, error_responses
 from users.customers.serializers import UserSerializer
@@ -240,7 +240,7 @@ class ForgotPasswordView(_PublicView):
     def post(self, request):
         data = PhoneInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        reset.password_reset_request(phone=data.validated_data["phone"])
+        tasks.password_reset_request(phone=data.validated_data["phone"])
         return Response({"success": True, "message": FORGOT_ANSWER})
 
 

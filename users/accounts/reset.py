@@ -2,9 +2,10 @@
 proof that a phone is theirs (a successful reset marks the account verified).
 
 Neither the answers nor their time tell whether a phone has an account. A request does the same
-work for every phone (one indexed look-up, one task queued); the worker then decides, hashes and
-texts (password_reset_pin_send). A confirm checks the PIN against a hash in every branch: the
-pending PIN's, or a stand-in of the same hasher when there is none to check."""
+work for every phone (users.accounts.tasks.password_reset_request: one indexed look-up, one task
+queued); the worker then decides, hashes and texts (password_reset_pin_send). A confirm checks
+the PIN against a hash in every branch: the pending PIN's, or a stand-in of the same hasher when
+there is none to check."""
 
 import logging
 import secrets
@@ -60,8 +61,9 @@ def _account_of(identifier: str) -> User | None:
     return _active_accounts(identifier).first()
 
 
-def _account_id_of(identifier: str) -> int | None:
-    """Only the id: building the account would cost time that shows in the answer."""
+def account_id_of(identifier: str) -> int | None:
+    """The id of the active account a phone names, and only the id: building the account would
+    cost time that shows in the answer."""
     return _active_accounts(identifier).values_list("pk", flat=True).first()
 
 
@@ -70,15 +72,6 @@ def _stand_in_hash() -> str:
     """A hash of a random secret with the default hasher: what a PIN is checked against when
     there is no pending PIN, so that the check costs what a real one costs."""
     return make_password(secrets.token_hex(16))
-
-
-def password_reset_request(*, phone: str) -> None:
-    """Queues the sending of a PIN to the account with this phone, if there is one. The caller
-    learns nothing either way: the same answer, after the same work."""
-    # Imported here: the task module imports this one, for the service it calls.
-    from users.accounts.tasks import password_reset_pin_send_task
-
-    password_reset_pin_send_task.enqueue(user_id=_account_id_of(phone))
 
 
 def password_reset_pin_send(*, user_id: int | None) -> bool:
