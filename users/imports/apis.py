@@ -23,9 +23,6 @@ from users.excel.errors import FileError
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
 from users.imports import jobs, pipeline, reports, selectors, serializers, stats
 
-ROWS_DELETED = "rows_deleted"
-
-
 # Room for the multipart envelope around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -66,8 +63,42 @@ class UploadView(APIView):
             raise ApplicationError(
                 file_errors.NO_FILE, "Attach the spreadsheet as the multipart field 'file'."
             )
-        job = pipeline.preview_from_upload(owner=request.user, upload=upload)
+        data = serializers.UploadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = pipeline.preview_from_upload(
+            owner=request.user, upload=upload, chosen=data.validated_data.get("column_mapping")
+        )
         return Response(reports.preview_response(job))
+
+
+@compressed
+class RemapView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=serializers.RemapInputSerializer,
+        responses={200: serializers.PreviewSerializer, **error_responses(400, 401, 403, 404, 409)},
+        tags=["import"],
+    )
+    def post(self, request, upload_id):
+        job = _job_or_404(upload_id, request.user)
+        data = serializers.RemapInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = pipeline.preview_remap(job=job, chosen=data.validated_data["column_mapping"])
+        return Response(reports.preview_response(job))
+
+
+class CancelView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=None,
+        responses={200: serializers.ImportStatusSerializer, **error_responses(401, 403, 404, 409)},
+        tags=["import"],
+    )
+    def post(self, request, task_id):
+        job = jobs.import_job_cancel(job=_job_or_404(task_id, request.user), user=request.user)
+        return Response(reports.job_status(job))
 
 
 class BulkCreateView(APIView):
@@ -143,7 +174,7 @@ class FailedRowsView(APIView):
         job = _job_or_404(task_id, request.user)
         if job.rows_pruned_at is not None:
             raise ApplicationError(
-                ROWS_DELETED,
+                pipeline.ROWS_DELETED,
                 "The rows of this import are no longer kept; its counts remain in its status.",
                 status_code=status.HTTP_410_GONE,
             )

@@ -1,6 +1,8 @@
 """Import input (types only) and the shapes of the import answers (documenting the dicts
 users.imports.reports and users.imports.stats build)."""
 
+import json
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -8,9 +10,51 @@ from users.excel import errors as file_errors
 from users.excel.errors import FileError
 from users.imports import stats
 
+# More keys than there are fields is not a mapping.
+MAPPING_MAX_KEYS = 32
+
+
+class ColumnMappingField(serializers.Field):
+    """{field: header text or column letter, or null}: a JSON object, or in a multipart upload
+    that object as JSON text. Which names and columns exist is the pipeline's to say."""
+
+    default_error_messages = {
+        "invalid": 'A JSON object such as {"phone": "Mobile No.", "first_name": "B"}.',
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                data = json.loads(data) if data.strip() else {}
+            except ValueError:
+                self.fail("invalid")
+        if not isinstance(data, dict) or len(data) > MAPPING_MAX_KEYS:
+            self.fail("invalid")
+        for key, value in data.items():
+            if not isinstance(key, str) or not (value is None or isinstance(value, str)):
+                self.fail("invalid")
+            if len(key) > 64 or (value is not None and len(value) > 255):
+                self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value
+
 
 class UploadInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The spreadsheet: xlsx, xls, xlsb, ods or csv.")
+    column_mapping = ColumnMappingField(
+        required=False,
+        help_text='Optional, as JSON text: {"phone": "Mobile No.", "first_name": "B"} (a header '
+        "text or a column letter per field; null leaves a field out). Over the header matching.",
+    )
+
+
+class RemapInputSerializer(serializers.Serializer):
+    column_mapping = ColumnMappingField(
+        help_text='{"phone": "Mobile No.", "first_name": "B"}: a header text or a column letter '
+        "per field, null to leave a field out; fields not named keep their column."
+    )
 
 
 class BulkCreateInputSerializer(serializers.Serializer):
@@ -116,6 +160,28 @@ class DuplicateResultsSerializer(serializers.Serializer):
     unique_candidates = CandidateSerializer(many=True)
 
 
+class ColumnSerializer(serializers.Serializer):
+    column = serializers.CharField()
+    header = serializers.CharField(allow_blank=True)
+    field = serializers.CharField(allow_null=True)
+    match = serializers.ChoiceField(
+        choices=["header", "guess", "chosen", "position"], allow_null=True
+    )
+
+
+class ColumnGuessSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    column = serializers.CharField()
+    header = serializers.CharField()
+    taken_for = serializers.CharField()
+
+
+class FieldChoiceSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    label = serializers.CharField()
+    required = serializers.BooleanField()
+
+
 class PreviewSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     message = serializers.CharField()
@@ -125,6 +191,9 @@ class PreviewSerializer(serializers.Serializer):
     column_mapping = serializers.DictField(child=serializers.CharField())
     layout = serializers.ChoiceField(choices=["header", "legacy"])
     unmapped_columns = serializers.ListField(child=serializers.CharField())
+    columns = ColumnSerializer(many=True)
+    column_guesses = ColumnGuessSerializer(many=True)
+    field_choices = FieldChoiceSerializer(many=True)
     summary = PreviewSummarySerializer()
     parsing_results = ParsingResultsSerializer()
     duplicate_results = DuplicateResultsSerializer()
