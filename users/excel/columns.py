@@ -98,7 +98,7 @@ class ColumnMap:
     fields: dict[str, int]
     headers: list[str]  # the header text of each column, as in the file (legacy: the template's)
     unmapped: list[str] = field(default_factory=list)
-    # field -> the accepted header text that a header with a typo was taken for
+    # field -> its template header, for a field whose header had a typo
     guessed: dict[str, str] = field(default_factory=dict)
     # the fields whose column the admin chose
     chosen: tuple[str, ...] = ()
@@ -168,8 +168,8 @@ def _typo_limit(key: str) -> int:
 
 
 def _guess(key: str, taken: set[str]) -> tuple[str, str] | None:
-    """(field, accepted header) for a header text one or two typos away from exactly one field's
-    accepted headers (transposed letters count as one: "Phnoe"), or None."""
+    """(field, its template header) for a header text one or two typos away from exactly one
+    field's accepted headers (transposed letters count as one: "Phnoe"), or None."""
     if len(key) < GUESS_MIN_LENGTH:
         return None
     limit = _typo_limit(key)
@@ -186,7 +186,7 @@ def _guess(key: str, taken: set[str]) -> tuple[str, str] | None:
     fields = [name for name, (distance, _) in best.items() if distance == closest]
     if len(fields) != 1:
         return None  # as close to two fields: no guess
-    return fields[0], best[fields[0]][1]
+    return fields[0], TEMPLATE_HEADERS[fields[0]]
 
 
 def match_headers(headers: list[str]) -> ColumnMap:

@@ -19,7 +19,7 @@ class ColumnMappingField(serializers.Field):
     that object as JSON text. Which names and columns exist is the pipeline's to say."""
 
     default_error_messages = {
-        "invalid": 'A JSON object such as {"phone": "Mobile No.", "first_name": "B"}.',
+        "invalid": 'A JSON object such as {{"phone": "Mobile No.", "first_name": "B"}}.',
     }
 
     def to_internal_value(self, data):
