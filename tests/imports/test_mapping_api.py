@@ -66,9 +66,7 @@ def column(body, letter):
 
 
 def test_a_mapping_sent_with_the_upload_chooses_the_column_by_its_header_text(staff_client):
-    response = upload(
-        staff_client, [MOBILE_HEADER, *MOBILE_ROWS], mapping={"phone": "Mobile No."}
-    )
+    response = upload(staff_client, [MOBILE_HEADER, *MOBILE_ROWS], mapping={"phone": "Mobile No."})
 
     assert response.status_code == status.HTTP_200_OK
     body = response.json()
@@ -429,9 +427,7 @@ def test_a_refused_header_can_be_mapped_with_the_upload(staff_client):
     ]
     assert upload(staff_client, rows).status_code == status.HTTP_400_BAD_REQUEST
 
-    body = upload(
-        staff_client, rows, mapping={"first_name": "Given", "last_name": "Family"}
-    ).json()
+    body = upload(staff_client, rows, mapping={"first_name": "Given", "last_name": "Family"}).json()
 
     assert body["summary"]["to_create"] == 1
 
