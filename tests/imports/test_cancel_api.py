@@ -132,7 +132,8 @@ def test_a_running_import_stops_after_the_batch_it_was_in_and_keeps_its_customer
 
 @pytest.mark.django_db(transaction=True)
 def test_a_cancelled_job_is_not_queued_again_by_the_watchdog_nor_taken_by_a_worker(staff, settings):
-    from users.imports import jobs, run as runner
+    from users.imports import jobs
+    from users.imports import run as runner
 
     job = queue(preview(staff, records(5)))
     assert runner._claim(job.pk, "w1")

@@ -1,8 +1,8 @@
 """The admin steers the column mapping: a mapping sent with the upload, a remap of a stored
 upload, header typos taken as guesses, and files of another kind told apart from customers."""
 
-import json
 import datetime
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
