@@ -169,5 +169,15 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
                 view(views.ImportConfirmView),
                 name="users_customer_import_confirm",
             ),
+            path(
+                "import/<uuid:job_id>/remap/",
+                view(views.ImportRemapView),
+                name="users_customer_import_remap",
+            ),
+            path(
+                "import/<uuid:job_id>/cancel/",
+                view(views.ImportCancelView),
+                name="users_customer_import_cancel",
+            ),
             *super().get_urls(),
         ]

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.views import View
 
 from users.api import errors
+from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.errors import FileError
 from users.imports import jobs, pipeline, reports, selectors
 from users.messaging import sms
@@ -112,10 +113,7 @@ class ImportJobView(_ImportView):
                 title=f"Preview of {job.file_name}",
                 job=job,
                 preview=preview,
-                mapping=[
-                    (_labelled(field), header)
-                    for field, header in preview["column_mapping"].items()
-                ],
+                mapping=_mapping_rows(job, preview),
                 row_errors=[
                     {**error, "field": _labelled(error["field"])} for error in preview["errors"]
                 ],
@@ -130,6 +128,74 @@ class ImportJobView(_ImportView):
             job=job,
             status=reports.job_status(job),
         )
+
+
+def _mapping_rows(job: ImportJob, preview: dict) -> list[dict]:
+    """A row per field for the preview's mapping form: its select's options (every column of
+    the file) with the column the header matching (or the admin) gave it selected."""
+    letters = job.column_mapping.get("letters") or {}
+    guesses = {guess["field"]: guess for guess in preview["column_guesses"]}
+    options = [
+        (
+            column["column"],
+            f"{column['column']}: {column['header']}" if column["header"] else column["column"],
+        )
+        for column in preview["columns"]
+    ]
+    return [
+        {
+            "field": choice["field"],
+            "label": choice["label"],
+            "required": choice["required"],
+            "selected": letters.get(choice["field"], ""),
+            "header": preview["column_mapping"].get(choice["field"], ""),
+            "guess": guesses.get(choice["field"]),
+            "options": options,
+        }
+        for choice in preview["field_choices"]
+    ]
+
+
+class ImportRemapView(_ImportView):
+    """The preview's mapping form: the fields whose column changed are sent as the admin's
+    column mapping, and the upload is read again from its stored rows."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id) -> HttpResponse:
+        job = self.job(request, job_id)
+        letters = job.column_mapping.get("letters") or {}
+        chosen = {}
+        for name in CUSTOMER_FIELDS:
+            key = f"map-{name}"
+            if key in request.POST and request.POST[key] != letters.get(name, ""):
+                chosen[name] = request.POST[key] or None
+        if not chosen:
+            messages.info(request, "The mapping is unchanged.")
+            return redirect(JOB_PAGE, job_id=job.pk)
+        try:
+            pipeline.preview_remap(job=job, chosen=chosen)
+        except FileError as error:
+            messages.error(request, error.message)
+        except errors.ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "The file was read again with the columns you chose.")
+        return redirect(JOB_PAGE, job_id=job.pk)
+
+
+class ImportCancelView(_ImportView):
+    """Stop on the progress page: a queued import at once, a running one after its batch."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id) -> HttpResponse:
+        job = self.job(request, job_id)
+        try:
+            jobs.import_job_cancel(job=job, user=request.user)
+        except errors.ApplicationError as error:
+            messages.error(request, error.message)
+        return redirect(JOB_PAGE, job_id=job.pk)
 
 
 class ImportConfirmView(_ImportView):
