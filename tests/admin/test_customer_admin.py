@@ -396,6 +396,27 @@ def test_the_preview_reads_the_file_again_with_the_columns_chosen_in_its_selects
     assert preview.context["preview"]["column_guesses"] == []
 
 
+def test_a_refused_file_can_be_uploaded_again_with_its_columns_chosen(staff_web):
+    content = builders.xlsx_bytes(
+        [["Client", "Given", "Family", "Mobile No."], ["PM A", "Kwame", "Mensah", "0241234567"]]
+    )
+    refused = upload(staff_web, content)
+    assert "Columns found: Client, Given, Family, Mobile No." in text(refused)
+
+    response = staff_web.post(
+        IMPORT,
+        {
+            "file": SimpleUploadedFile("customers.xlsx", content),
+            "map-first_name": "Given",
+            "map-last_name": "C",
+            "map-phone": "Mobile No.",
+        },
+    )
+
+    assert response.status_code == status.HTTP_302_FOUND
+    assert ImportJob.objects.get().to_create_count == 1
+
+
 def test_a_mapping_without_a_required_field_is_refused_on_the_preview_page(staff_web):
     job_url = upload(staff_web, uploads.mixed_xlsx())["Location"]
     job = ImportJob.objects.get()

@@ -18,6 +18,7 @@ from django.views import View
 
 from users.api import errors
 from users.customers.rules import CUSTOMER_FIELDS
+from users.excel.columns import TEMPLATE_HEADERS
 from users.excel.errors import FileError
 from users.imports import jobs, pipeline, reports, selectors
 from users.messaging import sms
@@ -33,6 +34,25 @@ class UploadForm(forms.Form):
         help_text="An Excel (xlsx, xls, xlsb), OpenDocument (ods) or CSV file with a header row.",
         widget=forms.FileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
     )
+
+
+class UploadMappingForm(forms.Form):
+    """Optional columns for the fields, for a file whose headers name none of them (a refused
+    upload says which columns it has): a header text or a column letter each."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in TEMPLATE_HEADERS.items():
+            self.fields[f"map-{name}"] = forms.CharField(
+                label=label, required=False, max_length=255, strip=True
+            )
+
+    def chosen(self) -> dict[str, str]:
+        return {
+            name: self.cleaned_data[f"map-{name}"]
+            for name in TEMPLATE_HEADERS
+            if self.cleaned_data.get(f"map-{name}")
+        }
 
 
 class ConfirmForm(forms.Form):
@@ -79,23 +99,30 @@ class ImportUploadView(_ImportView):
     http_method_names = ["get", "post"]
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.page(request, UploadForm())
+        return self.page(request, UploadForm(), UploadMappingForm())
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = UploadForm(request.POST, request.FILES)
-        if form.is_valid():
+        mapping = UploadMappingForm(request.POST)
+        if form.is_valid() and mapping.is_valid():
             try:
                 job = pipeline.preview_from_upload(
-                    owner=request.user, upload=form.cleaned_data["file"]
+                    owner=request.user,
+                    upload=form.cleaned_data["file"],
+                    chosen=mapping.chosen() or None,
                 )
             except FileError as error:
                 form.add_error("file", ValidationError(error.message, code=error.code))
             else:
                 return redirect(JOB_PAGE, job_id=job.pk)
-        return self.page(request, form)
+        return self.page(request, form, mapping)
 
-    def page(self, request: HttpRequest, form: UploadForm) -> TemplateResponse:
-        return self.render(request, "import.html", title="Import customers", form=form)
+    def page(
+        self, request: HttpRequest, form: UploadForm, mapping: UploadMappingForm
+    ) -> TemplateResponse:
+        return self.render(
+            request, "import.html", title="Import customers", form=form, mapping=mapping
+        )
 
 
 class ImportJobView(_ImportView):
