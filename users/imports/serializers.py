@@ -4,6 +4,7 @@ users.imports.reports and users.imports.stats build)."""
 import json
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from users.excel import errors as file_errors
@@ -14,6 +15,13 @@ from users.imports import stats
 MAPPING_MAX_KEYS = 32
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "nullable": True},
+        "example": {"phone": "Mobile No.", "first_name": "B", "email": None},
+    }
+)
 class ColumnMappingField(serializers.Field):
     """{field: header text or column letter, or null}: a JSON object, or in a multipart upload
     that object as JSON text. Which names and columns exist is the pipeline's to say."""
@@ -42,7 +50,10 @@ class ColumnMappingField(serializers.Field):
 
 
 class UploadInputSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="The spreadsheet: xlsx, xls, xlsb, ods or csv.")
+    # An empty file is the pipeline's to refuse (empty_file), not a validation error.
+    file = serializers.FileField(
+        allow_empty_file=True, help_text="The spreadsheet: xlsx, xls, xlsb, ods or csv."
+    )
     column_mapping = ColumnMappingField(
         required=False,
         help_text='Optional, as JSON text: {"phone": "Mobile No.", "first_name": "B"} (a header '
