@@ -443,3 +443,19 @@ def test_a_first_row_of_customer_values_still_uses_the_positional_layout(staff_c
     assert body["layout"] == "legacy"
     assert body["summary"]["to_create"] == 2
     assert column(body, "E") == {"column": "E", "header": "", "field": "phone", "match": "position"}
+
+
+def test_a_preview_stored_before_column_letters_were_kept_still_lists_and_remaps(staff_client):
+    first = upload(staff_client, [MOBILE_HEADER, *MOBILE_ROWS]).json()
+    job = ImportJob.objects.get(pk=first["upload_id"])
+    job.column_mapping = {
+        key: value
+        for key, value in job.column_mapping.items()
+        if key not in ("letters", "guessed", "chosen", "header_row")
+    }
+    job.save(update_fields=["column_mapping"])
+
+    body = remap(staff_client, first["upload_id"], {"phone": "E"}).json()
+
+    assert body["column_mapping"]["phone"] == "Alt Phone"
+    assert column(body, "B")["field"] == "first_name"

@@ -160,7 +160,7 @@ class ImportJobView(_ImportView):
 def _mapping_rows(job: ImportJob, preview: dict) -> list[dict]:
     """A row per field for the preview's mapping form: its select's options (every column of
     the file) with the column the header matching (or the admin) gave it selected."""
-    letters = job.column_mapping.get("letters") or {}
+    letters = reports.field_letters(job)
     guesses = {guess["field"]: guess for guess in preview["column_guesses"]}
     options = [
         (
@@ -191,7 +191,7 @@ class ImportRemapView(_ImportView):
 
     def post(self, request: HttpRequest, job_id) -> HttpResponse:
         job = self.job(request, job_id)
-        letters = job.column_mapping.get("letters") or {}
+        letters = reports.field_letters(job)
         chosen = {}
         for name in CUSTOMER_FIELDS:
             key = f"map-{name}"

@@ -174,13 +174,29 @@ def column_mapping(job: ImportJob) -> dict[str, str]:
     return {name: fields[name] for name in CUSTOMER_FIELDS if name in fields}
 
 
+def field_letters(job: ImportJob) -> dict[str, str]:
+    """field -> the letter of its column. Previews stored before letters were kept name their
+    columns by header text (or, legacy, by position): the letter is found from that."""
+    mapping = job.column_mapping
+    if "letters" in mapping:
+        return mapping["letters"]
+    if mapping.get("layout") == "legacy":
+        return {name: column_letter(index) for index, name in enumerate(LEGACY_LAYOUT)}
+    headers = list(job.headers)
+    return {
+        name: column_letter(headers.index(header))
+        for name, header in (mapping.get("fields") or {}).items()
+        if header in headers
+    }
+
+
 def columns(job: ImportJob) -> list[dict]:
     """Every column of the upload: its letter, its header text, the field read from it (or
     None) and how that was decided: "header" (its text names the field), "guess" (its text is a
     typo or two away from one that does), "chosen" (by the admin) or "position" (the legacy
     layout)."""
     mapping = job.column_mapping
-    letters = mapping.get("letters") or {}
+    letters = field_letters(job)
     by_letter = {letter: name for name, letter in letters.items()}
     guessed = mapping.get("guessed") or {}
     chosen = set(mapping.get("chosen") or [])
@@ -218,7 +234,7 @@ def column_guesses(job: ImportJob) -> list[dict]:
     mapping = job.column_mapping
     guessed = mapping.get("guessed") or {}
     fields = mapping.get("fields") or {}
-    letters = mapping.get("letters") or {}
+    letters = field_letters(job)
     return [
         {
             "field": name,
