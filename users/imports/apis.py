@@ -23,6 +23,9 @@ from users.excel.errors import FileError
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
 from users.imports import jobs, pipeline, reports, selectors, serializers, stats
 
+ROWS_DELETED = "rows_deleted"
+
+
 # Room for the multipart envelope around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -174,7 +177,7 @@ class FailedRowsView(APIView):
         job = _job_or_404(task_id, request.user)
         if job.rows_pruned_at is not None:
             raise ApplicationError(
-                pipeline.ROWS_DELETED,
+                ROWS_DELETED,
                 "The rows of this import are no longer kept; its counts remain in its status.",
                 status_code=status.HTTP_410_GONE,
             )

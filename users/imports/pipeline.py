@@ -595,7 +595,6 @@ def _flush_chunk(job: ImportJob, index: int, rows: list) -> None:
 # --- remap: a stored upload read again with another column mapping --------------------------
 
 UPLOAD_CONFIRMED = "upload_confirmed"
-ROWS_DELETED = "rows_deleted"
 
 
 def _replaceable(job_id) -> ImportJob:
@@ -637,14 +636,10 @@ def _row_length_problems(job: ImportJob) -> dict[int, list[FieldProblem]]:
 def preview_remap(*, job: ImportJob, chosen: dict) -> ImportJob:
     """The upload read again from its stored rows (the file is not kept) with the admin's column
     mapping over the header matching: validated and classified anew, stored in the same job."""
+    # A preview keeps its rows while it is one (users.imports.jobs.import_jobs_prune deletes a
+    # preview never confirmed whole, and only a finished job's rows on their own).
     if job.status != ImportJob.Status.PARSED:
         _replaceable(job.pk)  # raises
-    if job.rows_pruned_at is not None:
-        raise ApplicationError(
-            ROWS_DELETED,
-            "The rows of this upload are no longer kept; upload the file again.",
-            status_code=status.HTTP_410_GONE,
-        )
     layout = job.column_mapping.get("layout", "header")
     header_row = job.column_mapping.get("header_row") or 1
 
