@@ -223,19 +223,21 @@ def _columns_found(column_map: ColumnMap, width: int) -> list[dict[str, str]]:
     ]
 
 
-def _mapping_error(column_map: ColumnMap, width: int, problems: dict[str, str], codes) -> FileError:
-    found = _columns_found(column_map, width)
-    names = "; ".join(f"{name}: {message}" for name, message in problems.items())
+def _mapping_error(
+    column_map: ColumnMap, width: int, problems: dict[str, tuple[str, str]]
+) -> FileError:
+    """problems: field -> (code, message)."""
+    names = "; ".join(f"{name}: {message}" for name, (_, message) in problems.items())
     return FileError(
         INVALID_COLUMN_MAPPING,
         f"The column mapping cannot be used. {names}",
         details={
             "column_mapping": {
-                name: [{"message": message, "code": codes[name]}]
-                for name, message in problems.items()
+                name: [{"message": message, "code": code}]
+                for name, (code, message) in problems.items()
             },
             "fields": list(TEMPLATE_HEADERS),
-            "columns": found,
+            "columns": _columns_found(column_map, width),
         },
     )
 
@@ -259,30 +261,24 @@ def apply_choices(column_map: ColumnMap, chosen: dict, *, width: int) -> ColumnM
     null to leave the field out}. A column chosen for one field is taken from any other field
     the header matching gave it. Raises FileError(invalid_column_mapping) naming every unknown
     field or column, with the valid choices."""
-    problems: dict[str, str] = {}
-    codes: dict[str, str] = {}
+    problems: dict[str, tuple[str, str]] = {}
     picked: dict[str, int | None] = {}
     for name, value in chosen.items():
         if name not in TEMPLATE_HEADERS:
-            problems[name], codes[name] = (
-                "Not a field. Fields: " + ", ".join(TEMPLATE_HEADERS) + ".",
-                "unknown_field",
-            )
+            fields = ", ".join(TEMPLATE_HEADERS)
+            problems[name] = ("unknown_field", f"Not a field. Fields: {fields}.")
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
             picked[name] = None
             continue
-        index = _find_column(str(value), column_map, width) if isinstance(value, str) else None
+        index = _find_column(value, column_map, width) if isinstance(value, str) else None
         if index is None:
-            problems[name], codes[name] = (
-                f"No column {str(value)[:60]!r} in the file. Columns: "
-                + ", ".join(
-                    f"{c['column']}" + (f" ({c['header']})" if c["header"] else "")
-                    for c in _columns_found(column_map, width)
-                )
-                + ".",
-                "unknown_column",
+            columns = ", ".join(
+                c["column"] + (f" ({c['header']})" if c["header"] else "")
+                for c in _columns_found(column_map, width)
             )
+            message = f"No column {str(value)[:60]!r} in the file. Columns: {columns}."
+            problems[name] = ("unknown_column", message)
             continue
         picked[name] = index
     by_column: dict[int, list[str]] = {}
@@ -291,14 +287,13 @@ def apply_choices(column_map: ColumnMap, chosen: dict, *, width: int) -> ColumnM
             by_column.setdefault(index, []).append(name)
     for index, names in by_column.items():
         if len(names) > 1:
-            for name in names:
-                problems[name], codes[name] = (
-                    f"Column {column_letter(index)} is chosen for {', '.join(names)}; "
-                    "a column holds one field.",
-                    "column_chosen_twice",
-                )
+            message = (
+                f"Column {column_letter(index)} is chosen for {', '.join(names)}; "
+                "a column holds one field."
+            )
+            problems.update(dict.fromkeys(names, ("column_chosen_twice", message)))
     if problems:
-        raise _mapping_error(column_map, width, problems, codes)
+        raise _mapping_error(column_map, width, problems)
     claimed = {index for index in picked.values() if index is not None}
     fields = {
         name: index
