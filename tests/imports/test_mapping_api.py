@@ -272,6 +272,19 @@ def test_a_confirmed_upload_cannot_be_remapped(staff_client, django_capture_on_c
     assert response.json()["code"] == "upload_confirmed"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_confirmed_upload_is_a_409_outside_a_test_transaction_too(staff_client):
+    # As the server runs it (autocommit): on Postgres a row lock taken outside a transaction
+    # was a 500.
+    first = upload(staff_client, [MOBILE_HEADER, *MOBILE_ROWS]).json()
+    ImportJob.objects.filter(pk=first["upload_id"]).update(status=ImportJob.Status.COMPLETE)
+
+    response = remap(staff_client, first["upload_id"], {})
+
+    assert response.status_code == status.HTTP_409_CONFLICT
+    assert response.json()["errors"]["status"] == "COMPLETE"
+
+
 def test_another_admins_upload_cannot_be_remapped(staff_client):
     from tests.conftest import bearer_client
     from tests.factories import StaffFactory

@@ -597,17 +597,22 @@ def _flush_chunk(job: ImportJob, index: int, rows: list) -> None:
 UPLOAD_CONFIRMED = "upload_confirmed"
 
 
+def _not_replaceable(job: ImportJob | None) -> ApplicationError:
+    return ApplicationError(
+        UPLOAD_CONFIRMED,
+        "This upload was already confirmed (or cancelled); its mapping can no longer change.",
+        status_code=status.HTTP_409_CONFLICT,
+        errors={"status": job.status if job else None},
+    )
+
+
 def _replaceable(job_id) -> ImportJob:
-    """The job, row-locked, while it is still a preview; 409 once it was confirmed (a confirm
-    that races a remap either comes first, or queues the new preview)."""
+    """The job, row-locked for the transaction the caller is in, while it is still a preview;
+    409 once it was confirmed (a confirm that races a remap either comes first, or queues the
+    new preview)."""
     job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
     if job is None or job.status != ImportJob.Status.PARSED:
-        raise ApplicationError(
-            UPLOAD_CONFIRMED,
-            "This upload was already confirmed (or cancelled); its mapping can no longer change.",
-            status_code=status.HTTP_409_CONFLICT,
-            errors={"status": job.status if job else None},
-        )
+        raise _not_replaceable(job)
     return job
 
 
@@ -639,7 +644,7 @@ def preview_remap(*, job: ImportJob, chosen: dict) -> ImportJob:
     # A preview keeps its rows while it is one (users.imports.jobs.import_jobs_prune deletes a
     # preview never confirmed whole, and only a finished job's rows on their own).
     if job.status != ImportJob.Status.PARSED:
-        _replaceable(job.pk)  # raises
+        raise _not_replaceable(job)
     layout = job.column_mapping.get("layout", "header")
     header_row = job.column_mapping.get("header_row") or 1
 
