@@ -68,40 +68,28 @@ SEED = textwrap.dedent(
 # The previous export: openpyxl write-only to a temporary file, which was then sent.
 PREVIOUS = textwrap.dedent(
     """
-    import json, tempfile, threading, time
-    import django, psutil
+    import json, os, tempfile, time
+    import django
     django.setup()
     from django.db import connection
+    from bench.common import RssSampler
     from users.customers import export as exports
     from users.excel.writing import write_xlsx
 
     connection.ensure_connection()
-    process = psutil.Process()
-    base = process.memory_info().rss
-    peak = base
-    done = threading.Event()
-
-    def sample():
-        global peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    started = time.monotonic()
-    with tempfile.TemporaryFile() as out:
+    sampler = RssSampler([os.getpid()], period=0.01)
+    base = sampler.current()
+    with sampler, tempfile.TemporaryFile() as out:
+        started = time.monotonic()
         count = write_xlsx(
             out, title="Customers", headers=exports.HEADERS,
             rows=exports.customer_export_rows(filters={}), widths=exports.WIDTHS,
         )
         out.flush()
         size = out.tell()
-    seconds = time.monotonic() - started
-    done.set()
-    sampler.join()
+        seconds = time.monotonic() - started
     print(json.dumps({"count": count, "first_s": seconds, "seconds": seconds, "bytes": size,
-                      "growth_mb": (peak - base) / 1024 / 1024}))
+                      "growth_mb": max(sampler.peak, sampler.current()) - base}))
     """
 )
 

@@ -38,6 +38,7 @@ from bench.common import (
     print_table,
     running_stack,
     status,
+    update_xlsx_file,
     upload,
     xlsx_file,
 )
@@ -92,14 +93,15 @@ FLOOR = textwrap.dedent(
         mark, first, last, email, phone, region = (str(c) for c in row[:6])
         buffer.write(
             f"!\\tf\\t+233{{phone[1:]}}\\t{{email}}\\t{{mark}}\\t{{first}}\\t{{last}}\\t\\t\\t"
-            f"{{region}}\\tCUSTOMER\\tf\\tt\\tf\\t2026-01-01T00:00:00+00:00\\t{{n}}\\n"
+            f"{{region}}\\tCUSTOMER\\tINDIVIDUAL\\t[]\\tf\\tt\\tf\\t2026-01-01T00:00:00+00:00\\t{{n}}\\n"
         )
     buffer.seek(0)
     with connection, connection.cursor() as cursor:
         cursor.copy_expert(
             "COPY floor (password, is_superuser, phone, email, shipping_mark, first_name, "
-            "last_name, nickname, company_name, region, user_role, is_verified, is_active, "
-            "is_staff, date_joined, source_row) FROM STDIN",
+            "last_name, nickname, company_name, region, user_role, user_type, "
+            "accessible_warehouses, is_verified, is_active, is_staff, date_joined, source_row) "
+            "FROM STDIN",
             buffer,
         )
     print(time.monotonic() - started)
@@ -115,6 +117,10 @@ TARGETS = {
 }
 
 
+# A 10,000-row update (half its rows changing two fields) within this much of a 10,000 create.
+UPDATE_TARGET_RATIO = 1.5
+
+
 def run_snippet(code: str, env: dict) -> float:
     output = subprocess.run(
         [PYTHON, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
@@ -122,9 +128,9 @@ def run_snippet(code: str, env: dict) -> float:
     return float(output.strip().splitlines()[-1])
 
 
-def import_once(base: str, auth: dict, path, sampler: RssSampler) -> dict:
+def import_once(base: str, auth: dict, path, sampler: RssSampler, **options: str) -> dict:
     started = time.monotonic()
-    preview = upload(base, auth, path)
+    preview = upload(base, auth, path, **options)
     preview.raise_for_status()
     previewed = time.monotonic()
     confirmed = confirm(base, auth, preview.json()["upload_id"])
@@ -139,7 +145,9 @@ def import_once(base: str, auth: dict, path, sampler: RssSampler) -> dict:
         "preview_s": previewed - started,
         "total_s": done - started,
         "created": state["created"],
+        "updated": state.get("updated", 0),
         "to_create": preview.json()["summary"]["to_create"],
+        "to_update": preview.json()["summary"].get("to_update", 0),
         "status": state["status"],
         "peak_mb": sampler.peak,
         "wire_kb": int(preview.headers.get("Content-Length", len(preview.content))) / 1024,
@@ -148,20 +156,32 @@ def import_once(base: str, auth: dict, path, sampler: RssSampler) -> dict:
     }
 
 
-def imports(env: dict, password: str, size: int, runs: int, first_phone: int) -> list[dict]:
-    """`runs` imports of `size` new customers each through one running stack."""
-    results = []
+def imports(
+    env: dict, password: str, size: int, runs: int, first_phone: int, *, updates: bool = False
+) -> tuple[list[dict], list[dict]]:
+    """`runs` imports of `size` new customers each through one running stack; with `updates`,
+    each followed by an update of those customers (mode update, by phone) where every second
+    row changes two fields. (create runs, update runs)."""
+    results, updated = [], []
     with running_stack(env) as (base, processes):
         auth = login(base, password)
         pids = [processes["web"].pid] + [w.pid for w in processes["workers"]]
         for run in range(runs):
-            path = xlsx_file(size, phone_start=first_phone + run * size)
+            phone_start = first_phone + run * size
+            path = xlsx_file(size, phone_start=phone_start)
             with RssSampler(pids) as sampler:
                 result = import_once(base, auth, path, sampler)
             assert result["status"] == "COMPLETE", result
             assert result["created"] == result["to_create"] == size, result
             results.append(result)
-    return results
+            if updates:
+                path = update_xlsx_file(size, phone_start=phone_start)
+                with RssSampler(pids) as sampler:
+                    result = import_once(base, auth, path, sampler, mode="update")
+                assert result["status"] == "COMPLETE", result
+                assert result["updated"] == result["to_update"] == size // 2, result
+                updated.append(result)
+    return results, updated
 
 
 def median(results: list[dict], key: str) -> float:
@@ -236,11 +256,19 @@ def main() -> None:
         )
 
     results = {}
+    update_results = {}
     for i, size in enumerate(args.sizes):
         size_env, size_password = (env, password) if i == 0 else prepared_database()
-        results[("postgres", size)] = imports(
-            size_env, size_password, size, args.runs, first_phone=2_000_000 + i * 1_000_000
+        results[("postgres", size)], updates = imports(
+            size_env,
+            size_password,
+            size,
+            args.runs,
+            first_phone=2_000_000 + i * 1_000_000,
+            updates=size == 10_000,
         )
+        if updates:
+            update_results[("postgres", size)] = updates
     if not args.no_sqlite and 10_000 in args.sizes:
         with tempfile.TemporaryDirectory(prefix="primepre-bench-") as folder:
             sqlite_env = {key: value for key, value in env_for("").items() if key != "DATABASE_URL"}
@@ -250,7 +278,7 @@ def main() -> None:
             sqlite_password = (
                 manage(sqlite_env, "ensure_local_admin").split("Password: ")[1].split()[0]
             )
-            results[("sqlite", 10_000)] = imports(
+            results[("sqlite", 10_000)], _ = imports(
                 sqlite_env, sqlite_password, 10_000, args.runs, first_phone=5_000_000
             )
 
@@ -270,6 +298,27 @@ def main() -> None:
                 f"{measured['wire_kb']:.0f} ({runs[0]['encoding']}) / "
                 f"{median(runs, 'json_kb'):.0f}",
                 verdict(TARGETS.get((database, size), {}), measured),
+            ]
+        )
+
+    for (database, size), runs in update_results.items():
+        measured = {key: median(runs, key) for key in ("preview_s", "total_s", "peak_mb")}
+        create_s = median(results[(database, size)], "total_s")
+        ratio = measured["total_s"] / create_s
+        table.append(
+            [
+                f"primepre on {database}: update upload -> COMPLETE (mode update, by phone; "
+                f"{size // 2:,} rows change two fields, {size - size // 2:,} unchanged)",
+                f"{size:,}",
+                f"{measured['preview_s']:.2f}",
+                f"{measured['total_s']:.2f}",
+                f"{measured['total_s'] / floors[size]:.1f}",
+                f"{size / measured['total_s']:,.0f}",
+                f"{measured['peak_mb']:.0f}",
+                "-",
+                f"{ratio:.2f}x the create of {size:,}: "
+                + ("yes" if ratio <= UPDATE_TARGET_RATIO else "NO")
+                + f" (target <= {UPDATE_TARGET_RATIO}x)",
             ]
         )
 

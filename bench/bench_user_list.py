@@ -30,13 +30,14 @@ PAGE = 10_000
 
 RENDER = textwrap.dedent(
     """
-    import json, threading, time
-    import django, psutil
+    import json, os, time
+    import django
     django.setup()
     from django.db import connection
     from django.test import RequestFactory
     from rest_framework.renderers import JSONRenderer
     from rest_framework.request import Request
+    from bench.common import RssSampler
     from users.api.pagination import PageNumberPagination
     from users.customers import selectors, serializers
     from users.customers.selectors import Scope
@@ -48,33 +49,23 @@ RENDER = textwrap.dedent(
     query = {{**filters, "page_size": {page}}}
     request = Request(RequestFactory(HTTP_HOST="127.0.0.1").get("/api/auth/admin/users/", query))
     connection.ensure_connection()
-    process = psutil.Process()
-    base = process.memory_info().rss
-    peak = base
-    done = threading.Event()
-
-    def sample():
-        global peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            time.sleep(0.01)
-
-    threading.Thread(target=sample, daemon=True).start()
-    started = time.monotonic()
-    users = selectors.user_list(actor=actor, scope=Scope.USERS, filters=filters)
-    paginator = PageNumberPagination()
-    if kind == "baseline":
-        page = list(paginator.paginate_queryset(users, request))
-        results = serializers.UserSerializer(page, many=True).data
-        size = len(JSONRenderer().render({{"count": paginator.count, "results": results}}))
-    else:
-        page = paginator.paginate_queryset(users.values(*serializers.USER_VALUES), request)
-        rows = (serializers.user_json(row) for row in page.iterator(chunk_size=1000))
-        size = len(paginator.json_response(rows).content)
-    seconds = time.monotonic() - started
-    done.set()
-    peak = max(peak, process.memory_info().rss)
-    print(json.dumps({{"seconds": seconds, "bytes": size, "growth_mb": (peak - base) / 2**20}}))
+    sampler = RssSampler([os.getpid()], period=0.01)
+    base = sampler.current()
+    with sampler:
+        started = time.monotonic()
+        users = selectors.user_list(actor=actor, scope=Scope.USERS, filters=filters)
+        paginator = PageNumberPagination()
+        if kind == "baseline":
+            page = list(paginator.paginate_queryset(users, request))
+            results = serializers.UserSerializer(page, many=True).data
+            size = len(JSONRenderer().render({{"count": paginator.count, "results": results}}))
+        else:
+            page = paginator.paginate_queryset(users.values(*serializers.USER_VALUES), request)
+            rows = (serializers.user_json(row) for row in page.iterator(chunk_size=1000))
+            size = len(paginator.json_response(rows).content)
+        seconds = time.monotonic() - started
+    peak = max(sampler.peak, sampler.current())
+    print(json.dumps({{"seconds": seconds, "bytes": size, "growth_mb": peak - base}}))
     """
 )
 

@@ -203,6 +203,27 @@ HEADERS = [
 ]
 
 
+def update_xlsx_file(count: int, *, phone_start: int) -> Path:
+    """The workbook xlsx_file(count, phone_start) makes, with every second row changing two
+    fields (last name and region): an update of the customers that workbook created."""
+    from openpyxl import Workbook
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"customers-update-{count}-{phone_start}.xlsx"
+    if path.exists():
+        return path
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Customers")
+    sheet.append(HEADERS)
+    for n, row in enumerate(customer_rows(count, phone_start=phone_start)):
+        if n % 2 == 0:
+            row[2] = "Changed" + row[2]
+            row[5] = "Upper West" if row[5] != "Upper West" else "Oti"
+        sheet.append(row)
+    workbook.save(path)
+    return path
+
+
 def xlsx_file(count: int, *, phone_start: int) -> Path:
     """A generated customers workbook (cached under bench/out/)."""
     from openpyxl import Workbook
@@ -252,11 +273,16 @@ def login(base: str, password: str, phone: str = LOCAL_ADMIN_PHONE) -> dict[str,
     return {"Authorization": "Bearer " + response.json()["tokens"]["access"]}
 
 
-def upload(base: str, auth: dict, path: Path):
-    """POSTs the file to the upload endpoint; returns the response (the preview)."""
+def upload(base: str, auth: dict, path: Path, **options: str):
+    """POSTs the file (with the upload's options: mode, match...) to the upload endpoint;
+    returns the response (the preview)."""
     with open(path, "rb") as handle:
         return requests.post(
-            base + UPLOAD, headers=auth, files={"file": (path.name, handle)}, timeout=600
+            base + UPLOAD,
+            headers=auth,
+            files={"file": (path.name, handle)},
+            data=options,
+            timeout=600,
         )
 
 

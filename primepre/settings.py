@@ -202,6 +202,19 @@ REST_FRAMEWORK = {
         "password_reset": env.str("PASSWORD_RESET_RATE", default="5/hour"),
         "password_change": env.str("PASSWORD_CHANGE_RATE", default="10/hour"),
         "send_message": env.str("SEND_MESSAGE_RATE", default="30/hour"),
+        # The public self-service endpoints (users.accounts.throttles): per client address,
+        # and per phone number named in the body.
+        "shipping_marks": env.str("SHIPPING_MARKS_RATE", default="30/hour"),
+        "signup": env.str("SIGNUP_RATE", default="10/hour"),
+        "signup_phone": env.str("SIGNUP_PHONE_RATE", default="3/hour"),
+        "verify_phone": env.str("VERIFY_PHONE_RATE", default="20/hour"),
+        "verify_phone_phone": env.str("VERIFY_PHONE_PHONE_RATE", default="10/hour"),
+        "resend_verification": env.str("RESEND_VERIFICATION_RATE", default="10/hour"),
+        "resend_verification_phone": env.str("RESEND_VERIFICATION_PHONE_RATE", default="5/hour"),
+        "forgot_password": env.str("FORGOT_PASSWORD_RATE", default="10/hour"),
+        "forgot_password_phone": env.str("FORGOT_PASSWORD_PHONE_RATE", default="5/hour"),
+        "claim": env.str("CLAIM_RATE", default="20/hour"),
+        "claim_phone": env.str("CLAIM_PHONE_RATE", default="10/hour"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=1 if RENDER_EXTERNAL_HOSTNAME else 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -305,5 +318,11 @@ PASSWORD_RESET_PIN_MINUTES = 10
 PASSWORD_RESET_MAX_ATTEMPTS = 5
 # PINs texted to one number per hour, at most (more requests get the same answer, no SMS).
 PASSWORD_RESET_MAX_PER_HOUR = env.int("PASSWORD_RESET_MAX_PER_HOUR", default=3)
+# The PIN texted at sign-up (users.accounts.verification).
+PHONE_VERIFICATION_PIN_MINUTES = 10
+PHONE_VERIFICATION_MAX_ATTEMPTS = 5
+# Seconds before another PIN may be texted to the same account, and PINs per hour at most.
+PHONE_VERIFICATION_RESEND_SECONDS = env.int("PHONE_VERIFICATION_RESEND_SECONDS", default=60)
+PHONE_VERIFICATION_MAX_PER_HOUR = env.int("PHONE_VERIFICATION_MAX_PER_HOUR", default=5)
 
 LOGGING = build_logging(level=env.str("LOG_LEVEL", default="INFO"))

@@ -2,6 +2,7 @@
 tasks run in-process. DATABASE_URL still chooses SQLite (unset) or Postgres."""
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
@@ -24,3 +25,12 @@ RQ_QUEUES = {"default": {"URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.
 # Each request closes its connection: the live server's request threads must not keep the test
 # database open when it is dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# SQLite's test database in a file (in memory where /dev/shm exists), not Django's shared-cache
+# memory database: there, parallel writers fail at once ("database table is locked") instead of
+# waiting their turn as they do on a real SQLite file, so the race tests could not run.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    _SHM = "/dev/shm"  # noqa: S108 (a file name of this process alone, below)
+    _SCRATCH = _SHM if os.path.isdir(_SHM) else tempfile.gettempdir()
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(_SCRATCH, f"primepre-test-{os.getpid()}.sqlite3")
+    }

@@ -1,6 +1,8 @@
 import os
+import time
 
 import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -82,3 +84,22 @@ def twilio(settings, monkeypatch):
     FakeTwilio.fail_with = None
     monkeypatch.setattr(sms, "Client", FakeTwilio)
     return FakeTwilio
+
+
+@pytest.fixture
+def slow_hashing(monkeypatch):
+    """Each password hash or check takes 30 ms, as PBKDF2 takes hundreds (time.sleep lets the
+    other threads run meanwhile, as the hash does on the other cores): without it the test's
+    fast hasher leaves no window for a race."""
+    verify, encode = MD5PasswordHasher.verify, MD5PasswordHasher.encode
+
+    def slow_verify(self, password, encoded):
+        time.sleep(0.03)
+        return verify(self, password, encoded)
+
+    def slow_encode(self, password, salt):
+        time.sleep(0.03)
+        return encode(self, password, salt)
+
+    monkeypatch.setattr(MD5PasswordHasher, "verify", slow_verify)
+    monkeypatch.setattr(MD5PasswordHasher, "encode", slow_encode)

@@ -212,3 +212,57 @@ class Spa:
         result = self.post(LOGOUT, {"refresh": self.storage.get("refresh_token")})
         self.storage.clear()
         return result
+
+
+# The signed-out pages (SPA-CONTRACT.md 4.7-4.10).
+GENERATE_MARKS = "/api/auth/generate-shipping-marks/"
+SIGNUP_WITH_MARK = "/api/auth/signup/with-shipping-mark/"
+FORGOT_PASSWORD = "/api/auth/phone/forgot-password/"
+SHIPPING_MARKS = "/api/auth/shipping-marks/"
+VERIFY_MARK = "/api/auth/verify/shipping-mark/"
+VERIFY_MARK_CONFIRM = "/api/auth/verify/shipping-mark/confirm/"
+LEGACY_SIGNUP = "/api/auth/signup/"
+VERIFY_PHONE = "/api/auth/verify-phone/"
+RESEND_VERIFICATION = "/api/auth/resend-verification/"
+REGISTER = "/api/auth/register/"
+
+# SimplifiedSignup's form, as ShippingMarkSelection sends it on (4.7).
+SIGNUP_FORM = {
+    "first_name": "Ama",
+    "last_name": "Owusu",
+    "nickname": "",
+    "company_name": "",
+    "email": "ama.owusu@example.com",
+    "phone": "024 555 1234",
+    "region": "ASHANTI",
+    "user_type": "INDIVIDUAL",
+    "password": "Kente-Loom-42",
+    "confirm_password": "Kente-Loom-42",
+}
+
+
+def mark_request(form: dict) -> dict:
+    """generate-shipping-marks/'s body, from the signup form."""
+    keys = ("first_name", "last_name", "region", "email", "company_name", "nickname")
+    return {key: form.get(key, "") for key in keys}
+
+
+@dataclass
+class FetchResult:
+    """A raw fetch as ShippingMarkSelection and VerifyAccount make it: no Authorization, the
+    status not checked, the JSON body parsed whatever it is."""
+
+    status: int
+    body: dict
+
+
+def fetch(client: Client, method: str, path: str, body=None, **extra) -> FetchResult:
+    response = client.generic(
+        method,
+        path,
+        data=json.dumps(body) if body is not None else "",
+        content_type="application/json",
+        **extra,
+    )
+    assert "application/json" in response["Content-Type"]
+    return FetchResult(response.status_code, response.json())

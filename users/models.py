@@ -207,11 +207,25 @@ class ImportJob(models.Model):
         FAILED = "FAILED", "Failed"
         CANCELLED = "CANCELLED", "Cancelled"
 
+    class Mode(models.TextChoices):
+        CREATE = "create", "Create new customers"
+        UPDATE = "update", "Update matching customers, create the others"
+        UPDATE_ONLY = "update_only", "Update matching customers only"
+
+    class Match(models.TextChoices):
+        PHONE = "phone", "Phone"
+        EMAIL = "email", "Email"
+        SHIPPING_MARK = "shipping_mark", "Shipping mark"
+
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
     FINISHED_STATUSES = (Status.COMPLETE, Status.FAILED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="import_jobs")
+    mode = models.CharField(max_length=11, choices=Mode.choices, default=Mode.CREATE)
+    match = models.CharField(max_length=13, choices=Match.choices, default=Match.PHONE)
+    # Whether a blank cell of an optional text field (email, company, nickname) erases it.
+    blank_clears = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PARSED)
     message = models.CharField(max_length=500, blank=True, default="")
     file_name = models.CharField(max_length=255, blank=True, default="")
@@ -228,8 +242,17 @@ class ImportJob(models.Model):
     existing_duplicate_count = models.PositiveIntegerField(default=0)
     batch_duplicate_count = models.PositiveIntegerField(default=0)
     to_create_count = models.PositiveIntegerField(default=0)
+    to_update_count = models.PositiveIntegerField(default=0)
+    # Rows matching a customer whose stored values they already hold.
+    unchanged_count = models.PositiveIntegerField(default=0)
+    ambiguous_count = models.PositiveIntegerField(default=0)
+    # update_only: rows that match no customer.
+    no_match_count = models.PositiveIntegerField(default=0)
 
     created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    # Rows to update found unchanged when they ran (someone made the same change meanwhile).
+    run_unchanged_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     sms_sent_count = models.PositiveIntegerField(default=0)
     sms_failed_count = models.PositiveIntegerField(default=0)
@@ -240,6 +263,11 @@ class ImportJob(models.Model):
     task_result_id = models.CharField(max_length=64, blank=True, default="")
     # When the stored rows were deleted (users.imports.jobs.import_jobs_prune): the counts stay.
     rows_pruned_at = models.DateTimeField(null=True, blank=True)
+    # Set when an undo of this import finished (ImportUndo holds its progress and counts).
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -272,8 +300,19 @@ class ImportJob(models.Model):
 
     @property
     def skipped_count(self) -> int:
-        """Rows that preview already knew would not be created."""
-        return self.invalid_count + self.existing_duplicate_count + self.batch_duplicate_count
+        """Rows that preview already knew would not be written."""
+        return (
+            self.invalid_count
+            + self.existing_duplicate_count
+            + self.batch_duplicate_count
+            + self.ambiguous_count
+            + self.no_match_count
+        )
+
+    @property
+    def to_write_count(self) -> int:
+        """Rows the run writes: customers to create and customers to update."""
+        return self.to_create_count + self.to_update_count
 
 
 class ImportChunk(models.Model):
@@ -324,6 +363,98 @@ class ImportRowError(models.Model):
         return f"Row {self.row}: {self.code}"
 
 
+class CustomerChange(models.Model):
+    """One change of a customer's fields: by an import, by the undo of one, or by an edit
+    (the API, the admin). `fields` is {field: {"old": value, "new": value}}."""
+
+    class Source(models.TextChoices):
+        IMPORT = "import", "Import"
+        UNDO = "undo", "Undo of an import"
+        EDIT = "edit", "Edit"
+
+    customer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="changes")
+    import_job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    source = models.CharField(max_length=6, choices=Source.choices, default=Source.IMPORT)
+    changed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    # The file row an import's change came from.
+    source_row = models.PositiveIntegerField(null=True, blank=True)
+    fields = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "id"]),
+            models.Index(fields=["import_job", "source", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Change of user {self.customer_id} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class ImportUndo(models.Model):
+    """Undoing an import: deleting the customers it created and restoring the fields it
+    updated, in batches from a checkpoint, by the worker holding the claim (as an import runs).
+
+    `phase` says which list the checkpoint walks: "changes" (the import's CustomerChanges, by
+    id), then "created" (the customers it created, by id)."""
+
+    job = models.OneToOneField(ImportJob, on_delete=models.CASCADE, related_name="undo")
+    requested_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=ImportJob.Status.choices, default=ImportJob.Status.QUEUED
+    )
+    message = models.CharField(max_length=500, blank=True, default="")
+    phase = models.CharField(max_length=8, default="changes")
+    checkpoint = models.PositiveBigIntegerField(default=0)
+    to_delete_count = models.PositiveIntegerField(default=0)
+    to_restore_count = models.PositiveIntegerField(default=0)
+    deleted_count = models.PositiveIntegerField(default=0)
+    restored_count = models.PositiveIntegerField(default=0)
+    kept_count = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"Undo of {self.job_id} ({self.status})"
+
+
+class UndoKept(models.Model):
+    """A customer an undo left as it was, and why (changed since, signed in, a value taken)."""
+
+    undo = models.ForeignKey(ImportUndo, on_delete=models.CASCADE, related_name="kept")
+    customer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What the undo would have done: "delete" or "restore".
+    action = models.CharField(max_length=7)
+    code = models.CharField(max_length=30)
+    message = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["undo", "id"]
+
+    def __str__(self) -> str:
+        return f"Kept user {self.customer_id}: {self.code}"
+
+
 class PasswordResetPin(models.Model):
     """A PIN texted to a user's phone: stored hashed, valid PASSWORD_RESET_PIN_MINUTES, and
     PASSWORD_RESET_MAX_ATTEMPTS wrong guesses end it."""
@@ -343,6 +474,27 @@ class PasswordResetPin(models.Model):
         return f"PIN for user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class PhoneVerificationPin(models.Model):
+    """A PIN texted to a new account's phone at sign-up (or again on request): entering it
+    proves the phone is the holder's and verifies the account. Stored hashed, valid
+    PHONE_VERIFICATION_PIN_MINUTES, ended by PHONE_VERIFICATION_MAX_ATTEMPTS wrong guesses, and
+    used once (users.accounts.verification)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_pins")
+    pin_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Verification PIN for user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class PasswordChange(models.Model):
     """Each time a password was set: whose, by whom (None: the command line), when, how, and
     until when it signs in when it is temporary (set by someone other than the holder)."""
@@ -352,6 +504,7 @@ class PasswordChange(models.Model):
         RESET = "RESET", "Reset by someone else"
         CHANGED = "CHANGED", "Changed by the holder"
         PIN_RESET = "PIN_RESET", "Reset by the holder with an SMS PIN"
+        SIGNUP = "SIGNUP", "Chosen by the holder at sign-up"
         COMMAND = "COMMAND", "Set from the command line"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_changes")
@@ -369,3 +522,19 @@ class PasswordChange(models.Model):
 
     def __str__(self) -> str:
         return f"Password of user {self.user_id}: {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RateCounter(models.Model):
+    """A count of attempts in a fixed window (users.accounts.throttles): sign-ins per address,
+    wrong passwords per account. One atomic statement adds each attempt, so parallel requests
+    cannot read the same count. The key is a digest: no phone or email is stored."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    count = models.PositiveIntegerField()
+    expires_at = models.FloatField(help_text="Unix time at which the window ends.")
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}: {self.count}"

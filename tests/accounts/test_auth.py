@@ -9,6 +9,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.conftest import bearer_client
 from tests.factories import CustomerFactory, StaffFactory
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -239,3 +240,15 @@ def test_tokens_of_a_deactivated_user_stop_working_at_once(customer):
     response = client.get(ME)
 
     assert response.status_code == status.HTTP_401_UNAUTHORIZED
+
+
+def test_the_refresh_token_of_a_user_deleted_without_revoking_it_is_a_401(api_client, admin_user):
+    # given a session whose user is then deleted by a path that ends no session (a script)
+    refresh = login(api_client, phone="0241234567", password=PASSWORD).json()["tokens"]["refresh"]
+    User.objects.filter(pk=admin_user.pk).delete()
+
+    # when it refreshes, then the answer is the JSON 401 of a dead token, not a 500
+    response = api_client.post(REFRESH, {"refresh": refresh}, format="json")
+
+    assert response.status_code == status.HTTP_401_UNAUTHORIZED
+    assert response.json()["code"] == "token_not_valid"

@@ -115,7 +115,7 @@ def test_five_wrong_pins_end_the_pin_even_for_the_right_one(
 
     response = confirm(api_client, pin)
 
-    assert response.json()["code"] == "pin_attempts_exceeded"
+    assert response.json()["code"] == "invalid_pin"
 
 
 def test_a_pin_expires_after_ten_minutes(api_client, twilio, customer_with_phone):
@@ -124,7 +124,7 @@ def test_a_pin_expires_after_ten_minutes(api_client, twilio, customer_with_phone
 
     response = confirm(api_client, pin_of(twilio.sent[0]))
 
-    assert response.json()["code"] == "pin_expired"
+    assert response.json()["code"] == "invalid_pin"
 
 
 def test_the_pin_is_valid_for_ten_minutes(api_client, twilio, customer_with_phone):

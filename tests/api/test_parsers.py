@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 # Deep enough that json.loads gives up with RecursionError, not ValueError.
 DEEP = "[" * 50_000
 ANONYMOUS_POSTS = ["login", "token-refresh", "logout", "password-reset", "password-reset-confirm"]
-STAFF_POSTS = ["customer-list", "import-confirm", "import-confirm-async"]
+STAFF_POSTS = ["customer-list", "admin-user-list", "import-confirm", "import-confirm-async"]
 
 
 def assert_parse_error(response) -> None:
@@ -70,3 +70,14 @@ def test_ordinary_nesting_still_parses(staff_client):
     )
 
     assert response.status_code == status.HTTP_202_ACCEPTED
+
+
+@pytest.mark.parametrize("name", ["password-change", "profile"])
+def test_a_deeply_nested_body_is_a_parse_error_for_a_signed_in_customer(customer_client, name):
+    response = (
+        customer_client.post(reverse(f"users:{name}"), DEEP, content_type="application/json")
+        if name == "password-change"
+        else customer_client.put(reverse(f"users:{name}"), DEEP, content_type="application/json")
+    )
+
+    assert_parse_error(response)

@@ -15,9 +15,11 @@ from openpyxl import load_workbook
 
 from tests.admin import uploads
 from tests.conftest import missing_service
+from tests.excel import builders
 from tests.factories import CustomerFactory, StaffFactory
 from users.imports import run
-from users.models import Customer, ImportJob
+from users.imports import undo as imports_undo
+from users.models import Customer, ImportJob, ImportUndo
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -188,3 +190,69 @@ def test_staff_import_a_spreadsheet_from_the_admin_and_download_the_failed_rows(
     rows = list(load_workbook(saved, read_only=True).active.values)
     assert rows[0][-1] == "Error"
     assert sorted(row[0] for row in rows[1:]) == ["PM AGAIN", "PM BAD", "PM GOLD TWO"]
+
+
+def test_staff_update_customers_from_the_admin_see_each_change_and_undo_it(page, site, tmp_path):
+    # Given a staff member, a customer, and a file that changes the customer and adds one
+    StaffFactory(phone="+233241234567")
+    kwame = CustomerFactory(phone="+233551234567", last_name="Mensah", region="ASHANTI")
+    spreadsheet = tmp_path / "update.xlsx"
+    spreadsheet.write_bytes(
+        builders.xlsx_bytes(
+            [
+                ["Phone", "First Name", "Last Name", "Region"],
+                ["055 123 4567", "", "Asante", "Volta"],
+                ["0201234567", "Ama", "Owusu", "Volta"],
+            ]
+        )
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    expect = sync_api.expect
+
+    # When they upload it choosing to update the customers it matches by phone
+    sign_in(page, site, "024 123 4567")
+    page.goto(f"{site}{reverse('admin:users_customer_import')}")
+    page.get_by_label("Spreadsheet").set_input_files(spreadsheet)
+    page.get_by_label("Update matching customers, create the others").check()
+    page.get_by_label("Match customers by").select_option("phone")
+    page.get_by_role("button", name="Preview").click()
+
+    # Then the preview shows each field that will change, old and new
+    expect(page.locator("#summary-to-update")).to_have_text("1")
+    expect(page.locator("#summary-to-create")).to_have_text("1")
+    changes = page.locator("#import-changes")
+    expect(changes.get_by_role("row").filter(has_text="Last name")).to_contain_text("Mensah")
+    expect(changes.get_by_role("row").filter(has_text="Last name")).to_contain_text("Asante")
+    expect(changes.get_by_role("row").filter(has_text="Region")).to_contain_text("VOLTA")
+    page.screenshot(path=ARTIFACTS / "update-preview.png", full_page=True)
+
+    # When they confirm and a worker runs the job
+    job = ImportJob.objects.get()
+    page.get_by_role("button", name="Confirm: create 1, update 1").click()
+    expect(page.locator("#import-message")).to_be_visible()
+    run.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+    connections.close_all()
+    page.reload()
+
+    # Then the customer is updated and the finished import offers Undo
+    expect(page.locator("#import-updated")).to_have_text("1")
+    expect(page.locator("#import-created")).to_have_text("1")
+    kwame.refresh_from_db()
+    assert kwame.last_name == "Asante"
+    undo_button = page.get_by_role("button", name="Undo this import")
+    expect(undo_button).to_be_visible()
+
+    # When they undo it and a worker runs the undo
+    undo_button.click()
+    undo_job = ImportUndo.objects.get(job=job)
+    imports_undo.import_undo_run(undo_id=undo_job.pk, worker_id="e2e-worker")
+    connections.close_all()
+    page.reload()
+
+    # Then the page says what was undone, and the customer is as it was
+    expect(page.locator("#undo-deleted")).to_have_text("1 of 1")
+    expect(page.locator("#undo-restored")).to_have_text("1 of 1")
+    kwame.refresh_from_db()
+    assert (kwame.last_name, kwame.region) == ("Mensah", "ASHANTI")
+    assert not Customer.objects.filter(phone="+233201234567").exists()
+    page.screenshot(path=ARTIFACTS / "undone.png", full_page=True)

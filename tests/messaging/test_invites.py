@@ -1,11 +1,12 @@
 """Invites texted to imported customers (confirm with notify: true)."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from twilio.base.exceptions import TwilioRestException
 
 from tests.imports.helpers import customer_record, preview, records
-from users.models import ImportJob
+from users.models import ImportJob, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,3 +61,33 @@ def test_sms_failures_are_counted_and_never_fail_the_import(staff, staff_client,
     assert (job.sms_sent_count, job.sms_failed_count) == (0, 6)
     status = staff_client.get(reverse("users:import-status", args=[job.pk])).json()
     assert (status["sms_sent"], status["sms_failed"]) == (0, 6)
+
+
+def test_the_invite_names_the_way_in_that_works_and_it_works(staff, staff_client, twilio):
+    """The SPA has no page for the PIN reset: an invite that said "we will text you a PIN"
+    led nowhere. It names Forgot password and an administrator's reset, which let them in."""
+    job = preview(staff, records(1))
+    confirm(staff_client, job)
+    [invite] = twilio.sent
+    customer = User.objects.get(phone=invite["to"])
+
+    forgot = Client().post(
+        "/api/auth/phone/forgot-password/", {"phone": invite["to"]}, content_type="application/json"
+    )
+    staff_client.post(
+        reverse("users:admin-user-reset-password", args=[customer.pk]),
+        {"new_password": "PrimeMade1"},
+        format="json",
+    )
+    login = Client().post(
+        "/api/auth/login/",
+        {"phone": invite["to"], "password": "PrimeMade1"},
+        content_type="application/json",
+    )
+
+    assert "Forgot password" in invite["body"]
+    assert "administrator" in invite["body"]
+    assert "text you a PIN" not in invite["body"]
+    assert forgot.status_code == 200
+    assert login.status_code == 200
+    assert "tokens" in login.json()

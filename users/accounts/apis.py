@@ -5,16 +5,15 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView as _TokenRefreshView
 
 from users.accounts import reset, serializers, services
 from users.accounts.throttles import (
+    AtomicScopedRateThrottle,
     LoginFailureLock,
     LoginRateThrottle,
     PasswordResetRateThrottle,
-    client_ident,
 )
 from users.api.errors import INVALID_CREDENTIALS, ApplicationError
 from users.api.permissions import IsAuthenticatedUser
@@ -36,16 +35,16 @@ class LoginView(APIView):
         data = serializers.LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         identifier = data.validated_data["identifier"]
-        lock = LoginFailureLock(client=client_ident(request), identifier=identifier)
-        if (wait := lock.wait()) is not None:
-            raise Throttled(wait=wait)
+        lock = LoginFailureLock(identifier=identifier)
+        if not lock.reserve():
+            raise Throttled(wait=lock.wait())
         try:
             user = services.auth_login(
                 identifier=identifier, password=data.validated_data["password"]
             )
         except ApplicationError as error:
-            if error.code == INVALID_CREDENTIALS:
-                lock.record_failure()
+            if error.code != INVALID_CREDENTIALS:
+                lock.reset()  # the password was right (the account is refused for another reason)
             raise
         lock.reset()
         body = {
@@ -173,7 +172,7 @@ class PasswordChangeView(APIView):
     """The caller's own new password. A wrong current password is 400, never 401."""
 
     permission_classes = [IsAuthenticatedUser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AtomicScopedRateThrottle]
     throttle_scope = "password_change"
 
     @extend_schema(

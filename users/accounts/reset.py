@@ -1,30 +1,41 @@
 """Password reset by SMS PIN: the way imported customers (who have no password) get one, and the
-proof that a phone is theirs (a successful reset marks the account verified)."""
+proof that a phone is theirs (a successful reset marks the account verified).
+
+Neither the answers nor their time tell whether a phone has an account. A request does the same
+work for every phone (one indexed look-up, one task queued); the worker then decides, hashes and
+texts (password_reset_pin_send). A confirm checks the PIN against a hash in every branch: the
+pending PIN's, or a stand-in of the same hasher when there is none to check."""
 
 import logging
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from users.accounts import selectors
 from users.api.errors import ApplicationError
 from users.credentials import services as credentials
+from users.customers import rules
 from users.messaging.sms import sms_send
 from users.models import PasswordChange, PasswordResetPin, User
 
 logger = logging.getLogger(__name__)
 
 INVALID_PIN = "invalid_pin"
-PIN_EXPIRED = "pin_expired"
-PIN_ATTEMPTS_EXCEEDED = "pin_attempts_exceeded"
 REQUEST_MESSAGE = (
     "If an account exists for this phone number, a PIN has been sent to it by SMS. "
     "It is valid for 10 minutes."
+)
+# One answer for a wrong, expired, exhausted or missing PIN, and for a phone of no account:
+# "expired" or "too many tries" would tell that the phone has an account.
+INVALID_PIN_MESSAGE = (
+    "The PIN is not right, or no longer valid (a PIN lasts 10 minutes and 5 tries). Check the "
+    "SMS, or ask for a new PIN."
 )
 
 
@@ -35,65 +46,116 @@ def _pin_text(pin: str) -> str:
     )
 
 
+def _active_accounts(identifier: str):
+    """The active account a phone names, as a query on one index whatever the identifier (an
+    email or an invalid number looks up the empty phone, which nobody has)."""
+    try:
+        phone = rules.normalize_phone(identifier) if "@" not in identifier else ""
+    except rules.FieldError:
+        phone = ""
+    return User.objects.filter(phone=phone, is_active=True)
+
+
+def _account_of(identifier: str) -> User | None:
+    return _active_accounts(identifier).first()
+
+
+def _account_id_of(identifier: str) -> int | None:
+    """Only the id: building the account would cost time that shows in the answer."""
+    return _active_accounts(identifier).values_list("pk", flat=True).first()
+
+
+@cache
+def _stand_in_hash() -> str:
+    """A hash of a random secret with the default hasher: what a PIN is checked against when
+    there is no pending PIN, so that the check costs what a real one costs."""
+    return make_password(secrets.token_hex(16))
+
+
 def password_reset_request(*, phone: str) -> None:
-    """Texts a new PIN to the account with this phone, if there is one. The caller learns
-    nothing either way (the answer is the same)."""
-    user = selectors.user_find_by_identifier(identifier=phone)
-    if user is None or "@" in phone or not user.is_active:
-        make_password("0")  # about the same time as the real path
-        logger.info("[PASSWORD-RESET] sent=0 reason=no_account")
-        return
-    now = timezone.now()
-    recent = PasswordResetPin.objects.filter(user=user, created_at__gte=now - timedelta(hours=1))
-    if recent.count() >= settings.PASSWORD_RESET_MAX_PER_HOUR:
-        logger.info("[PASSWORD-RESET] user=%s sent=0 reason=hourly_limit", user.pk)
-        return
+    """Queues the sending of a PIN to the account with this phone, if there is one. The caller
+    learns nothing either way: the same answer, after the same work."""
+    # Imported here: the task module imports this one, for the service it calls.
+    from users.accounts.tasks import password_reset_pin_send_task
+
+    password_reset_pin_send_task.enqueue(user_id=_account_id_of(phone))
+
+
+def password_reset_pin_send(*, user_id: int | None) -> bool:
+    """The worker's half of a request: a new PIN, stored hashed, texted to the account's phone,
+    unless there is no such account or PASSWORD_RESET_MAX_PER_HOUR were sent this hour. Every
+    branch hashes once, so the worker's load does not tell either. Whether a PIN was sent."""
     pin = f"{secrets.randbelow(10**6):06d}"
+    pin_hash = make_password(pin)
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if user is None:
+        logger.info("[PASSWORD-RESET] sent=0 reason=no_account")
+        return False
+    now = timezone.now()
     with transaction.atomic():
+        # The account's row lock: two requests at once cannot both pass the hourly limit.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        recent = PasswordResetPin.objects.filter(
+            user=user, created_at__gte=now - timedelta(hours=1)
+        )
+        if recent.count() >= settings.PASSWORD_RESET_MAX_PER_HOUR:
+            logger.info("[PASSWORD-RESET] user=%s sent=0 reason=hourly_limit", user.pk)
+            return False
         PasswordResetPin.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
         PasswordResetPin.objects.create(
             user=user,
-            pin_hash=make_password(pin),
+            pin_hash=pin_hash,
             created_at=now,
             expires_at=now + timedelta(minutes=settings.PASSWORD_RESET_PIN_MINUTES),
         )
     result = sms_send(to=user.phone, body=_pin_text(pin), kind="reset_pin")
     logger.info("[PASSWORD-RESET] user=%s sent=%d", user.pk, int(result.sent))
+    return bool(result.sent)
+
+
+def _usable(pins, now):
+    return pins.filter(
+        used_at__isnull=True,
+        expires_at__gt=now,
+        attempts__lt=settings.PASSWORD_RESET_MAX_ATTEMPTS,
+    )
 
 
 def password_reset_confirm(*, phone: str, pin: str, new_password: str) -> User:
     """Sets the new password if the PIN is right; the account is then verified and every
-    refresh token it had is revoked."""
-    user = selectors.user_find_by_identifier(identifier=phone)
-    wrong = ApplicationError(
-        INVALID_PIN, "The PIN is not right. Check the SMS, or ask for a new PIN."
-    )
-    if user is None or "@" in phone:
-        raise wrong
-    with transaction.atomic():
-        reset = (
-            PasswordResetPin.objects.select_for_update()
-            .filter(user=user, used_at__isnull=True)
-            .first()
+    refresh token it had is revoked.
+
+    Each try is counted before the PIN is checked (a conditional UPDATE that only a PIN with
+    tries left passes), so parallel guesses get PASSWORD_RESET_MAX_ATTEMPTS checks in all; and
+    the PIN is consumed by another conditional UPDATE in the transaction that sets the password,
+    so of parallel right confirms exactly one succeeds."""
+    wrong = ApplicationError(INVALID_PIN, INVALID_PIN_MESSAGE)
+    user = _account_of(phone)
+    now = timezone.now()
+    pending = None
+    if user is not None:
+        pending = PasswordResetPin.objects.filter(user=user, used_at__isnull=True).first()
+    reserved = pending is not None and bool(
+        _usable(PasswordResetPin.objects.filter(pk=pending.pk), now).update(
+            attempts=F("attempts") + 1
         )
-        if reset is None:
-            raise wrong
-        if reset.expires_at <= timezone.now():
-            raise ApplicationError(PIN_EXPIRED, "The PIN has expired. Ask for a new one.")
-        if reset.attempts >= settings.PASSWORD_RESET_MAX_ATTEMPTS:
-            raise ApplicationError(PIN_ATTEMPTS_EXCEEDED, "Too many wrong PINs. Ask for a new one.")
-        matches = check_password(str(pin), reset.pin_hash)
-        if not matches:
-            reset.attempts += 1
-            reset.save(update_fields=["attempts"])
-    if not matches:
-        logger.info("[PASSWORD-RESET-CONFIRM] user=%s ok=0 attempts=%s", user.pk, reset.attempts)
+    )
+    matches = check_password(str(pin), pending.pin_hash if reserved else _stand_in_hash())
+    if not (reserved and matches):
+        if user is not None:
+            logger.info("[PASSWORD-RESET-CONFIRM] user=%s ok=0", user.pk)
         raise wrong
     problems = credentials.password_problems(password=new_password, user=user, own=True)
     if problems:
+        # The PIN stays usable for a better password; this try is given back.
+        PasswordResetPin.objects.filter(pk=pending.pk).update(attempts=F("attempts") - 1)
         raise ValidationError({"new_password": problems})
     with transaction.atomic():
-        PasswordResetPin.objects.filter(pk=reset.pk).update(used_at=timezone.now())
+        consumed = PasswordResetPin.objects.filter(
+            pk=pending.pk, used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=timezone.now())
+        if not consumed:
+            raise wrong  # a parallel confirm used it first
         user.is_verified = True
         user.save(update_fields=["is_verified"])
         credentials.password_store(

@@ -105,7 +105,7 @@ def profile_update(*, user: User, data: dict) -> User:
     if problems:
         raise services.problems_to_validation_error(problems)
     editable = {key: value for key, value in data.items() if key not in _READ_ONLY_MESSAGES}
-    return services.user_update(user=user, data=editable)
+    return services.user_update(user=user, data=editable, changed_by=user)
 
 
 def _unchanged(user: User, field: str, value: object) -> bool:

@@ -1,18 +1,113 @@
-"""Login throttling: a rate per client, and a lock-out per client and identifier after repeated
-wrong passwords. Counts live in the shared cache, so every worker process sees the same numbers."""
+"""Sign-in throttling: a rate per client address, and a lock-out per account after repeated
+wrong passwords.
+
+Every attempt is counted before it is let through, by one atomic operation that adds it and
+answers the new count, so parallel requests cannot all read the same count and pass together.
+The store is Redis (one Lua script) when the default cache is Django's Redis cache, and the
+database otherwise (one INSERT ... ON CONFLICT DO UPDATE on RateCounter, on SQLite and Postgres
+alike): Django's database cache, its file cache and its local-memory cache have no atomic
+add-and-count across processes, so counts never live in them."""
 
 import hashlib
+import random
 import time
 
 from django.conf import settings
-from django.core.cache import cache
-from rest_framework.throttling import AnonRateThrottle
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import connection
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
+from users.accounts import selectors
 from users.customers import rules
+from users.models import RateCounter
+
+# One attempt in this many also deletes the database's counters whose window has ended.
+_PRUNE_ONE_IN = 200
+
+_REDIS_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}
+"""
+
+# SQLite (3.35+) and Postgres alike. In the SET clause the row's columns hold their values
+# before the update.
+_DATABASE_HIT = """
+INSERT INTO users_ratecounter ("key", "count", "expires_at") VALUES (%s, 1, %s)
+ON CONFLICT ("key") DO UPDATE SET
+    "count" = CASE WHEN users_ratecounter.expires_at <= %s THEN 1
+                 ELSE users_ratecounter."count" + 1 END,
+    expires_at = CASE WHEN users_ratecounter.expires_at <= %s THEN excluded.expires_at
+                      ELSE users_ratecounter.expires_at END
+RETURNING "count", expires_at
+"""
 
 
-class LoginRateThrottle(AnonRateThrottle):
-    """Any login request, right or wrong, per client address."""
+def _digest(key: str) -> str:
+    # Keys name phones and emails: only their digest is stored.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def counter_hit(*, key: str, window: float) -> tuple[int, float]:
+    """Adds one attempt to `key`'s window (a new window of `window` seconds starts when none is
+    running) and answers (attempts in the window so far, this one included; Unix time at which
+    the window ends). Atomic: N parallel calls answer 1..N."""
+    digest = _digest(key)
+    store = caches["default"]
+    if isinstance(store, RedisCache):
+        return _redis_hit(store, digest, window)
+    return _database_hit(digest, window)
+
+
+def counter_clear(*, key: str) -> None:
+    digest = _digest(key)
+    store = caches["default"]
+    if isinstance(store, RedisCache):
+        store.delete(f"rate:{digest}")
+    else:
+        RateCounter.objects.filter(key=digest).delete()
+
+
+def _redis_hit(store: RedisCache, digest: str, window: float) -> tuple[int, float]:
+    # The client of Django's own Redis cache (redis-py), for the one command it lacks: a script.
+    key = store.make_and_validate_key(f"rate:{digest}")
+    client = store._cache.get_client(key, write=True)
+    count, ttl_ms = client.eval(_REDIS_HIT, 1, key, int(window * 1000))
+    return int(count), time.time() + max(int(ttl_ms), 0) / 1000
+
+
+def _database_hit(digest: str, window: float) -> tuple[int, float]:
+    now = time.time()
+    with connection.cursor() as cursor:
+        cursor.execute(_DATABASE_HIT, [digest, now + window, now, now])
+        attempts, expires_at = cursor.fetchone()
+    if random.randrange(_PRUNE_ONE_IN) == 0:  # noqa: S311 (not a secret)
+        RateCounter.objects.filter(expires_at__lte=now).delete()
+    return int(attempts), float(expires_at)
+
+
+class AtomicRateThrottle(SimpleRateThrottle):
+    """DRF's SimpleRateThrottle (a `scope`, its rate in DEFAULT_THROTTLE_RATES, a subclass's
+    get_cache_key) counting in fixed windows with counter_hit instead of its history list,
+    which it reads and writes back and so lets parallel requests through together. A request
+    over the rate is counted too: the window still ends when it would have."""
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.count, self.expires_at = counter_hit(key=self.key, window=self.duration)
+        return self.count <= self.num_requests
+
+    def wait(self) -> float:
+        return max(1.0, self.expires_at - time.time())
+
+
+class LoginRateThrottle(AtomicRateThrottle):
+    """Any sign-in request, right or wrong, per client address (NUM_PROXIES-aware)."""
 
     scope = "login"
 
@@ -24,41 +119,107 @@ class PasswordResetRateThrottle(LoginRateThrottle):
     scope = "password_reset"
 
 
-def _identifier_key(identifier: str) -> str:
+class AtomicScopedRateThrottle(ScopedRateThrottle, AtomicRateThrottle):
+    """DRF's ScopedRateThrottle (the view's `throttle_scope`, per user or else per address),
+    counted atomically."""
+
+
+def account_key(identifier: str) -> str:
+    """What the lock-out counts by: the account an identifier names (so its phone in any format
+    and its email share one count), or for an identifier of no account, its normalised form."""
     identifier = (identifier or "").strip()
+    user = selectors.user_find_by_identifier(identifier=identifier)
+    if user is not None:
+        return f"user:{user.pk}"
     try:
-        return rules.normalize_phone(identifier)
+        return f"phone:{rules.normalize_phone(identifier)}"
     except rules.FieldError:
-        return identifier.lower()
+        return f"text:{identifier.casefold()}"
 
 
 class LoginFailureLock:
-    """After LOGIN_MAX_FAILURES wrong passwords for one identifier from one client, that pair is
-    refused for LOGIN_LOCKOUT_SECONDS (counted from the first failure)."""
+    """LOGIN_MAX_FAILURES wrong passwords for one account, from anywhere, lock it for
+    LOGIN_LOCKOUT_SECONDS (counted from the first failure). An attempt is reserved before its
+    password is checked; a right password clears the count."""
 
-    def __init__(self, *, client: str, identifier: str):
-        digest = hashlib.sha256(f"{client}|{_identifier_key(identifier)}".encode()).hexdigest()
-        self.key = f"login-failures:{digest}"
+    def __init__(self, *, identifier: str):
+        self.key = f"login-failures:{account_key(identifier)}"
+        self.expires_at = 0.0
 
-    def _state(self) -> tuple[int, float]:
-        return cache.get(self.key, (0, time.time() + settings.LOGIN_LOCKOUT_SECONDS))
+    def reserve(self) -> bool:
+        """Counts one attempt; whether it may be checked (False: the account is locked)."""
+        count, self.expires_at = counter_hit(key=self.key, window=settings.LOGIN_LOCKOUT_SECONDS)
+        return count <= settings.LOGIN_MAX_FAILURES
 
-    def wait(self) -> float | None:
-        """Seconds until the pair may try again, or None if it may try now."""
-        count, expires_at = self._state()
-        if count >= settings.LOGIN_MAX_FAILURES:
-            return max(1.0, expires_at - time.time())
-        return None
-
-    def record_failure(self) -> None:
-        count, expires_at = self._state()
-        timeout = max(1, int(expires_at - time.time()))
-        cache.set(self.key, (count + 1, expires_at), timeout=timeout)
+    def wait(self) -> float:
+        """Seconds until the account may be tried again, after reserve() refused."""
+        return max(1.0, self.expires_at - time.time())
 
     def reset(self) -> None:
-        cache.delete(self.key)
+        counter_clear(key=self.key)
 
 
 def client_ident(request) -> str:
     """The client address as DRF's throttles see it (NUM_PROXIES-aware)."""
     return LoginRateThrottle().get_ident(request)
+
+
+class PhoneRateThrottle(LoginRateThrottle):
+    """Requests naming one phone number, counted per number however it is written (E.164 when
+    it parses), from any address. A body without a phone is not counted here (its per-address
+    throttle still is)."""
+
+    def get_cache_key(self, request, view):
+        phone = request.data.get("phone") if isinstance(request.data, dict) else None
+        if not isinstance(phone, str) or not phone.strip():
+            return None
+        try:
+            key = rules.normalize_phone(phone.strip())
+        except rules.FieldError:
+            key = phone.strip().casefold()
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+class ShippingMarksRateThrottle(LoginRateThrottle):
+    scope = "shipping_marks"
+
+
+class SignupRateThrottle(LoginRateThrottle):
+    scope = "signup"
+
+
+class SignupPhoneRateThrottle(PhoneRateThrottle):
+    scope = "signup_phone"
+
+
+class VerifyPhoneRateThrottle(LoginRateThrottle):
+    scope = "verify_phone"
+
+
+class VerifyPhonePhoneRateThrottle(PhoneRateThrottle):
+    scope = "verify_phone_phone"
+
+
+class ResendVerificationRateThrottle(LoginRateThrottle):
+    scope = "resend_verification"
+
+
+class ResendVerificationPhoneRateThrottle(PhoneRateThrottle):
+    scope = "resend_verification_phone"
+
+
+class ForgotPasswordRateThrottle(LoginRateThrottle):
+    scope = "forgot_password"
+
+
+class ForgotPasswordPhoneRateThrottle(PhoneRateThrottle):
+    scope = "forgot_password_phone"
+
+
+class ClaimRateThrottle(LoginRateThrottle):
+    scope = "claim"
+
+
+class ClaimPhoneRateThrottle(PhoneRateThrottle):
+    scope = "claim_phone"

@@ -9,11 +9,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from users.admin import views
+from users.admin.changes import changes_table
 from users.admin.forms import staff_may_use_admin
 from users.admin.site import ForStaff
 from users.customers import selectors
 from users.imports import selectors as import_selectors
-from users.models import Customer, ImportJob
+from users.models import Customer, CustomerChange, ImportJob
 
 
 class ImportJobListFilter(admin.RelatedOnlyFieldListFilter):
@@ -114,7 +115,13 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
         "created_by",
         "import_job",
         "source_row",
+        "history",
     ]
+    readonly_fields = ["history"]
+
+    @admin.display(description="history of changes")
+    def history(self, customer: Customer) -> str:
+        return changes_table(CustomerChange.objects.filter(customer=customer), by_customer=True)
 
     @admin.display(description="name", ordering="last_name")
     def name(self, customer: Customer) -> str:
@@ -178,6 +185,11 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
                 "import/<uuid:job_id>/cancel/",
                 view(views.ImportCancelView),
                 name="users_customer_import_cancel",
+            ),
+            path(
+                "import/<uuid:job_id>/undo/",
+                view(views.ImportUndoView),
+                name="users_customer_import_undo",
             ),
             *super().get_urls(),
         ]

@@ -1,5 +1,5 @@
-"""Forms of the Django admin: sign-in by phone (staff only, with the API's lock-out) and staff
-accounts created and changed under the same rules as every other path."""
+"""Forms of the Django admin: sign-in by phone (staff only, with the API's rate and lock-out)
+and staff accounts created and changed under the same rules as every other path."""
 
 from contextvars import ContextVar
 
@@ -8,12 +8,13 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AdminPasswordChangeForm, BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
-from users.accounts.throttles import LoginFailureLock, client_ident
+from users.accounts.throttles import LoginFailureLock, LoginRateThrottle
 from users.credentials import services as credentials
 from users.customers import rules, services
 from users.models import EMAIL_MAX, PasswordChange, User
 
 LOCKED_OUT = "Too many wrong passwords. Try again later."
+THROTTLED = "Too many sign-in attempts from your address. Try again in %(wait)d seconds."
 
 
 def staff_may_use_admin(request) -> bool:
@@ -23,9 +24,14 @@ def staff_may_use_admin(request) -> bool:
 
 class StaffAuthenticationForm(AdminAuthenticationForm):
     """The admin's sign-in: a phone number in any accepted format (or an email), staff only,
-    with the same lock-out after repeated wrong passwords as the API's login."""
+    with the API's login limits: LOGIN_RATE per client address, and the lock-out of an account
+    after repeated wrong passwords."""
 
-    error_messages = {**AdminAuthenticationForm.error_messages, "locked_out": LOCKED_OUT}
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "locked_out": LOCKED_OUT,
+        "throttled": THROTTLED,
+    }
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
@@ -35,16 +41,22 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
         username.widget.attrs.update(maxlength=EMAIL_MAX, autocomplete="username")
 
     def clean(self):
-        lock = LoginFailureLock(
-            client=client_ident(self.request), identifier=self.cleaned_data.get("username") or ""
-        )
-        if lock.wait() is not None:
+        rate = LoginRateThrottle()
+        if not rate.allow_request(self.request, None):
+            raise ValidationError(
+                self.error_messages["throttled"], code="throttled", params={"wait": rate.wait()}
+            )
+        username = self.cleaned_data.get("username")
+        if not username or not self.cleaned_data.get("password"):
+            return super().clean()
+        lock = LoginFailureLock(identifier=username)
+        if not lock.reserve():
             raise ValidationError(self.error_messages["locked_out"], code="locked_out")
         try:
             cleaned = super().clean()
         except ValidationError as error:
-            if getattr(error, "code", None) == "invalid_login":
-                lock.record_failure()
+            if getattr(error, "code", None) != "invalid_login":
+                lock.reset()  # the password was right (the account is refused for another reason)
             raise
         lock.reset()
         return cleaned

@@ -7,9 +7,10 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from users.admin.changes import changes_table
 from users.admin.site import ForStaff
 from users.imports import selectors
-from users.models import ImportJob
+from users.models import CustomerChange, ImportJob
 
 
 def _duration_text(elapsed: timedelta) -> str:
@@ -57,7 +58,15 @@ class ImportJobAdmin(ForStaff, admin.ModelAdmin):
         "existing_duplicate_count",
         "batch_duplicate_count",
         "to_create_count",
+        "mode",
+        "match",
+        "blank_clears",
+        "to_update_count",
+        "unchanged_count",
+        "ambiguous_count",
+        "no_match_count",
         "created_count",
+        "updated_count",
         "failed_count",
         "notify",
         "sms_sent_count",
@@ -68,7 +77,15 @@ class ImportJobAdmin(ForStaff, admin.ModelAdmin):
         "started_at",
         "finished_at",
         "heartbeat_at",
+        "undone_at",
+        "undone_by",
+        "changes",
     ]
+    readonly_fields = ["changes"]
+
+    @admin.display(description="changes to customers")
+    def changes(self, job: ImportJob) -> str:
+        return changes_table(CustomerChange.objects.filter(import_job=job), by_customer=False)
 
     def get_queryset(self, request):
         return selectors.import_jobs_visible(

@@ -20,7 +20,7 @@ from users.api import errors
 from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.columns import TEMPLATE_HEADERS
 from users.excel.errors import FileError
-from users.imports import jobs, pipeline, reports, selectors
+from users.imports import jobs, pipeline, reports, selectors, undo
 from users.messaging import sms
 from users.models import ImportJob
 
@@ -33,6 +33,24 @@ class UploadForm(forms.Form):
         label="Spreadsheet",
         help_text="An Excel (xlsx, xls, xlsb), OpenDocument (ods) or CSV file with a header row.",
         widget=forms.FileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
+    )
+    mode = forms.ChoiceField(
+        label="Rows that match a customer",
+        choices=ImportJob.Mode.choices,
+        initial=ImportJob.Mode.CREATE,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    match = forms.ChoiceField(
+        label="Match customers by",
+        choices=ImportJob.Match.choices,
+        initial=ImportJob.Match.PHONE,
+        required=False,
+        help_text="Compared as stored: any phone format, email and mark in any case.",
+    )
+    blank_clears = forms.BooleanField(
+        required=False,
+        label="A blank cell erases the stored email, company or nickname",
     )
 
 
@@ -109,6 +127,11 @@ class ImportUploadView(_ImportView):
                 job = pipeline.preview_from_upload(
                     owner=request.user,
                     upload=form.cleaned_data["file"],
+                    options=pipeline.ImportOptions(
+                        mode=form.cleaned_data["mode"] or ImportJob.Mode.CREATE,
+                        match=form.cleaned_data["match"] or ImportJob.Match.PHONE,
+                        blank_clears=form.cleaned_data["blank_clears"],
+                    ),
                     chosen=mapping.chosen() or None,
                 )
             except FileError as error:
@@ -144,6 +167,17 @@ class ImportJobView(_ImportView):
                 row_errors=[
                     {**error, "field": _labelled(error["field"])} for error in preview["errors"]
                 ],
+                updates=[
+                    {
+                        "row": entry["source_row_number"],
+                        "customer_id": entry["customer_id"],
+                        "changes": [
+                            {**change, "field": _labelled(change["field"])}
+                            for change in entry["changes"]
+                        ],
+                    }
+                    for entry in preview["update_results"]["to_update"]
+                ],
                 confirm_form=ConfirmForm(),
                 sms_configured=sms.sms_configured(),
             )
@@ -154,6 +188,8 @@ class ImportJobView(_ImportView):
             title=f"Import of {job.file_name}",
             job=job,
             status=reports.job_status(job),
+            may_undo=job.status in ImportJob.FINISHED_STATUSES
+            and (job.created_count or job.updated_count),
         )
 
 
@@ -245,3 +281,20 @@ class ImportConfirmView(_ImportView):
             url = reverse(JOB_PAGE, args=[error.errors["task_id"]])
             return format_html('{} <a href="{}">See that import</a>.', error.message, url)
         return error.message
+
+
+class ImportUndoView(_ImportView):
+    """Undo of a finished import: queued, then followed on the import's page."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id) -> HttpResponse:
+        try:
+            undo.import_undo_request(job_id=job_id, user=request.user)
+        except errors.ApplicationError as error:
+            if error.code == errors.NOT_FOUND:
+                raise Http404(error.message) from error
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Undo queued: the page shows its progress.")
+        return redirect(JOB_PAGE, job_id=job_id)

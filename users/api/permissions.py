@@ -1,11 +1,23 @@
 """Who may do what. The default for every view is IsStaff (settings.REST_FRAMEWORK)."""
 
+from rest_framework import status
 from rest_framework.permissions import BasePermission
+
+UNVERIFIED_MESSAGE = (
+    "Verify your phone number first: enter the PIN we texted you, or ask an administrator."
+)
+
+
+def is_signed_in(user) -> bool:
+    """Signed in with an account that may sign in: active and verified (the login refuses the
+    others; a token issued before an account was blocked or unverified stops working too)."""
+    return bool(user and user.is_authenticated and user.is_active and user.is_verified)
 
 
 def is_staff(user) -> bool:
-    """An admin role (ADMIN, MANAGER, SUPER_ADMIN) or Django's is_staff; active and signed in."""
-    return bool(user and user.is_authenticated and user.is_active and user.is_staff_member)
+    """An admin role (ADMIN, MANAGER, SUPER_ADMIN) or Django's is_staff; active, verified and
+    signed in."""
+    return bool(is_signed_in(user) and user.is_staff_member)
 
 
 class IsStaff(BasePermission):
@@ -14,12 +26,25 @@ class IsStaff(BasePermission):
     message = "Only staff can do this."
 
     def has_permission(self, request, view) -> bool:
+        _refuse_unverified(request.user)
         return is_staff(request.user)
 
 
 class IsAuthenticatedUser(BasePermission):
-    """Any signed-in, active user: customers reach only their own profile through this."""
+    """Any signed-in user whose account is active and verified: customers reach only their own
+    profile through this."""
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active)
+        _refuse_unverified(request.user)
+        return is_signed_in(request.user)
+
+
+def _refuse_unverified(user) -> None:
+    """403 verification_required (the login's code) for a token of an unverified account."""
+    if user and user.is_authenticated and user.is_active and not user.is_verified:
+        # Imported here: users.api.errors imports DRF's views, which load these permissions.
+        from users.api.errors import VERIFICATION_REQUIRED, ApplicationError
+
+        raise ApplicationError(
+            VERIFICATION_REQUIRED, UNVERIFIED_MESSAGE, status_code=status.HTTP_403_FORBIDDEN
+        )

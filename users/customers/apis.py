@@ -24,6 +24,7 @@ from users.api.schema import MessageSerializer, error_responses
 from users.customers import export, selectors, serializers, services
 from users.customers.selectors import CustomerFilter, Scope
 from users.excel.writing import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from users.models import CustomerChange
 
 TAGS = ["users"]
 SEARCH = OpenApiParameter(
@@ -86,6 +87,14 @@ class UserListCreateView(_ScopedView):
 
     def get_queryset(self):
         return selectors.customers()
+
+
+class UserRegisterView(_ScopedView):
+    """POST register/: the SPA's New Client sends here when the signed-in user's
+    `is_admin_user` is false (SPA-CONTRACT.md 4.3, path B). The same staff-only create as
+    POST admin/users/, never public: self sign-up is signup/with-shipping-mark/."""
+
+    post = UserListCreateView.post
 
 
 class UserDetailView(_ScopedView):
@@ -256,3 +265,27 @@ class ExportView(APIView):
 
     def get_queryset(self):
         return selectors.customers()
+
+
+class UserHistoryView(_ScopedView):
+    """The changes of one user's fields (imports, their undos, edits), newest first, paged."""
+
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={
+            200: serializers.CustomerChangeSerializer(many=True),
+            **error_responses(401, 403, 404),
+        },
+        tags=TAGS,
+    )
+    def get(self, request, user_id: int):
+        user = self.target(user_id)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(
+            CustomerChange.objects.filter(customer=user).order_by("-changed_at", "-id"), request
+        )
+        return paginator.get_paginated_response(
+            serializers.CustomerChangeSerializer(page, many=True).data
+        )

@@ -213,3 +213,17 @@ class UserStatisticsSerializer(serializers.Serializer):
     business_users = serializers.IntegerField()
     individual_users = serializers.IntegerField()
     recent_registrations = serializers.IntegerField(help_text="Joined in the last 30 days.")
+
+
+class CustomerChangeSerializer(serializers.Serializer):
+    """One change of a customer's fields: {field: {old, new}}, by whom, from which import (or
+    its undo, or an edit)."""
+
+    id = serializers.IntegerField()
+    customer = serializers.IntegerField(source="customer_id")
+    import_job = serializers.UUIDField(source="import_job_id", allow_null=True)
+    source = serializers.CharField()
+    changed_by = serializers.IntegerField(source="changed_by_id", allow_null=True)
+    changed_at = serializers.DateTimeField()
+    source_row = serializers.IntegerField(allow_null=True)
+    fields = serializers.DictField(child=serializers.DictField())

@@ -14,7 +14,7 @@ from users.customers import roles, rules, selectors
 from users.customers.roles import Action
 from users.customers.rules import DUPLICATE_EXISTING, FieldProblem
 from users.messaging import sms
-from users.models import PasswordChange, Role, User
+from users.models import CustomerChange, PasswordChange, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +87,12 @@ def _save_new_or_raise(user: User, values: dict) -> None:
         raise
 
 
-def _password_problems(password: str, user: User, field: str) -> list[FieldProblem]:
+def _password_problems(
+    password: str, user: User, field: str, *, own: bool = False
+) -> list[FieldProblem]:
     return [
         FieldProblem(field, error.code or "invalid", error.messages[0], "")
-        for error in credentials.password_problems(password=password, user=user, own=False)
+        for error in credentials.password_problems(password=password, user=user, own=own)
     ]
 
 
@@ -105,12 +107,14 @@ def user_create(
     phone: object = None,
     password: str | None = None,
     created_by: User | None = None,
+    own_password: bool = False,
     **fields,
 ) -> User:
     """Any user (customer or staff), validated like an import row; no password -> unusable.
 
     A password is checked by Django's validators and stored by users.credentials: temporary
-    when created_by (someone other than the new holder) chose it."""
+    when created_by (someone other than the new holder) chose it. own_password: the holder
+    chose it at sign-up, so a shared default is refused as in their own password change."""
     account = {key: fields.pop(key) for key in _ACCOUNT_FIELDS if key in fields}
     unknown = set(fields) - set(rules.CUSTOMER_FIELDS)
     if unknown:
@@ -119,7 +123,7 @@ def user_create(
     problems += _uniqueness_problems(values)
     user = User(**values, **account, created_by=created_by)
     if password:
-        problems += _password_problems(password, user, "password")
+        problems += _password_problems(password, user, "password", own=own_password)
     if problems:
         raise problems_to_validation_error(problems)
     if not values["shipping_mark"]:
@@ -130,7 +134,13 @@ def user_create(
     with transaction.atomic():
         _save_new_or_raise(user, values)
         if password:
-            kind = PasswordChange.Kind.CREATED if created_by else PasswordChange.Kind.COMMAND
+            kind = (
+                PasswordChange.Kind.SIGNUP
+                if own_password
+                else PasswordChange.Kind.CREATED
+                if created_by
+                else PasswordChange.Kind.COMMAND
+            )
             credentials.password_store(user=user, password=password, set_by=created_by, kind=kind)
     logger.info("[USER-CREATE] user=%s role=%s", user.pk, user.user_role)
     return user
@@ -166,10 +176,26 @@ def _warehouses(role: str, warehouses: list | None) -> list[str]:
     return list(dict.fromkeys(warehouses or []))
 
 
-def user_update(*, user: User, data: dict, partial: bool = True) -> User:
+def change_record(*, user: User, before: dict, changed_by: User | None) -> None:
+    """Records the customer fields that differ from `before` as a CustomerChange (an edit), so
+    the user's history shows it and an undo of an earlier import knows the user changed since."""
+    fields = {
+        name: {"old": old, "new": getattr(user, name)}
+        for name, old in before.items()
+        if getattr(user, name) != old
+    }
+    if fields:
+        CustomerChange.objects.create(
+            customer=user, source=CustomerChange.Source.EDIT, changed_by=changed_by, fields=fields
+        )
+
+
+def user_update(
+    *, user: User, data: dict, partial: bool = True, changed_by: User | None = None
+) -> User:
     """Changes the fields present in `data`, with the same rules as a create (with
     partial=False the required fields must all be there). No permission check: callers make
-    it (user_update_by, the profile)."""
+    it (user_update_by, the profile). The customer fields it changes are recorded."""
     fields = {key: data[key] for key in rules.CUSTOMER_FIELDS if key in data}
     values, problems = rules.clean_customer(fields, partial=partial)
     if "shipping_mark" in values and not values["shipping_mark"]:
@@ -179,6 +205,7 @@ def user_update(*, user: User, data: dict, partial: bool = True) -> User:
     problems += _uniqueness_problems(values, exclude_id=user.pk)
     if problems:
         raise problems_to_validation_error(problems)
+    before = {key: getattr(user, key) for key in values}
     for key, value in values.items():
         setattr(user, key, value)
     for key in ("is_active", "is_verified"):
@@ -193,6 +220,7 @@ def user_update(*, user: User, data: dict, partial: bool = True) -> User:
     try:
         with transaction.atomic():
             user.save()
+            change_record(user=user, before=before, changed_by=changed_by)
     except IntegrityError:
         problems = _uniqueness_problems(values, exclude_id=user.pk)
         if problems:
@@ -206,7 +234,7 @@ def user_update_by(*, actor: User, user: User, data: dict, partial: bool = True)
     """An edit by staff, under users.customers.roles (its role and active flag included)."""
     roles.check_changes(actor=actor, target=user, changes=data)
     was_active = user.is_active
-    user = user_update(user=user, data=data, partial=partial)
+    user = user_update(user=user, data=data, partial=partial, changed_by=actor)
     if was_active and not user.is_active:
         credentials.sessions_revoke(user=user)
     return user
@@ -237,15 +265,22 @@ def user_delete(*, actor: User, user: User) -> None:
 def user_password_reset(
     *, actor: User, user: User, password: str, confirm: str | None = None
 ) -> PasswordChange:
-    """A password chosen by staff for someone else: temporary, sessions revoked, recorded."""
+    """A password chosen by staff for someone else: temporary, sessions revoked, recorded.
+
+    It verifies the account, as a create with a password does: the staff member vouches for
+    the phone (an imported customer, unverified, gets in by asking an admin for a reset)."""
     roles.check_action(actor=actor, target=user, action=Action.RESET_PASSWORD)
     problems = _confirmation_problems(password, confirm, "confirm_password")
     problems += _password_problems(password, user, "new_password")
     if problems:
         raise problems_to_validation_error(problems)
-    return credentials.password_store(
-        user=user, password=password, set_by=actor, kind=PasswordChange.Kind.RESET
-    )
+    with transaction.atomic():
+        if not user.is_verified:
+            user.is_verified = True
+            user.save(update_fields=["is_verified"])
+        return credentials.password_store(
+            user=user, password=password, set_by=actor, kind=PasswordChange.Kind.RESET
+        )
 
 
 def user_message_send(*, actor: User, user: User, subject: str, message: str) -> None:

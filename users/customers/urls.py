@@ -16,6 +16,11 @@ def _user_routes(prefix: str, scope: Scope, name: str) -> list:
         path(f"{prefix}/statistics/", view(apis.UserStatisticsView), name=f"{name}-statistics"),
         path(f"{prefix}/<int:user_id>/", view(apis.UserDetailView), name=f"{name}-detail"),
         path(
+            f"{prefix}/<int:user_id>/history/",
+            view(apis.UserHistoryView),
+            name=f"{name}-history",
+        ),
+        path(
             f"{prefix}/<int:user_id>/toggle_active/",
             view(apis.UserToggleActiveView),
             name=f"{name}-toggle-active",
@@ -34,6 +39,7 @@ def _user_routes(prefix: str, scope: Scope, name: str) -> list:
 
 
 urlpatterns = [
+    path("register/", apis.UserRegisterView.as_view(scope=Scope.USERS), name="register"),
     path("customers/export/", apis.ExportView.as_view(), name="customer-export"),
     *_user_routes("customers", Scope.CUSTOMERS, "customer"),
     *_user_routes("admin/users", Scope.USERS, "admin-user"),

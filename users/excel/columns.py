@@ -320,10 +320,12 @@ def apply_choices(column_map: ColumnMap, chosen: dict, *, width: int) -> ColumnM
     )
 
 
-def require_fields(column_map: ColumnMap, *, width: int) -> ColumnMap:
-    """`column_map`, or FileError(missing_columns) naming the required fields without a column
+def require_fields(
+    column_map: ColumnMap, *, width: int, required: tuple[str, ...] = REQUIRED_FIELDS
+) -> ColumnMap:
+    """`column_map`, or FileError(missing_columns) naming the `required` fields without a column
     and the columns the file has."""
-    missing = [name for name in REQUIRED_FIELDS if name not in column_map.fields]
+    missing = [name for name in required if name not in column_map.fields]
     if not missing:
         return column_map
     labels = [TEMPLATE_HEADERS[name] for name in missing]
@@ -332,13 +334,13 @@ def require_fields(column_map: ColumnMap, *, width: int) -> ColumnMap:
     raise FileError(
         MISSING_COLUMNS,
         f"The header row has no column for: {', '.join(labels)}. "
-        f"Required: {', '.join(TEMPLATE_HEADERS[n] for n in REQUIRED_FIELDS)}. "
+        f"Required: {', '.join(TEMPLATE_HEADERS[n] for n in required)}. "
         f"Columns found: {listed}. Is this a customer file? Rename its headers as in the "
         "template, or choose the columns (column_mapping).",
         details={
             "missing_columns": labels,
             "missing_fields": missing,
-            "required": [TEMPLATE_HEADERS[name] for name in REQUIRED_FIELDS],
+            "required": [TEMPLATE_HEADERS[name] for name in required],
             "columns_found": found,
             "column_mapping": column_map.as_json(),
         },
@@ -346,13 +348,17 @@ def require_fields(column_map: ColumnMap, *, width: int) -> ColumnMap:
 
 
 def map_first_row(
-    cells: list, *, header_required: bool = False, chosen: dict | None = None
+    cells: list,
+    *,
+    header_required: bool = False,
+    chosen: dict | None = None,
+    required: tuple[str, ...] = REQUIRED_FIELDS,
 ) -> ColumnMap | None:
     """The mapping a file's first non-blank row declares, with the admin's choices over it, or
     None when that row is data and the legacy layout applies (the caller then maps the legacy
     layout with map_legacy()).
 
-    Raises FileError(missing_columns) when the mapping lacks a required field, and
+    Raises FileError(missing_columns) when the mapping lacks a `required` field, and
     FileError(invalid_column_mapping) for choices naming no field or no column."""
     if not header_required and first_row_is_data(cells):
         return None
@@ -360,12 +366,14 @@ def map_first_row(
     column_map = match_headers(headers)
     if chosen:
         column_map = apply_choices(column_map, chosen, width=len(headers))
-    return require_fields(column_map, width=len(headers))
+    return require_fields(column_map, width=len(headers), required=required)
 
 
-def map_legacy(*, width: int, chosen: dict | None = None) -> ColumnMap:
+def map_legacy(
+    *, width: int, chosen: dict | None = None, required: tuple[str, ...] = REQUIRED_FIELDS
+) -> ColumnMap:
     """The legacy layout A-E, with the admin's choices (by column letter) over it."""
     column_map = legacy_map()
     if chosen:
         column_map = apply_choices(column_map, chosen, width=max(width, len(LEGACY_LAYOUT)))
-    return require_fields(column_map, width=max(width, len(LEGACY_LAYOUT)))
+    return require_fields(column_map, width=max(width, len(LEGACY_LAYOUT)), required=required)

@@ -9,19 +9,22 @@ from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from users.api.compression import compressed
 from users.api.errors import ApplicationError, invalid_choice
+from users.api.pagination import PageNumberPagination
 from users.api.parsers import JSONParser
 from users.api.schema import error_responses
 from users.excel import errors as file_errors
 from users.excel import template
 from users.excel.errors import FileError
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
-from users.imports import jobs, pipeline, reports, selectors, serializers, stats
+from users.imports import jobs, pipeline, reports, selectors, serializers, stats, undo
+from users.models import CustomerChange
 
 ROWS_DELETED = "rows_deleted"
 
@@ -66,10 +69,18 @@ class UploadView(APIView):
             raise ApplicationError(
                 file_errors.NO_FILE, "Attach the spreadsheet as the multipart field 'file'."
             )
-        data = serializers.UploadInputSerializer(data=request.data)
+        data = serializers.UploadOptionsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        options = pipeline.ImportOptions(
+            mode=data.validated_data["mode"],
+            match=data.validated_data["match"],
+            blank_clears=data.validated_data["blank_clears"],
+        )
         job = pipeline.preview_from_upload(
-            owner=request.user, upload=upload, chosen=data.validated_data.get("column_mapping")
+            owner=request.user,
+            upload=upload,
+            options=options,
+            chosen=data.validated_data.get("column_mapping"),
         )
         return Response(reports.preview_response(job))
 
@@ -142,13 +153,20 @@ class BulkCreateView(APIView):
                 notify=notify,
                 idempotency_key=key,
             )
+        what = f"Import of {job.to_create_count:,} customers"
+        if job.mode != job.Mode.CREATE:
+            what = (
+                f"Import of {job.to_create_count:,} new and {job.to_update_count:,} updated "
+                "customers"
+            )
         body = {
             "success": True,
-            "message": f"Import of {job.to_create_count:,} customers "
-            + ("queued." if job.status == job.Status.QUEUED else f"is {job.status.lower()}."),
+            "message": what
+            + (" queued." if job.status == job.Status.QUEUED else f" is {job.status.lower()}."),
             "task_id": str(job.pk),
             "status": job.status,
             "total_customers": job.to_create_count,
+            "total_updates": job.to_update_count,
             "estimated_time_seconds": jobs.estimated_seconds(job),
         }
         return Response(body, status=status.HTTP_202_ACCEPTED)
@@ -253,3 +271,66 @@ class StatsView(APIView):
         return Response(
             serializers.StatsOutputSerializer(stats.customer_stats(user=request.user)).data
         )
+
+
+def _undo_body(job) -> dict:
+    job.refresh_from_db()
+    return {
+        "success": True,
+        "message": job.undo.message or _undo_message(job),
+        **{"task_id": str(job.pk), "undo": reports.undo_status(job)},
+    }
+
+
+def _undo_message(job) -> str:
+    if job.undo.status == job.Status.QUEUED:
+        return "Undo queued."
+    return (
+        f"Undoing: {job.undo.deleted_count:,} of {job.undo.to_delete_count:,} deleted, "
+        f"{job.undo.restored_count:,} of {job.undo.to_restore_count:,} restored so far."
+    )
+
+
+@compressed
+class UndoView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: serializers.UndoStatusSerializer,
+            **error_responses(401, 403, 404, 409),
+        },
+        tags=["import"],
+    )
+    def post(self, request, task_id):
+        undo_job, _asked_now = undo.import_undo_request(job_id=task_id, user=request.user)
+        return Response(_undo_body(undo_job.job), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        responses={200: serializers.UndoStatusSerializer, **error_responses(401, 403, 404)},
+        tags=["import"],
+    )
+    def get(self, request, task_id):
+        job = _job_or_404(task_id, request.user)
+        if not hasattr(job, "undo"):
+            raise Http404
+        undo.import_undos_recover_stale(undo_ids=[job.undo.pk])
+        return Response(_undo_body(job))
+
+
+class ImportChangesView(ListAPIView):
+    """The changes an import made (and its undo restored), newest first, paged."""
+
+    serializer_class = serializers.CustomerChangeSerializer
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        tags=["import"], responses={200: serializers.CustomerChangeSerializer(many=True)}
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        job = _job_or_404(self.kwargs["task_id"], self.request.user)
+        return CustomerChange.objects.filter(import_job=job).order_by("-changed_at", "-id")

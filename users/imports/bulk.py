@@ -75,3 +75,33 @@ def insert_rows(
     statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.executemany(statement, [(*row, *shared_values) for row in rows])
+
+
+def update_rows(model: type[Model], *, fields: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Sets `fields` of many rows of `model`'s table in one statement: each row is (primary key,
+    *values in `fields` order, as stored). On Postgres one UPDATE ... FROM (VALUES ...), on
+    SQLite one prepared UPDATE run for every row. Runs in the caller's transaction; the
+    database checks every constraint (IntegrityError if one row breaks one)."""
+    rows = list(rows)
+    if not rows:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    pk = quote(meta.pk.column)
+    columns = [quote(meta.get_field(name).column) for name in fields]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            placeholders = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+            values = ", ".join([placeholders] * len(rows))
+            assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+            # Only names from the model and placeholders: the values go as parameters.
+            statement = (
+                f"UPDATE {table} SET {assignments} FROM (VALUES {values}) "  # noqa: S608
+                f"AS v({pk}, {', '.join(columns)}) WHERE {table}.{pk} = v.{pk}"
+            )
+            cursor.execute(statement, [value for row in rows for value in row])
+            return
+        assignments = ", ".join(f"{column} = %s" for column in columns)
+        statement = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608
+        cursor.executemany(statement, [(*row[1:], row[0]) for row in rows])

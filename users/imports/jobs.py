@@ -53,14 +53,16 @@ def import_job_queue(
 ) -> ImportJob:
     """PARSED -> QUEUED (or straight to COMPLETE when there is nothing to create)."""
     now = timezone.now()
-    if job.to_create_count == 0:
+    if job.to_write_count == 0:
         ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PARSED).update(
             status=ImportJob.Status.COMPLETE,
             confirmed_at=now,
             started_at=now,
             finished_at=now,
             idempotency_key=idempotency_key,
-            message="Nothing to create: every row was invalid or already exists.",
+            message="Nothing to create: every row was invalid or already exists."
+            if job.mode == ImportJob.Mode.CREATE
+            else "Nothing to write: no row creates or changes a customer.",
         )
         job.refresh_from_db()
         return job
@@ -88,7 +90,7 @@ def import_job_queue(
             _raise_in_progress(active)
         raise
     job.refresh_from_db()
-    logger.info("[IMPORT-CONFIRM] job=%s rows=%s notify=%s", job.pk, job.to_create_count, notify)
+    logger.info("[IMPORT-CONFIRM] job=%s rows=%s notify=%s", job.pk, job.to_write_count, notify)
     return job
 
 
@@ -206,7 +208,7 @@ def import_job_cancel(*, job: ImportJob, user: User) -> ImportJob:
 
 
 def estimated_seconds(job: ImportJob) -> int:
-    return max(1, -(-job.to_create_count // ESTIMATED_ROWS_PER_SECOND))
+    return max(1, -(-job.to_write_count // ESTIMATED_ROWS_PER_SECOND))
 
 
 def import_job_watched(*, job: ImportJob) -> ImportJob:

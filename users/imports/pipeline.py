@@ -4,7 +4,9 @@ Stages:
   read      users.excel.reading: the file's non-blank rows (row number, cells)
   map       users.excel.columns: which column holds which field
   validate  parse_rows(): every field of every row through users.customers.rules, every problem kept
-  classify  classify(): invalid, existing duplicate, batch duplicate, to create (in that order)
+  classify  classify(): invalid, existing duplicate, batch duplicate, to create (in that order);
+            with mode update/update_only, a row matching a customer by the match key is to
+            update (with its per-field changes), unchanged, or ambiguous_match
   store     preview_store(): the job (PARSED), its rows in compact chunks, its row errors
 
 Only classify and store touch the database; nothing here writes a customer.
@@ -20,8 +22,9 @@ import os
 import struct
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -29,9 +32,21 @@ from rest_framework import status
 
 from users.api.errors import ApplicationError
 from users.customers import rules, selectors, services
-from users.customers.rules import CUSTOMER_FIELDS, DUPLICATE_IN_FILE, TOO_LONG, FieldProblem
-from users.excel.cells import CutText, cut_cell
-from users.excel.columns import ColumnMap, column_letter, map_first_row, map_legacy
+from users.customers.rules import (
+    CUSTOMER_FIELDS,
+    DUPLICATE_IN_FILE,
+    REQUIRED,
+    TOO_LONG,
+    FieldProblem,
+)
+from users.excel.cells import CutText, cell_to_text, cut_cell
+from users.excel.columns import (
+    REQUIRED_FIELDS,
+    ColumnMap,
+    column_letter,
+    map_first_row,
+    map_legacy,
+)
 from users.excel.errors import FILE_TOO_LARGE, NO_DATA, TOO_MANY_ROWS, FileError
 from users.imports import bulk
 from users.models import ImportChunk, ImportJob, ImportRowError, User
@@ -43,6 +58,20 @@ CREATE = "c"
 INVALID = "i"
 EXISTING = "e"
 BATCH = "b"
+UPDATE = "u"
+UNCHANGED = "n"
+AMBIGUOUS = "a"
+NO_MATCH = "m"
+# What the run writes; every other outcome is reported, not written.
+TO_WRITE = (CREATE, UPDATE)
+NOT_WRITTEN = (INVALID, EXISTING, BATCH, AMBIGUOUS, NO_MATCH)
+
+AMBIGUOUS_MATCH = "ambiguous_match"
+NO_MATCH_CODE = "no_match"
+# Fields a blank cell erases when the admin asks for it (blank_clears); the others always hold a
+# value (names, phone, mark) or have a default (region, customer type), so a blank cell never
+# changes them.
+CLEARABLE_FIELDS = ("email", "company_name", "nickname")
 
 # Rows per stored chunk; the worker's batches default to the same (IMPORT_BATCH_SIZE).
 CHUNK_ROWS = 1000
@@ -71,12 +100,33 @@ MAX_ROW_CHARS = 8000
 CUT_MARK = "\u2026"  # ends a cell kept shorter than it was
 
 
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    """What the admin chose at upload: create only (the default), or update matching customers
+    (`update` creates the others, `update_only` reports them), matched by `match`."""
+
+    mode: str = ImportJob.Mode.CREATE
+    match: str = ImportJob.Match.PHONE
+    blank_clears: bool = False
+
+    @property
+    def updates(self) -> bool:
+        return self.mode != ImportJob.Mode.CREATE
+
+
+CREATE_ONLY = ImportOptions()
+
+
 @dataclass(slots=True)
 class ParsedRow:
     row: int
     raw: list
     values: dict[str, object]
     problems: list[FieldProblem]
+    # Update modes: the fields the row gives a value for (a column and a non-blank cell), and
+    # the problems that only matter if the row is created (a required field left blank).
+    given: tuple[str, ...] = ()
+    create_problems: list[FieldProblem] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -90,6 +140,8 @@ class _Keys:
     email: str | None
     mark: str | None
     first_name: str
+    given: tuple[str, ...] = ()
+    create_problems: tuple[FieldProblem, ...] = ()
 
     def unique_values(self) -> dict[str, str | None]:
         return {"phone": self.phone, "email": self.email, "shipping_mark": self.mark}
@@ -105,6 +157,9 @@ class Classified:
     outcomes: bytearray
     problems: dict[int, list[FieldProblem]] = field(default_factory=dict)
     generated_marks: dict[int, str] = field(default_factory=dict)
+    # Rows to update: the customer's id, and [field, old, new] for each field that changes.
+    matched: dict[int, int] = field(default_factory=dict)
+    changes: dict[int, list[list]] = field(default_factory=dict)
 
     def count(self, outcome: str) -> int:
         return self.outcomes.count(ord(outcome))
@@ -117,20 +172,26 @@ def map_rows(
     rows: Iterable[tuple[int, list]],
     *,
     header_required: bool = False,
+    options: ImportOptions = CREATE_ONLY,
     chosen: dict | None = None,
     layout: str | None = None,
 ) -> tuple[ColumnMap, Iterator[tuple[int, list]]]:
     """The column map (from a header row, or the legacy layout), with the admin's choices over
-    it, and the data rows after it. `layout` ("header" or "legacy") says what the first row is
-    when that is already known (a remap of a stored upload)."""
+    it, and the data rows after it. An update needs only the match key's column; a create needs
+    the names and phone too. `layout` ("header" or "legacy") says what the first row is when
+    that is already known (a remap of a stored upload)."""
     iterator = iter(rows)
     try:
         first_row, first_cells = next(iterator)
     except StopIteration:
         raise FileError(NO_DATA, "The file has no rows.") from None
+    required = (options.match,) if options.updates else REQUIRED_FIELDS
     if layout != "legacy":
         column_map = map_first_row(
-            first_cells, header_required=header_required or layout == "header", chosen=chosen
+            first_cells,
+            header_required=header_required or layout == "header",
+            chosen=chosen,
+            required=required,
         )
         if column_map is not None:
             return replace(column_map, header_row=first_row), iterator
@@ -142,7 +203,17 @@ def map_rows(
     return map_legacy(width=len(first_cells), chosen=chosen), with_first()
 
 
-def parse_row(row: int, cells: list, column_map: ColumnMap) -> ParsedRow:
+def _blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return not cell_to_text(value).strip()
+
+
+def parse_row(
+    row: int, cells: list, column_map: ColumnMap, options: ImportOptions = CREATE_ONLY
+) -> ParsedRow:
     cells = [cut_cell(cell, MAX_CELL_CHARS) for cell in cells]
     data = column_map.values(cells)
     cut_fields = [name for name, value in data.items() if isinstance(value, CutText)]
@@ -159,7 +230,15 @@ def parse_row(row: int, cells: list, column_map: ColumnMap) -> ParsedRow:
             f"The row holds {length:,} characters in all; a row holds at most {MAX_ROW_CHARS:,}."
         )
         problems.append(FieldProblem("", TOO_LONG, message, ""))
-    return ParsedRow(row=row, raw=raw, values=values, problems=problems)
+    parsed = ParsedRow(row=row, raw=raw, values=values, problems=problems)
+    if options.updates:
+        parsed.given = tuple(name for name, value in data.items() if not _blank(value))
+        # A required field left blank (or without a column) matters only if the row is created.
+        parsed.create_problems = [
+            p for p in problems if p.code == REQUIRED and p.field in REQUIRED_FIELDS
+        ]
+        parsed.problems = [p for p in problems if p not in parsed.create_problems]
+    return parsed
 
 
 def _cell_message(length: int) -> str:
@@ -207,7 +286,11 @@ def bounded_raw(cells: list) -> tuple[list, int]:
 
 
 def parse_rows(
-    data_rows: Iterable[tuple[int, list]], column_map: ColumnMap, *, max_rows: int
+    data_rows: Iterable[tuple[int, list]],
+    column_map: ColumnMap,
+    *,
+    max_rows: int,
+    options: ImportOptions = CREATE_ONLY,
 ) -> Iterator[ParsedRow]:
     for count, (row, cells) in enumerate(data_rows, start=1):
         if count > max_rows:
@@ -216,25 +299,40 @@ def parse_rows(
                 f"The file has more than {max_rows:,} data rows. Split it into smaller files.",
                 details={"max_rows": max_rows},
             )
-        yield parse_row(row, cells, column_map)
+        yield parse_row(row, cells, column_map, options)
 
 
 # --- classify --------------------------------------------------------------------------------
 
 
-def _existing_clashes(keys: list[_Keys]) -> dict[int, list[FieldProblem]]:
-    """The problems of rows that clash with stored customers: one query per LOOKUP_CHUNK rows."""
-    found: dict[int, list[FieldProblem]] = {}
+def _existing_clashes(keys: list[_Keys]) -> dict[int, list[tuple[str, selectors.Holder]]]:
+    """(field, stored user) for each unique value of a row that a stored user holds: one query
+    per LOOKUP_CHUNK rows."""
+    found: dict[int, list[tuple[str, selectors.Holder]]] = {}
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start : start + LOOKUP_CHUNK]
         clashes = selectors.Clashes(k.unique_values() for k in chunk)
         if not clashes:
             continue
         for k in chunk:
-            values = k.unique_values()
-            held = clashes.of(values)
+            held = clashes.of(k.unique_values())
             if held:
-                found[k.index] = services.duplicate_problems(values, held)
+                found[k.index] = held
+    return found
+
+
+def _stored_customers(ids: set[int]) -> dict[int, dict]:
+    """The customer fields of stored customers (role CUSTOMER, no staff flag) by id."""
+    found: dict[int, dict] = {}
+    ids_list = sorted(ids)
+    for start in range(0, len(ids_list), LOOKUP_CHUNK):
+        found.update(
+            (row[0], dict(zip(CUSTOMER_FIELDS, row[1:], strict=True)))
+            for row in selectors.customers()
+            .filter(pk__in=ids_list[start : start + LOOKUP_CHUNK])
+            .filter(is_staff=False, is_superuser=False)
+            .values_list("id", *CUSTOMER_FIELDS)
+        )
     return found
 
 
@@ -268,30 +366,159 @@ class _MarkAllocator:
         return mark
 
 
-def classify(keys: list[_Keys]) -> Classified:
+def row_changes(stored: dict, new: dict, given: Iterable[str], *, blank_clears: bool) -> list[list]:
+    """[field, old, new] for each field the row changes: those it gives a value for, and with
+    blank_clears the clearable ones it leaves blank. Both sides are normalised by the same rules,
+    so an email or mark typed in another case is no change."""
+    fields = set(given)
+    if blank_clears:
+        fields |= set(CLEARABLE_FIELDS)
+    changes = []
+    for name in CUSTOMER_FIELDS:
+        if name not in fields or name not in new:
+            continue
+        old, value = stored.get(name), new[name]
+        if name in CLEARABLE_FIELDS and not value:
+            value = None if name == "email" else ""
+        if old == value or (not old and not value):
+            continue
+        changes.append([name, old, value])
+    return changes
+
+
+def _ambiguous_problems(
+    k: _Keys, key: str, customer_id: int, others: list[tuple[str, selectors.Holder]]
+) -> list[FieldProblem]:
+    key_label = FIELD_LABELS[key].lower()
+    return [
+        FieldProblem(
+            name,
+            AMBIGUOUS_MATCH,
+            f"The {key_label} matches customer #{customer_id} and the "
+            f"{FIELD_LABELS[name].lower()} customer #{holder.id}: fix the row.",
+            k.unique_values()[name],
+        )
+        for name, holder in others
+    ]
+
+
+def _batch_problems(k: _Keys, seen: dict[tuple[str, object], int], extra=()) -> list[FieldProblem]:
+    problems = []
+    for name, value in (*k.unique_items(), *extra):
+        if value and (name, value) in seen:
+            if name == "customer":
+                if problems:
+                    continue  # a value the rows share says it already
+                message = f"Matches the same customer as row {seen[(name, value)]}."
+                name, value = "", ""
+            else:
+                message = f"Same {FIELD_LABELS[name].lower()} as row {seen[(name, value)]}."
+            problems.append(FieldProblem(name, DUPLICATE_IN_FILE, message, value))
+    return problems
+
+
+def _match(
+    k: _Keys,
+    held: list[tuple[str, selectors.Holder]],
+    options: ImportOptions,
+    stored: dict[int, dict],
+) -> int | None:
+    """The id of the customer the row's match key names, if any (None for a staff account:
+    an import never updates one, so the row is a duplicate as on create)."""
+    for name, holder in held:
+        if name == options.match and holder.id in stored:
+            return holder.id
+    return None
+
+
+def classify(
+    keys: list[_Keys],
+    *,
+    options: ImportOptions = CREATE_ONLY,
+    values_of: Callable[[set[int]], dict[int, dict]] | None = None,
+) -> Classified:
     """Invalid, then existing duplicate, then batch duplicate (first occurrence wins), then
-    create; blank marks of valid rows are generated (of rows to create first)."""
+    create; blank marks of valid rows are generated (of rows to create first).
+
+    With an update mode, a valid row whose match key a stored customer holds is to update, or
+    unchanged when it changes nothing, or ambiguous_match when another of its unique values
+    is another customer's; `values_of(indexes)` gives those rows' cleaned values. A row matching
+    nothing is created (update) or reported as no_match (update_only)."""
     result = Classified(outcomes=bytearray(ord(INVALID) for _ in keys))
     valid = [k for k in keys if k.valid]
     existing = _existing_clashes(valid)
-    seen: dict[tuple[str, str], int] = {}
+    stored: dict[int, dict] = {}
+    if options.updates:
+        stored = _stored_customers(
+            {
+                holder.id
+                for held in existing.values()
+                for name, holder in held
+                if name == options.match
+            }
+        )
+    matches = {
+        k.index: customer_id
+        for k in valid
+        if options.updates
+        and (customer_id := _match(k, existing.get(k.index, []), options, stored)) is not None
+    }
+    new_values = values_of(set(matches)) if matches and values_of is not None else {}
+    seen: dict[tuple[str, object], int] = {}
     for k in valid:
-        if k.index in existing:
-            result.outcomes[k.index] = ord(EXISTING)
-            result.problems[k.index] = existing[k.index]
-            continue
-        problems = []
-        for name, value in k.unique_items():
-            if value and (name, value) in seen:
-                label = FIELD_LABELS[name].lower()
-                problems.append(
-                    FieldProblem(
-                        name,
-                        DUPLICATE_IN_FILE,
-                        f"Same {label} as row {seen[(name, value)]}.",
-                        value,
-                    )
+        held = existing.get(k.index, [])
+        customer_id = matches.get(k.index)
+        if customer_id is not None:
+            others = [(name, h) for name, h in held if h.id != customer_id]
+            if others:
+                result.outcomes[k.index] = ord(AMBIGUOUS)
+                result.problems[k.index] = _ambiguous_problems(
+                    k, options.match, customer_id, others
                 )
+                continue
+            problems = _batch_problems(k, seen, (("customer", customer_id),))
+            if problems:
+                result.outcomes[k.index] = ord(BATCH)
+                result.problems[k.index] = problems
+                continue
+            changes = row_changes(
+                stored[customer_id],
+                new_values[k.index],
+                k.given,
+                blank_clears=options.blank_clears,
+            )
+            result.matched[k.index] = customer_id
+            if changes:
+                result.outcomes[k.index] = ord(UPDATE)
+                result.changes[k.index] = changes
+            else:
+                result.outcomes[k.index] = ord(UNCHANGED)
+            seen[("customer", customer_id)] = k.row
+            for name, value in k.unique_items():
+                if value:
+                    seen[(name, value)] = k.row
+            continue
+        if held:
+            result.outcomes[k.index] = ord(EXISTING)
+            result.problems[k.index] = services.duplicate_problems(k.unique_values(), held)
+            continue
+        if options.mode == ImportJob.Mode.UPDATE_ONLY:
+            label = FIELD_LABELS[options.match].lower()
+            value = k.unique_values()[options.match] or ""
+            result.outcomes[k.index] = ord(NO_MATCH)
+            result.problems[k.index] = [
+                FieldProblem(
+                    options.match,
+                    NO_MATCH_CODE,
+                    f"No customer has this {label}." if value else f"The row has no {label}.",
+                    value,
+                )
+            ]
+            continue
+        if k.create_problems:
+            result.problems[k.index] = list(k.create_problems)
+            continue  # stays INVALID: it would be created, and lacks what a create needs
+        problems = _batch_problems(k, seen)
         if problems:
             result.outcomes[k.index] = ord(BATCH)
             result.problems[k.index] = problems
@@ -302,9 +529,17 @@ def classify(keys: list[_Keys]) -> Classified:
                 seen[(name, value)] = k.row
 
     # Rows to create get their marks first; duplicates after them, only to show the mark they
-    # would have had (they take none from a row that is created).
+    # would have had (they take none from a row that is created). A matched row keeps the
+    # customer's mark.
     needing = [k for k in valid if result.outcomes[k.index] == ord(CREATE) and not k.mark]
-    needing += [k for k in valid if result.outcomes[k.index] != ord(CREATE) and not k.mark]
+    needing += [
+        k
+        for k in valid
+        if result.outcomes[k.index] in (ord(EXISTING), ord(BATCH))
+        and k.index not in result.matched
+        and not k.mark
+        and not k.create_problems
+    ]
     if needing:
         allocator = _MarkAllocator(reserved={k.mark for k in keys if k.mark})
         bases: dict[str, int] = {}
@@ -340,7 +575,17 @@ def _keys_of(index: int, parsed: ParsedRow) -> _Keys:
         email=selectors.unique_key("email", values.get("email")),
         mark=selectors.unique_key("shipping_mark", values.get("shipping_mark")),
         first_name=str(values.get("first_name") or ""),
+        given=_interned(parsed.given),
+        create_problems=tuple(parsed.create_problems),
     )
+
+
+_GIVEN: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _interned(given: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple for each set of given fields (most rows of a file give the same ones)."""
+    return _GIVEN.setdefault(given, given)
 
 
 def preview_create(
@@ -349,6 +594,7 @@ def preview_create(
     source: PreviewSource,
     rows: Iterable[tuple[int, list]],
     header_required: bool = False,
+    options: ImportOptions = CREATE_ONLY,
     chosen: dict | None = None,
     layout: str | None = None,
     replacing: ImportJob | None = None,
@@ -360,19 +606,19 @@ def preview_create(
     stored within the row caps)."""
     started = time.monotonic()
     column_map, data_rows = map_rows(
-        rows, header_required=header_required, chosen=chosen, layout=layout
+        rows, header_required=header_required, options=options, chosen=chosen, layout=layout
     )
     keys: list[_Keys] = []
     width = len(column_map.headers)
     with tempfile.TemporaryFile(prefix="primepre-import-") as spool:
         block: list[tuple] = []
         for index, parsed in enumerate(
-            parse_rows(data_rows, column_map, max_rows=settings.IMPORT_MAX_ROWS)
+            parse_rows(data_rows, column_map, max_rows=settings.IMPORT_MAX_ROWS, options=options)
         ):
             if carried and parsed.row in carried:
                 parsed.problems += carried[parsed.row]
             problems = [(p.field, p.code, p.message, p.value) for p in parsed.problems]
-            block.append((parsed.row, parsed.raw, parsed.values, problems))
+            block.append((parsed.row, parsed.raw, parsed.values, problems, parsed.given))
             if len(block) == CHUNK_ROWS:
                 _spool_block(spool, block)
                 block = []
@@ -382,12 +628,13 @@ def preview_create(
         if not keys:
             raise FileError(NO_DATA, "The file has a header row but no data rows.")
         parsed_at = time.monotonic()
-        classified = classify(keys)
+        classified = classify(keys, options=options, values_of=partial(_spooled_values, spool))
         classified_at = time.monotonic()
         spool.seek(0)
         job = _store(
             owner=owner,
             source=source,
+            options=options,
             column_map=column_map,
             width=width,
             spool=spool,
@@ -396,12 +643,15 @@ def preview_create(
             replacing=replacing,
         )
     logger.info(
-        "[IMPORT-PREVIEW] job=%s type=%s rows=%s create=%s invalid=%s existing=%s batch=%s "
-        "parse_ms=%d classify_ms=%d store_ms=%d",
+        "[IMPORT-PREVIEW] job=%s type=%s mode=%s rows=%s create=%s update=%s unchanged=%s "
+        "invalid=%s existing=%s batch=%s parse_ms=%d classify_ms=%d store_ms=%d",
         job.pk,
         source.file_type,
+        job.mode,
         job.total_rows,
         job.to_create_count,
+        job.to_update_count,
+        job.unchanged_count,
         job.invalid_count,
         job.existing_duplicate_count,
         job.batch_duplicate_count,
@@ -429,9 +679,17 @@ def _spooled(spool) -> Iterator[tuple[int, ParsedRow]]:
     while header := spool.read(_BLOCK_LENGTH.size):
         (length,) = _BLOCK_LENGTH.unpack(header)
         # Our own spool, written a moment ago by preview_create: not outside input.
-        for row, raw, values, problems in marshal.loads(spool.read(length)):  # noqa: S302
-            yield index, ParsedRow(row, raw, values, [FieldProblem(*p) for p in problems])
+        for row, raw, values, problems, given in marshal.loads(spool.read(length)):  # noqa: S302
+            yield index, ParsedRow(row, raw, values, [FieldProblem(*p) for p in problems], given)
             index += 1
+
+
+def _spooled_values(spool, indexes: set[int]) -> dict[int, dict]:
+    """The cleaned values of these rows, read from the spool (which is left at its start)."""
+    spool.seek(0)
+    found = {index: parsed.values for index, parsed in _spooled(spool) if index in indexes}
+    spool.seek(0)
+    return found
 
 
 def storable(value):
@@ -455,6 +713,16 @@ def row_values(row: list) -> dict[str, object]:
     """A stored row's normalised fields by name. Rows stored before a field was added hold
     fewer values; the missing fields are left out (the model's default applies)."""
     return dict(zip(CUSTOMER_FIELDS, row[3], strict=False))
+
+
+def matched_customer(row: list) -> int | None:
+    """The id of the customer a stored row updates (or matched unchanged), if any."""
+    return row[5] if len(row) > 5 else None
+
+
+def changes_of(row: list) -> list[list]:
+    """[field, old, new] of a stored row to update, as the preview found them."""
+    return row[6] if len(row) > 6 else []
 
 
 def candidate(row: list) -> dict[str, object]:
@@ -483,6 +751,7 @@ def _store(
     *,
     owner: User,
     source: PreviewSource,
+    options: ImportOptions,
     column_map: ColumnMap,
     width: int,
     spool,
@@ -498,11 +767,18 @@ def _store(
         "existing_duplicate_count": classified.count(EXISTING),
         "batch_duplicate_count": classified.count(BATCH),
         "to_create_count": classified.count(CREATE),
+        "to_update_count": classified.count(UPDATE),
+        "unchanged_count": classified.count(UNCHANGED),
+        "ambiguous_count": classified.count(AMBIGUOUS),
+        "no_match_count": classified.count(NO_MATCH),
     }
     with transaction.atomic():
         if replacing is None:
             job = ImportJob.objects.create(
                 owner=owner,
+                mode=options.mode,
+                match=options.match,
+                blank_clears=options.blank_clears,
                 file_name=storable(source.file_name[:255]),
                 file_size=source.file_size,
                 file_sha256=source.file_sha256,
@@ -525,9 +801,19 @@ def _store(
             generated = index in classified.generated_marks
             if generated:
                 values = {**values, "shipping_mark": classified.generated_marks[index]}
-            chunk.append(
-                [parsed.row, outcome, storable(parsed.raw), values_list(values), int(generated)]
-            )
+            stored_row = [
+                parsed.row,
+                outcome,
+                storable(parsed.raw),
+                values_list(values),
+                int(generated),
+            ]
+            if index in classified.matched:
+                stored_row += [
+                    classified.matched[index],
+                    storable(classified.changes.get(index, [])),
+                ]
+            chunk.append(stored_row)
             errors.extend(
                 (parsed.row, index, p.field, p.code, p.message, storable(str(p.value)[:_VALUE_CAP]))
                 for p in problems
@@ -640,7 +926,8 @@ def _row_length_problems(job: ImportJob) -> dict[int, list[FieldProblem]]:
 
 def preview_remap(*, job: ImportJob, chosen: dict) -> ImportJob:
     """The upload read again from its stored rows (the file is not kept) with the admin's column
-    mapping over the header matching: validated and classified anew, stored in the same job."""
+    mapping over the header matching: validated and classified anew (with the upload's mode and
+    match key), stored in the same job."""
     # A preview keeps its rows while it is one (users.imports.jobs.import_jobs_prune deletes a
     # preview never confirmed whole, and only a finished job's rows on their own).
     if job.status != ImportJob.Status.PARSED:
@@ -665,6 +952,7 @@ def preview_remap(*, job: ImportJob, chosen: dict) -> ImportJob:
         owner=job.owner,
         source=source,
         rows=rows(),
+        options=ImportOptions(mode=job.mode, match=job.match, blank_clears=job.blank_clears),
         chosen=chosen,
         layout=layout,
         replacing=job,
@@ -710,7 +998,9 @@ def _sha256_and_path(upload, spool) -> tuple[str, str]:
     return digest.hexdigest(), path
 
 
-def preview_from_upload(*, owner: User, upload, chosen: dict | None = None) -> ImportJob:
+def preview_from_upload(
+    *, owner: User, upload, options: ImportOptions = CREATE_ONLY, chosen: dict | None = None
+) -> ImportJob:
     """An uploaded spreadsheet -> a PARSED job (or FileError for the file as a whole); `chosen`
     is the admin's column mapping over the header matching."""
     from users.excel.reading import open_rows
@@ -730,7 +1020,9 @@ def preview_from_upload(*, owner: User, upload, chosen: dict | None = None) -> I
                 file_sha256=sha256,
                 file_type=stream.file_type,
             )
-            job = preview_create(owner=owner, source=source, rows=stream, chosen=chosen)
+            job = preview_create(
+                owner=owner, source=source, rows=stream, options=options, chosen=chosen
+            )
     logger.info(
         "[IMPORT-UPLOAD] job=%s type=%s bytes=%s rows=%s ms=%d",
         job.pk,

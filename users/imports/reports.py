@@ -15,14 +15,26 @@ from users.models import ImportChunk, ImportJob, ImportRowError
 
 # Preview lists by name, and the outcomes each holds.
 LISTS = {
-    "candidates": (pipeline.CREATE, pipeline.EXISTING, pipeline.BATCH),
+    "candidates": (
+        pipeline.CREATE,
+        pipeline.EXISTING,
+        pipeline.BATCH,
+        pipeline.UPDATE,
+        pipeline.UNCHANGED,
+        pipeline.AMBIGUOUS,
+        pipeline.NO_MATCH,
+    ),
     "invalid": (pipeline.INVALID,),
     "existing": (pipeline.EXISTING,),
     "batch": (pipeline.BATCH,),
     "create": (pipeline.CREATE,),
+    "update": (pipeline.UPDATE,),
+    "unchanged": (pipeline.UNCHANGED,),
+    "ambiguous": (pipeline.AMBIGUOUS,),
+    "no_match": (pipeline.NO_MATCH,),
 }
 # The lists an upload's answer carries (each row once); "candidates" is only paged.
-PREVIEW_LISTS = ("invalid", "existing", "batch", "create")
+PREVIEW_LISTS = ("invalid", "existing", "batch", "create", "update", "ambiguous", "no_match")
 STATUS_LIST_LIMIT = 100
 
 
@@ -80,13 +92,15 @@ def error_json(error: ImportRowError) -> dict:
 def list_totals(job: ImportJob) -> dict[str, int]:
     """How many rows each preview list holds in all."""
     return {
-        "candidates": job.to_create_count
-        + job.existing_duplicate_count
-        + job.batch_duplicate_count,
+        "candidates": job.total_rows - job.invalid_count,
         "invalid": job.invalid_count,
         "existing": job.existing_duplicate_count,
         "batch": job.batch_duplicate_count,
         "create": job.to_create_count,
+        "update": job.to_update_count,
+        "unchanged": job.unchanged_count,
+        "ambiguous": job.ambiguous_count,
+        "no_match": job.no_match_count,
     }
 
 
@@ -159,9 +173,25 @@ def list_entries(job: ImportJob, name: str, rows: list[list]) -> list[dict]:
             }
             for row in rows
         ]
-    if name == "batch":
+    if name in ("batch", "ambiguous", "no_match"):
         return [
-            {"candidate": pipeline.candidate(row), "reason": reason(errors.get(row[0], []))}
+            {
+                "candidate": pipeline.candidate(row),
+                "reason": reason(errors.get(row[0], [])),
+                "errors": [error_json(e) for e in errors.get(row[0], [])],
+            }
+            for row in rows
+        ]
+    if name in ("update", "unchanged"):
+        return [
+            {
+                "source_row_number": row[0],
+                "customer_id": pipeline.matched_customer(row),
+                "changes": [
+                    {"field": field, "old": old, "new": new}
+                    for field, old, new in pipeline.changes_of(row)
+                ],
+            }
             for row in rows
         ]
     return [pipeline.candidate(row) for row in rows]
@@ -256,13 +286,22 @@ def field_choices() -> list[dict]:
 
 
 def summary(job: ImportJob) -> dict[str, int]:
-    return {
+    """The preview's counts; an update's adds its own (a create's stay as the SPA reads them)."""
+    counts = {
         "total_rows": job.total_rows,
         "invalid": job.invalid_count,
         "existing_duplicates": job.existing_duplicate_count,
         "batch_duplicates": job.batch_duplicate_count,
         "to_create": job.to_create_count,
     }
+    if job.mode != ImportJob.Mode.CREATE:
+        counts |= {
+            "to_update": job.to_update_count,
+            "unchanged": job.unchanged_count,
+            "ambiguous": job.ambiguous_count,
+            "no_match": job.no_match_count,
+        }
+    return counts
 
 
 def preview_message(job: ImportJob) -> str:
@@ -270,11 +309,31 @@ def preview_message(job: ImportJob) -> str:
         f' Column {g["column"]} "{g["header"]}" was taken for {g["taken_for"]}: check it.'
         for g in column_guesses(job)
     )
-    return (
-        f"{job.total_rows:,} rows read: {job.to_create_count:,} to create, "
-        f"{job.invalid_count:,} invalid, {job.existing_duplicate_count:,} already exist, "
-        f"{job.batch_duplicate_count:,} repeated in the file." + guesses
-    )
+    if job.mode == ImportJob.Mode.CREATE:
+        return (
+            f"{job.total_rows:,} rows read: {job.to_create_count:,} to create, "
+            f"{job.invalid_count:,} invalid, {job.existing_duplicate_count:,} already exist, "
+            f"{job.batch_duplicate_count:,} repeated in the file." + guesses
+        )
+    parts = [
+        f"{job.to_update_count:,} to update",
+        f"{job.unchanged_count:,} unchanged",
+        *([f"{job.to_create_count:,} to create"] if job.mode == ImportJob.Mode.UPDATE else []),
+        *([f"{job.no_match_count:,} match no customer"] if job.no_match_count else []),
+        *([f"{job.ambiguous_count:,} match two customers"] if job.ambiguous_count else []),
+        f"{job.invalid_count:,} invalid",
+        *(
+            [f"{job.existing_duplicate_count:,} clash with other customers"]
+            if job.existing_duplicate_count
+            else []
+        ),
+        *(
+            [f"{job.batch_duplicate_count:,} repeated in the file"]
+            if job.batch_duplicate_count
+            else []
+        ),
+    ]
+    return f"{job.total_rows:,} rows read: " + ", ".join(parts) + "." + guesses
 
 
 def _row_errors(job: ImportJob) -> QuerySet[ImportRowError]:
@@ -289,7 +348,7 @@ def preview_response(job: ImportJob) -> dict:
     # paged at rows/?list=candidates rather than sent a second time here.
     rows = _collect(job, PREVIEW_LISTS, offset=0, limit=limit)
     lists = {name: list_entries(job, name, found) for name, found in rows.items()}
-    valid = job.to_create_count + job.existing_duplicate_count + job.batch_duplicate_count
+    valid = job.total_rows - job.invalid_count
     errors_total = _row_errors(job).count()
     truncated = max(job.invalid_count, valid, errors_total) > limit
     return {
@@ -300,6 +359,9 @@ def preview_response(job: ImportJob) -> dict:
         "file_type": job.file_type,
         "column_mapping": column_mapping(job),
         "layout": job.column_mapping.get("layout"),
+        "mode": job.mode,
+        "match": job.match,
+        "blank_clears": job.blank_clears,
         "unmapped_columns": job.column_mapping.get("unmapped", []),
         "columns": columns(job),
         "column_guesses": column_guesses(job),
@@ -314,6 +376,11 @@ def preview_response(job: ImportJob) -> dict:
             "existing_duplicates": lists["existing"],
             "batch_duplicates": lists["batch"],
             "unique_candidates": lists["create"],
+        },
+        "update_results": {
+            "to_update": lists["update"],
+            "ambiguous": lists["ambiguous"],
+            "no_match": lists["no_match"],
         },
         "errors": [error_json(e) for e in _row_errors(job)[:limit]],
         "errors_total": errors_total,
@@ -340,11 +407,11 @@ def preview_page(job: ImportJob, *, name: str, page: int, page_size: int) -> dic
 def progress_percent(job: ImportJob) -> int:
     if job.status == ImportJob.Status.COMPLETE:
         return 100
-    if not job.to_create_count:
+    if not job.to_write_count:
         return 0
-    done = job.created_count + job.failed_count
+    done = job.created_count + job.updated_count + job.run_unchanged_count + job.failed_count
     # 100 only once the job is complete, so a client never stops polling early.
-    return min(99, math.floor(done * 100 / job.to_create_count))
+    return min(99, math.floor(done * 100 / job.to_write_count))
 
 
 def not_created_rows(job: ImportJob) -> Iterator[tuple[list, list[ImportRowError]]]:
@@ -354,7 +421,7 @@ def not_created_rows(job: ImportJob) -> Iterator[tuple[list, list[ImportRowError
         errors = _errors_by_row(job, {row[0] for row in rows})
         for row in rows:
             row_errors = errors.get(row[0], [])
-            if row[1] != pipeline.CREATE or any(e.at_run for e in row_errors):
+            if row[1] in pipeline.NOT_WRITTEN or any(e.at_run for e in row_errors):
                 yield row, row_errors
 
 
@@ -400,10 +467,15 @@ def job_status(job: ImportJob) -> dict:
         "status": job.status,
         "success": job.status != ImportJob.Status.FAILED,
         "message": job.message or _running_message(job),
+        "mode": job.mode,
+        "match": job.match,
         "created": job.created_count,
+        "updated": job.updated_count,
+        "unchanged": job.unchanged_count + job.run_unchanged_count,
         "failed": job.failed_count,
         "skipped": job.skipped_count,
         "total_customers": job.to_create_count,
+        "total_updates": job.to_update_count,
         "total_rows": job.total_rows,
         "progress_percent": progress_percent(job),
         "errors": errors,
@@ -421,6 +493,42 @@ def job_status(job: ImportJob) -> dict:
         "is_failed": job.status in (ImportJob.Status.FAILED, ImportJob.Status.CANCELLED),
         "is_finished": finished,
         "rows_kept": job.rows_pruned_at is None,
+        "undone_at": job.undone_at,
+        "undone_by": job.undone_by_id,
+        "undo": undo_status(job),
+    }
+
+
+def undo_status(job: ImportJob) -> dict | None:
+    """The undo of the job, if one was asked for: its progress and counts, and the first
+    customers it kept as they were (with why)."""
+    undo = getattr(job, "undo", None)
+    if undo is None:
+        return None
+    kept = [
+        {
+            "customer_id": item.customer_id,
+            "action": item.action,
+            "code": item.code,
+            "message": item.message,
+        }
+        for item in undo.kept.all()[:STATUS_LIST_LIMIT]
+    ]
+    return {
+        "task_id": str(job.pk),
+        "status": undo.status,
+        "message": undo.message,
+        "requested_by": undo.requested_by_id,
+        "to_delete": undo.to_delete_count,
+        "to_restore": undo.to_restore_count,
+        "deleted": undo.deleted_count,
+        "restored": undo.restored_count,
+        "kept": undo.kept_count,
+        "kept_customers": kept,
+        "is_finished": undo.status in ImportJob.FINISHED_STATUSES,
+        "created_at": undo.created_at,
+        "started_at": undo.started_at,
+        "finished_at": undo.finished_at,
     }
 
 
@@ -429,6 +537,11 @@ def _running_message(job: ImportJob) -> str:
         return "Previewed; not confirmed yet."
     if job.status == ImportJob.Status.QUEUED:
         return "Waiting for a worker."
+    if job.mode != ImportJob.Mode.CREATE:
+        return (
+            f"Created {job.created_count:,} of {job.to_create_count:,} and updated "
+            f"{job.updated_count:,} of {job.to_update_count:,} customers so far."
+        )
     return f"Created {job.created_count:,} of {job.to_create_count:,} customers so far."
 
 

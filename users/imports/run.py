@@ -1,9 +1,11 @@
 """Running imports.
 
 A job runs in batches. Each batch is one transaction that inserts its customers in one
-statement (COPY on Postgres, one prepared INSERT for every row on SQLite) and advances the job's
-checkpoint, so a worker killed at any instant leaves every batch either fully in or fully out,
-and the next worker resumes at the checkpoint. A batch the database rejects (a customer taken
+statement (COPY on Postgres, one prepared INSERT for every row on SQLite), updates the customers
+its rows matched in one more (UPDATE ... FROM (VALUES ...) on Postgres, one prepared UPDATE for
+every row on SQLite) with a CustomerChange for each, and advances the job's checkpoint, so a
+worker killed at any instant leaves every batch either fully in or fully out, and the next
+worker resumes at the checkpoint. A batch the database rejects (a customer taken
 since the preview) is redone one customer per transaction, each also advancing the checkpoint,
 so that customer fails alone.
 
@@ -15,6 +17,7 @@ Nothing here queues anything: the task that runs a job (users.imports.tasks) say
 after a batch commits (on_created) and queues a released job again.
 """
 
+import json
 import logging
 import secrets
 import time
@@ -39,7 +42,7 @@ from django.utils import timezone
 from users.customers import selectors, services
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk, pipeline
-from users.models import ImportJob, ImportRowError, Role, User
+from users.models import CustomerChange, ImportJob, ImportRowError, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ OnCreated = Callable[[list[int]], None]
 
 
 REJECTED = "rejected"
+CUSTOMER_GONE = "customer_deleted"
 
 
 DB_RETRIES = 5
@@ -92,13 +96,31 @@ def _locked(job_id, worker_id: str) -> ImportJob:
     return job
 
 
-def _advance(job: ImportJob, *, checkpoint: int, created: int = 0, failed: int = 0) -> None:
+def _advance(
+    job: ImportJob,
+    *,
+    checkpoint: int,
+    created: int = 0,
+    failed: int = 0,
+    updated: int = 0,
+    unchanged: int = 0,
+) -> None:
     job.checkpoint = checkpoint
     job.created_count += created
     job.failed_count += failed
+    job.updated_count += updated
+    job.run_unchanged_count += unchanged
     job.heartbeat_at = timezone.now()
     job.save(
-        update_fields=["checkpoint", "created_count", "failed_count", "heartbeat_at", "updated_at"]
+        update_fields=[
+            "checkpoint",
+            "created_count",
+            "failed_count",
+            "updated_count",
+            "run_unchanged_count",
+            "heartbeat_at",
+            "updated_at",
+        ]
     )
 
 
@@ -129,12 +151,13 @@ class StoredRows:
 
 
 def _next_batch(stored: StoredRows, start: int, size: int) -> tuple[list[tuple[int, list]], int]:
-    """Up to `size` rows to create from `start`, and the index just after the last row read."""
+    """Up to `size` rows to write (create or update) from `start`, and the index just after the
+    last row read."""
     batch: list[tuple[int, list]] = []
     end = start
     for index, row in stored.starting_at(start):
         end = index + 1
-        if row[1] == pipeline.CREATE:
+        if row[1] in pipeline.TO_WRITE:
             batch.append((index, row))
             if len(batch) == size:
                 break
@@ -191,9 +214,12 @@ def _insert_batch(job: ImportJob, batch: list[tuple[int, list]], now) -> None:
     bulk.insert_rows(User, fields=_ROW_FIELDS, rows=rows, shared=shared)
 
 
-def _record_failure(job: ImportJob, position: int, row: list, user: User) -> None:
+def _record_failure(
+    job: ImportJob, position: int, row: list, user: User, *, exclude_id: int | None = None
+) -> None:
     values = {field: getattr(user, field) for field in selectors.UNIQUE_FIELDS}
-    problems = services.duplicate_problems(values, selectors.Clashes([values]).of(values))
+    clashes = selectors.Clashes([values], exclude_id=exclude_id)
+    problems = services.duplicate_problems(values, clashes.of(values))
     if not problems:
         ImportRowError.objects.create(
             job=job,
@@ -246,31 +272,134 @@ def _invite_after_commit(job: ImportJob, source_rows: list[int], on_created: OnC
         transaction.on_commit(partial(on_created, source_rows))
 
 
+_CHANGE_FIELDS = ("customer", "source_row", "fields")
+
+
+class _Updates:
+    """What the update rows of one batch do: the customers' rows as they will be, the changes
+    to record, and the rows found unchanged or whose customer is gone."""
+
+    def __init__(self, job: ImportJob, batch: list[tuple[int, list]]):
+        ids = [pipeline.matched_customer(row) for _, row in batch]
+        # Locked: nobody changes them between this read and the UPDATE, so `old` is true.
+        current = {
+            values.pop("id"): values
+            for values in User.objects.select_for_update()
+            .filter(pk__in=ids, user_role=Role.CUSTOMER)
+            .values("id", *CUSTOMER_FIELDS)
+        }
+        self.rows: list[tuple] = []
+        self.changes: list[tuple] = []
+        self.unchanged = 0
+        self.gone: list[tuple[int, list]] = []
+        for (index, row), customer_id in zip(batch, ids, strict=True):
+            stored = current.get(customer_id)
+            if stored is None:
+                self.gone.append((index, row))
+                continue
+            fields = {
+                name: {"old": stored[name], "new": new}
+                for name, _old, new in pipeline.changes_of(row)
+                if stored[name] != new
+            }
+            if not fields:
+                self.unchanged += 1
+                continue
+            final = {**stored, **{name: change["new"] for name, change in fields.items()}}
+            self.rows.append((customer_id, *(final[name] for name in CUSTOMER_FIELDS)))
+            self.changes.append((customer_id, row[0], json.dumps(fields)))
+
+    def write(self, job: ImportJob, now) -> None:
+        bulk.update_rows(User, fields=CUSTOMER_FIELDS, rows=self.rows)
+        if self.changes:
+            bulk.insert_rows(
+                CustomerChange,
+                fields=_CHANGE_FIELDS,
+                rows=self.changes,
+                shared={
+                    "import_job": job.pk,
+                    "source": CustomerChange.Source.IMPORT,
+                    "changed_by": job.owner_id,
+                    "changed_at": now,
+                },
+            )
+        for index, row in self.gone:
+            ImportRowError.objects.create(
+                job=job,
+                row=row[0],
+                position=index,
+                code=CUSTOMER_GONE,
+                message="The customer this row matched was deleted after the preview.",
+                at_run=True,
+            )
+
+
+def _update_one(job: ImportJob, index: int, row: list, now) -> str:
+    """Updates one customer in a savepoint: "updated", "unchanged" or "failed" (the reason
+    recorded)."""
+    try:
+        with transaction.atomic():
+            updates = _Updates(job, [(index, row)])
+            updates.write(job, now)
+    except IntegrityError:
+        customer_id = pipeline.matched_customer(row)
+        values = {name: new for name, _old, new in pipeline.changes_of(row)}
+        user = User(**{name: values.get(name) for name in selectors.UNIQUE_FIELDS})
+        _record_failure(job, index, row, user, exclude_id=customer_id)
+        return "failed"
+    if updates.gone:
+        return "failed"
+    return "unchanged" if updates.unchanged else "updated"
+
+
 def _run_batch(
     job_id,
     worker_id: str,
     batch: list[tuple[int, list]],
     end: int,
     on_created: OnCreated | None = None,
-) -> tuple[int, int]:
-    """Inserts one batch; returns (created, failed)."""
+) -> tuple[int, int, int]:
+    """Writes one batch; returns (created, updated, failed)."""
     now = timezone.now()
+    creates = [(index, row) for index, row in batch if row[1] == pipeline.CREATE]
+    updates = [(index, row) for index, row in batch if row[1] == pipeline.UPDATE]
     try:
         with transaction.atomic():
             job = _locked(job_id, worker_id)
-            _insert_batch(job, batch, now)
-            _advance(job, checkpoint=end, created=len(batch))
-            _invite_after_commit(job, [row[0] for _, row in batch], on_created)
-        return len(batch), 0
+            if creates:
+                _insert_batch(job, creates, now)
+            changed = _Updates(job, updates)
+            changed.write(job, now)
+            _advance(
+                job,
+                checkpoint=end,
+                created=len(creates),
+                updated=len(changed.rows),
+                unchanged=changed.unchanged,
+                failed=len(changed.gone),
+            )
+            _invite_after_commit(job, [row[0] for _, row in creates], on_created)
+        return len(creates), len(changed.rows), len(changed.gone)
     except IntegrityError:
         pass
-    created = failed = 0
+    created = updated = failed = 0
     for index, row in batch:
         with transaction.atomic():
             job = _locked(job_id, worker_id)
             if job.checkpoint > index:
                 continue  # done before a retry of this batch
-            if _insert_one(job, index, row, _customer(job, row, now)):
+            if row[1] == pipeline.UPDATE:
+                outcome = _update_one(job, index, row, now)
+                updated += outcome == "updated"
+                failed += outcome == "failed"
+                _advance(
+                    job,
+                    checkpoint=index + 1,
+                    updated=int(outcome == "updated"),
+                    unchanged=int(outcome == "unchanged"),
+                    failed=int(outcome == "failed"),
+                )
+            elif _insert_one(job, index, row, _customer(job, row, now)):
                 created += 1
                 _advance(job, checkpoint=index + 1, created=1)
                 _invite_after_commit(job, [row[0]], on_created)
@@ -279,7 +408,7 @@ def _run_batch(
                 _advance(job, checkpoint=index + 1, failed=1)
     with transaction.atomic():
         _advance(_locked(job_id, worker_id), checkpoint=end)
-    return created, failed
+    return created, updated, failed
 
 
 def _rss_mb() -> float:
@@ -293,6 +422,11 @@ def _finish(job_id, worker_id: str) -> ImportJob:
         job.finished_at = timezone.now()
         job.message = (
             f"Created {job.created_count:,} of {job.to_create_count:,} customers"
+            + (
+                f"; updated {job.updated_count:,} of {job.to_update_count:,}"
+                if job.mode != ImportJob.Mode.CREATE
+                else ""
+            )
             + (f"; {job.failed_count:,} failed" if job.failed_count else "")
             + (f"; {job.skipped_count:,} rows skipped" if job.skipped_count else "")
             + "."
@@ -337,7 +471,7 @@ def _release(job_id, worker_id: str) -> bool:
     )
 
 
-def _with_db_retries(step: Callable[[], object]) -> object:
+def with_db_retries(step: Callable[[], object]) -> object:
     """Runs one step; a lost connection is reopened and the step retried with back-off."""
     for attempt in range(DB_RETRIES + 1):
         try:
@@ -363,9 +497,10 @@ def _step(
     batch_size: int,
     stored: StoredRows,
     on_created: OnCreated | None = None,
-) -> tuple[int, int, int, int] | None:
-    """One batch from the job's checkpoint: (rows, created, failed, new checkpoint), or None when
-    no row is left. Safe to retry: it starts again from whatever checkpoint was committed."""
+) -> tuple[int, int, int, int, int] | None:
+    """One batch from the job's checkpoint: (rows, created, updated, failed, new checkpoint), or
+    None when no row is left. Safe to retry: it starts again from whatever checkpoint was
+    committed."""
     checkpoint = ImportJob.objects.values_list("checkpoint", flat=True).get(pk=job_id)
     batch, end = _next_batch(stored, checkpoint, batch_size)
     if not batch and end == checkpoint:
@@ -374,9 +509,9 @@ def _step(
         # Only rows that need no insert were left: move past them.
         with transaction.atomic():
             _advance(_locked(job_id, worker_id), checkpoint=end)
-        return 0, 0, 0, end
-    created, failed = _run_batch(job_id, worker_id, batch, end, on_created)
-    return len(batch), created, failed, end
+        return 0, 0, 0, 0, end
+    created, updated, failed = _run_batch(job_id, worker_id, batch, end, on_created)
+    return len(batch), created, updated, failed, end
 
 
 def _next_batch_size(job_id, batch_size: int) -> int:
@@ -406,7 +541,7 @@ def import_job_run(
     "not_claimed", "lost_claim", "cancelled" (found cancelled before a batch: it stays so),
     "released" (asked to stop: the job is QUEUED again for the caller to queue) or "failed".
     With notify on, on_created(source rows) is called after each batch commits."""
-    if not _with_db_retries(partial(_claim, job_id, worker_id)):
+    if not with_db_retries(partial(_claim, job_id, worker_id)):
         logger.info("[IMPORT-SKIP] job=%s reason=not_claimable", job_id)
         return "not_claimed"
     started = time.monotonic()
@@ -418,7 +553,7 @@ def import_job_run(
         worker_id,
         job.attempts,
         job.checkpoint,
-        job.to_create_count,
+        job.to_write_count,
         _rss_mb(),
     )
     batches = 0
@@ -426,31 +561,33 @@ def import_job_run(
     try:
         while True:
             if should_stop():
-                if not _with_db_retries(partial(_release, job_id, worker_id)):
+                if not with_db_retries(partial(_release, job_id, worker_id)):
                     raise LostClaim
                 logger.info("[IMPORT-RELEASE] job=%s worker=%s", job_id, worker_id)
                 return "released"
             batch_started = time.monotonic()
-            step = _with_db_retries(
+            step = with_db_retries(
                 partial(_step, job_id, worker_id, batch_size, stored, on_created)
             )
             if step is None:
                 break
-            rows, created, failed, checkpoint = step
+            rows, created, updated, failed, checkpoint = step
             batches += 1
             logger.info(
-                "[IMPORT-BATCH] job=%s batch=%s rows=%s created=%s failed=%s checkpoint=%s ms=%d%s",
+                "[IMPORT-BATCH] job=%s batch=%s rows=%s created=%s updated=%s failed=%s "
+                "checkpoint=%s ms=%d%s",
                 job_id,
                 batches,
                 rows,
                 created,
+                updated,
                 failed,
                 checkpoint,
                 (time.monotonic() - batch_started) * 1000,
                 f" rss_mb={_rss_mb():.0f}" if batches % 10 == 0 else "",
             )
             batch_size = _next_batch_size(job_id, batch_size)
-        job = _with_db_retries(partial(_finish, job_id, worker_id))
+        job = with_db_retries(partial(_finish, job_id, worker_id))
         _analyze_after_bulk_load(job)
     except Cancelled:
         logger.info("[IMPORT-CANCELLED] job=%s worker=%s batches=%s", job_id, worker_id, batches)
@@ -478,9 +615,10 @@ def import_job_run(
         )
         return "failed"
     logger.info(
-        "[IMPORT-DONE] job=%s created=%s failed=%s skipped=%s ms=%d rss_mb=%.0f",
+        "[IMPORT-DONE] job=%s created=%s updated=%s failed=%s skipped=%s ms=%d rss_mb=%.0f",
         job_id,
         job.created_count,
+        job.updated_count,
         job.failed_count,
         job.skipped_count,
         (time.monotonic() - started) * 1000,

@@ -7,9 +7,11 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from users.customers.serializers import CustomerChangeSerializer
 from users.excel import errors as file_errors
 from users.excel.errors import FileError
 from users.imports import stats
+from users.models import ImportJob
 
 # More keys than there are fields is not a mapping.
 MAPPING_MAX_KEYS = 32
@@ -49,16 +51,47 @@ class ColumnMappingField(serializers.Field):
         return value
 
 
-class UploadInputSerializer(serializers.Serializer):
-    # An empty file is the pipeline's to refuse (empty_file), not a validation error.
-    file = serializers.FileField(
-        allow_empty_file=True, help_text="The spreadsheet: xlsx, xls, xlsb, ods or csv."
+def _choice(choices, default: str, help_text: str) -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=choices,
+        default=default,
+        help_text=help_text,
+        error_messages={
+            "invalid_choice": "One of: " + ", ".join(value for value, _ in choices) + "."
+        },
+    )
+
+
+class UploadOptionsSerializer(serializers.Serializer):
+    """What the admin chose beside the file (the file itself is checked by the reader, which
+    tells an empty or broken file apart)."""
+
+    mode = _choice(
+        ImportJob.Mode.choices,
+        ImportJob.Mode.CREATE,
+        "create (rows matching a customer are duplicates), update (they update it; the others "
+        "are created) or update_only (the others are reported, not created).",
+    )
+    match = _choice(
+        ImportJob.Match.choices,
+        ImportJob.Match.PHONE,
+        "How a row finds its customer: phone, email or shipping_mark, compared as the "
+        "uniqueness rules compare them.",
+    )
+    blank_clears = serializers.BooleanField(
+        default=False,
+        help_text="A blank cell erases the stored email, company or nickname (otherwise blank "
+        "cells change nothing).",
     )
     column_mapping = ColumnMappingField(
         required=False,
         help_text='Optional, as JSON text: {"phone": "Mobile No.", "first_name": "B"} (a header '
         "text or a column letter per field; null leaves a field out). Over the header matching.",
     )
+
+
+class UploadInputSerializer(UploadOptionsSerializer):
+    file = serializers.FileField(help_text="The spreadsheet: xlsx, xls, xlsb, ods or csv.")
 
 
 class RemapInputSerializer(serializers.Serializer):
@@ -193,6 +226,24 @@ class FieldChoiceSerializer(serializers.Serializer):
     required = serializers.BooleanField()
 
 
+class ChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class UpdateRowSerializer(serializers.Serializer):
+    source_row_number = serializers.IntegerField()
+    customer_id = serializers.IntegerField()
+    changes = ChangeSerializer(many=True)
+
+
+class UpdateResultsSerializer(serializers.Serializer):
+    to_update = UpdateRowSerializer(many=True)
+    ambiguous = BatchDuplicateSerializer(many=True)
+    no_match = BatchDuplicateSerializer(many=True)
+
+
 class PreviewSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     message = serializers.CharField()
@@ -201,6 +252,9 @@ class PreviewSerializer(serializers.Serializer):
     file_type = serializers.CharField()
     column_mapping = serializers.DictField(child=serializers.CharField())
     layout = serializers.ChoiceField(choices=["header", "legacy"])
+    mode = serializers.CharField()
+    match = serializers.CharField()
+    blank_clears = serializers.BooleanField()
     unmapped_columns = serializers.ListField(child=serializers.CharField())
     columns = ColumnSerializer(many=True)
     column_guesses = ColumnGuessSerializer(many=True)
@@ -208,6 +262,7 @@ class PreviewSerializer(serializers.Serializer):
     summary = PreviewSummarySerializer()
     parsing_results = ParsingResultsSerializer()
     duplicate_results = DuplicateResultsSerializer()
+    update_results = UpdateResultsSerializer()
     errors = RowErrorSerializer(many=True)
     errors_total = serializers.IntegerField()
     list_limit = serializers.IntegerField()
@@ -231,6 +286,26 @@ class FailedRowSerializer(serializers.Serializer):
     data = serializers.DictField(child=serializers.JSONField(allow_null=True))
 
 
+__all__ = ["CustomerChangeSerializer"]
+
+
+class UndoStatusSerializer(serializers.Serializer):
+    task_id = serializers.UUIDField()
+    status = serializers.CharField()
+    message = serializers.CharField(allow_blank=True)
+    requested_by = serializers.IntegerField(allow_null=True)
+    to_delete = serializers.IntegerField()
+    to_restore = serializers.IntegerField()
+    deleted = serializers.IntegerField()
+    restored = serializers.IntegerField()
+    kept = serializers.IntegerField()
+    kept_customers = serializers.ListField(child=serializers.DictField())
+    is_finished = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
 class ImportStatusSerializer(serializers.Serializer):
     task_id = serializers.UUIDField()
     status = serializers.ChoiceField(
@@ -238,10 +313,15 @@ class ImportStatusSerializer(serializers.Serializer):
     )
     success = serializers.BooleanField()
     message = serializers.CharField()
+    mode = serializers.CharField()
+    match = serializers.CharField()
     created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
     failed = serializers.IntegerField()
     skipped = serializers.IntegerField()
     total_customers = serializers.IntegerField()
+    total_updates = serializers.IntegerField()
     total_rows = serializers.IntegerField()
     progress_percent = serializers.IntegerField(min_value=0, max_value=100)
     errors = serializers.ListField(child=serializers.CharField())
@@ -259,6 +339,9 @@ class ImportStatusSerializer(serializers.Serializer):
     is_failed = serializers.BooleanField()
     is_finished = serializers.BooleanField()
     rows_kept = serializers.BooleanField()
+    undone_at = serializers.DateTimeField(allow_null=True)
+    undone_by = serializers.IntegerField(allow_null=True)
+    undo = UndoStatusSerializer(allow_null=True)
 
 
 class RegionCountSerializer(serializers.Serializer):

@@ -23,7 +23,7 @@ from django_tasks.signals import task_enqueued
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from users.imports import run
+from users.imports import run, undo
 from users.messaging import invites
 from users.models import ImportJob
 
@@ -83,6 +83,17 @@ def import_job_task(job_id: str) -> str:
 
 
 @task()
+def import_undo_task(undo_id: int) -> str:
+    with stop_requested_on_signals() as stop:
+        outcome = undo.import_undo_run(
+            undo_id=undo_id, worker_id=worker_id(), should_stop=stop.is_set
+        )
+    if outcome == "released":
+        import_undo_enqueue(undo_id)
+    return outcome
+
+
+@task()
 def import_job_invites_task(job_id: str, source_rows: list[int]) -> list[int]:
     return list(invites.import_job_send_invites(job_id=job_id, source_rows=source_rows))
 
@@ -95,6 +106,11 @@ def _enqueue(job_id) -> None:
 def import_job_enqueue(job_id) -> None:
     """Queues the job's task once the current transaction commits (so the worker sees the job)."""
     transaction.on_commit(partial(_enqueue, job_id))
+
+
+def import_undo_enqueue(undo_id) -> None:
+    """Queues the undo's task once the current transaction commits."""
+    transaction.on_commit(partial(import_undo_task.enqueue, undo_id=undo_id))
 
 
 def invites_enqueue(job_id, source_rows: list[int]) -> None:

@@ -33,6 +33,16 @@ urlpatterns = [
         name="import-status",
     ),
     path(
+        "customers/excel/bulk-create/<uuid:task_id>/undo/",
+        apis.UndoView.as_view(),
+        name="import-undo",
+    ),
+    path(
+        "customers/excel/bulk-create/<uuid:task_id>/changes/",
+        apis.ImportChangesView.as_view(),
+        name="import-changes",
+    ),
+    path(
         "customers/excel/bulk-create/<uuid:task_id>/errors.xlsx",
         apis.FailedRowsView.as_view(),
         name="import-errors",

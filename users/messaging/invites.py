@@ -15,11 +15,15 @@ logger = logging.getLogger(__name__)
 
 
 def invite_text(customer: User) -> str:
+    """Names the way in that works for an account without a password: the SPA's Forgot password
+    page leads to primepre's contacts, and an administrator's reset gives a temporary password
+    (the SPA has no page for the SMS PIN reset)."""
     where = f" at {settings.APP_URL}" if settings.APP_URL else ""
     return (
         f"Welcome to primepre, {customer.first_name}. Your shipping mark is "
-        f"{customer.shipping_mark}. To sign in{where}, choose 'Forgot password' and enter this "
-        "phone number: we will text you a PIN."
+        f"{customer.shipping_mark}. To get into your account{where}, choose 'Forgot password' "
+        "on the sign-in page, enter this phone number and contact primepre: an administrator "
+        "will give you a temporary password. Then choose your own in your profile."
     )
 
 

@@ -1,4 +1,6 @@
-"""python manage.py import_customers FILE [--map FIELD=COLUMN ...] [--dry-run] [--as PHONE]
+"""python manage.py import_customers FILE [--mode create|update|update_only]
+[--match phone|email|shipping_mark] [--blank-clears] [--map FIELD=COLUMN ...] [--dry-run]
+[--as PHONE]
 
 The same pipeline as the API: preview (printed), then the job runs here with a progress bar.
 """
@@ -46,7 +48,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        parser.add_argument("--dry-run", action="store_true", help="Preview only; create nothing.")
+        parser.add_argument(
+            "--mode",
+            choices=ImportJob.Mode.values,
+            default=ImportJob.Mode.CREATE,
+            help="create (default), update (matching customers are updated, the others created) "
+            "or update_only (the others are reported).",
+        )
+        parser.add_argument(
+            "--match",
+            choices=ImportJob.Match.values,
+            default=ImportJob.Match.PHONE,
+            help="How a row finds its customer (default: phone).",
+        )
+        parser.add_argument(
+            "--blank-clears",
+            action="store_true",
+            help="A blank email, company or nickname cell erases the stored value.",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="Preview only; write nothing.")
         parser.add_argument(
             "--map",
             dest="mapping",
@@ -68,6 +88,9 @@ class Command(BaseCommand):
         file: str,
         dry_run: bool,
         as_phone: str | None,
+        mode: str,
+        match: str,
+        blank_clears: bool,
         mapping: list[str],
         **options,
     ):
@@ -76,8 +99,11 @@ class Command(BaseCommand):
         if not os.path.isfile(file):
             raise CommandError(f"No such file: {file}")
         upload = _PathUpload(file)
+        choices = pipeline.ImportOptions(mode=mode, match=match, blank_clears=blank_clears)
         try:
-            job = pipeline.preview_from_upload(owner=owner, upload=upload, chosen=chosen)
+            job = pipeline.preview_from_upload(
+                owner=owner, upload=upload, options=choices, chosen=chosen
+            )
         except FileError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
         finally:
@@ -85,13 +111,13 @@ class Command(BaseCommand):
         self._print_preview(job)
         if dry_run:
             job.delete()
-            self.stdout.write("Dry run: nothing was created.")
+            self.stdout.write("Dry run: nothing was written.")
             return
         job = self._run_with_progress(jobs.import_job_queue(job=job))
         self.stdout.write(job.message)
         if job.skipped_count or job.failed_count:
             self.stdout.write(
-                f"Rows not created: {job.skipped_count + job.failed_count:,}. Download them from "
+                f"Rows not written: {job.skipped_count + job.failed_count:,}. Download them from "
                 f"/api/auth/customers/excel/bulk-create/{job.pk}/errors.xlsx"
             )
         if job.status == ImportJob.Status.FAILED:
@@ -114,6 +140,16 @@ class Command(BaseCommand):
         self.stdout.write(f"Columns ({job.column_mapping['layout']}): {mapping}")
         for line in reports.job_status(job)["errors"][:20]:
             self.stdout.write(f"  {line}")
+        if job.to_update_count:
+            rows = reports.preview_page(job, name="update", page=1, page_size=20)["results"]
+            for entry in rows:
+                changes = ", ".join(
+                    f"{c['field']}: {c['old']!r} -> {c['new']!r}" for c in entry["changes"]
+                )
+                self.stdout.write(
+                    f"  Row {entry['source_row_number']} (customer #{entry['customer_id']}): "
+                    f"{changes}"
+                )
 
     def _run_with_progress(self, job: ImportJob) -> ImportJob:
         """Runs the job in this process (a worker that gets to it first runs it instead; the bar
@@ -127,14 +163,16 @@ class Command(BaseCommand):
             runner.start()
         while True:
             job.refresh_from_db()
-            done = job.created_count + job.failed_count
             if sys.stdout.isatty():
-                self.stdout.write("\r" + progress_bar(done, job.to_create_count), ending="")
+                self.stdout.write("\r" + progress_bar(_done(job), job.to_write_count), ending="")
             if job.status in ImportJob.FINISHED_STATUSES:
                 break
             time.sleep(0.5)
         if runner.is_alive():
             runner.join(timeout=5)
-        done = job.created_count + job.failed_count
-        self.stdout.write("\n" + progress_bar(done, job.to_create_count))
+        self.stdout.write("\n" + progress_bar(_done(job), job.to_write_count))
         return job
+
+
+def _done(job: ImportJob) -> int:
+    return job.created_count + job.updated_count + job.run_unchanged_count + job.failed_count

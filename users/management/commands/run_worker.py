@@ -27,6 +27,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from users.imports import tasks
 from users.imports.jobs import import_jobs_prune, import_jobs_recover_stale
+from users.imports.undo import import_undos_recover_stale
 from users.messaging.sms import warn_if_disabled
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def watchdog(stop: threading.Event, period: float) -> None:
     while not stop.wait(period):
         try:
             import_jobs_recover_stale()
+            import_undos_recover_stale()
             if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                 import_jobs_prune()
                 last_prune = time.monotonic()
@@ -86,6 +88,7 @@ class Command(BaseCommand):
         warn_if_disabled()
         # Jobs left behind by a worker that died are queued before the first task is taken.
         import_jobs_recover_stale()
+        import_undos_recover_stale()
         stop = threading.Event()
         period = max(1.0, settings.IMPORT_STALE_AFTER / 3)
         thread = threading.Thread(

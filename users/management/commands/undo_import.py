@@ -1,0 +1,82 @@
+"""python manage.py undo_import TASK_ID [--as PHONE]
+
+Undoes an import as the API's undo does (users.imports.undo): the customers it created are
+deleted and the fields it updated restored, except customers changed since or who have signed
+in, which are listed. The undo runs here with a progress bar (a worker that gets to it first
+runs it instead; the bar follows it either way); run again, it goes on from its checkpoint.
+"""
+
+import sys
+import threading
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from users.accounts import selectors
+from users.api.errors import ApplicationError
+from users.imports import undo
+from users.imports.tasks import worker_id
+from users.management.output import progress_bar
+from users.models import ImportJob, ImportUndo, User
+
+
+class Command(BaseCommand):
+    help = "Undo an import: delete the customers it created, restore the fields it updated."
+
+    def add_arguments(self, parser):
+        parser.add_argument("task_id")
+        parser.add_argument(
+            "--as",
+            dest="as_phone",
+            help="Phone of the staff user the undo is recorded for (default: a super admin).",
+        )
+
+    def handle(self, *args, task_id: str, as_phone: str | None, **options):
+        actor = self._actor(as_phone)
+        try:
+            record, _ = undo.import_undo_request(job_id=task_id, user=actor)
+        except ApplicationError as error:
+            raise CommandError(f"{error.code}: {error.message}") from None
+        undo.import_undos_recover_stale(undo_ids=[record.pk])
+        record = self._run_with_progress(record)
+        self.stdout.write(record.message)
+        for kept in record.kept.all()[:50]:
+            self.stdout.write(f"  Customer #{kept.customer_id} ({kept.action}): {kept.message}")
+        if record.kept_count > 50:
+            self.stdout.write(f"  ... and {record.kept_count - 50:,} more.")
+        if record.status == ImportJob.Status.FAILED:
+            raise CommandError("The undo failed.")
+
+    def _actor(self, as_phone: str | None) -> User:
+        if as_phone:
+            actor = selectors.user_find_by_identifier(identifier=as_phone)
+            if actor is None or not actor.is_staff_member:
+                raise CommandError(f"No staff user with phone {as_phone}.")
+            return actor
+        actor = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+        if actor is None:
+            raise CommandError("No super admin exists; name a staff user with --as PHONE.")
+        return actor
+
+    def _run_with_progress(self, record: ImportUndo) -> ImportUndo:
+        runner = threading.Thread(
+            target=undo.import_undo_run,
+            kwargs={"undo_id": record.pk, "worker_id": worker_id()},
+            daemon=True,
+        )
+        if record.status == ImportJob.Status.QUEUED:
+            runner.start()
+        total = record.to_delete_count + record.to_restore_count
+        while True:
+            record.refresh_from_db()
+            done = record.deleted_count + record.restored_count + record.kept_count
+            if sys.stdout.isatty():
+                self.stdout.write("\r" + progress_bar(done, total), ending="")
+            if record.status in ImportJob.FINISHED_STATUSES:
+                break
+            time.sleep(0.5)
+        if runner.is_alive():
+            runner.join(timeout=5)
+        done = record.deleted_count + record.restored_count + record.kept_count
+        self.stdout.write("\n" + progress_bar(done, total))
+        return record
