@@ -146,3 +146,52 @@ def test_a_cancelled_job_is_not_queued_again_by_the_watchdog_nor_taken_by_a_work
     assert recovered == 0
     assert outcome == "not_claimed"
     assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.CANCELLED
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(IMPORT_BATCH_SIZE=10)
+def test_a_running_update_stops_after_its_batch_and_counts_the_customers_it_updated(
+    staff, monkeypatch
+):
+    # given 30 customers, and an update of all of them running in batches of 10
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.excel import builders
+    from users.imports import run as runner
+
+    assert run(queue(preview(staff, records(30)))) == "complete"
+    header = ["Phone Number", "Nickname"]
+    rows = [[record["phone"], f"Nick{n}"] for n, record in enumerate(records(30))]
+    client = bearer_client(staff)
+    uploaded = client.post(
+        reverse("users:import-upload"),
+        {
+            "file": SimpleUploadedFile("u.xlsx", builders.xlsx_bytes([header, *rows])),
+            "mode": "update",
+        },
+        format="multipart",
+    ).json()
+    assert uploaded["summary"]["to_update"] == 30
+    job = queue(ImportJob.objects.get(pk=uploaded["upload_id"]))
+    answers = []
+    real_run_batch = runner._run_batch
+
+    def run_batch_then_cancel_after_the_second(*args, **kwargs):
+        done = real_run_batch(*args, **kwargs)
+        if len(answers) == 0 and ImportJob.objects.get(pk=job.pk).checkpoint >= 20:
+            answers.append(client.post(cancel_url(job.pk)))
+        return done
+
+    monkeypatch.setattr(runner, "_run_batch", run_batch_then_cancel_after_the_second)
+
+    # when the worker runs it
+    outcome = run(job)
+
+    # then it stopped with the 20 customers of its first two batches updated, and says so
+    assert outcome == "cancelled"
+    body = answers[0].json()
+    assert body["status"] == "CANCELLED"
+    job.refresh_from_db()
+    assert (job.updated_count, job.checkpoint) == (20, 20)
+    assert User.objects.filter(nickname__startswith="Nick").count() == 20
+    assert "20 of 30 updated" in job.message

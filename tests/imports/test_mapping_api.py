@@ -472,3 +472,24 @@ def test_a_preview_stored_before_column_letters_were_kept_still_lists_and_remaps
 
     assert body["column_mapping"]["phone"] == "Alt Phone"
     assert column(body, "B")["field"] == "first_name"
+
+
+def test_remap_keeps_the_uploads_mode_and_match_key(
+    staff_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        created = upload(staff_client, [MOBILE_HEADER, *MOBILE_ROWS]).json()
+        staff_client.post(CONFIRM, {"upload_id": created["upload_id"]}, format="json")
+    rows = [["Cell No.", "Called"], ["0241234567", "Kojo"], ["0201234567", "Adjoa"]]
+    data = {
+        "file": SimpleUploadedFile("u.xlsx", builders.xlsx_bytes(rows)),
+        "mode": "update",
+        "column_mapping": json.dumps({"phone": "A"}),
+    }
+    first = staff_client.post(UPLOAD, data, format="multipart").json()
+    assert first["summary"]["unchanged"] == 2  # "Called" names no field: nothing to change
+
+    body = remap(staff_client, first["upload_id"], {"nickname": "B"}).json()
+
+    assert body["summary"]["to_update"] == 2
+    assert ImportJob.objects.get(pk=first["upload_id"]).mode == "update"

@@ -161,12 +161,16 @@ IMPORT_FINISHED = "import_finished"
 def _cancelled_message(job: ImportJob, user: User) -> str:
     who = user.get_full_name() or "an admin"
     if job.status == ImportJob.Status.PARSED:
-        return f"Cancelled by {who} before it was confirmed; nothing was created."
-    if job.status == ImportJob.Status.QUEUED and not job.created_count:
-        return f"Cancelled by {who} before it started; nothing was created."
+        return f"Cancelled by {who} before it was confirmed; nothing was changed."
+    if job.status == ImportJob.Status.QUEUED and not (job.created_count or job.updated_count):
+        return f"Cancelled by {who} before it started; nothing was changed."
+    done = [f"{job.created_count:,} of {job.to_create_count:,} customers were created"]
+    if job.to_update_count:
+        done.append(f"{job.updated_count:,} of {job.to_update_count:,} updated")
     return (
-        f"Stopped by {who}: {job.created_count:,} of {job.to_create_count:,} customers were "
-        "created before it stopped and are kept"
+        f"Stopped by {who}: "
+        + ", ".join(done)
+        + " before it stopped, and are kept"
         + (f"; {job.failed_count:,} failed" if job.failed_count else "")
         + ". The rest were not imported."
     )
