@@ -355,10 +355,79 @@ def test_the_preview_shows_the_summary_counts(previewed):
 def test_the_preview_shows_the_column_mapping_and_the_columns_not_used(previewed):
     _, response = previewed
 
-    assert ("Phone", "Phone Number") in response.context["mapping"]
+    phone = next(row for row in response.context["mapping"] if row["field"] == "phone")
+    letter = "ABCDEFGHIJ"[uploads.HEADER.index("Phone Number")]
+    assert (phone["label"], phone["selected"], phone["header"]) == (
+        "Phone Number",
+        letter,
+        "Phone Number",
+    )
     page = text(response)
-    assert "<tr><td>Phone</td><td>Phone Number</td></tr>" in page
+    assert '<select name="map-phone" id="map-phone">' in page
+    assert f'<option value="{letter}" selected>{letter}: Phone Number</option>' in page
     assert "Columns not used: Notes" in page
+
+
+def test_the_preview_reads_the_file_again_with_the_columns_chosen_in_its_selects(staff_web):
+    content = builders.xlsx_bytes(
+        [
+            ["Shipping Mark", "First Name", "Last Name", "Phnoe", "Other Phone"],
+            ["PM A", "Kwame", "Mensah", "0241234567", "0551234567"],
+        ]
+    )
+    job_url = upload(staff_web, content)["Location"]
+    job = ImportJob.objects.get()
+    page = text(staff_web.get(job_url))
+    assert 'guessed from "Phnoe" (a typo?): check it' in page
+    selects = {
+        f"map-{row['field']}": row["selected"] for row in staff_web.get(job_url).context["mapping"]
+    }
+
+    response = staff_web.post(
+        reverse("admin:users_customer_import_remap", args=[job.pk]),
+        {**selects, "map-phone": "E"},
+    )
+
+    assert response.status_code == status.HTTP_302_FOUND
+    preview = staff_web.get(job_url)
+    assert [
+        c["phone"] for c in preview.context["preview"]["duplicate_results"]["unique_candidates"]
+    ] == ["+233551234567"]
+    assert preview.context["preview"]["column_guesses"] == []
+
+
+def test_a_refused_file_can_be_uploaded_again_with_its_columns_chosen(staff_web):
+    content = builders.xlsx_bytes(
+        [["Client", "Given", "Family", "Mobile No."], ["PM A", "Kwame", "Mensah", "0241234567"]]
+    )
+    refused = upload(staff_web, content)
+    assert "Columns found: Client, Given, Family, Mobile No." in text(refused)
+
+    response = staff_web.post(
+        IMPORT,
+        {
+            "file": SimpleUploadedFile("customers.xlsx", content),
+            "map-first_name": "Given",
+            "map-last_name": "C",
+            "map-phone": "Mobile No.",
+        },
+    )
+
+    assert response.status_code == status.HTTP_302_FOUND
+    assert ImportJob.objects.get().to_create_count == 1
+
+
+def test_a_mapping_without_a_required_field_is_refused_on_the_preview_page(staff_web):
+    job_url = upload(staff_web, uploads.mixed_xlsx())["Location"]
+    job = ImportJob.objects.get()
+
+    response = staff_web.post(
+        reverse("admin:users_customer_import_remap", args=[job.pk]), {"map-phone": ""}, follow=True
+    )
+
+    assert "The header row has no column for: Phone Number" in text(response)
+    assert ImportJob.objects.get(pk=job.pk).column_mapping["fields"]["phone"] == "Phone Number"
+    assert response.redirect_chain[-1][0] == job_url
 
 
 def test_the_preview_lists_each_row_error_with_its_row_field_message_and_value(previewed):
@@ -490,6 +559,26 @@ def test_the_failed_rows_link_is_hidden_when_every_row_was_created(
     response = staff_web.get(job_url)
 
     assert '<p id="import-failed-rows" hidden>' in text(response)
+
+
+def test_a_queued_import_has_stop_and_stopping_cancels_it(staff_web, staff):
+    job = helpers.queue(helpers.preview(staff, helpers.records(3)))
+    cancel = reverse("admin:users_customer_import_cancel", args=[job.pk])
+    assert f'action="{cancel}" id="import-stop-form"' in text(staff_web.get(job_page(job.pk)))
+
+    response = staff_web.post(cancel, follow=True)
+
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.CANCELLED
+    page = text(response)
+    assert "Import stopped" in page
+    assert 'id="import-stop-form"' not in page
+
+
+def test_a_finished_import_has_no_stop(staff_web, staff):
+    job = helpers.queue(helpers.preview(staff, helpers.records(1)))
+    helpers.run(job)
+
+    assert 'id="import-stop-form"' not in text(staff_web.get(job_page(job.pk)))
 
 
 def test_the_progress_page_of_a_queued_import_polls_and_refreshes_without_javascript(

@@ -63,6 +63,51 @@ def test_an_import_creates_the_valid_rows_and_shows_progress(workbook):
     assert User.objects.get(import_job__owner=admin).phone == "+233241234567"
 
 
+def test_map_chooses_the_column_of_a_field_by_header_text_or_letter(tmp_path):
+    admin = StaffFactory()
+    path = tmp_path / "mobiles.xlsx"
+    path.write_bytes(
+        builders.xlsx_bytes(
+            [
+                ["Client", "Given", "Family", "Mobile No.", "Notes"],
+                ["PM A", "Kwame", "Mensah", "0241234567", "Kojo"],
+            ]
+        )
+    )
+
+    output = run(
+        str(path),
+        "--as",
+        admin.phone,
+        "--map",
+        "phone=Mobile No.",
+        "--map",
+        "first_name=B",
+        "--map",
+        "last_name=Family",
+        "--map",
+        "nickname=E",
+    )
+
+    assert "phone <- 'Mobile No.'" in output
+    kwame = User.objects.get(phone="+233241234567")
+    assert (kwame.first_name, kwame.last_name, kwame.nickname) == ("Kwame", "Mensah", "Kojo")
+
+
+def test_map_naming_an_unknown_field_is_a_command_error_listing_the_fields(workbook):
+    admin = StaffFactory()
+
+    with pytest.raises(CommandError, match=r"invalid_column_mapping.*Fields: shipping_mark"):
+        run(str(workbook), "--as", admin.phone, "--map", "mobile=E")
+
+
+def test_map_without_an_equals_sign_is_a_command_error(workbook):
+    admin = StaffFactory()
+
+    with pytest.raises(CommandError, match="FIELD=COLUMN"):
+        run(str(workbook), "--as", admin.phone, "--map", "phone")
+
+
 def test_a_missing_file_is_a_command_error(tmp_path):
     StaffFactory(is_superuser=True)
 

@@ -177,6 +177,16 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
                 name="users_customer_import_confirm",
             ),
             path(
+                "import/<uuid:job_id>/remap/",
+                view(views.ImportRemapView),
+                name="users_customer_import_remap",
+            ),
+            path(
+                "import/<uuid:job_id>/cancel/",
+                view(views.ImportCancelView),
+                name="users_customer_import_cancel",
+            ),
+            path(
                 "import/<uuid:job_id>/undo/",
                 view(views.ImportUndoView),
                 name="users_customer_import_undo",

@@ -17,6 +17,8 @@ from django.utils.html import format_html
 from django.views import View
 
 from users.api import errors
+from users.customers.rules import CUSTOMER_FIELDS
+from users.excel.columns import TEMPLATE_HEADERS
 from users.excel.errors import FileError
 from users.imports import jobs, pipeline, reports, selectors, undo
 from users.messaging import sms
@@ -50,6 +52,25 @@ class UploadForm(forms.Form):
         required=False,
         label="A blank cell erases the stored email, company or nickname",
     )
+
+
+class UploadMappingForm(forms.Form):
+    """Optional columns for the fields, for a file whose headers name none of them (a refused
+    upload says which columns it has): a header text or a column letter each."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in TEMPLATE_HEADERS.items():
+            self.fields[f"map-{name}"] = forms.CharField(
+                label=label, required=False, max_length=255, strip=True
+            )
+
+    def chosen(self) -> dict[str, str]:
+        return {
+            name: self.cleaned_data[f"map-{name}"]
+            for name in TEMPLATE_HEADERS
+            if self.cleaned_data.get(f"map-{name}")
+        }
 
 
 class ConfirmForm(forms.Form):
@@ -96,11 +117,12 @@ class ImportUploadView(_ImportView):
     http_method_names = ["get", "post"]
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.page(request, UploadForm())
+        return self.page(request, UploadForm(), UploadMappingForm())
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = UploadForm(request.POST, request.FILES)
-        if form.is_valid():
+        mapping = UploadMappingForm(request.POST)
+        if form.is_valid() and mapping.is_valid():
             try:
                 job = pipeline.preview_from_upload(
                     owner=request.user,
@@ -110,15 +132,20 @@ class ImportUploadView(_ImportView):
                         match=form.cleaned_data["match"] or ImportJob.Match.PHONE,
                         blank_clears=form.cleaned_data["blank_clears"],
                     ),
+                    chosen=mapping.chosen() or None,
                 )
             except FileError as error:
                 form.add_error("file", ValidationError(error.message, code=error.code))
             else:
                 return redirect(JOB_PAGE, job_id=job.pk)
-        return self.page(request, form)
+        return self.page(request, form, mapping)
 
-    def page(self, request: HttpRequest, form: UploadForm) -> TemplateResponse:
-        return self.render(request, "import.html", title="Import customers", form=form)
+    def page(
+        self, request: HttpRequest, form: UploadForm, mapping: UploadMappingForm
+    ) -> TemplateResponse:
+        return self.render(
+            request, "import.html", title="Import customers", form=form, mapping=mapping
+        )
 
 
 class ImportJobView(_ImportView):
@@ -136,10 +163,7 @@ class ImportJobView(_ImportView):
                 title=f"Preview of {job.file_name}",
                 job=job,
                 preview=preview,
-                mapping=[
-                    (_labelled(field), header)
-                    for field, header in preview["column_mapping"].items()
-                ],
+                mapping=_mapping_rows(job, preview),
                 row_errors=[
                     {**error, "field": _labelled(error["field"])} for error in preview["errors"]
                 ],
@@ -167,6 +191,74 @@ class ImportJobView(_ImportView):
             may_undo=job.status in ImportJob.FINISHED_STATUSES
             and (job.created_count or job.updated_count),
         )
+
+
+def _mapping_rows(job: ImportJob, preview: dict) -> list[dict]:
+    """A row per field for the preview's mapping form: its select's options (every column of
+    the file) with the column the header matching (or the admin) gave it selected."""
+    letters = reports.field_letters(job)
+    guesses = {guess["field"]: guess for guess in preview["column_guesses"]}
+    options = [
+        (
+            column["column"],
+            f"{column['column']}: {column['header']}" if column["header"] else column["column"],
+        )
+        for column in preview["columns"]
+    ]
+    return [
+        {
+            "field": choice["field"],
+            "label": choice["label"],
+            "required": choice["required"],
+            "selected": letters.get(choice["field"], ""),
+            "header": preview["column_mapping"].get(choice["field"], ""),
+            "guess": guesses.get(choice["field"]),
+            "options": options,
+        }
+        for choice in preview["field_choices"]
+    ]
+
+
+class ImportRemapView(_ImportView):
+    """The preview's mapping form: the fields whose column changed are sent as the admin's
+    column mapping, and the upload is read again from its stored rows."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id) -> HttpResponse:
+        job = self.job(request, job_id)
+        letters = reports.field_letters(job)
+        chosen = {}
+        for name in CUSTOMER_FIELDS:
+            key = f"map-{name}"
+            if key in request.POST and request.POST[key] != letters.get(name, ""):
+                chosen[name] = request.POST[key] or None
+        if not chosen:
+            messages.info(request, "The mapping is unchanged.")
+            return redirect(JOB_PAGE, job_id=job.pk)
+        try:
+            pipeline.preview_remap(job=job, chosen=chosen)
+        except FileError as error:
+            messages.error(request, error.message)
+        except errors.ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "The file was read again with the columns you chose.")
+        return redirect(JOB_PAGE, job_id=job.pk)
+
+
+class ImportCancelView(_ImportView):
+    """Stop on the progress page: a queued import at once, a running one after its batch."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id) -> HttpResponse:
+        job = self.job(request, job_id)
+        try:
+            jobs.import_job_cancel(job=job, user=request.user)
+        except errors.ApplicationError as error:
+            messages.error(request, error.message)
+        return redirect(JOB_PAGE, job_id=job.pk)
 
 
 class ImportConfirmView(_ImportView):

@@ -10,6 +10,7 @@ UNSAFE_FILE = "unsafe_file"
 NO_DATA = "no_data"
 TOO_MANY_ROWS = "too_many_rows"
 MISSING_COLUMNS = "missing_columns"
+INVALID_COLUMN_MAPPING = "invalid_column_mapping"
 NO_FILE = "no_file"
 
 HTTP_STATUS = {

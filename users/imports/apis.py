@@ -77,8 +77,43 @@ class UploadView(APIView):
             match=data.validated_data["match"],
             blank_clears=data.validated_data["blank_clears"],
         )
-        job = pipeline.preview_from_upload(owner=request.user, upload=upload, options=options)
+        job = pipeline.preview_from_upload(
+            owner=request.user,
+            upload=upload,
+            options=options,
+            chosen=data.validated_data.get("column_mapping"),
+        )
         return Response(reports.preview_response(job))
+
+
+@compressed
+class RemapView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=serializers.RemapInputSerializer,
+        responses={200: serializers.PreviewSerializer, **error_responses(400, 401, 403, 404, 409)},
+        tags=["import"],
+    )
+    def post(self, request, upload_id):
+        job = _job_or_404(upload_id, request.user)
+        data = serializers.RemapInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = pipeline.preview_remap(job=job, chosen=data.validated_data["column_mapping"])
+        return Response(reports.preview_response(job))
+
+
+class CancelView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=None,
+        responses={200: serializers.ImportStatusSerializer, **error_responses(401, 403, 404, 409)},
+        tags=["import"],
+    )
+    def post(self, request, task_id):
+        job = jobs.import_job_cancel(job=_job_or_404(task_id, request.user), user=request.user)
+        return Response(reports.job_status(job))
 
 
 class BulkCreateView(APIView):

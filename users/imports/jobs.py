@@ -155,6 +155,62 @@ def import_records_confirm(
     return import_job_queue(job=job, notify=notify, idempotency_key=idempotency_key)
 
 
+IMPORT_FINISHED = "import_finished"
+
+
+def _cancelled_message(job: ImportJob, user: User) -> str:
+    who = user.get_full_name() or "an admin"
+    if job.status == ImportJob.Status.PARSED:
+        return f"Cancelled by {who} before it was confirmed; nothing was changed."
+    if job.status == ImportJob.Status.QUEUED and not (job.created_count or job.updated_count):
+        return f"Cancelled by {who} before it started; nothing was changed."
+    done = [f"{job.created_count:,} of {job.to_create_count:,} customers were created"]
+    if job.to_update_count:
+        done.append(f"{job.updated_count:,} of {job.to_update_count:,} updated")
+    return (
+        f"Stopped by {who}: "
+        + ", ".join(done)
+        + " before it stopped, and are kept"
+        + (f"; {job.failed_count:,} failed" if job.failed_count else "")
+        + ". The rest were not imported."
+    )
+
+
+def import_job_cancel(*, job: ImportJob, user: User) -> ImportJob:
+    """Stops an import: a preview or a queued job at once, a running one after the batch it is
+    in (the job's row lock is held for the whole of a batch, so this waits for that batch to
+    commit, and the worker's next batch finds the job CANCELLED and stops: users.imports.run).
+    What was created stays and is counted. Cancelling a cancelled job returns it as it is; a
+    job that completed or failed is a 409. Who may: the job's owner or a super admin (the
+    caller's selector hides other jobs)."""
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status == ImportJob.Status.CANCELLED:
+            return locked
+        if locked.status in ImportJob.FINISHED_STATUSES:
+            raise ApplicationError(
+                IMPORT_FINISHED,
+                f"This import has already finished ({locked.status.lower()}); "
+                "there is nothing to stop.",
+                status_code=status.HTTP_409_CONFLICT,
+                errors={"status": locked.status},
+            )
+        was = locked.status
+        locked.message = _cancelled_message(locked, user)[:500]
+        locked.status = ImportJob.Status.CANCELLED
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["status", "message", "finished_at", "updated_at"])
+    logger.info(
+        "[IMPORT-CANCEL] job=%s was=%s by=%s created=%s failed=%s",
+        locked.pk,
+        was,
+        user.pk,
+        locked.created_count,
+        locked.failed_count,
+    )
+    return locked
+
+
 def estimated_seconds(job: ImportJob) -> int:
     return max(1, -(-job.to_write_count // ESTIMATED_ROWS_PER_SECOND))
 

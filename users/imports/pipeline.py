@@ -23,12 +23,14 @@ import struct
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from rest_framework import status
 
+from users.api.errors import ApplicationError
 from users.customers import rules, selectors, services
 from users.customers.rules import (
     CUSTOMER_FIELDS,
@@ -42,8 +44,8 @@ from users.excel.columns import (
     REQUIRED_FIELDS,
     ColumnMap,
     column_letter,
-    legacy_map,
-    map_header_row,
+    map_first_row,
+    map_legacy,
 )
 from users.excel.errors import FILE_TOO_LARGE, NO_DATA, TOO_MANY_ROWS, FileError
 from users.imports import bulk
@@ -171,24 +173,34 @@ def map_rows(
     *,
     header_required: bool = False,
     options: ImportOptions = CREATE_ONLY,
+    chosen: dict | None = None,
+    layout: str | None = None,
 ) -> tuple[ColumnMap, Iterator[tuple[int, list]]]:
-    """The column map (from a header row, or the legacy layout) and the data rows after it. An
-    update needs only the match key's column; a create needs the names and phone too."""
+    """The column map (from a header row, or the legacy layout), with the admin's choices over
+    it, and the data rows after it. An update needs only the match key's column; a create needs
+    the names and phone too. `layout` ("header" or "legacy") says what the first row is when
+    that is already known (a remap of a stored upload)."""
     iterator = iter(rows)
     try:
         first_row, first_cells = next(iterator)
     except StopIteration:
         raise FileError(NO_DATA, "The file has no rows.") from None
     required = (options.match,) if options.updates else REQUIRED_FIELDS
-    column_map = map_header_row(first_cells, header_required=header_required, required=required)
-    if column_map is not None:
-        return column_map, iterator
+    if layout != "legacy":
+        column_map = map_first_row(
+            first_cells,
+            header_required=header_required or layout == "header",
+            chosen=chosen,
+            required=required,
+        )
+        if column_map is not None:
+            return replace(column_map, header_row=first_row), iterator
 
     def with_first() -> Iterator[tuple[int, list]]:
         yield first_row, first_cells
         yield from iterator
 
-    return legacy_map(), with_first()
+    return map_legacy(width=len(first_cells), chosen=chosen), with_first()
 
 
 def _blank(value: object) -> bool:
@@ -230,7 +242,9 @@ def parse_row(
 
 
 def _cell_message(length: int) -> str:
-    return f"holds {length:,} characters; a cell holds at most {MAX_CELL_CHARS:,}."
+    # A cell restored from a stored row (a remap) was kept cut: its length is no longer known.
+    held = f"{length:,}" if length > MAX_CELL_CHARS else f"more than {MAX_CELL_CHARS:,}"
+    return f"holds {held} characters; a cell holds at most {MAX_CELL_CHARS:,}."
 
 
 def _long_cell(field_name: str, cell: CutText) -> FieldProblem:
@@ -581,10 +595,19 @@ def preview_create(
     rows: Iterable[tuple[int, list]],
     header_required: bool = False,
     options: ImportOptions = CREATE_ONLY,
+    chosen: dict | None = None,
+    layout: str | None = None,
+    replacing: ImportJob | None = None,
+    carried: dict[int, list[FieldProblem]] | None = None,
 ) -> ImportJob:
-    """Reads, validates and classifies every row, and stores a PARSED job. Writes no customer."""
+    """Reads, validates and classifies every row, and stores a PARSED job (or, `replacing`,
+    stores the new preview in that job). Writes no customer. `chosen` is the admin's column
+    mapping; `carried` holds problems by row that the rows no longer show (a remap's rows were
+    stored within the row caps)."""
     started = time.monotonic()
-    column_map, data_rows = map_rows(rows, header_required=header_required, options=options)
+    column_map, data_rows = map_rows(
+        rows, header_required=header_required, options=options, chosen=chosen, layout=layout
+    )
     keys: list[_Keys] = []
     width = len(column_map.headers)
     with tempfile.TemporaryFile(prefix="primepre-import-") as spool:
@@ -592,6 +615,8 @@ def preview_create(
         for index, parsed in enumerate(
             parse_rows(data_rows, column_map, max_rows=settings.IMPORT_MAX_ROWS, options=options)
         ):
+            if carried and parsed.row in carried:
+                parsed.problems += carried[parsed.row]
             problems = [(p.field, p.code, p.message, p.value) for p in parsed.problems]
             block.append((parsed.row, parsed.raw, parsed.values, problems, parsed.given))
             if len(block) == CHUNK_ROWS:
@@ -615,6 +640,7 @@ def preview_create(
             spool=spool,
             total=len(keys),
             classified=classified,
+            replacing=replacing,
         )
     logger.info(
         "[IMPORT-PREVIEW] job=%s type=%s mode=%s rows=%s create=%s update=%s unchanged=%s "
@@ -708,6 +734,19 @@ def candidate(row: list) -> dict[str, object]:
     }
 
 
+def _mapping_json(column_map: ColumnMap, width: int) -> dict:
+    return {
+        "layout": column_map.layout,
+        "fields": storable(column_map.as_json()),
+        "letters": column_map.letters(),
+        "guessed": storable(column_map.guessed),
+        "chosen": list(column_map.chosen),
+        "header_row": column_map.header_row,
+        "unmapped": storable(column_map.unmapped),
+        "width": width,
+    }
+
+
 def _store(
     *,
     owner: User,
@@ -718,34 +757,41 @@ def _store(
     spool,
     total: int,
     classified: Classified,
+    replacing: ImportJob | None = None,
 ) -> ImportJob:
+    preview = {
+        "column_mapping": _mapping_json(column_map, width),
+        "headers": storable(column_map.headers),
+        "total_rows": total,
+        "invalid_count": classified.count(INVALID),
+        "existing_duplicate_count": classified.count(EXISTING),
+        "batch_duplicate_count": classified.count(BATCH),
+        "to_create_count": classified.count(CREATE),
+        "to_update_count": classified.count(UPDATE),
+        "unchanged_count": classified.count(UNCHANGED),
+        "ambiguous_count": classified.count(AMBIGUOUS),
+        "no_match_count": classified.count(NO_MATCH),
+    }
     with transaction.atomic():
-        job = ImportJob.objects.create(
-            owner=owner,
-            mode=options.mode,
-            match=options.match,
-            blank_clears=options.blank_clears,
-            file_name=storable(source.file_name[:255]),
-            file_size=source.file_size,
-            file_sha256=source.file_sha256,
-            file_type=source.file_type,
-            column_mapping={
-                "layout": column_map.layout,
-                "fields": storable(column_map.as_json()),
-                "unmapped": storable(column_map.unmapped),
-                "width": width,
-            },
-            headers=storable(column_map.headers),
-            total_rows=total,
-            invalid_count=classified.count(INVALID),
-            existing_duplicate_count=classified.count(EXISTING),
-            batch_duplicate_count=classified.count(BATCH),
-            to_create_count=classified.count(CREATE),
-            to_update_count=classified.count(UPDATE),
-            unchanged_count=classified.count(UNCHANGED),
-            ambiguous_count=classified.count(AMBIGUOUS),
-            no_match_count=classified.count(NO_MATCH),
-        )
+        if replacing is None:
+            job = ImportJob.objects.create(
+                owner=owner,
+                mode=options.mode,
+                match=options.match,
+                blank_clears=options.blank_clears,
+                file_name=storable(source.file_name[:255]),
+                file_size=source.file_size,
+                file_sha256=source.file_sha256,
+                file_type=source.file_type,
+                **preview,
+            )
+        else:
+            job = _replaceable(replacing.pk)
+            ImportChunk.objects.filter(job=job).delete()
+            ImportRowError.objects.filter(job=job).delete()
+            for name, value in preview.items():
+                setattr(job, name, value)
+            job.save(update_fields=[*preview, "updated_at"])
         chunk: list = []
         errors: list[tuple] = []
         for index, parsed in _spooled(spool):
@@ -832,6 +878,96 @@ def _flush_chunk(job: ImportJob, index: int, rows: list) -> None:
     )
 
 
+# --- remap: a stored upload read again with another column mapping --------------------------
+
+UPLOAD_CONFIRMED = "upload_confirmed"
+
+
+def _not_replaceable(job: ImportJob | None) -> ApplicationError:
+    return ApplicationError(
+        UPLOAD_CONFIRMED,
+        "This upload was already confirmed (or cancelled); its mapping can no longer change.",
+        status_code=status.HTTP_409_CONFLICT,
+        errors={"status": job.status if job else None},
+    )
+
+
+def _replaceable(job_id) -> ImportJob:
+    """The job, row-locked for the transaction the caller is in, while it is still a preview;
+    409 once it was confirmed (a confirm that races a remap either comes first, or queues the
+    new preview)."""
+    job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or job.status != ImportJob.Status.PARSED:
+        raise _not_replaceable(job)
+    return job
+
+
+def restored_cells(raw: list) -> list:
+    """A stored row's cells as the reader gave them, as far as the stored row can tell: a text
+    cell stored cut (MAX_CELL_CHARS long, ending in CUT_MARK) is a cut cell again."""
+    return [
+        CutText(cell[:-1], 0)
+        if isinstance(cell, str) and len(cell) == MAX_CELL_CHARS and cell.endswith(CUT_MARK)
+        else cell
+        for cell in raw
+    ]
+
+
+def _row_length_problems(job: ImportJob) -> dict[int, list[FieldProblem]]:
+    """The rows that held more than MAX_ROW_CHARS: only their cut form is stored, so a remap
+    keeps the problem the upload found."""
+    found: dict[int, list[FieldProblem]] = {}
+    for row, message in ImportRowError.objects.filter(
+        job=job, field="", code=TOO_LONG, message__startswith="The row holds"
+    ).values_list("row", "message"):
+        found.setdefault(row, []).append(FieldProblem("", TOO_LONG, message, ""))
+    return found
+
+
+def preview_remap(*, job: ImportJob, chosen: dict) -> ImportJob:
+    """The upload read again from its stored rows (the file is not kept) with the admin's column
+    mapping over the header matching: validated and classified anew (with the upload's mode and
+    match key), stored in the same job."""
+    # A preview keeps its rows while it is one (users.imports.jobs.import_jobs_prune deletes a
+    # preview never confirmed whole, and only a finished job's rows on their own).
+    if job.status != ImportJob.Status.PARSED:
+        raise _not_replaceable(job)
+    layout = job.column_mapping.get("layout", "header")
+    header_row = job.column_mapping.get("header_row") or 1
+
+    def rows() -> Iterator[tuple[int, list]]:
+        if layout == "header":
+            yield header_row, list(job.headers)
+        for _, chunk in stored_chunks(job.pk):
+            for row in chunk:
+                yield row[0], restored_cells(row[2])
+
+    source = PreviewSource(
+        file_name=job.file_name,
+        file_size=job.file_size,
+        file_sha256=job.file_sha256,
+        file_type=job.file_type,
+    )
+    remapped = preview_create(
+        owner=job.owner,
+        source=source,
+        rows=rows(),
+        options=ImportOptions(mode=job.mode, match=job.match, blank_clears=job.blank_clears),
+        chosen=chosen,
+        layout=layout,
+        replacing=job,
+        carried=_row_length_problems(job),
+    )
+    logger.info(
+        "[IMPORT-REMAP] job=%s layout=%s chosen=%s rows=%s",
+        job.pk,
+        layout,
+        ",".join(sorted(chosen)),
+        remapped.total_rows,
+    )
+    return remapped
+
+
 # --- sources: an uploaded file, or the legacy JSON body --------------------------------------
 
 
@@ -862,8 +998,11 @@ def _sha256_and_path(upload, spool) -> tuple[str, str]:
     return digest.hexdigest(), path
 
 
-def preview_from_upload(*, owner: User, upload, options: ImportOptions = CREATE_ONLY) -> ImportJob:
-    """An uploaded spreadsheet -> a PARSED job (or FileError for the file as a whole)."""
+def preview_from_upload(
+    *, owner: User, upload, options: ImportOptions = CREATE_ONLY, chosen: dict | None = None
+) -> ImportJob:
+    """An uploaded spreadsheet -> a PARSED job (or FileError for the file as a whole); `chosen`
+    is the admin's column mapping over the header matching."""
     from users.excel.reading import open_rows
 
     started = time.monotonic()
@@ -881,7 +1020,9 @@ def preview_from_upload(*, owner: User, upload, options: ImportOptions = CREATE_
                 file_sha256=sha256,
                 file_type=stream.file_type,
             )
-            job = preview_create(owner=owner, source=source, rows=stream, options=options)
+            job = preview_create(
+                owner=owner, source=source, rows=stream, options=options, chosen=chosen
+            )
     logger.info(
         "[IMPORT-UPLOAD] job=%s type=%s bytes=%s rows=%s ms=%d",
         job.pk,

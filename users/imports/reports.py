@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from users.customers import selectors
 from users.customers.rules import CUSTOMER_FIELDS
-from users.excel.columns import LEGACY_LAYOUT, TEMPLATE_HEADERS, column_letter
+from users.excel.columns import LEGACY_LAYOUT, REQUIRED_FIELDS, TEMPLATE_HEADERS, column_letter
 from users.imports import pipeline
 from users.imports.jobs import estimated_seconds
 from users.models import ImportChunk, ImportJob, ImportRowError
@@ -204,6 +204,87 @@ def column_mapping(job: ImportJob) -> dict[str, str]:
     return {name: fields[name] for name in CUSTOMER_FIELDS if name in fields}
 
 
+def field_letters(job: ImportJob) -> dict[str, str]:
+    """field -> the letter of its column. Previews stored before letters were kept name their
+    columns by header text (or, legacy, by position): the letter is found from that."""
+    mapping = job.column_mapping
+    if "letters" in mapping:
+        return mapping["letters"]
+    if mapping.get("layout") == "legacy":
+        return {name: column_letter(index) for index, name in enumerate(LEGACY_LAYOUT)}
+    headers = list(job.headers)
+    return {
+        name: column_letter(headers.index(header))
+        for name, header in (mapping.get("fields") or {}).items()
+        if header in headers
+    }
+
+
+def columns(job: ImportJob) -> list[dict]:
+    """Every column of the upload: its letter, its header text, the field read from it (or
+    None) and how that was decided: "header" (its text names the field), "guess" (its text is a
+    typo or two away from one that does), "chosen" (by the admin) or "position" (the legacy
+    layout)."""
+    mapping = job.column_mapping
+    letters = field_letters(job)
+    by_letter = {letter: name for name, letter in letters.items()}
+    guessed = mapping.get("guessed") or {}
+    chosen = set(mapping.get("chosen") or [])
+    legacy = mapping.get("layout") == "legacy"
+    headers = [] if legacy else list(job.headers)
+    width = max(mapping.get("width", 0), len(headers))
+    found = []
+    for index in range(width):
+        letter = column_letter(index)
+        name = by_letter.get(letter)
+        how = None
+        if name is not None:
+            how = (
+                "chosen"
+                if name in chosen
+                else "guess"
+                if name in guessed
+                else "position"
+                if legacy
+                else "header"
+            )
+        found.append(
+            {
+                "column": letter,
+                "header": headers[index] if index < len(headers) else "",
+                "field": name,
+                "match": how,
+            }
+        )
+    return found
+
+
+def column_guesses(job: ImportJob) -> list[dict]:
+    """The columns mapped from a header with a typo, for the admin to confirm or change."""
+    mapping = job.column_mapping
+    guessed = mapping.get("guessed") or {}
+    fields = mapping.get("fields") or {}
+    letters = field_letters(job)
+    return [
+        {
+            "field": name,
+            "column": letters.get(name, ""),
+            "header": fields.get(name, ""),
+            "taken_for": guessed[name],
+        }
+        for name in CUSTOMER_FIELDS
+        if name in guessed
+    ]
+
+
+def field_choices() -> list[dict]:
+    """The fields a column can be mapped to (the keys of a column_mapping)."""
+    return [
+        {"field": name, "label": label, "required": name in REQUIRED_FIELDS}
+        for name, label in TEMPLATE_HEADERS.items()
+    ]
+
+
 def summary(job: ImportJob) -> dict[str, int]:
     """The preview's counts; an update's adds its own (a create's stay as the SPA reads them)."""
     counts = {
@@ -224,11 +305,15 @@ def summary(job: ImportJob) -> dict[str, int]:
 
 
 def preview_message(job: ImportJob) -> str:
+    guesses = "".join(
+        f' Column {g["column"]} "{g["header"]}" was taken for {g["taken_for"]}: check it.'
+        for g in column_guesses(job)
+    )
     if job.mode == ImportJob.Mode.CREATE:
         return (
             f"{job.total_rows:,} rows read: {job.to_create_count:,} to create, "
             f"{job.invalid_count:,} invalid, {job.existing_duplicate_count:,} already exist, "
-            f"{job.batch_duplicate_count:,} repeated in the file."
+            f"{job.batch_duplicate_count:,} repeated in the file." + guesses
         )
     parts = [
         f"{job.to_update_count:,} to update",
@@ -248,7 +333,7 @@ def preview_message(job: ImportJob) -> str:
             else []
         ),
     ]
-    return f"{job.total_rows:,} rows read: " + ", ".join(parts) + "."
+    return f"{job.total_rows:,} rows read: " + ", ".join(parts) + "." + guesses
 
 
 def _row_errors(job: ImportJob) -> QuerySet[ImportRowError]:
@@ -278,6 +363,9 @@ def preview_response(job: ImportJob) -> dict:
         "match": job.match,
         "blank_clears": job.blank_clears,
         "unmapped_columns": job.column_mapping.get("unmapped", []),
+        "columns": columns(job),
+        "column_guesses": column_guesses(job),
+        "field_choices": field_choices(),
         "summary": summary(job),
         "parsing_results": {
             "invalid_rows": lists["invalid"],

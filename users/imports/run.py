@@ -60,6 +60,10 @@ class LostClaim(Exception):
     """Another worker took the job over, or it was cancelled: stop without touching it."""
 
 
+class Cancelled(LostClaim):
+    """The job was cancelled (users.imports.jobs.import_job_cancel): stop before the next batch."""
+
+
 def _claim(job_id, worker_id: str) -> bool:
     """Takes the job if it is queued, or running with a stale heartbeat."""
     now = timezone.now()
@@ -85,6 +89,8 @@ def _claim(job_id, worker_id: str) -> bool:
 def _locked(job_id, worker_id: str) -> ImportJob:
     """The job, row-locked for this transaction, if this worker still holds it."""
     job = ImportJob.objects.select_for_update().get(pk=job_id)
+    if job.status == ImportJob.Status.CANCELLED:
+        raise Cancelled
     if job.status != ImportJob.Status.RUNNING or job.worker_id != worker_id:
         raise LostClaim
     return job
@@ -455,11 +461,14 @@ def _fail(job_id, worker_id: str, message: str) -> None:
     ).update(status=ImportJob.Status.FAILED, finished_at=timezone.now(), message=message[:500])
 
 
-def _release(job_id, worker_id: str) -> None:
-    """Hands the job back to the queue (this worker is stopping); its task queues it again."""
-    ImportJob.objects.filter(
-        pk=job_id, worker_id=worker_id, status=ImportJob.Status.RUNNING
-    ).update(status=ImportJob.Status.QUEUED, worker_id="", heartbeat_at=timezone.now())
+def _release(job_id, worker_id: str) -> bool:
+    """Hands the job back to the queue (this worker is stopping); its task queues it again.
+    False when the job is no longer this worker's to hand back (cancelled, or taken over)."""
+    return bool(
+        ImportJob.objects.filter(
+            pk=job_id, worker_id=worker_id, status=ImportJob.Status.RUNNING
+        ).update(status=ImportJob.Status.QUEUED, worker_id="", heartbeat_at=timezone.now())
+    )
 
 
 def with_db_retries(step: Callable[[], object]) -> object:
@@ -529,9 +538,9 @@ def import_job_run(
     on_created: OnCreated | None = None,
 ) -> str:
     """Runs the job from its checkpoint to the end. Returns what happened: "complete",
-    "not_claimed", "lost_claim", "released" (asked to stop: the job is QUEUED again for the
-    caller to queue) or "failed". With notify on, on_created(source rows) is called after each
-    batch commits."""
+    "not_claimed", "lost_claim", "cancelled" (found cancelled before a batch: it stays so),
+    "released" (asked to stop: the job is QUEUED again for the caller to queue) or "failed".
+    With notify on, on_created(source rows) is called after each batch commits."""
     if not with_db_retries(partial(_claim, job_id, worker_id)):
         logger.info("[IMPORT-SKIP] job=%s reason=not_claimable", job_id)
         return "not_claimed"
@@ -552,7 +561,8 @@ def import_job_run(
     try:
         while True:
             if should_stop():
-                with_db_retries(partial(_release, job_id, worker_id))
+                if not with_db_retries(partial(_release, job_id, worker_id)):
+                    raise LostClaim
                 logger.info("[IMPORT-RELEASE] job=%s worker=%s", job_id, worker_id)
                 return "released"
             batch_started = time.monotonic()
@@ -579,7 +589,15 @@ def import_job_run(
             batch_size = _next_batch_size(job_id, batch_size)
         job = with_db_retries(partial(_finish, job_id, worker_id))
         _analyze_after_bulk_load(job)
+    except Cancelled:
+        logger.info("[IMPORT-CANCELLED] job=%s worker=%s batches=%s", job_id, worker_id, batches)
+        return "cancelled"
     except LostClaim:
+        if ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.CANCELLED).exists():
+            logger.info(
+                "[IMPORT-CANCELLED] job=%s worker=%s batches=%s", job_id, worker_id, batches
+            )
+            return "cancelled"
         logger.warning("[IMPORT-LOST] job=%s worker=%s", job_id, worker_id)
         return "lost_claim"
     except (OperationalError, InterfaceError):

@@ -1,6 +1,8 @@
 """Import input (types only) and the shapes of the import answers (documenting the dicts
 users.imports.reports and users.imports.stats build)."""
 
+import json
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -13,6 +15,43 @@ from users.excel.columns import REQUIRED_FIELDS, field_of_header
 from users.excel.errors import FileError
 from users.imports import stats
 from users.models import ImportJob
+
+# More keys than there are fields is not a mapping.
+MAPPING_MAX_KEYS = 32
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "nullable": True},
+        "example": {"phone": "Mobile No.", "first_name": "B", "email": None},
+    }
+)
+class ColumnMappingField(serializers.Field):
+    """{field: header text or column letter, or null}: a JSON object, or in a multipart upload
+    that object as JSON text. Which names and columns exist is the pipeline's to say."""
+
+    default_error_messages = {
+        "invalid": 'A JSON object such as {{"phone": "Mobile No.", "first_name": "B"}}.',
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                data = json.loads(data) if data.strip() else {}
+            except ValueError:
+                self.fail("invalid")
+        if not isinstance(data, dict) or len(data) > MAPPING_MAX_KEYS:
+            self.fail("invalid")
+        for key, value in data.items():
+            if not isinstance(key, str) or not (value is None or isinstance(value, str)):
+                self.fail("invalid")
+            if len(key) > 64 or (value is not None and len(value) > 255):
+                self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value
 
 
 def _choice(choices, default: str, help_text: str) -> serializers.ChoiceField:
@@ -46,6 +85,11 @@ class UploadOptionsSerializer(serializers.Serializer):
         default=False,
         help_text="A blank cell erases the stored email, company or nickname (otherwise blank "
         "cells change nothing).",
+    )
+    column_mapping = ColumnMappingField(
+        required=False,
+        help_text='Optional, as JSON text: {"phone": "Mobile No.", "first_name": "B"} (a header '
+        "text or a column letter per field; null leaves a field out). Over the header matching.",
     )
 
 
@@ -96,6 +140,13 @@ class LegacyCustomerField(serializers.DictField):
                 {name: [ErrorDetail(NOT_TEXT, code="invalid")] for name in wrong}
             )
         return record
+
+
+class RemapInputSerializer(serializers.Serializer):
+    column_mapping = ColumnMappingField(
+        help_text='{"phone": "Mobile No.", "first_name": "B"}: a header text or a column letter '
+        "per field, null to leave a field out; fields not named keep their column."
+    )
 
 
 class BulkCreateInputSerializer(serializers.Serializer):
@@ -207,6 +258,28 @@ class DuplicateResultsSerializer(serializers.Serializer):
     unique_candidates = CandidateSerializer(many=True)
 
 
+class ColumnSerializer(serializers.Serializer):
+    column = serializers.CharField()
+    header = serializers.CharField(allow_blank=True)
+    field = serializers.CharField(allow_null=True)
+    match = serializers.ChoiceField(
+        choices=["header", "guess", "chosen", "position"], allow_null=True
+    )
+
+
+class ColumnGuessSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    column = serializers.CharField()
+    header = serializers.CharField()
+    taken_for = serializers.CharField()
+
+
+class FieldChoiceSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    label = serializers.CharField()
+    required = serializers.BooleanField()
+
+
 class ChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
     old = serializers.JSONField(allow_null=True)
@@ -237,6 +310,9 @@ class PreviewSerializer(serializers.Serializer):
     match = serializers.CharField()
     blank_clears = serializers.BooleanField()
     unmapped_columns = serializers.ListField(child=serializers.CharField())
+    columns = ColumnSerializer(many=True)
+    column_guesses = ColumnGuessSerializer(many=True)
+    field_choices = FieldChoiceSerializer(many=True)
     summary = PreviewSummarySerializer()
     parsing_results = ParsingResultsSerializer()
     duplicate_results = DuplicateResultsSerializer()

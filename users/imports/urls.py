@@ -11,7 +11,17 @@ urlpatterns = [
         apis.PreviewPageView.as_view(),
         name="import-preview-page",
     ),
+    path(
+        "customers/excel/upload/<uuid:upload_id>/remap/",
+        apis.RemapView.as_view(),
+        name="import-remap",
+    ),
     path("customers/excel/bulk-create/", apis.BulkCreateView.as_view(), name="import-confirm"),
+    path(
+        "customers/excel/bulk-create/<uuid:task_id>/cancel/",
+        apis.CancelView.as_view(),
+        name="import-cancel",
+    ),
     path(
         "customers/excel/bulk-create-async/",
         apis.BulkCreateView.as_view(),

@@ -1,5 +1,6 @@
 """python manage.py import_customers FILE [--mode create|update|update_only]
-[--match phone|email|shipping_mark] [--blank-clears] [--dry-run] [--as PHONE]
+[--match phone|email|shipping_mark] [--blank-clears] [--map FIELD=COLUMN ...] [--dry-run]
+[--as PHONE]
 
 The same pipeline as the API: preview (printed), then the job runs here with a progress bar.
 """
@@ -31,6 +32,17 @@ class _PathUpload(UploadedFile):
         return self._path
 
 
+def _mapping(pairs: list[str]) -> dict[str, str | None]:
+    """--map FIELD=COLUMN pairs as a column_mapping (the pipeline says which are unknown)."""
+    chosen: dict[str, str | None] = {}
+    for pair in pairs:
+        name, sep, column = pair.partition("=")
+        if not sep or not name.strip():
+            raise CommandError(f'--map takes FIELD=COLUMN (e.g. phone="Mobile No."), not {pair!r}.')
+        chosen[name.strip()] = column.strip() or None
+    return chosen
+
+
 class Command(BaseCommand):
     help = "Import customers from a spreadsheet (xlsx, xls, xlsb, ods, csv)."
 
@@ -56,6 +68,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="Preview only; write nothing.")
         parser.add_argument(
+            "--map",
+            dest="mapping",
+            action="append",
+            default=[],
+            metavar="FIELD=COLUMN",
+            help='The column of a field, by header text or letter: --map phone="Mobile No." '
+            "--map first_name=B; an empty COLUMN leaves the field out. Repeatable.",
+        )
+        parser.add_argument(
             "--as",
             dest="as_phone",
             help="Phone of the staff user the import is recorded for (default: a super admin).",
@@ -70,15 +91,19 @@ class Command(BaseCommand):
         mode: str,
         match: str,
         blank_clears: bool,
+        mapping: list[str],
         **options,
     ):
         owner = self._owner(as_phone)
+        chosen = _mapping(mapping)
         if not os.path.isfile(file):
             raise CommandError(f"No such file: {file}")
         upload = _PathUpload(file)
         choices = pipeline.ImportOptions(mode=mode, match=match, blank_clears=blank_clears)
         try:
-            job = pipeline.preview_from_upload(owner=owner, upload=upload, options=choices)
+            job = pipeline.preview_from_upload(
+                owner=owner, upload=upload, options=choices, chosen=chosen
+            )
         except FileError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
         finally:
@@ -111,7 +136,7 @@ class Command(BaseCommand):
 
     def _print_preview(self, job: ImportJob) -> None:
         self.stdout.write(reports.preview_message(job))
-        mapping = ", ".join(f"{k} <- {v!r}" for k, v in job.column_mapping["fields"].items())
+        mapping = ", ".join(f"{k} <- {v!r}" for k, v in reports.column_mapping(job).items())
         self.stdout.write(f"Columns ({job.column_mapping['layout']}): {mapping}")
         for line in reports.job_status(job)["errors"][:20]:
             self.stdout.write(f"  {line}")

@@ -35,7 +35,18 @@
       setText(cell, String(status[cell.dataset.count]));
     });
     if (status.is_finished) {
-      setText(resultHeading, status.is_failed ? "Import failed" : "Import complete");
+      setText(
+        resultHeading,
+        status.status === "CANCELLED"
+          ? "Import stopped"
+          : status.is_failed
+            ? "Import failed"
+            : "Import complete",
+      );
+      const stop = document.getElementById("import-stop-form");
+      if (stop) {
+        stop.hidden = true;
+      }
       setText(failedRowsCount, String(status.failed_rows_total));
       failedRows.hidden = status.failed_rows_total === 0;
       result.hidden = false;
