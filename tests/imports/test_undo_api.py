@@ -11,6 +11,7 @@ from rest_framework import status
 from tests.conftest import bearer_client
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.test_update_api import upload, xlsx
+from users.imports import jobs
 from users.imports import undo as undoing
 from users.models import CustomerChange, ImportJob, ImportUndo, Role, User
 
@@ -176,7 +177,7 @@ def test_a_stopped_undo_goes_on_from_its_checkpoint(
     job, kwame, _ = imported
     settings.IMPORT_BATCH_SIZE = 1
     with django_capture_on_commit_callbacks(execute=False):
-        undo, _ = undoing.import_undo_request(job_id=job.pk, user=staff)
+        undo, _ = jobs.import_undo_request(job_id=job.pk, user=staff)
     steps = iter([False, False, True])  # two batches, then asked to stop
 
     assert (
@@ -200,7 +201,7 @@ def test_an_undo_whose_worker_went_quiet_is_queued_again_by_a_poll(
 ):
     job, _, _ = imported
     with django_capture_on_commit_callbacks(execute=False):
-        undo, _ = undoing.import_undo_request(job_id=job.pk, user=staff)
+        undo, _ = jobs.import_undo_request(job_id=job.pk, user=staff)
     # A worker claimed it and vanished: its heartbeat is older than IMPORT_STALE_AFTER.
     ImportUndo.objects.filter(pk=undo.pk).update(
         status=ImportJob.Status.RUNNING,

@@ -20,7 +20,7 @@ from users.api import errors
 from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.columns import TEMPLATE_HEADERS
 from users.excel.errors import FileError
-from users.imports import jobs, pipeline, reports, selectors, undo
+from users.imports import jobs, pipeline, reports, selectors
 from users.messaging import sms
 from users.models import ImportJob
 
@@ -290,7 +290,7 @@ class ImportUndoView(_ImportView):
 
     def post(self, request: HttpRequest, job_id) -> HttpResponse:
         try:
-            undo.import_undo_request(job_id=job_id, user=request.user)
+            jobs.import_undo_request(job_id=job_id, user=request.user)
         except errors.ApplicationError as error:
             if error.code == errors.NOT_FOUND:
                 raise Http404(error.message) from error

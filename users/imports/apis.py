@@ -23,7 +23,7 @@ from users.excel import errors as file_errors
 from users.excel import template
 from users.excel.errors import FileError
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
-from users.imports import jobs, pipeline, reports, selectors, serializers, stats, undo
+from users.imports import jobs, pipeline, reports, selectors, serializers, stats
 from users.models import CustomerChange
 
 ROWS_DELETED = "rows_deleted"
@@ -305,7 +305,7 @@ class UndoView(APIView):
         tags=["import"],
     )
     def post(self, request, task_id):
-        undo_job, _asked_now = undo.import_undo_request(job_id=task_id, user=request.user)
+        undo_job, _asked_now = jobs.import_undo_request(job_id=task_id, user=request.user)
         return Response(_undo_body(undo_job.job), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -316,7 +316,7 @@ class UndoView(APIView):
         job = _job_or_404(task_id, request.user)
         if not hasattr(job, "undo"):
             raise Http404
-        undo.import_undos_recover_stale(undo_ids=[job.undo.pk])
+        jobs.import_undos_recover_stale(undo_ids=[job.undo.pk])
         return Response(_undo_body(job))
 
 

@@ -1,7 +1,8 @@
-"""Confirming imports, and keeping the queue honest: jobs whose worker went quiet are queued
-again, and stored rows that are no longer kept are deleted.
+"""Confirming imports and asking for their undo, and keeping the queue honest: jobs and undos
+whose worker went quiet are queued again, and stored rows that are no longer kept are deleted.
 
-The running itself is users.imports.run; the queue is users.imports.tasks.
+The running itself is users.imports.run (an import) and users.imports.undo (an undo); the queue
+is users.imports.tasks.
 """
 
 import logging
@@ -15,13 +16,15 @@ from rest_framework import status
 from users.api import errors
 from users.api.errors import ApplicationError
 from users.imports import pipeline, selectors
-from users.imports.tasks import import_job_enqueue
-from users.models import ImportChunk, ImportJob, ImportRowError, User
+from users.imports.tasks import import_job_enqueue, import_undo_enqueue
+from users.imports.undo import import_changes
+from users.models import ImportChunk, ImportJob, ImportRowError, ImportUndo, User
 
 logger = logging.getLogger(__name__)
 
 
 IMPORT_IN_PROGRESS = "import_in_progress"
+IMPORT_NOT_FINISHED = "import_not_finished"
 
 
 # Throughput used for the estimate returned on confirm (measured: see README, benchmarks).
@@ -283,3 +286,93 @@ def import_jobs_prune() -> tuple[int, int]:
     if previews or finished:
         logger.info("[IMPORT-PRUNE] previews=%s finished=%s", previews, len(finished))
     return previews, len(finished)
+
+
+# --- undo ---------------------------------------------------------------------------------------
+
+
+def import_undo_request(*, job_id, user: User) -> tuple[ImportUndo, bool]:
+    """Queues the undo of an import the caller may see (its owner, or a super admin): (the
+    undo, whether it was asked for now). Asking again returns the undo already asked for."""
+    job = selectors.import_job_get(job_id=job_id, user=user)
+    if job is None:
+        raise ApplicationError(
+            errors.NOT_FOUND, "No such import.", status_code=status.HTTP_404_NOT_FOUND
+        )
+    existing = ImportUndo.objects.filter(job=job).first()
+    if existing is not None:
+        if existing.status == ImportJob.Status.FAILED:
+            # Asked again after a failure: it goes on from its checkpoint.
+            with transaction.atomic():
+                ImportUndo.objects.filter(pk=existing.pk, status=ImportJob.Status.FAILED).update(
+                    status=ImportJob.Status.QUEUED,
+                    attempts=0,
+                    worker_id="",
+                    finished_at=None,
+                    message="",
+                    heartbeat_at=timezone.now(),
+                )
+                import_undo_enqueue(existing.pk)
+            existing.refresh_from_db()
+            return existing, True
+        return existing, False
+    if job.status not in ImportJob.FINISHED_STATUSES:
+        raise ApplicationError(
+            IMPORT_NOT_FINISHED,
+            "Only a finished import can be undone; wait for it to finish.",
+            status_code=status.HTTP_409_CONFLICT,
+            errors={"status": job.status},
+        )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            undo = ImportUndo.objects.create(
+                job=job,
+                requested_by=user,
+                status=ImportJob.Status.QUEUED,
+                heartbeat_at=now,
+                to_delete_count=User.objects.filter(import_job=job).count(),
+                to_restore_count=import_changes(job.pk).count(),
+            )
+            import_undo_enqueue(undo.pk)
+    except IntegrityError:
+        # Lost a race with another request for the same undo.
+        return ImportUndo.objects.get(job=job), False
+    logger.info(
+        "[UNDO-QUEUED] job=%s undo=%s delete=%s restore=%s",
+        job.pk,
+        undo.pk,
+        undo.to_delete_count,
+        undo.to_restore_count,
+    )
+    return undo, True
+
+
+def import_undos_recover_stale(*, undo_ids: list | None = None) -> int:
+    """Queues again every undo whose worker went quiet (or that no worker took up); fails those
+    that used up IMPORT_MAX_ATTEMPTS. Returns how many it touched."""
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.IMPORT_STALE_AFTER)
+    stale = ImportUndo.objects.filter(
+        status__in=ImportJob.ACTIVE_STATUSES, heartbeat_at__lt=stale_before
+    )
+    if undo_ids is not None:
+        stale = stale.filter(pk__in=undo_ids)
+    touched = 0
+    for undo_id, undo_status, heartbeat_at, attempts in stale.values_list(
+        "pk", "status", "heartbeat_at", "attempts"
+    ):
+        same = ImportUndo.objects.filter(pk=undo_id, status=undo_status, heartbeat_at=heartbeat_at)
+        if undo_status == ImportJob.Status.RUNNING and attempts >= settings.IMPORT_MAX_ATTEMPTS:
+            touched += same.update(
+                status=ImportJob.Status.FAILED,
+                finished_at=now,
+                message=f"Stopped after {attempts} attempts; the worker kept going away.",
+            )
+            continue
+        with transaction.atomic():
+            if same.update(status=ImportJob.Status.QUEUED, worker_id="", heartbeat_at=now):
+                touched += 1
+                import_undo_enqueue(undo_id)
+                logger.warning("[UNDO-RECOVER] undo=%s was=%s", undo_id, undo_status)
+    return touched

@@ -232,7 +232,11 @@ def parse_row(
         problems.append(FieldProblem("", TOO_LONG, message, ""))
     parsed = ParsedRow(row=row, raw=raw, values=values, problems=problems)
     if options.updates:
-        parsed.given = tuple(name for name, value in data.items() if not _blank(value))
+        parsed.given = tuple(
+            name
+            for name, value in data.items()
+            if (value.strip() if isinstance(value, str) else not _blank(value))
+        )
         # A required field left blank (or without a column) matters only if the row is created.
         parsed.create_problems = [
             p for p in problems if p.code == REQUIRED and p.field in REQUIRED_FIELDS

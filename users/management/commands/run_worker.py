@@ -26,8 +26,11 @@ from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEU
 from django_tasks_db.management.commands.db_worker import Worker
 
 from users.imports import tasks
-from users.imports.jobs import import_jobs_prune, import_jobs_recover_stale
-from users.imports.undo import import_undos_recover_stale
+from users.imports.jobs import (
+    import_jobs_prune,
+    import_jobs_recover_stale,
+    import_undos_recover_stale,
+)
 from users.messaging.sms import warn_if_disabled
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from users.accounts import selectors
 from users.api.errors import ApplicationError
-from users.imports import undo
+from users.imports import jobs, undo
 from users.imports.tasks import worker_id
 from users.management.output import progress_bar
 from users.models import ImportJob, ImportUndo, User
@@ -34,10 +34,10 @@ class Command(BaseCommand):
     def handle(self, *args, task_id: str, as_phone: str | None, **options):
         actor = self._actor(as_phone)
         try:
-            record, _ = undo.import_undo_request(job_id=task_id, user=actor)
+            record, _ = jobs.import_undo_request(job_id=task_id, user=actor)
         except ApplicationError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
-        undo.import_undos_recover_stale(undo_ids=[record.pk])
+        jobs.import_undos_recover_stale(undo_ids=[record.pk])
         record = self._run_with_progress(record)
         self.stdout.write(record.message)
         for kept in record.kept.all()[:50]:
