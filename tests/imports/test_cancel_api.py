@@ -136,7 +136,7 @@ def test_a_cancelled_job_is_not_queued_again_by_the_watchdog_nor_taken_by_a_work
     from users.imports import run as runner
 
     job = queue(preview(staff, records(5)))
-    assert runner._claim(job.pk, "w1")
+    assert runner.claim(ImportJob, job.pk, "w1")
     bearer_client(staff).post(cancel_url(job.pk))
     settings.IMPORT_STALE_AFTER = 0
 

@@ -199,11 +199,14 @@ class VerifyPhoneView(_PublicView):
         return Response(body)
 
 
-class ResendVerificationView(_PublicView):
-    throttle_classes = [
-        throttles.ResendVerificationRateThrottle,
-        throttles.ResendVerificationPhoneRateThrottle,
-    ]
+class _PhoneOnlyView(_PublicView):
+    """A page that sends a phone only and gets the same 200 for every phone: `act` does the
+    work (or nothing), `answer` is the message."""
+
+    answer = ""
+
+    def act(self, phone: str) -> None:
+        raise NotImplementedError
 
     @extend_schema(
         request=PhoneInputSerializer,
@@ -213,8 +216,22 @@ class ResendVerificationView(_PublicView):
     def post(self, request):
         data = PhoneInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        verification.verification_pin_resend(phone=data.validated_data["phone"])
-        return Response({"success": True, "message": verification.RESEND_MESSAGE})
+        self.act(data.validated_data["phone"])
+        return Response({"success": True, "message": self.answer})
+
+
+class ResendVerificationView(_PhoneOnlyView):
+    """The same 200 for every phone. An unverified account is texted a new verification PIN
+    (the old one ends), at most one a minute and PHONE_VERIFICATION_MAX_PER_HOUR an hour."""
+
+    throttle_classes = [
+        throttles.ResendVerificationRateThrottle,
+        throttles.ResendVerificationPhoneRateThrottle,
+    ]
+    answer = verification.RESEND_MESSAGE
+
+    def act(self, phone: str) -> None:
+        verification.verification_pin_resend(phone=phone)
 
 
 FORGOT_ANSWER = (
@@ -223,7 +240,7 @@ FORGOT_ANSWER = (
 )
 
 
-class ForgotPasswordView(_PublicView):
+class ForgotPasswordView(_PhoneOnlyView):
     """The same 200 for every phone; nothing changes. The account's holder, if there is one,
     is texted a password reset PIN (when SMS is set up)."""
 
@@ -231,17 +248,10 @@ class ForgotPasswordView(_PublicView):
         throttles.ForgotPasswordRateThrottle,
         throttles.ForgotPasswordPhoneRateThrottle,
     ]
+    answer = FORGOT_ANSWER
 
-    @extend_schema(
-        request=PhoneInputSerializer,
-        responses={200: MessageSerializer, **error_responses(400, 429)},
-        tags=TAGS,
-    )
-    def post(self, request):
-        data = PhoneInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        tasks.password_reset_request(phone=data.validated_data["phone"])
-        return Response({"success": True, "message": FORGOT_ANSWER})
+    def act(self, phone: str) -> None:
+        tasks.password_reset_request(phone=phone)
 
 
 class ShippingMarkListOutputSerializer(serializers.Serializer):

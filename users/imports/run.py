@@ -42,7 +42,7 @@ from django.utils import timezone
 from users.customers import selectors, services
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk, pipeline
-from users.models import CustomerChange, ImportJob, ImportRowError, Role, User
+from users.models import CustomerChange, ImportJob, ImportRowError, ImportUndo, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +64,9 @@ class Cancelled(LostClaim):
     """The job was cancelled (users.imports.jobs.import_job_cancel): stop before the next batch."""
 
 
-def _claim(job_id, worker_id: str) -> bool:
-    """Takes the job if it is queued, or running with a stale heartbeat."""
+def claim(model: type[ImportJob] | type[ImportUndo], pk, worker_id: str) -> bool:
+    """Takes the job (an import, or an undo: `model`) if it is queued, or running with a stale
+    heartbeat: one conditional UPDATE, so two workers never both take it."""
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.IMPORT_STALE_AFTER)
     claimable = Q(status=ImportJob.Status.QUEUED) | Q(
@@ -73,7 +74,7 @@ def _claim(job_id, worker_id: str) -> bool:
         status=ImportJob.Status.RUNNING,
     )
     claimed = (
-        ImportJob.objects.filter(claimable, pk=job_id).update(
+        model.objects.filter(claimable, pk=pk).update(
             status=ImportJob.Status.RUNNING,
             worker_id=worker_id,
             heartbeat_at=now,
@@ -82,7 +83,7 @@ def _claim(job_id, worker_id: str) -> bool:
         == 1
     )
     if claimed:
-        ImportJob.objects.filter(pk=job_id, started_at__isnull=True).update(started_at=now)
+        model.objects.filter(pk=pk, started_at__isnull=True).update(started_at=now)
     return claimed
 
 
@@ -541,7 +542,7 @@ def import_job_run(
     "not_claimed", "lost_claim", "cancelled" (found cancelled before a batch: it stays so),
     "released" (asked to stop: the job is QUEUED again for the caller to queue) or "failed".
     With notify on, on_created(source rows) is called after each batch commits."""
-    if not with_db_retries(partial(_claim, job_id, worker_id)):
+    if not with_db_retries(partial(claim, ImportJob, job_id, worker_id)):
         logger.info("[IMPORT-SKIP] job=%s reason=not_claimable", job_id)
         return "not_claimed"
     started = time.monotonic()

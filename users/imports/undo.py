@@ -15,16 +15,16 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk
+from users.imports.run import claim
 from users.imports.run import with_db_retries as _with_db_retries
 from users.models import CustomerChange, ImportJob, ImportUndo, Role, UndoKept, User
 
@@ -57,27 +57,6 @@ def import_changes(job_id):
 
 
 # --- running ---------------------------------------------------------------------------------
-
-
-def _claim(undo_id, worker_id: str) -> bool:
-    now = timezone.now()
-    stale_before = now - timedelta(seconds=settings.IMPORT_STALE_AFTER)
-    claimable = Q(status=ImportJob.Status.QUEUED) | Q(
-        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True),
-        status=ImportJob.Status.RUNNING,
-    )
-    claimed = (
-        ImportUndo.objects.filter(claimable, pk=undo_id).update(
-            status=ImportJob.Status.RUNNING,
-            worker_id=worker_id,
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-        )
-        == 1
-    )
-    if claimed:
-        ImportUndo.objects.filter(pk=undo_id, started_at__isnull=True).update(started_at=now)
-    return claimed
 
 
 def _locked(undo_id, worker_id: str) -> ImportUndo:
@@ -297,7 +276,7 @@ def import_undo_run(
 ) -> str:
     """Runs the undo from its checkpoint to the end: "complete", "not_claimed", "lost_claim",
     "released" (asked to stop: QUEUED again for the caller to queue) or "failed"."""
-    if not _with_db_retries(partial(_claim, undo_id, worker_id)):
+    if not _with_db_retries(partial(claim, ImportUndo, undo_id, worker_id)):
         return "not_claimed"
     started = time.monotonic()
     batch_size = settings.IMPORT_BATCH_SIZE
