@@ -354,6 +354,21 @@ class Clashes:
         """Whether any stored user holds any of the values."""
         return bool(self._holders)
 
+    def of_keys(
+        self, phone: str | None, email: str | None, mark: str | None
+    ) -> list[tuple[str, Holder]]:
+        """As `of`, for values already compared as unique_key compares them (phone as stored,
+        email lower-case, mark upper-case): one dictionary look-up each, for large imports."""
+        holders = self._holders
+        held: list[tuple[str, Holder]] = []
+        if phone and (user := holders.get(("phone", phone))) is not None:
+            held.append(("phone", user))
+        if email and (user := holders.get(("email", email))) is not None:
+            held.append(("email", user))
+        if mark and (user := holders.get(("shipping_mark", mark))) is not None:
+            held.append(("shipping_mark", user))
+        return held
+
     def of(self, values: Mapping[str, object]) -> list[tuple[str, Holder]]:
         """(field, user) for each unique field of `values` that a stored user holds."""
         held: list[tuple[str, Holder]] = []

@@ -319,7 +319,7 @@ def _existing_clashes(keys: list[_Keys]) -> dict[int, list[tuple[str, selectors.
         if not clashes:
             continue
         for k in chunk:
-            held = clashes.of(k.unique_values())
+            held = clashes.of_keys(k.phone, k.email, k.mark)
             if held:
                 found[k.index] = held
     return found
@@ -422,8 +422,11 @@ def _ambiguous_problems(
 
 
 def _batch_problems(k: _Keys, seen: dict[tuple[str, object], int], extra=()) -> list[FieldProblem]:
+    pairs = (*k.unique_items(), *extra)
+    if not any(value and (name, value) in seen for name, value in pairs):
+        return []  # the common case, without building a problem list
     problems = []
-    for name, value in (*k.unique_items(), *extra):
+    for name, value in pairs:
         if value and (name, value) in seen:
             if name == "customer":
                 if problems:
