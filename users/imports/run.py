@@ -276,37 +276,14 @@ def _invite_after_commit(job: ImportJob, source_rows: list[int], on_created: OnC
 _CHANGE_FIELDS = ("customer", "source_row", "fields")
 
 
-def _locked_customers(ids: list[int]) -> dict[int, dict]:
-    """The customer fields of these customers by id, row-locked for the batch's transaction
-    (nobody changes them between this read and the UPDATE, so `old` is true): plain SQL
-    returning tuples, as the preview reads them."""
-    if not ids:
-        return {}
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(User._meta.get_field(name).column) for name in CUSTOMER_FIELDS)
-    table, pk = quote(User._meta.db_table), quote(User._meta.pk.column)
-    role = quote(User._meta.get_field("user_role").column)
-    # SQLite has no row locks: its write transaction holds the whole database instead.
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        # Only names from the model and placeholders: the values go as parameters.
-        cursor.execute(
-            f"SELECT {pk}, {columns} FROM {table} "  # noqa: S608
-            f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) AND {role} = %s{lock}",
-            [*ids, Role.CUSTOMER],
-        )
-        return {
-            row[0]: dict(zip(CUSTOMER_FIELDS, row[1:], strict=True)) for row in cursor.fetchall()
-        }
-
-
 class _Updates:
     """What the update rows of one batch do: the customers' rows as they will be, the changes
     to record, and the rows found unchanged or whose customer is gone."""
 
     def __init__(self, job: ImportJob, batch: list[tuple[int, list]]):
         ids = [pipeline.matched_customer(row) for _, row in batch]
-        current = _locked_customers(ids)
+        # Locked: nobody changes them between this read and the UPDATE, so `old` is true.
+        current = selectors.customer_fields_of(ids=ids, lock=True)
         self.rows: list[tuple] = []
         self.changes: list[tuple] = []
         self.unchanged = 0
