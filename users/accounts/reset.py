@@ -8,17 +8,16 @@ the PIN against a hash in every branch: the pending PIN's, or a stand-in of the 
 there is none to check."""
 
 import logging
-import secrets
 from datetime import timedelta
-from functools import cache
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from users.accounts import pins
 from users.api.errors import ApplicationError
 from users.credentials import services as credentials
 from users.customers import rules
@@ -67,18 +66,11 @@ def account_id_of(identifier: str) -> int | None:
     return _active_accounts(identifier).values_list("pk", flat=True).first()
 
 
-@cache
-def _stand_in_hash() -> str:
-    """A hash of a random secret with the default hasher: what a PIN is checked against when
-    there is no pending PIN, so that the check costs what a real one costs."""
-    return make_password(secrets.token_hex(16))
-
-
 def password_reset_pin_send(*, user_id: int | None) -> bool:
     """The worker's half of a request: a new PIN, stored hashed, texted to the account's phone,
     unless there is no such account or PASSWORD_RESET_MAX_PER_HOUR were sent this hour. Every
     branch hashes once, so the worker's load does not tell either. Whether a PIN was sent."""
-    pin = f"{secrets.randbelow(10**6):06d}"
+    pin = pins.new_pin()
     pin_hash = make_password(pin)
     user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
     if user is None:
@@ -106,14 +98,6 @@ def password_reset_pin_send(*, user_id: int | None) -> bool:
     return bool(result.sent)
 
 
-def _usable(pins, now):
-    return pins.filter(
-        used_at__isnull=True,
-        expires_at__gt=now,
-        attempts__lt=settings.PASSWORD_RESET_MAX_ATTEMPTS,
-    )
-
-
 def password_reset_confirm(*, phone: str, pin: str, new_password: str) -> User:
     """Sets the new password if the PIN is right; the account is then verified and every
     refresh token it had is revoked.
@@ -128,13 +112,9 @@ def password_reset_confirm(*, phone: str, pin: str, new_password: str) -> User:
     pending = None
     if user is not None:
         pending = PasswordResetPin.objects.filter(user=user, used_at__isnull=True).first()
-    reserved = pending is not None and bool(
-        _usable(PasswordResetPin.objects.filter(pk=pending.pk), now).update(
-            attempts=F("attempts") + 1
-        )
-    )
-    matches = check_password(str(pin), pending.pin_hash if reserved else _stand_in_hash())
-    if not (reserved and matches):
+    if not pins.pin_try(
+        PasswordResetPin, pending, pin, max_attempts=settings.PASSWORD_RESET_MAX_ATTEMPTS
+    ):
         if user is not None:
             logger.info("[PASSWORD-RESET-CONFIRM] user=%s ok=0", user.pk)
         raise wrong

@@ -18,7 +18,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from rest_framework import status
 
-from users.accounts import verification
+from users.accounts import pins, verification
 from users.api.errors import ApplicationError
 from users.customers import rules, selectors, services
 from users.customers.rules import DUPLICATE_EXISTING
@@ -168,7 +168,7 @@ def _registered_details_notice(*, phone: str) -> None:
     """The taken path's work, as costly as a new account's: the password hash, the PIN hash and
     one SMS (to the phone given: its holder learns someone tried)."""
     make_password(secrets.token_hex(8))
-    make_password(f"{secrets.randbelow(10**6):06d}")
+    pins.pin_cost()
     result = sms_send(to=phone, body=_TAKEN_TEXT, kind="signup_registered")
     logger.info("[SIGNUP] created=0 reason=registered sent=%d", int(result.sent))
 

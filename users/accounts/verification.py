@@ -6,18 +6,15 @@ time (one PIN hash either way). A PIN is stored hashed, expires, dies after a fe
 and is used once even when two requests bring it at the same instant: its use is a conditional
 UPDATE that only one of them can win."""
 
-import functools
 import logging
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from users.accounts import selectors
+from users.accounts import pins, selectors
 from users.api.errors import ApplicationError
 from users.messaging.sms import sms_send
 from users.models import PhoneVerificationPin, User
@@ -36,16 +33,6 @@ RESEND_MESSAGE = (
 )
 
 
-@functools.cache
-def _no_pin_hash() -> str:
-    """Compared against when there is no PIN, so that such a phone costs one hash check too."""
-    return make_password(secrets.token_hex(16))
-
-
-def _new_pin() -> str:
-    return f"{secrets.randbelow(10**6):06d}"
-
-
 def verification_text(pin: str) -> str:
     return (
         f"Your primepre verification PIN is {pin}. It expires in "
@@ -55,7 +42,7 @@ def verification_text(pin: str) -> str:
 
 def verification_pin_issue(*, user: User) -> None:
     """Ends the account's unused PINs and texts it a new one."""
-    pin = _new_pin()
+    pin = pins.new_pin()
     now = timezone.now()
     with transaction.atomic():
         PhoneVerificationPin.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
@@ -75,7 +62,7 @@ def verification_pin_resend(*, phone: str) -> None:
     The caller learns nothing either way."""
     user = selectors.user_find_by_identifier(identifier=phone)
     if user is None or "@" in phone or user.is_verified or not user.is_active:
-        make_password(_new_pin())  # the cost of the real path's hash
+        pins.pin_cost()  # the cost of the real path's hash
         logger.info("[PHONE-VERIFY-RESEND] sent=0 reason=no_pending_account")
         return
     now = timezone.now()
@@ -85,11 +72,11 @@ def verification_pin_resend(*, phone: str) -> None:
     latest = max(recent, default=None)
     cooldown = timedelta(seconds=settings.PHONE_VERIFICATION_RESEND_SECONDS)
     if latest is not None and now - latest < cooldown:
-        make_password(_new_pin())
+        pins.pin_cost()
         logger.info("[PHONE-VERIFY-RESEND] user=%s sent=0 reason=cooldown", user.pk)
         return
     if len(recent) >= settings.PHONE_VERIFICATION_MAX_PER_HOUR:
-        make_password(_new_pin())
+        pins.pin_cost()
         logger.info("[PHONE-VERIFY-RESEND] user=%s sent=0 reason=hourly_limit", user.pk)
         return
     verification_pin_issue(user=user)
@@ -107,21 +94,11 @@ def phone_verify(*, phone: str, pin: str) -> User:
         if pending
         else None
     )
-    if live is None:
-        check_password(str(pin), _no_pin_hash())
-        raise wrong
-    # Each guess is counted before the PIN is compared, by one conditional UPDATE: parallel
-    # guesses cannot share an attempt.
-    counted = PhoneVerificationPin.objects.filter(
-        pk=live.pk,
-        used_at__isnull=True,
-        expires_at__gt=timezone.now(),
-        attempts__lt=settings.PHONE_VERIFICATION_MAX_ATTEMPTS,
-    ).update(attempts=F("attempts") + 1)
-    matches = check_password(str(pin), live.pin_hash)
-    if not counted or not matches:
-        reason = "expired_or_exhausted" if not counted else "wrong_pin"
-        logger.info("[PHONE-VERIFY] user=%s ok=0 reason=%s", user.pk, reason)
+    if not pins.pin_try(
+        PhoneVerificationPin, live, pin, max_attempts=settings.PHONE_VERIFICATION_MAX_ATTEMPTS
+    ):
+        if user is not None:
+            logger.info("[PHONE-VERIFY] user=%s ok=0", user.pk)
         raise wrong
     with transaction.atomic():
         # Only one request can mark the PIN used; any other one bringing it loses here.
