@@ -13,12 +13,12 @@ import time
 from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
-from users.accounts import selectors
 from users.excel.errors import FileError
 from users.imports import jobs, pipeline, reports, run
 from users.imports.tasks import worker_id
+from users.management.acting import acting_user
 from users.management.output import progress_bar
-from users.models import ImportJob, User
+from users.models import ImportJob
 
 
 class _PathUpload(UploadedFile):
@@ -94,7 +94,7 @@ class Command(BaseCommand):
         mapping: list[str],
         **options,
     ):
-        owner = self._owner(as_phone)
+        owner = acting_user(as_phone)
         chosen = _mapping(mapping)
         if not os.path.isfile(file):
             raise CommandError(f"No such file: {file}")
@@ -122,17 +122,6 @@ class Command(BaseCommand):
             )
         if job.status == ImportJob.Status.FAILED:
             raise CommandError("The import failed.")
-
-    def _owner(self, as_phone: str | None) -> User:
-        if as_phone:
-            owner = selectors.user_find_by_identifier(identifier=as_phone)
-            if owner is None or not owner.is_staff_member:
-                raise CommandError(f"No staff user with phone {as_phone}.")
-            return owner
-        owner = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
-        if owner is None:
-            raise CommandError("No super admin exists; name a staff user with --as PHONE.")
-        return owner
 
     def _print_preview(self, job: ImportJob) -> None:
         self.stdout.write(reports.preview_message(job))

@@ -12,12 +12,12 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from users.accounts import selectors
 from users.api.errors import ApplicationError
 from users.imports import jobs, undo
 from users.imports.tasks import worker_id
+from users.management.acting import acting_user
 from users.management.output import progress_bar
-from users.models import ImportJob, ImportUndo, User
+from users.models import ImportJob, ImportUndo
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, task_id: str, as_phone: str | None, **options):
-        actor = self._actor(as_phone)
+        actor = acting_user(as_phone)
         try:
             record, _ = jobs.import_undo_request(job_id=task_id, user=actor)
         except ApplicationError as error:
@@ -46,17 +46,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  ... and {record.kept_count - 50:,} more.")
         if record.status == ImportJob.Status.FAILED:
             raise CommandError("The undo failed.")
-
-    def _actor(self, as_phone: str | None) -> User:
-        if as_phone:
-            actor = selectors.user_find_by_identifier(identifier=as_phone)
-            if actor is None or not actor.is_staff_member:
-                raise CommandError(f"No staff user with phone {as_phone}.")
-            return actor
-        actor = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
-        if actor is None:
-            raise CommandError("No super admin exists; name a staff user with --as PHONE.")
-        return actor
 
     def _run_with_progress(self, record: ImportUndo) -> ImportUndo:
         runner = threading.Thread(
