@@ -249,6 +249,31 @@ def test_a_row_matching_two_customers_is_ambiguous_and_not_written(staff_client,
     assert kwame.last_name == "Mensah"
 
 
+def test_a_rows_own_values_are_no_clash_and_each_other_value_is_looked_up(staff_client, kwame):
+    """A matched row's email and mark that its customer holds (in any case) clash with nobody;
+    a value it does not hold is still checked, whichever key matched."""
+    ama = CustomerFactory(phone="+233551234567", email="ama@example.com", shipping_mark="PM AMA")
+    header = ["Phone", "Email", "Shipping Mark", "Last Name"]
+
+    own = xlsx(header, ["0241234567", "KWAME@example.com", "pm gold", "Owusu"])
+    body = upload(staff_client, own, mode="update").json()
+    assert body["summary"]["to_update"] == 1
+    assert changes_of(body, 2) == {"last_name": ("Mensah", "Owusu")}
+
+    others_mark = xlsx(header, ["0241234567", "kwame@example.com", "PM AMA", "Owusu"])
+    body = upload(staff_client, others_mark, mode="update").json()
+    assert body["summary"]["ambiguous"] == 1
+    error = next(e for e in body["errors"] if e["row"] == 2)
+    assert (error["field"], error["code"]) == ("shipping_mark", "ambiguous_match")
+    assert f"#{ama.pk}" in error["message"]
+
+    others_phone = xlsx(["Email", "Phone", "Last Name"], ["Kwame@Example.com", "0551234567", "X"])
+    body = upload(staff_client, others_phone, mode="update", match="email").json()
+    assert body["summary"]["ambiguous"] == 1
+    error = next(e for e in body["errors"] if e["row"] == 2)
+    assert (error["field"], error["code"]) == ("phone", "ambiguous_match")
+
+
 def test_an_update_taking_a_value_another_customer_took_since_fails_that_row(
     staff_client, confirm, kwame
 ):

@@ -325,6 +325,57 @@ def _existing_clashes(keys: list[_Keys]) -> dict[int, list[tuple[str, selectors.
     return found
 
 
+_KEY_OF = {"phone": "phone", "email": "email", "shipping_mark": "mark"}
+
+
+def _matches_and_clashes(
+    keys: list[_Keys], match: str
+) -> tuple[dict[int, list[tuple[str, selectors.Holder]]], dict[int, dict]]:
+    """For an update: what _existing_clashes finds, and the customer fields of the plain
+    customers the rows match, by id. First the holders of the rows' match keys, with their
+    fields (one query per LOOKUP_CHUNK rows); then only the values a row's customer does not
+    hold itself are looked up (a value the customer holds is nobody else's: the unique indexes
+    say so), with every value of a row that matched no customer. Updating known customers
+    without touching their phone, email or mark asks for nothing more."""
+    found: dict[int, list[tuple[str, selectors.Holder]]] = {}
+    stored: dict[int, dict] = {}
+    attribute = _KEY_OF[match]
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = keys[start : start + LOOKUP_CHUNK]
+        holdings = selectors.holdings_of(
+            field=match, keys=[key for k in chunk if (key := getattr(k, attribute))]
+        )
+        rest: list[tuple[_Keys, dict, list]] = []
+        for k in chunk:
+            holding = holdings.get(getattr(k, attribute))
+            if holding is None or holding.fields is None:
+                rest.append((k, k.unique_values(), []))
+                continue
+            stored[holding.holder.id] = holding.fields
+            held = [(match, holding.holder)]
+            others = {
+                name: key
+                for name, key in k.unique_items()
+                if name != match
+                and key is not None
+                and key != selectors.unique_key(name, holding.fields[name])
+            }
+            if others:
+                rest.append((k, others, held))
+            else:
+                found[k.index] = held
+        if not rest:
+            continue
+        clashes = selectors.Clashes(values for k, values, held in rest)
+        for k, values, held in rest:
+            held = held + clashes.of_keys(
+                values.get("phone"), values.get("email"), values.get("shipping_mark")
+            )
+            if held:
+                found[k.index] = held
+    return found, stored
+
+
 class _MarkAllocator:
     """Generated marks: `PM 1 KWAME`, then `PM 1 KWAME02`..., skipping every mark stored in the
     database and every mark written anywhere in the file."""
@@ -438,18 +489,11 @@ def classify(
     nothing is created (update) or reported as no_match (update_only)."""
     result = Classified(outcomes=bytearray(ord(INVALID) for _ in keys))
     valid = [k for k in keys if k.valid]
-    existing = _existing_clashes(valid)
     stored: dict[int, dict] = {}
     if options.updates:
-        stored = selectors.customer_fields_of(
-            ids={
-                holder.id
-                for held in existing.values()
-                for name, holder in held
-                if name == options.match
-            },
-            plain_only=True,
-        )
+        existing, stored = _matches_and_clashes(valid, options.match)
+    else:
+        existing = _existing_clashes(valid)
     matches = {
         k.index: customer_id
         for k in valid
