@@ -395,3 +395,29 @@ def test_a_customer_deleted_after_the_preview_fails_its_row_alone(staff_client, 
     assert answer["failed_rows"][0]["codes"] == ["customer_deleted"]
     ama.refresh_from_db()
     assert ama.last_name == "Boateng"
+
+
+def test_rows_changing_different_fields_keep_every_other_field_as_it_is_at_the_run(
+    staff_client, confirm, kwame
+):
+    ama = CustomerFactory(phone="+233551234567", last_name="Owusu", region="VOLTA")
+    content = xlsx(
+        ["Phone", "Last Name", "Region"],
+        ["0241234567", "Asante", ""],
+        ["0551234567", "", "Oti"],
+    )
+    body = upload(staff_client, content, mode="update").json()
+    assert body["summary"]["to_update"] == 2
+    # After the preview, another admin changes fields the rows do not change.
+    User.objects.filter(pk=kwame.pk).update(region="CENTRAL")
+    User.objects.filter(pk=ama.pk).update(last_name="Boateng")
+
+    confirm(body["upload_id"])
+
+    kwame.refresh_from_db()
+    ama.refresh_from_db()
+    assert (kwame.last_name, kwame.region) == ("Asante", "CENTRAL")
+    assert (ama.last_name, ama.region) == ("Boateng", "OTI")
+    changed = {c.customer_id: c.fields for c in CustomerChange.objects.all()}
+    assert changed[kwame.pk] == {"last_name": {"old": "Mensah", "new": "Asante"}}
+    assert changed[ama.pk] == {"region": {"old": "VOLTA", "new": "OTI"}}

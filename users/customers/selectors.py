@@ -322,6 +322,8 @@ class Holding(NamedTuple):
 
     holder: Holder
     fields: dict | None
+    # The holder's phone, email and mark as unique_key compares them, by field.
+    keys: dict[str, str | None]
 
 
 def _rows_where_in(
@@ -350,19 +352,24 @@ def _columns(*names: str) -> str:
 
 def holdings_of(*, field: str, keys: Iterable[str]) -> dict[str, Holding]:
     """The stored users holding these values of one unique field, by the value (as unique_key
-    compares it), with the customer fields of the plain customers among them: what the rows of
-    an update are matched to. One index lookup a value (where holders_of and
-    customer_fields_of together made four)."""
+    compares it: `keys` are compared so already), with the customer fields of the plain
+    customers among them: what the rows of an update are matched to. One index lookup a value
+    (where holders_of and customer_fields_of together made four)."""
     columns = _columns("id", "user_role", "is_staff", "is_superuser", *rules.CUSTOMER_FIELDS)
-    keys = sorted({key for value in keys if (key := unique_key(field, value)) is not None})
     found: dict[str, Holding] = {}
     for user_id, role, is_staff, is_superuser, *values in _rows_where_in(
-        columns, _compared(field), keys
+        columns, _compared(field), sorted(set(keys))
     ):
         fields = dict(zip(rules.CUSTOMER_FIELDS, values, strict=True))
         holder = Holder(user_id, *(fields[name] for name in Holder._fields[1:]))
         plain = role == Role.CUSTOMER and not is_staff and not is_superuser
-        found[unique_key(field, fields[field])] = Holding(holder, fields if plain else None)
+        # As unique_key compares them, written out (it runs for every row of an update).
+        held = {
+            "phone": holder.phone or None,
+            "email": holder.email.lower() if holder.email else None,
+            "shipping_mark": holder.shipping_mark.upper() if holder.shipping_mark else None,
+        }
+        found[held[field]] = Holding(holder, fields if plain else None, held)
     return found
 
 

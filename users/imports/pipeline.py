@@ -353,12 +353,11 @@ def _matches_and_clashes(
                 continue
             stored[holding.holder.id] = holding.fields
             held = [(match, holding.holder)]
+            held_keys = holding.keys
             others = {
                 name: key
                 for name, key in k.unique_items()
-                if name != match
-                and key is not None
-                and key != selectors.unique_key(name, holding.fields[name])
+                if key is not None and key != held_keys[name]
             }
             if others:
                 rest.append((k, others, held))
@@ -854,10 +853,8 @@ def _store(
                 int(generated),
             ]
             if index in classified.matched:
-                stored_row += [
-                    classified.matched[index],
-                    storable(classified.changes.get(index, [])),
-                ]
+                # Changes hold cleaned and stored values only: no NUL can be among them.
+                stored_row += [classified.matched[index], classified.changes.get(index, [])]
             chunk.append(stored_row)
             errors.extend(
                 (parsed.row, index, p.field, p.code, p.message, storable(str(p.value)[:_VALUE_CAP]))

@@ -284,7 +284,10 @@ class _Updates:
         ids = [pipeline.matched_customer(row) for _, row in batch]
         # Locked: nobody changes them between this read and the UPDATE, so `old` is true.
         current = selectors.customer_fields_of(ids=ids, lock=True)
-        self.rows: list[tuple] = []
+        # The customers' rows as they will be, and the fields any of them changes: the UPDATE
+        # sets only those columns (a file mostly changes the same few fields of every row).
+        self.rows: list[dict] = []
+        self.fields: set[str] = set()
         self.changes: list[tuple] = []
         self.unchanged = 0
         self.gone: list[tuple[int, list]] = []
@@ -301,12 +304,16 @@ class _Updates:
             if not fields:
                 self.unchanged += 1
                 continue
-            final = {**stored, **{name: change["new"] for name, change in fields.items()}}
-            self.rows.append((customer_id, *(final[name] for name in CUSTOMER_FIELDS)))
+            self.rows.append(
+                {"id": customer_id, **stored, **{name: c["new"] for name, c in fields.items()}}
+            )
+            self.fields.update(fields)
             self.changes.append((customer_id, row[0], json.dumps(fields)))
 
     def write(self, job: ImportJob, now) -> None:
-        bulk.update_rows(User, fields=CUSTOMER_FIELDS, rows=self.rows)
+        names = [name for name in CUSTOMER_FIELDS if name in self.fields]
+        rows = [(final["id"], *(final[name] for name in names)) for final in self.rows]
+        bulk.update_rows(User, fields=names, rows=rows)
         if self.changes:
             bulk.insert_rows(
                 CustomerChange,
