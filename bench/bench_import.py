@@ -338,6 +338,15 @@ def main() -> None:
         ],
         table,
     )
+    for (database, size), runs in update_results.items():
+        pairs = zip(results[(database, size)], runs, strict=True)
+        print(
+            f"\nEach run on {database}, {size:,} rows, create s / update s (update / create): "
+            + ", ".join(
+                f"{c['total_s']:.2f} / {u['total_s']:.2f} ({u['total_s'] / c['total_s']:.2f}x)"
+                for c, u in pairs
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from enum import StrEnum
 from functools import reduce
-from operator import and_, or_
+from operator import and_, itemgetter, or_
 from typing import NamedTuple
 
 import django_filters
@@ -350,6 +350,9 @@ def _columns(*names: str) -> str:
     return ", ".join(quote(User._meta.get_field(name).column) for name in names)
 
 
+_HOLDER_FIELDS = itemgetter(*Holder._fields[1:])
+
+
 def holdings_of(*, field: str, keys: Iterable[str]) -> dict[str, Holding]:
     """The stored users holding these values of one unique field, by the value (as unique_key
     compares it: `keys` are compared so already), with the customer fields of the plain
@@ -361,7 +364,7 @@ def holdings_of(*, field: str, keys: Iterable[str]) -> dict[str, Holding]:
         columns, _compared(field), sorted(set(keys))
     ):
         fields = dict(zip(rules.CUSTOMER_FIELDS, values, strict=True))
-        holder = Holder(user_id, *(fields[name] for name in Holder._fields[1:]))
+        holder = Holder(user_id, *_HOLDER_FIELDS(fields))
         plain = role == Role.CUSTOMER and not is_staff and not is_superuser
         # As unique_key compares them, written out (it runs for every row of an update).
         held = {
