@@ -455,16 +455,25 @@ class UndoKept(models.Model):
         return f"Kept user {self.customer_id}: {self.code}"
 
 
-class PasswordResetPin(models.Model):
-    """A PIN texted to a user's phone: stored hashed, valid PASSWORD_RESET_PIN_MINUTES, and
-    PASSWORD_RESET_MAX_ATTEMPTS wrong guesses end it."""
+class TextedPin(models.Model):
+    """A PIN texted to a user's phone (users.accounts.pins): stored hashed, valid until
+    `expires_at`, ended by too many wrong guesses (`attempts`), used once (`used_at`)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="reset_pins")
     pin_hash = models.CharField(max_length=128)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class PasswordResetPin(TextedPin):
+    """A PIN that resets the password: valid PASSWORD_RESET_PIN_MINUTES, and
+    PASSWORD_RESET_MAX_ATTEMPTS wrong guesses end it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="reset_pins")
 
     class Meta:
         ordering = ["-created_at"]
@@ -474,18 +483,13 @@ class PasswordResetPin(models.Model):
         return f"PIN for user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class PhoneVerificationPin(models.Model):
+class PhoneVerificationPin(TextedPin):
     """A PIN texted to a new account's phone at sign-up (or again on request): entering it
-    proves the phone is the holder's and verifies the account. Stored hashed, valid
-    PHONE_VERIFICATION_PIN_MINUTES, ended by PHONE_VERIFICATION_MAX_ATTEMPTS wrong guesses, and
-    used once (users.accounts.verification)."""
+    proves the phone is the holder's and verifies the account. Valid
+    PHONE_VERIFICATION_PIN_MINUTES, ended by PHONE_VERIFICATION_MAX_ATTEMPTS wrong guesses
+    (users.accounts.verification)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_pins")
-    pin_hash = models.CharField(max_length=128)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -6,8 +6,10 @@ import secrets
 from functools import cache
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.db.models import F, Model
+from django.db.models import F
 from django.utils import timezone
+
+from users.models import TextedPin
 
 
 def new_pin() -> str:
@@ -22,7 +24,9 @@ def stand_in_hash() -> str:
     return make_password(secrets.token_hex(16))
 
 
-def pin_try(model: type[Model], pending: Model | None, pin: str, *, max_attempts: int) -> bool:
+def pin_try(
+    model: type[TextedPin], pending: TextedPin | None, pin: str, *, max_attempts: int
+) -> bool:
     """Whether `pin` is `pending`'s (a row of `model` not yet used, or None) and may still be
     used. The try is counted before the PIN is compared, by one conditional UPDATE that only a
     live PIN (unused, unexpired, with tries left) passes, so parallel guesses cannot share a try;
