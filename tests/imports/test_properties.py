@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import preview, queue, run
+from users.customers import selectors
+from users.imports import pipeline
 from users.models import ImportJob, ImportRowError, User
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +105,72 @@ def test_importing_the_same_rows_twice_creates_nothing_the_second_time(owner, ro
         assert User.objects.count() == before
 
     rolled_back(body)
+
+
+# --- an update's lookups ---------------------------------------------------------------------
+
+# The keys of rows as _keys_of folds them: phones as stored, emails lower-case, marks upper-case.
+KEY_PHONES = [None, "+233241000001", "+233241000002", "+233241000003", "+233209999999", "+233551"]
+KEY_EMAILS = [
+    None,
+    "a@example.com",
+    "b@example.com",
+    "c@example.com",
+    "owner@example.com",
+    "n@x.io",
+]
+KEY_MARKS = [None, "PM A", "PM B", "PM C", "OWNER", "PM NEW"]
+
+
+@pytest.fixture
+def stored_users(owner):
+    """Customers holding the pools' values (one stored in other cases, one without an email),
+    and the staff owner holding the fourth of each."""
+    CustomerFactory(phone="+233241000001", email="a@example.com", shipping_mark="PM A")
+    CustomerFactory(phone="+233241000002", email="B@Example.COM", shipping_mark="pm b")
+    CustomerFactory(phone="+233241000003", email=None, shipping_mark="PM C")
+    CustomerFactory(phone="+233241000009", email="c@example.com", shipping_mark="PM D")
+
+
+def _effective(found, stored, match):
+    """What classify makes of the lookups, row by row: the customer a row updates and the other
+    users its values name, or (no customer matched) every user its values name."""
+    seen = {}
+    for index, held in found.items():
+        customer = next((h.id for name, h in held if name == match and h.id in stored), None)
+        if customer is None:
+            seen[index] = ("held", sorted((name, h.id) for name, h in held))
+        else:
+            others = sorted((name, h.id) for name, h in held if h.id != customer)
+            seen[index] = ("matched", customer, stored[customer], others)
+    return seen
+
+
+@property_settings
+@given(
+    values=st.lists(
+        st.tuples(
+            st.sampled_from(KEY_PHONES), st.sampled_from(KEY_EMAILS), st.sampled_from(KEY_MARKS)
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    match=st.sampled_from(["phone", "email", "shipping_mark"]),
+)
+def test_an_updates_lookups_find_what_looking_up_every_value_finds(stored_users, values, match):
+    """Looking up the match key, then only the values its customer does not hold, gives
+    classify what looking up every value of every row (and the customers' fields) gives."""
+    keys = [
+        pipeline._Keys(index=i, row=i + 2, valid=True, phone=p, email=e, mark=m, first_name="Ama")
+        for i, (p, e, m) in enumerate(values)
+    ]
+    everything = pipeline._existing_clashes(keys)
+    plain = {
+        u.pk for u in User.objects.filter(user_role="CUSTOMER", is_staff=False, is_superuser=False)
+    }
+    ids = {h.id for held in everything.values() for name, h in held if name == match}
+    fields = selectors.customer_fields_of(ids=ids & plain)
+
+    found, stored = pipeline._matches_and_clashes(keys, match)
+
+    assert _effective(found, stored, match) == _effective(everything, fields, match)
