@@ -4,6 +4,7 @@ import time
 import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.cache import cache
+from django_tasks import task_backends
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -103,3 +104,14 @@ def slow_hashing(monkeypatch):
 
     monkeypatch.setattr(MD5PasswordHasher, "verify", slow_verify)
     monkeypatch.setattr(MD5PasswordHasher, "encode", slow_encode)
+
+
+@pytest.fixture
+def held_tasks(settings):
+    """A queue that keeps the tasks a request queues instead of running them (as a worker that
+    has not got to them yet): the request's own work alone."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    backend = task_backends["default"]
+    backend.clear()
+    yield backend.results
+    backend.clear()

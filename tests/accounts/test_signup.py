@@ -16,6 +16,7 @@ from tests.spa import (
     fetch,
     mark_request,
 )
+from users.accounts import tasks as verification
 from users.models import PasswordChange, PhoneVerificationPin, User
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +196,30 @@ def test_login_with_the_signup_phone_as_typed_says_nothing_before_verification(c
 
     assert response.json()["code"] == "verification_required"
     assert "tokens" not in response.json()
+
+
+def test_the_pin_and_the_registered_notice_are_made_and_texted_by_the_worker(
+    client, twilio, held_tasks
+):
+    """The answer waits for no SMS provider: the request queues one task either way."""
+    new = sign_up(client, mark="PM 1 AMA")
+    created = User.objects.get(phone="+233245551234")
+    assert (twilio.sent, PhoneVerificationPin.objects.count()) == ([], 0)
+    [queued] = held_tasks
+    assert queued.task.func is verification.verification_pin_send_task.func
+    assert queued.kwargs == {"user_id": created.pk}
+
+    registered = sign_up(client, mark="PM 2 AMA")  # the same phone and email again
+    assert (registered.status, registered.body["success"]) == (new.status, True)
+    assert twilio.sent == []
+    notice = held_tasks[-1]
+    assert notice.task.func is verification.registered_details_notice_task.func
+    assert notice.kwargs == {"phone": "+233245551234"}
+
+    for result in held_tasks:
+        result.task.call(*result.args, **result.kwargs)
+    pin, registered_notice = twilio.sent
+    assert pin["to"] == registered_notice["to"] == "+233245551234"
+    assert PIN.search(pin["body"])
+    assert "already registered" in registered_notice["body"]
+    assert PhoneVerificationPin.objects.filter(user=created).count() == 1

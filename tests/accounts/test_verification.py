@@ -23,7 +23,7 @@ from tests.spa import (
     edit_client_body,
     user_url,
 )
-from users.accounts import verification
+from users.accounts import tasks
 from users.models import PhoneVerificationPin, User
 
 pytestmark = pytest.mark.django_db
@@ -192,9 +192,33 @@ def test_resend_stops_at_the_hourly_limit(twilio, settings):
     legacy_signup(Spa())
 
     for _ in range(settings.PHONE_VERIFICATION_MAX_PER_HOUR + 2):
-        verification.verification_pin_resend(phone=PHONE)
+        tasks.verification_pin_resend_request(phone=PHONE)
 
     assert len(twilio.sent) == settings.PHONE_VERIFICATION_MAX_PER_HOUR
+
+
+def test_a_resend_request_queues_one_task_for_any_phone_and_texts_nothing_itself(
+    twilio, held_tasks
+):
+    waiting = CustomerFactory(phone="+233241110001", is_verified=False)
+    verified = CustomerFactory(phone="+233241110002", is_verified=True)
+    client = Client()
+
+    answers = [
+        client.post(RESEND_VERIFICATION, {"phone": phone}, content_type="application/json")
+        for phone in ("0241110001", "0241110002", "0209999999", "someone@example.com")
+    ]
+
+    assert len({(a.status_code, a.content) for a in answers}) == 1
+    assert twilio.sent == []
+    # The id of the phone's account, or none: the worker decides what to send.
+    assert [result.kwargs for result in held_tasks] == [
+        {"user_id": user_id, "resend": True} for user_id in (waiting.pk, verified.pk, None, None)
+    ]
+    for result in held_tasks:
+        result.task.call(*result.args, **result.kwargs)
+    [sms] = twilio.sent
+    assert sms["to"] == waiting.phone
 
 
 def test_an_unverified_accounts_token_reaches_neither_the_profile_nor_staff_endpoints():

@@ -8,10 +8,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from tests.excel import builders
 from tests.factories import StaffFactory
 from tests.imports.helpers import preview, queue, records
+from users.accounts import tasks as account_tasks
 from users.imports import tasks
 from users.management.commands import run_worker
 from users.models import ImportJob, User
@@ -159,3 +162,21 @@ def test_the_workers_watchdog_queues_again_a_job_whose_worker_went_quiet(setting
     job.refresh_from_db()
     assert job.status == ImportJob.Status.QUEUED
     assert queued == [job.pk]
+
+
+def test_the_watchdogs_prune_deletes_task_results_finished_over_a_day_ago(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    results = [
+        account_tasks.registered_details_notice_task.enqueue(phone="+233245551234")
+        for _ in range(3)
+    ]
+    old, recent, waiting = (DBTaskResult.objects.get(pk=result.id) for result in results)
+    now = timezone.now()
+    for row, finished in ((old, now - timedelta(days=2)), (recent, now - timedelta(hours=1))):
+        DBTaskResult.objects.filter(pk=row.pk).update(
+            status=TaskResultStatus.SUCCESSFUL, finished_at=finished
+        )
+
+    run_worker.prune_task_results()
+
+    assert set(DBTaskResult.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}

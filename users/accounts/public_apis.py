@@ -231,7 +231,7 @@ class ResendVerificationView(_PhoneOnlyView):
     answer = verification.RESEND_MESSAGE
 
     def act(self, phone: str) -> None:
-        verification.verification_pin_resend(phone=phone)
+        tasks.verification_pin_resend_request(phone=phone)
 
 
 FORGOT_ANSWER = (

@@ -6,8 +6,9 @@ cannot sign in until its phone is proved by the PIN texted to it (users.accounts
 an SMS PIN password reset, or an administrator.
 
 A phone number or email that is already registered gets the answer a new account gets, in
-about the same time (the same password and PIN hashing, one SMS to that phone), so the answer
-says nothing about who is registered. Only a taken shipping mark is said to be taken: the
+about the same time (the same password hash, one task queued; the worker hashes a PIN and
+sends one SMS either way: the PIN, or a notice to the phone given), so the answer says nothing
+about who is registered. Only a taken shipping mark is said to be taken: the
 person has to choose another one, and marks are printed on parcels anyway."""
 
 import logging
@@ -18,11 +19,10 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from rest_framework import status
 
-from users.accounts import pins, verification
+from users.accounts import tasks
 from users.api.errors import ApplicationError
 from users.customers import rules, selectors, services
 from users.customers.rules import DUPLICATE_EXISTING
-from users.messaging.sms import sms_send
 from users.models import Role
 
 logger = logging.getLogger(__name__)
@@ -33,11 +33,6 @@ SIGNUP_MESSAGE = (
     "Thank you. We have sent a text message to the phone number you gave: enter the PIN it "
     "holds to verify your number, then sign in with your phone number and password. No PIN? "
     "Contact primepre and an administrator will verify your account."
-)
-_TAKEN_TEXT = (
-    "Someone asked to open a primepre account with this phone number, but these details are "
-    "already registered. If it was you, sign in, or choose 'Forgot password' on the sign-in "
-    "page. If it was not you, ignore this message."
 )
 # The legacy signup pages offer these cities, not regions (SPA-CONTRACT.md 4.10).
 _CITY_REGIONS = {
@@ -157,20 +152,13 @@ def customer_signup(
             raise _mark_taken() from None
         if rest or not taken:
             raise ValidationError(rest) from None
-        _registered_details_notice(phone=values["phone"])
+        # The cost of a new account's password hash; the worker texts the phone given.
+        make_password(secrets.token_hex(8))
+        tasks.registered_details_notice_task.enqueue(phone=values["phone"])
         return SignupAnswer(user=_echo(values))
-    verification.verification_pin_issue(user=user)
+    tasks.verification_pin_send_task.enqueue(user_id=user.pk)
     values["shipping_mark"] = user.shipping_mark
     return SignupAnswer(user=_echo(values))
-
-
-def _registered_details_notice(*, phone: str) -> None:
-    """The taken path's work, as costly as a new account's: the password hash, the PIN hash and
-    one SMS (to the phone given: its holder learns someone tried)."""
-    make_password(secrets.token_hex(8))
-    pins.pin_cost()
-    result = sms_send(to=phone, body=_TAKEN_TEXT, kind="signup_registered")
-    logger.info("[SIGNUP] created=0 reason=registered sent=%d", int(result.sent))
 
 
 def legacy_signup_fields(*, name: str, company_name: str, phone: str, region: str) -> dict:

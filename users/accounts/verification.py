@@ -1,8 +1,9 @@
 """Proof that a new account's phone is its holder's: a PIN texted at sign-up (and again on
 request) that verifies the account when it comes back.
 
-Every answer is the same whether or not the phone has an account, and takes about the same
-time (one PIN hash either way). A PIN is stored hashed, expires, dies after a few wrong guesses,
+Every answer is the same whether or not the phone has an account, after the same work: a
+request looks up an id and queues a task (users.accounts.tasks); the worker decides, hashes
+once in every branch and texts. A PIN is stored hashed, expires, dies after a few wrong guesses,
 and is used once even when two requests bring it at the same instant: its use is a conditional
 UPDATE that only one of them can win."""
 
@@ -33,6 +34,13 @@ RESEND_MESSAGE = (
 )
 
 
+REGISTERED_TEXT = (
+    "Someone asked to open a primepre account with this phone number, but these details are "
+    "already registered. If it was you, sign in, or choose 'Forgot password' on the sign-in "
+    "page. If it was not you, ignore this message."
+)
+
+
 def verification_text(pin: str) -> str:
     return (
         f"Your primepre verification PIN is {pin}. It expires in "
@@ -40,46 +48,62 @@ def verification_text(pin: str) -> str:
     )
 
 
-def verification_pin_issue(*, user: User) -> None:
-    """Ends the account's unused PINs and texts it a new one."""
+def verification_pin_send(*, user_id: int | None, resend: bool = False) -> bool:
+    """The worker's half of a sign-up (users.accounts.tasks): a new PIN, stored hashed (the
+    account's unused ones end), texted to the account's phone, if the account is active and
+    still unverified; with `resend`, unless one went out less than
+    PHONE_VERIFICATION_RESEND_SECONDS ago or PHONE_VERIFICATION_MAX_PER_HOUR already did this
+    hour. Every branch hashes once, so the worker's load does not tell either. Whether a PIN
+    was sent."""
     pin = pins.new_pin()
+    pin_hash = make_password(pin)
+    pending = User.objects.filter(pk=user_id, is_active=True, is_verified=False)
+    user = pending.first() if user_id else None
+    if user is None:
+        logger.info("[PHONE-VERIFY-SEND] sent=0 reason=no_pending_account")
+        return False
     now = timezone.now()
     with transaction.atomic():
+        # The account's row lock: two requests at once cannot both pass the limits.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if resend and (reason := _resend_refused(user, now)):
+            logger.info("[PHONE-VERIFY-SEND] user=%s sent=0 reason=%s", user.pk, reason)
+            return False
         PhoneVerificationPin.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
         PhoneVerificationPin.objects.create(
             user=user,
-            pin_hash=make_password(pin),
+            pin_hash=pin_hash,
             created_at=now,
             expires_at=now + timedelta(minutes=settings.PHONE_VERIFICATION_PIN_MINUTES),
         )
     result = sms_send(to=user.phone, body=verification_text(pin), kind="verification_pin")
     logger.info("[PHONE-VERIFY-SEND] user=%s sent=%d", user.pk, int(result.sent))
+    return bool(result.sent)
 
 
-def verification_pin_resend(*, phone: str) -> None:
-    """A new PIN for an unverified account with this phone, unless one went out less than
-    PHONE_VERIFICATION_RESEND_SECONDS ago or PHONE_VERIFICATION_MAX_PER_HOUR already did.
-    The caller learns nothing either way."""
-    user = selectors.user_find_by_identifier(identifier=phone)
-    if user is None or "@" in phone or user.is_verified or not user.is_active:
-        pins.pin_cost()  # the cost of the real path's hash
-        logger.info("[PHONE-VERIFY-RESEND] sent=0 reason=no_pending_account")
-        return
-    now = timezone.now()
+def registered_details_notice(*, phone: str) -> bool:
+    """The worker's half of a sign-up with details already registered (users.accounts.signup):
+    one SMS to the phone given (its holder learns someone tried), after a PIN's hash, as a new
+    account's PIN costs the worker. Whether it was sent."""
+    pins.pin_cost()
+    result = sms_send(to=phone, body=REGISTERED_TEXT, kind="signup_registered")
+    logger.info("[SIGNUP] created=0 reason=registered sent=%d", int(result.sent))
+    return bool(result.sent)
+
+
+def _resend_refused(user: User, now) -> str:
+    """Why a new PIN may not go out now ("" when it may)."""
     recent = PhoneVerificationPin.objects.filter(
         user=user, created_at__gte=now - timedelta(hours=1)
     ).values_list("created_at", flat=True)
     latest = max(recent, default=None)
-    cooldown = timedelta(seconds=settings.PHONE_VERIFICATION_RESEND_SECONDS)
-    if latest is not None and now - latest < cooldown:
-        pins.pin_cost()
-        logger.info("[PHONE-VERIFY-RESEND] user=%s sent=0 reason=cooldown", user.pk)
-        return
+    if latest is not None and now - latest < timedelta(
+        seconds=settings.PHONE_VERIFICATION_RESEND_SECONDS
+    ):
+        return "cooldown"
     if len(recent) >= settings.PHONE_VERIFICATION_MAX_PER_HOUR:
-        pins.pin_cost()
-        logger.info("[PHONE-VERIFY-RESEND] user=%s sent=0 reason=hourly_limit", user.pk)
-        return
-    verification_pin_issue(user=user)
+        return "hourly_limit"
+    return ""
 
 
 def phone_verify(*, phone: str, pin: str) -> User:

@@ -8,7 +8,8 @@ import starts at once instead of on the next tick of a fixed timer.
 
 The watchdog queues again any import whose worker went quiet for IMPORT_STALE_AFTER seconds (a
 worker killed mid-job, a machine that vanished), so a job never waits for someone to look at it,
-and once an hour deletes the stored rows that are no longer kept (import_jobs_prune).
+and once an hour deletes the stored rows that are no longer kept (import_jobs_prune) and the
+queue's task results finished more than a day ago.
 It is safe to run any number of these, on any number of machines, against one database."""
 
 import logging
@@ -43,6 +44,16 @@ POLL_SECONDS = 0.1
 FALLBACK_POLL_SECONDS = 5.0
 
 
+def prune_task_results() -> None:
+    """Deletes the database queue's task results finished more than a day ago (with their
+    arguments: ids, and the phone a sign-up notice was texted to), by django-tasks-db's own
+    command. Redis (TASKS_BACKEND=rq) expires its results by itself."""
+    if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
+        call_command(
+            "prune_db_task_results", "--min-age-days", "1", "--queue-name", "*", verbosity=0
+        )
+
+
 def watchdog(stop: threading.Event, period: float) -> None:
     last_prune = 0.0
     while not stop.wait(period):
@@ -51,6 +62,7 @@ def watchdog(stop: threading.Event, period: float) -> None:
             import_undos_recover_stale()
             if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                 import_jobs_prune()
+                prune_task_results()
                 last_prune = time.monotonic()
         except DatabaseError as error:
             logger.warning("[WATCHDOG] error=%s", type(error).__name__)
