@@ -8,8 +8,8 @@ an SMS PIN password reset, or an administrator.
 A phone number or email that is already registered gets the answer a new account gets, in
 about the same time (the same password hash, one task queued; the worker hashes a PIN and
 sends one SMS either way: the PIN, or a notice to the phone given), so the answer says nothing
-about who is registered. Only a taken shipping mark is said to be taken: the
-person has to choose another one, and marks are printed on parcels anyway."""
+about who is registered. Only a taken shipping mark is said to be taken: the person has to
+choose another one, and marks are printed on parcels anyway."""
 
 import logging
 import secrets
