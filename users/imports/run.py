@@ -73,7 +73,7 @@ def claim(model: type[ImportJob] | type[ImportUndo], pk, worker_id: str) -> bool
         Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True),
         status=ImportJob.Status.RUNNING,
     )
-    claimed = (
+    taken = (
         model.objects.filter(claimable, pk=pk).update(
             status=ImportJob.Status.RUNNING,
             worker_id=worker_id,
@@ -82,14 +82,16 @@ def claim(model: type[ImportJob] | type[ImportUndo], pk, worker_id: str) -> bool
         )
         == 1
     )
-    if claimed:
+    if taken:
         model.objects.filter(pk=pk, started_at__isnull=True).update(started_at=now)
-    return claimed
+    return taken
 
 
-def _locked(job_id, worker_id: str) -> ImportJob:
-    """The job, row-locked for this transaction, if this worker still holds it."""
-    job = ImportJob.objects.select_for_update().get(pk=job_id)
+def claimed(model: type[ImportJob] | type[ImportUndo], pk, worker_id: str):
+    """The job (an import, or an undo: `model`), row-locked for this transaction, if this
+    worker still holds its claim: Cancelled if it was cancelled (only an import can be),
+    LostClaim if another worker holds it."""
+    job = model.objects.select_for_update().get(pk=pk)
     if job.status == ImportJob.Status.CANCELLED:
         raise Cancelled
     if job.status != ImportJob.Status.RUNNING or job.worker_id != worker_id:
@@ -368,7 +370,7 @@ def _run_batch(
     updates = [(index, row) for index, row in batch if row[1] == pipeline.UPDATE]
     try:
         with transaction.atomic():
-            job = _locked(job_id, worker_id)
+            job = claimed(ImportJob, job_id, worker_id)
             if creates:
                 _insert_batch(job, creates, now)
             changed = _Updates(job, updates)
@@ -388,7 +390,7 @@ def _run_batch(
     created = updated = failed = 0
     for index, row in batch:
         with transaction.atomic():
-            job = _locked(job_id, worker_id)
+            job = claimed(ImportJob, job_id, worker_id)
             if job.checkpoint > index:
                 continue  # done before a retry of this batch
             if row[1] == pipeline.UPDATE:
@@ -410,7 +412,7 @@ def _run_batch(
                 failed += 1
                 _advance(job, checkpoint=index + 1, failed=1)
     with transaction.atomic():
-        _advance(_locked(job_id, worker_id), checkpoint=end)
+        _advance(claimed(ImportJob, job_id, worker_id), checkpoint=end)
     return created, updated, failed
 
 
@@ -420,7 +422,7 @@ def _rss_mb() -> float:
 
 def _finish(job_id, worker_id: str) -> ImportJob:
     with transaction.atomic():
-        job = _locked(job_id, worker_id)
+        job = claimed(ImportJob, job_id, worker_id)
         job.status = ImportJob.Status.COMPLETE
         job.finished_at = timezone.now()
         job.message = (
@@ -511,7 +513,7 @@ def _step(
     if not batch:
         # Only rows that need no insert were left: move past them.
         with transaction.atomic():
-            _advance(_locked(job_id, worker_id), checkpoint=end)
+            _advance(claimed(ImportJob, job_id, worker_id), checkpoint=end)
         return 0, 0, 0, 0, end
     created, updated, failed = _run_batch(job_id, worker_id, batch, end, on_created)
     return len(batch), created, updated, failed, end

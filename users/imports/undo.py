@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk
-from users.imports.run import claim
+from users.imports.run import LostClaim, claim, claimed
 from users.imports.run import with_db_retries as _with_db_retries
 from users.models import CustomerChange, ImportJob, ImportUndo, Role, UndoKept, User
 
@@ -48,22 +48,11 @@ KEPT_MESSAGES = {
 }
 
 
-class LostClaim(Exception):
-    """Another worker took the undo over: stop without touching it."""
-
-
 def import_changes(job_id):
     return CustomerChange.objects.filter(import_job_id=job_id, source=CustomerChange.Source.IMPORT)
 
 
 # --- running ---------------------------------------------------------------------------------
-
-
-def _locked(undo_id, worker_id: str) -> ImportUndo:
-    undo = ImportUndo.objects.select_for_update().get(pk=undo_id)
-    if undo.status != ImportJob.Status.RUNNING or undo.worker_id != worker_id:
-        raise LostClaim
-    return undo
 
 
 def _advance(
@@ -206,12 +195,12 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
         )
         if not changes:
             with transaction.atomic():
-                _advance(_locked(undo_id, worker_id), phase=CREATED, checkpoint=0)
+                _advance(claimed(ImportUndo, undo_id, worker_id), phase=CREATED, checkpoint=0)
             return True
         end = changes[-1].id
         try:
             with transaction.atomic():
-                locked = _locked(undo_id, worker_id)
+                locked = claimed(ImportUndo, undo_id, worker_id)
                 restored, kept = _restore_batch(locked, changes, now)
                 _advance(locked, phase=CHANGES, checkpoint=end, restored=restored, kept=kept)
             return True
@@ -221,7 +210,7 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
         # is kept alone.
         for change in changes:
             with transaction.atomic():
-                locked = _locked(undo_id, worker_id)
+                locked = claimed(ImportUndo, undo_id, worker_id)
                 if locked.checkpoint >= change.id:
                     continue
                 try:
@@ -246,7 +235,7 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
     if not ids:
         return False
     with transaction.atomic():
-        locked = _locked(undo_id, worker_id)
+        locked = claimed(ImportUndo, undo_id, worker_id)
         deleted, kept = _delete_batch(locked, ids)
         _advance(locked, phase=CREATED, checkpoint=ids[-1], deleted=deleted, kept=kept)
     return True
@@ -254,7 +243,7 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
 
 def _finish(undo_id, worker_id: str) -> ImportUndo:
     with transaction.atomic():
-        undo = _locked(undo_id, worker_id)
+        undo = claimed(ImportUndo, undo_id, worker_id)
         now = timezone.now()
         undo.status = ImportJob.Status.COMPLETE
         undo.finished_at = now
