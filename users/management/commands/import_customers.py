@@ -6,9 +6,7 @@ The same pipeline as the API: preview (printed), then the job runs here with a p
 """
 
 import os
-import sys
-import threading
-import time
+from functools import partial
 
 from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import BaseCommand, CommandError
@@ -17,7 +15,7 @@ from users.excel.errors import FileError
 from users.imports import jobs, pipeline, reports, run
 from users.imports.tasks import worker_id
 from users.management.acting import acting_user
-from users.management.output import progress_bar
+from users.management.output import run_with_progress
 from users.models import ImportJob
 
 
@@ -113,7 +111,14 @@ class Command(BaseCommand):
             job.delete()
             self.stdout.write("Dry run: nothing was written.")
             return
-        job = self._run_with_progress(jobs.import_job_queue(job=job))
+        job = jobs.import_job_queue(job=job)
+        job = run_with_progress(
+            self.stdout,
+            job,
+            run=partial(run.import_job_run, job_id=job.pk, worker_id=worker_id()),
+            done=_done,
+            total=job.to_write_count,
+        )
         self.stdout.write(job.message)
         if job.skipped_count or job.failed_count:
             self.stdout.write(
@@ -139,28 +144,6 @@ class Command(BaseCommand):
                     f"  Row {entry['source_row_number']} (customer #{entry['customer_id']}): "
                     f"{changes}"
                 )
-
-    def _run_with_progress(self, job: ImportJob) -> ImportJob:
-        """Runs the job in this process (a worker that gets to it first runs it instead; the bar
-        follows the job either way)."""
-        runner = threading.Thread(
-            target=run.import_job_run,
-            kwargs={"job_id": job.pk, "worker_id": worker_id()},
-            daemon=True,
-        )
-        if job.status == ImportJob.Status.QUEUED:
-            runner.start()
-        while True:
-            job.refresh_from_db()
-            if sys.stdout.isatty():
-                self.stdout.write("\r" + progress_bar(_done(job), job.to_write_count), ending="")
-            if job.status in ImportJob.FINISHED_STATUSES:
-                break
-            time.sleep(0.5)
-        if runner.is_alive():
-            runner.join(timeout=5)
-        self.stdout.write("\n" + progress_bar(_done(job), job.to_write_count))
-        return job
 
 
 def _done(job: ImportJob) -> int:

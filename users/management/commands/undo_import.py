@@ -6,9 +6,7 @@ in, which are listed. The undo runs here with a progress bar (a worker that gets
 runs it instead; the bar follows it either way); run again, it goes on from its checkpoint.
 """
 
-import sys
-import threading
-import time
+from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -16,7 +14,7 @@ from users.api.errors import ApplicationError
 from users.imports import jobs, undo
 from users.imports.tasks import worker_id
 from users.management.acting import acting_user
-from users.management.output import progress_bar
+from users.management.output import run_with_progress
 from users.models import ImportJob, ImportUndo
 
 
@@ -38,7 +36,13 @@ class Command(BaseCommand):
         except ApplicationError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
         jobs.import_undos_recover_stale(undo_ids=[record.pk])
-        record = self._run_with_progress(record)
+        record = run_with_progress(
+            self.stdout,
+            record,
+            run=partial(undo.import_undo_run, undo_id=record.pk, worker_id=worker_id()),
+            done=_done,
+            total=record.to_delete_count + record.to_restore_count,
+        )
         self.stdout.write(record.message)
         for kept in record.kept.all()[:50]:
             self.stdout.write(f"  Customer #{kept.customer_id} ({kept.action}): {kept.message}")
@@ -47,25 +51,6 @@ class Command(BaseCommand):
         if record.status == ImportJob.Status.FAILED:
             raise CommandError("The undo failed.")
 
-    def _run_with_progress(self, record: ImportUndo) -> ImportUndo:
-        runner = threading.Thread(
-            target=undo.import_undo_run,
-            kwargs={"undo_id": record.pk, "worker_id": worker_id()},
-            daemon=True,
-        )
-        if record.status == ImportJob.Status.QUEUED:
-            runner.start()
-        total = record.to_delete_count + record.to_restore_count
-        while True:
-            record.refresh_from_db()
-            done = record.deleted_count + record.restored_count + record.kept_count
-            if sys.stdout.isatty():
-                self.stdout.write("\r" + progress_bar(done, total), ending="")
-            if record.status in ImportJob.FINISHED_STATUSES:
-                break
-            time.sleep(0.5)
-        if runner.is_alive():
-            runner.join(timeout=5)
-        done = record.deleted_count + record.restored_count + record.kept_count
-        self.stdout.write("\n" + progress_bar(done, total))
-        return record
+
+def _done(record: ImportUndo) -> int:
+    return record.deleted_count + record.restored_count + record.kept_count
