@@ -203,42 +203,38 @@ HEADERS = [
 ]
 
 
-def update_xlsx_file(count: int, *, phone_start: int) -> Path:
-    """The workbook xlsx_file(count, phone_start) makes, with every second row changing two
-    fields (last name and region): an update of the customers that workbook created."""
+def _cached_workbook(name: str, rows: list[list]) -> Path:
+    """bench/out/NAME: a workbook of HEADERS and `rows`, written once."""
     from openpyxl import Workbook
 
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"customers-update-{count}-{phone_start}.xlsx"
+    path = OUT / name
     if path.exists():
         return path
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Customers")
     sheet.append(HEADERS)
-    for n, row in enumerate(customer_rows(count, phone_start=phone_start)):
-        if n % 2 == 0:
-            row[2] = "Changed" + row[2]
-            row[5] = "Upper West" if row[5] != "Upper West" else "Oti"
+    for row in rows:
         sheet.append(row)
     workbook.save(path)
     return path
+
+
+def update_xlsx_file(count: int, *, phone_start: int) -> Path:
+    """The workbook xlsx_file(count, phone_start) makes, with every second row changing two
+    fields (last name and region): an update of the customers that workbook created."""
+    rows = customer_rows(count, phone_start=phone_start)
+    for row in rows[::2]:
+        row[2] = "Changed" + row[2]
+        row[5] = "Upper West" if row[5] != "Upper West" else "Oti"
+    return _cached_workbook(f"customers-update-{count}-{phone_start}.xlsx", rows)
 
 
 def xlsx_file(count: int, *, phone_start: int) -> Path:
     """A generated customers workbook (cached under bench/out/)."""
-    from openpyxl import Workbook
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"customers-{count}-{phone_start}.xlsx"
-    if path.exists():
-        return path
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Customers")
-    sheet.append(HEADERS)
-    for row in customer_rows(count, phone_start=phone_start):
-        sheet.append(row)
-    workbook.save(path)
-    return path
+    return _cached_workbook(
+        f"customers-{count}-{phone_start}.xlsx", customer_rows(count, phone_start=phone_start)
+    )
 
 
 def print_table(title: str, headers: list[str], rows: list[list]) -> None:
