@@ -366,12 +366,7 @@ def holdings_of(*, field: str, keys: Iterable[str]) -> dict[str, Holding]:
         fields = dict(zip(rules.CUSTOMER_FIELDS, values, strict=True))
         holder = Holder(user_id, *_HOLDER_FIELDS(fields))
         plain = role == Role.CUSTOMER and not is_staff and not is_superuser
-        # As unique_key compares them, written out (it runs for every row of an update).
-        held = {
-            "phone": holder.phone or None,
-            "email": holder.email.lower() if holder.email else None,
-            "shipping_mark": holder.shipping_mark.upper() if holder.shipping_mark else None,
-        }
+        held = holder_keys(holder)
         found[held[field]] = Holding(holder, fields if plain else None, held)
     return found
 
@@ -413,6 +408,17 @@ def unique_key(field: str, value: object) -> str | None:
     return text
 
 
+def holder_keys(holder: Holder) -> dict[str, str | None]:
+    """The holder's phone, email and mark as unique_key compares them, by field: written out,
+    as this runs for every holder a large import finds (a unique_key call per value cost a
+    third of the lookups' time)."""
+    return {
+        "phone": holder.phone or None,
+        "email": holder.email.lower() if holder.email else None,
+        "shipping_mark": holder.shipping_mark.upper() if holder.shipping_mark else None,
+    }
+
+
 class Clashes:
     """The stored users holding any unique value of some rows (fetched in one query, by
     holders_of), and, for one row, which of its values each of them holds."""
@@ -425,16 +431,11 @@ class Clashes:
             shipping_marks=[row["shipping_mark"] for row in rows if row.get("shipping_mark")],
             exclude_id=exclude_id,
         )
-        # As unique_key compares them, written out: this runs for every holder of a large
-        # import (three keys each), where a call per key cost a third of the lookups' time.
         holders: dict[tuple[str, str], Holder] = {}
         for user in users:
-            if user.phone:
-                holders[("phone", user.phone)] = user
-            if user.email:
-                holders[("email", user.email.lower())] = user
-            if user.shipping_mark:
-                holders[("shipping_mark", user.shipping_mark.upper())] = user
+            for name, key in holder_keys(user).items():
+                if key:
+                    holders[(name, key)] = user
         self._holders = holders
 
     def __bool__(self) -> bool:
