@@ -114,7 +114,7 @@ MSG_TOO_SLOW = (
     "Reading the sheet took too long and was stopped. Copy the data to a new workbook, save, "
     "and upload again."
 )
-MSG_NO_DATA = "The file has no data: no row of its first visible sheet has a value."
+MSG_NO_DATA = "The file has no data: no row of any visible sheet has a value."
 MSG_TOO_MANY_ROWS = (
     "The sheet has more than {max_rows:,} rows (header included). Split it into files of at "
     "most {max_data:,} customers."
@@ -133,11 +133,13 @@ class _Source(Protocol):
 
 
 class RowStream:
-    """The non-blank rows of the file's first visible sheet, as (row_number, cells).
+    """The non-blank rows of the file's first visible sheet that has one (`sheet_name`), as
+    (row_number, cells).
 
     row_number is the row number Excel shows (CSV: the 1-based record number). cells[0] is column
     A even when column A is empty; empty cells are None; trailing empty cells are dropped; values
-    are str, int, float, bool (dates and times as ISO strings). Reading stops after blank_run
+    are str, int, finite float, bool (dates and times as ISO strings; a NaN or infinite number
+    as the text "#NUM!"). Reading stops after blank_run
     consecutive blank rows, leading ones included. Raises FileError(too_many_rows) on the
     (max_rows + 1)-th non-blank row and FileError(no_data) when there was none.
 

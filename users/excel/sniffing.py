@@ -29,8 +29,23 @@ MSG_XML_2003 = (
     "Save As > Excel Workbook (.xlsx), and upload that."
 )
 
+MSG_OLD_EXCEL = (
+    "This is a workbook from an older version of Excel ({version}), which cannot be read. Open "
+    "it in Excel, choose Save As > Excel Workbook (.xlsx), and upload that."
+)
+
 ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# The BOF record a bare BIFF stream starts with: Excel 2.x-4.0 saved one as the whole file, and
+# programs still export Excel 5.0/95 (and 97) streams without the OLE container of an .xls.
+# BOF type -> (the length of its data, the version it names).
+_BIFF_BOF = {
+    0x0009: (4, "Excel 2.x"),
+    0x0209: (6, "Excel 3.0"),
+    0x0409: (6, "Excel 4.0"),
+    0x0809: (8, "Excel 5.0/95"),  # BIFF8's BOF has the same type and is 16 bytes long
+}
+_BIFF8_BOF_LENGTH = 16
 _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "a PDF document"),
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
@@ -96,6 +111,7 @@ def detect_type(head: bytes) -> str:
             raise not_a_spreadsheet(what)
     if head.startswith(b"MZ") and b"\x00" in head[:64]:
         raise not_a_spreadsheet("a Windows program (.exe)")
+    _refuse_bare_biff(head)
     encoding = _bom_or_nul_encoding(head) or ("utf-8" if _is_utf8(head) else "cp1252")
     _check_text(decode_head(head, encoding))
     return "csv"
@@ -105,6 +121,25 @@ def not_a_spreadsheet(what: str) -> FileError:
     """The refusal of a file that is `what` ("a PDF document") instead of a spreadsheet."""
     return FileError(
         UNSUPPORTED_FILE_TYPE, MSG_NOT_A_SPREADSHEET.format(what=what), details={"detected": what}
+    )
+
+
+def _refuse_bare_biff(head: bytes) -> None:
+    """Refuses a workbook that is a bare BIFF stream (no OLE container), naming its version."""
+    if len(head) < 8:
+        return
+    kind, length = struct.unpack_from("<2H", head)
+    if kind not in _BIFF_BOF:
+        return
+    expected, version = _BIFF_BOF[kind]
+    if kind == 0x0809 and length == _BIFF8_BOF_LENGTH:
+        version = "Excel 97-2003"
+    elif length != expected:
+        return
+    raise FileError(
+        UNSUPPORTED_FILE_TYPE,
+        MSG_OLD_EXCEL.format(version=version),
+        details={"detected": f"an {version} workbook"},
     )
 
 
