@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from users.excel.cells import CutText, cut_cell
-from users.excel.containers import MSG_PROTECTED, check_zip, describe_unreadable_ole
+from users.excel.containers import MSG_PROTECTED, check_zip, describe_unreadable
 from users.excel.errors import (
     CORRUPT_FILE,
     EMPTY_FILE,
@@ -79,6 +79,7 @@ DEFAULT_LIMITS = ReaderLimits()
 
 FILE_TYPE_NAMES = {
     "xlsx": "Excel workbook (.xlsx)",
+    "xlsm": "Excel macro-enabled workbook (.xlsm)",
     "xls": "Excel 97-2003 workbook (.xls)",
     "xlsb": "Excel binary workbook (.xlsb)",
     "ods": "OpenDocument spreadsheet (.ods)",
@@ -392,10 +393,11 @@ class _CalamineSource:
             return FileError(UNSUPPORTED_FILE_TYPE, MSG_PROTECTED)
         if kind == "memory":
             return FileError(UNSAFE_FILE, MSG_SHEET_TOO_LARGE)
-        if self.file_type == "xls":
-            described = describe_unreadable_ole(self._path, max_bytes=self._limits.max_bytes)
-            if described is not None:
-                return described
+        described = describe_unreadable(
+            self._path, self.file_type, max_bytes=self._limits.max_bytes
+        )
+        if described is not None:
+            return described
         return FileError(CORRUPT_FILE, MSG_CORRUPT.format(kind=FILE_TYPE_NAMES[self.file_type]))
 
 

@@ -143,6 +143,27 @@ def _refuse_bare_biff(head: bytes) -> None:
     )
 
 
+# The content type of a package's main part -> the workbook it is (keys lower-cased).
+_WORKBOOK_CONTENT_TYPES = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": "xlsx",
+    "application/vnd.ms-excel.sheet.macroenabled.main+xml": "xlsm",
+    "application/vnd.ms-excel.template.macroenabled.main+xml": "xlsm",
+    "application/vnd.ms-excel.addin.macroenabled.main+xml": "xlsm",
+    "application/vnd.ms-excel.sheet.binary.macroenabled.main": "xlsb",
+}
+_WORKBOOK_PART_NAMES = {"workbook.xml": "xlsx", "workbook.bin": "xlsb"}
+
+
+def workbook_kind(part: str, content_type: str | None) -> str | None:
+    """xlsx, xlsm or xlsb for a package whose main part (the officeDocument relationship's
+    target) is `part` of `content_type`; by the part's name when no content type is declared;
+    None when it is no workbook."""
+    if content_type is not None:
+        return _WORKBOOK_CONTENT_TYPES.get(content_type.strip().lower())
+    return _WORKBOOK_PART_NAMES.get(part.rsplit("/", 1)[-1].lower())
+
+
 def zip_kind(names: set[str], mimetype: str | None) -> str | None:
     """xlsx, xlsb or ods from a zip's (lower-cased) member names; None when it is none of them."""
     if "xl/workbook.xml" in names:
