@@ -153,15 +153,20 @@ _WORKBOOK_CONTENT_TYPES = {
     "application/vnd.ms-excel.sheet.binary.macroenabled.main": "xlsb",
 }
 _WORKBOOK_PART_NAMES = {"workbook.xml": "xlsx", "workbook.bin": "xlsb"}
+# A part declared only this vaguely (or not at all) is taken for a workbook by its name.
+_GENERIC_CONTENT_TYPES = {"", "application/xml", "text/xml", "application/octet-stream"}
 
 
 def workbook_kind(part: str, content_type: str | None) -> str | None:
     """xlsx, xlsm or xlsb for a package whose main part (the officeDocument relationship's
-    target) is `part` of `content_type`; by the part's name when no content type is declared;
-    None when it is no workbook."""
-    if content_type is not None:
-        return _WORKBOOK_CONTENT_TYPES.get(content_type.strip().lower())
-    return _WORKBOOK_PART_NAMES.get(part.rsplit("/", 1)[-1].lower())
+    target) is `part` of `content_type`; by the part's name when its content type is missing or
+    generic; None when it is no workbook."""
+    content_type = (content_type or "").strip().lower()
+    if content_type in _WORKBOOK_CONTENT_TYPES:
+        return _WORKBOOK_CONTENT_TYPES[content_type]
+    if content_type in _GENERIC_CONTENT_TYPES:
+        return _WORKBOOK_PART_NAMES.get(part.rsplit("/", 1)[-1].lower())
+    return None
 
 
 def zip_kind(names: set[str], mimetype: str | None) -> str | None:
