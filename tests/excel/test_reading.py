@@ -529,6 +529,28 @@ def test_a_workbook_part_found_through_the_package_relationships_is_read(
     assert rows == [(1, HEADER), (2, KOFI)]
 
 
+def test_a_relocated_workbook_part_declared_only_as_xml_is_taken_by_its_name(read):
+    # given a workbook at the package's root whose content types name no part, only extensions
+    members = builders.xlsx_members(builders.relocated_xlsx([HEADER, KOFI], ""))
+    members["[Content_Types].xml"] = (
+        b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        b'<Default Extension="xml" ContentType="application/xml"/><Default Extension="rels" '
+        b'ContentType="application/vnd.openxmlformats-package.relationships+xml"/></Types>'
+    )
+    data = builders.zip_from_members(
+        [builders.deflated_member(name, body) for name, body in members.items()]
+    )
+
+    assert read(data) == [(1, HEADER), (2, KOFI)]
+
+
+def test_a_dtd_in_the_package_relationships_is_unsafe(refusal):
+    relationships = builders.xlsx_members(builders.xlsx_bytes([HEADER]))["_rels/.rels"]
+    declared = b'<!DOCTYPE r [<!ENTITY x "x">]>' + relationships
+
+    assert refusal(builders.repack_xlsx([HEADER], {"_rels/.rels": declared})).code == UNSAFE_FILE
+
+
 def test_a_package_whose_main_part_is_a_word_document_is_still_refused_naming_it(refusal):
     # given a docx whose officeDocument relationship leads to its document part
     data = builders.zip_from_members(

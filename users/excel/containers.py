@@ -1,13 +1,15 @@
 """The containers a workbook comes in, checked before any parser sees them.
 
-Zip (xlsx, xlsb, ods) guards against zip bombs and XML attacks, all decided from the zip's own
-directory before anything is unpacked: too many members (zipfile builds an object for each), a
-total declared size or a per-member compression ratio no spreadsheet has, then every member
-streamed once, in chunks, for DTD and entity declarations (entity expansion, external entities).
-A member whose declared size lies is cut off at that size by zipfile and fails its CRC.
+Zip (xlsx, xlsm, xlsb, ods) guards against zip bombs and XML attacks, all decided from the
+zip's own directory before anything is unpacked: too many members (zipfile builds an object for
+each), a total declared size or a per-member compression ratio no spreadsheet has, then every
+member streamed once, in chunks, for DTD and entity declarations (entity expansion, external
+entities). A member whose declared size lies is cut off at that size by zipfile and fails its
+CRC. Which workbook an Office package is comes from its relationships and content types, as
+Excel decides it, wherever its parts are and however their names are written.
 
-OLE (xls) is only looked into after calamine failed to read it, to say why: a password, or
-another Office document.
+A container is looked into again only after calamine failed to read it, to say why: an OLE file
+(xls) that is protected or another Office document, a zip holding an Excel 4.0 macro sheet.
 """
 
 import io
