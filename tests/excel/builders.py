@@ -2,10 +2,13 @@
 reads, and the hostile ones it must refuse. Nothing here is committed as a binary.
 
 Good files: xlsx_bytes, csv_bytes, ods_bytes, xls_bytes (rows from A1; None is an empty cell).
+As other programs write them: xlsx_with_numbers (NaN, inf), relocated_xlsx (the workbook part
+elsewhere, backslashes), xlsm_bytes (with an Excel 4.0 macro sheet), old_excel_bytes (bare
+BIFF2-5 streams), xlsx_bytes/xls_bytes with sheets `before` the data sheet.
 Hostile or broken: zip_bomb_xlsx, lying_size_xlsx, ratio_bomb_xlsx, many_members_zip,
 sparse_xlsx, sparse_xls, sparse_ods, xlsx_with_dimension, entity_xlsx, truncated.
 Not spreadsheets: NOT_SPREADSHEETS (what it is -> bytes), docx_bytes, odt_bytes, doc_bytes,
-encrypted_ooxml_bytes (a password-protected xlsx), xls_bytes(..., encrypted=True).
+encrypted_ooxml_bytes (a password-protected xlsx), xls_bytes(..., encryption="rc4" or "xor").
 Building blocks: zip_from_members with stored_member/deflated_member (any zip; sizes, CRCs and
 counts may lie), repack_xlsx, ods_from_table_xml, ole_bytes (an OLE file holding any streams).
 """
