@@ -192,7 +192,7 @@ REST_FRAMEWORK = {
     ],
     # Deny by default: a view that says nothing is staff-only.
     "DEFAULT_PERMISSION_CLASSES": ["users.api.permissions.IsStaff"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["users.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["users.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "users.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,

@@ -2,10 +2,13 @@
 reads, and the hostile ones it must refuse. Nothing here is committed as a binary.
 
 Good files: xlsx_bytes, csv_bytes, ods_bytes, xls_bytes (rows from A1; None is an empty cell).
+As other programs write them: xlsx_with_numbers (NaN, inf), relocated_xlsx (the workbook part
+elsewhere, backslashes), xlsm_bytes (with an Excel 4.0 macro sheet), old_excel_bytes (bare
+BIFF2-5 streams), xlsx_bytes/xls_bytes with sheets `before` the data sheet.
 Hostile or broken: zip_bomb_xlsx, lying_size_xlsx, ratio_bomb_xlsx, many_members_zip,
 sparse_xlsx, sparse_xls, sparse_ods, xlsx_with_dimension, entity_xlsx, truncated.
 Not spreadsheets: NOT_SPREADSHEETS (what it is -> bytes), docx_bytes, odt_bytes, doc_bytes,
-encrypted_ooxml_bytes (a password-protected xlsx), xls_bytes(..., encrypted=True).
+encrypted_ooxml_bytes (a password-protected xlsx), xls_bytes(..., encryption="rc4" or "xor").
 Building blocks: zip_from_members with stored_member/deflated_member (any zip; sizes, CRCs and
 counts may lie), repack_xlsx, ods_from_table_xml, ole_bytes (an OLE file holding any streams).
 """
@@ -37,7 +40,8 @@ def xlsx_bytes(rows: Rows, sheet_title: str = "Customers", *, before: Sequence[s
     """An .xlsx written by openpyxl with `rows` from A1 (None leaves a cell empty).
 
     `before` adds sheets ahead of the data sheet, in order: "hidden", "veryHidden" (each holding
-    one decoy row) or "chart" (a chartsheet), to check the reader picks the first visible one.
+    one decoy row), "chart" (a chartsheet) or "empty" (a visible sheet without a value), to
+    check the reader picks the first visible one that holds data.
     """
     book = openpyxl.Workbook()
     sheet = book.active
@@ -47,6 +51,8 @@ def xlsx_bytes(rows: Rows, sheet_title: str = "Customers", *, before: Sequence[s
     for index, kind in enumerate(before):
         if kind == "chart":
             book.create_chartsheet(f"Chart{index}", index)
+        elif kind == "empty":
+            book.create_sheet(f"Sheet{index}", index)
         else:
             decoy = book.create_sheet(f"Decoy{index}", index)
             decoy.append(["decoy", "row"])
@@ -55,6 +61,71 @@ def xlsx_bytes(rows: Rows, sheet_title: str = "Customers", *, before: Sequence[s
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def xlsx_with_numbers(rows: Rows, literals: dict[str, str]) -> bytes:
+    """xlsx_bytes(rows) whose numeric cells named in `literals` ("B2" -> "NaN") hold that text
+    as their value, as another program may write it (`<v>NaN</v>`, `<v>inf</v>`)."""
+    sheet = xlsx_members(xlsx_bytes(rows))[SHEET_PATH].decode()
+    for ref, literal in literals.items():
+        sheet, found = re.subn(
+            f'(<c r="{ref}" t="n"><v>)[^<]*(</v>)', rf"\g<1>{literal}\g<2>", sheet
+        )
+        assert found == 1, f"{ref} is not a numeric cell"
+    return repack_xlsx(rows, {SHEET_PATH: sheet.encode()})
+
+
+def relocated_xlsx(rows: Rows, folder: str, *, backslashes: bool = False) -> bytes:
+    """xlsx_bytes(rows) with its workbook's parts moved from xl/ to `folder` ("" for the
+    package's root, else ending in "/"), every relationship and content type following them:
+    a package Excel reads by its relationships. `backslashes` writes every part name with "\\"
+    for "/", as some exporters do."""
+    members = []
+    for name, body in xlsx_members(xlsx_bytes(rows)).items():
+        if name.startswith("xl/"):
+            name = folder + name.removeprefix("xl/")
+        body = body.replace(b'"/xl/', b'"/' + folder.encode()).replace(
+            b'"xl/', b'"' + folder.encode()
+        )
+        members.append(deflated_member(name.replace("/", "\\") if backslashes else name, body))
+    return zip_from_members(members)
+
+
+_XLSM_MAIN = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+_XLSX_MAIN = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+
+
+def xlsm_bytes(
+    rows: Rows, *, macro_sheet: bool = False, replace: dict[str, bytes] | None = None
+) -> bytes:
+    """A macro-enabled workbook (.xlsm): xlsx_bytes(rows) whose workbook part has the .xlsm
+    content type. `macro_sheet` adds an Excel 4.0 macro sheet ("Macro1", one formula) ahead of
+    the data sheet; `replace` then replaces (or adds) members."""
+    members = xlsx_members(xlsx_bytes(rows))
+    changed = {
+        "[Content_Types].xml": members["[Content_Types].xml"].replace(_XLSX_MAIN, _XLSM_MAIN)
+    }
+    if macro_sheet:
+        changed["xl/workbook.xml"] = members["xl/workbook.xml"].replace(
+            b"<sheets>", b'<sheets><sheet name="Macro1" sheetId="9" r:id="rId9" />'
+        )
+        changed["xl/_rels/workbook.xml.rels"] = members["xl/_rels/workbook.xml.rels"].replace(
+            b"</Relationships>",
+            b'<Relationship Type="http://schemas.microsoft.com/office/2006/relationships/'
+            b'xlMacrosheet" Target="/xl/macrosheets/sheet1.xml" Id="rId9" /></Relationships>',
+        )
+        changed["[Content_Types].xml"] = changed["[Content_Types].xml"].replace(
+            b"</Types>",
+            b'<Override PartName="/xl/macrosheets/sheet1.xml" '
+            b'ContentType="application/vnd.ms-excel.macrosheet+xml" /></Types>',
+        )
+        changed["xl/macrosheets/sheet1.xml"] = (
+            b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xm:macrosheet '
+            b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            b'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData>'
+            b'<row r="1"><c r="A1"><f>HALT()</f><v>1</v></c></row></sheetData></xm:macrosheet>'
+        )
+    return repack_xlsx(rows, changed | (replace or {}))
 
 
 def sparse_xlsx(far_row: int = 1_048_576, far_col: int = 16_384) -> bytes:
@@ -553,35 +624,25 @@ def _xls_cell(row: int, column: int, value: Cell) -> bytes:
     return _record(0x0204, struct.pack("<3H", row, column, 0) + _xl_unicode_string(str(value)))
 
 
-def xls_bytes(
+_FILEPASS = {
+    # RC4 (CryptoAPI-style header; the contents are placeholders): what a password sets.
+    "rc4": struct.pack("<3H", 1, 1, 1) + b"\x00" * 48,
+    # XOR obfuscation: a key and a verifier; what "Protect workbook" in Excel 95 and some
+    # exporters write.
+    "xor": struct.pack("<3H", 0, 0x1234, 0x5678),
+}
+# BOUNDSHEET's sheet type and the sheet's BOF substream type, by kind of sheet.
+_XLS_SHEET_KINDS = {"worksheet": (0x00, 0x0010), "macro": (0x01, 0x0040)}
+
+
+def _xls_substream(
+    kind: str,
     rows: Rows,
-    sheet_title: str = "Customers",
-    *,
-    encrypted: bool = False,
     cells: Sequence[tuple[int, int, Cell]] = (),
     dimensions: tuple[int, int, int, int] | None = None,
 ) -> bytes:
-    """An Excel 97-2003 workbook (.xls): a minimal BIFF8 Workbook stream (one worksheet; LABEL,
-    NUMBER and BOOLERR cells; dates as numbers in a date format) in an OLE compound file.
-
-    `cells` adds (row, column, value) cells, 0-based, anywhere; `dimensions` writes a DIMENSIONS
-    record claiming (first_row, last_row + 1, first_col, last_col + 1); `encrypted` adds the
-    FILEPASS record of a password-protected workbook.
-    """
-    bof_globals = _record(0x0809, struct.pack("<4H2I", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 6))
-    xfs = _record(0x00E0, struct.pack("<3H14x", 0, 0, 0)) + _record(
-        0x00E0,
-        struct.pack("<3H14x", 0, 14, 0),  # number format 14: a date
-    )
-    filepass = _record(0x002F, struct.pack("<3H", 1, 1, 1) + b"\x00" * 48) if encrypted else b""
-    name = _xl_unicode_string(sheet_title, length_bytes=1)
-    globals_without_sheet = bof_globals + filepass + _record(0x0042, struct.pack("<H", 1200)) + xfs
-    boundsheet_size = 4 + 6 + len(name)
-    sheet_offset = len(globals_without_sheet) + boundsheet_size + 4  # + the EOF record
-    boundsheet = _record(0x0085, struct.pack("<I2B", sheet_offset, 0, 0) + name)
-    workbook_globals = globals_without_sheet + boundsheet + _record(0x000A)
-
-    body = [_record(0x0809, struct.pack("<4H2I", 0x0600, 0x0010, 0x0DBB, 0x07CC, 0, 6))]
+    substream = _XLS_SHEET_KINDS[kind][1]
+    body = [_record(0x0809, struct.pack("<4H2I", 0x0600, substream, 0x0DBB, 0x07CC, 0, 6))]
     if dimensions is not None:
         body.append(_record(0x0200, struct.pack("<2I3H", *dimensions, 0)))
     for row_index, row in enumerate(rows):
@@ -590,8 +651,108 @@ def xls_bytes(
                 body.append(_xls_cell(row_index, column, value))
     body += [_xls_cell(row, column, value) for row, column, value in cells]
     body.append(_record(0x000A))
-    workbook = workbook_globals + b"".join(body)
-    return ole_bytes({"Workbook": workbook})
+    return b"".join(body)
+
+
+def xls_bytes(
+    rows: Rows,
+    sheet_title: str = "Customers",
+    *,
+    encryption: str | None = None,
+    cells: Sequence[tuple[int, int, Cell]] = (),
+    dimensions: tuple[int, int, int, int] | None = None,
+    before: Sequence[tuple[str, str, Rows]] = (),
+) -> bytes:
+    """An Excel 97-2003 workbook (.xls): a minimal BIFF8 Workbook stream (LABEL, NUMBER and
+    BOOLERR cells; dates as numbers in a date format) in an OLE compound file.
+
+    `cells` adds (row, column, value) cells, 0-based, anywhere; `dimensions` writes a DIMENSIONS
+    record claiming (first_row, last_row + 1, first_col, last_col + 1); `encryption` ("rc4" or
+    "xor") adds the FILEPASS record of a protected workbook. `before` adds sheets ahead of the
+    data sheet, each (kind, title, rows) with kind "worksheet" or "macro" (an Excel 4.0 macro
+    sheet).
+    """
+    sheets = [(kind, title, _xls_substream(kind, sheet_rows)) for kind, title, sheet_rows in before]
+    sheets.append(("worksheet", sheet_title, _xls_substream("worksheet", rows, cells, dimensions)))
+    return ole_bytes({"Workbook": _xls_workbook_stream(sheets, encryption)})
+
+
+def _xls_workbook_stream(sheets: Sequence[tuple[str, str, bytes]], encryption: str | None) -> bytes:
+    """The globals substream (BOF, FILEPASS, code page, two XFs, a BOUNDSHEET per sheet, EOF),
+    then each sheet's substream at the offset its BOUNDSHEET gives."""
+    bof_globals = _record(0x0809, struct.pack("<4H2I", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 6))
+    xfs = _record(0x00E0, struct.pack("<3H14x", 0, 0, 0)) + _record(
+        0x00E0,
+        struct.pack("<3H14x", 0, 14, 0),  # number format 14: a date
+    )
+    filepass = _record(0x002F, _FILEPASS[encryption]) if encryption else b""
+    head = bof_globals + filepass + _record(0x0042, struct.pack("<H", 1200)) + xfs
+    names = [_xl_unicode_string(title, length_bytes=1) for _, title, _ in sheets]
+    offset = len(head) + sum(4 + 6 + len(name) for name in names) + 4  # + the EOF record
+    boundsheets = []
+    for (kind, _, substream), name in zip(sheets, names, strict=True):
+        sheet_type = _XLS_SHEET_KINDS[kind][0]
+        boundsheets.append(_record(0x0085, struct.pack("<I2B", offset, 0, sheet_type) + name))
+        offset += len(substream)
+    stream = (
+        head
+        + b"".join(boundsheets)
+        + _record(0x000A)
+        + b"".join(substream for _, _, substream in sheets)
+    )
+    return _xor_obfuscated(stream) if encryption == "xor" else stream
+
+
+# Records XOR obfuscation leaves readable (MS-XLS 2.2.10): BOF and FILEPASS whole, BOUNDSHEET's
+# first four bytes (the offset of its sheet).
+_XOR_CLEAR = {0x0809: 1 << 16, 0x002F: 1 << 16, 0x0085: 4}
+_XOR_KEY = bytes(range(0x5A, 0x5A + 16))  # stands in for the array Excel derives from a password
+
+
+def _xor_obfuscated(stream: bytes) -> bytes:
+    """`stream` with each record's data XORed with a 16-byte array by stream position and
+    rotated left 5 bits, as Excel's XOR obfuscation writes it; record headers stay readable."""
+    out = bytearray(stream)
+    at = 0
+    while at + 4 <= len(out):
+        kind, length = struct.unpack_from("<2H", out, at)
+        start = at + 4
+        for position in range(start + min(_XOR_CLEAR.get(kind, 0), length), start + length):
+            value = out[position] ^ _XOR_KEY[position % 16]
+            out[position] = ((value << 5) | (value >> 3)) & 0xFF
+        at = start + length
+    return bytes(out)
+
+
+# The BOF record each BIFF version begins with: (record type, version field, data length).
+_OLD_BIFF = {
+    "BIFF2": (0x0009, 0x0002, 4),  # Excel 2.x
+    "BIFF3": (0x0209, 0x0003, 6),  # Excel 3.0
+    "BIFF4": (0x0409, 0x0004, 6),  # Excel 4.0
+    "BIFF5": (0x0809, 0x0500, 8),  # Excel 5.0/95
+}
+
+
+def old_excel_bytes(
+    version: str, rows: Rows = (("Name", "Phone"), ("Kofi", "0241234567"))
+) -> bytes:
+    """A worksheet of Excel 2.x-4.0 ("BIFF2", "BIFF3", "BIFF4") or Excel 5.0/95 ("BIFF5") as
+    those versions saved it, and as other programs still export it: the BIFF records alone,
+    without the OLE container of an .xls (BOF, a LABEL per text cell, EOF)."""
+    kind, version_field, length = _OLD_BIFF[version]
+    bof = struct.pack("<2H", version_field, 0x0010) + b"\x00" * (length - 4)
+    records = [_record(kind, bof)]
+    for row_index, row in enumerate(rows):
+        for column, value in enumerate(row):
+            text = str(value).encode("cp1252")
+            if version == "BIFF2":  # LABEL: row, column, 3 attribute bytes, 1-byte length
+                data = struct.pack("<2H3xB", row_index, column, len(text)) + text
+                records.append(_record(0x0004, data))
+            else:  # LABEL: row, column, XF, 2-byte length
+                data = struct.pack("<4H", row_index, column, 0, len(text)) + text
+                records.append(_record(0x0204, data))
+    records.append(_record(0x000A))
+    return b"".join(records)
 
 
 def sparse_xls() -> bytes:

@@ -427,8 +427,12 @@ def test_an_office_file_that_is_not_a_workbook_is_refused_naming_it(refusal, dat
 
 @pytest.mark.parametrize(
     "data",
-    [builders.encrypted_ooxml_bytes(), builders.xls_bytes([["Name"]], encrypted=True)],
-    ids=["encrypted xlsx", "encrypted xls"],
+    [
+        builders.encrypted_ooxml_bytes(),
+        builders.xls_bytes([["Name"]], encryption="rc4"),
+        builders.xls_bytes([HEADER, KOFI], encryption="xor"),
+    ],
+    ids=["encrypted xlsx", "encrypted xls", "xls with XOR obfuscation"],
 )
 def test_a_password_protected_workbook_is_refused_saying_so(refusal, data):
     error = refusal(data)
@@ -478,6 +482,162 @@ def test_a_zip_with_xlsb_parts_is_taken_for_xlsb(refusal):
 
     assert error.code == CORRUPT_FILE
     assert ".xlsb" in error.message
+
+
+# --- Spreadsheets written by other programs ---------------------------------------------------
+
+SCORES = [["Name", "Score"], ["Kofi", 1.5]]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "nan", "inf", "-inf", "Infinity", "1e999"])
+def test_a_number_cell_that_is_not_finite_reads_as_the_error_excel_shows(read, literal):
+    # given an xlsx from another program whose number cell holds NaN or an infinity
+    data = builders.xlsx_with_numbers(SCORES, {"B2": literal})
+
+    rows = read(data)
+
+    # then the cell reads as the text of Excel's #NUM! error, never as a float JSON refuses
+    assert rows == [(1, ["Name", "Score"]), (2, ["Kofi", "#NUM!"])]
+
+
+@pytest.mark.parametrize("file_type", ["xls", "ods"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_number_in_an_xls_or_ods_reads_as_the_error_excel_shows(
+    read, file_type, value
+):
+    rows = read(WORKBOOKS[file_type]([["Name", "Score"], ["Kofi", value]]))
+
+    assert rows[1] == (2, ["Kofi", "#NUM!"])
+
+
+@pytest.mark.parametrize(
+    ("folder", "backslashes"),
+    [("", False), ("excel/", False), ("xl/", True)],
+    ids=["workbook at the root", "workbook in another folder", "backslashes in part names"],
+)
+def test_a_workbook_part_found_through_the_package_relationships_is_read(
+    stream_of, folder, backslashes
+):
+    # given an xlsx whose workbook part is not at xl/workbook.xml (or is, written xl\\...)
+    data = builders.relocated_xlsx([HEADER, KOFI], folder, backslashes=backslashes)
+
+    with stream_of(data) as stream:
+        rows = list(stream)
+
+    # then the package's relationships lead to it, as they lead Excel
+    assert stream.file_type == "xlsx"
+    assert rows == [(1, HEADER), (2, KOFI)]
+
+
+def test_a_relocated_workbook_part_declared_only_as_xml_is_taken_by_its_name(read):
+    # given a workbook at the package's root whose content types name no part, only extensions
+    members = builders.xlsx_members(builders.relocated_xlsx([HEADER, KOFI], ""))
+    members["[Content_Types].xml"] = (
+        b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        b'<Default Extension="xml" ContentType="application/xml"/><Default Extension="rels" '
+        b'ContentType="application/vnd.openxmlformats-package.relationships+xml"/></Types>'
+    )
+    data = builders.zip_from_members(
+        [builders.deflated_member(name, body) for name, body in members.items()]
+    )
+
+    assert read(data) == [(1, HEADER), (2, KOFI)]
+
+
+def test_a_dtd_in_the_package_relationships_is_unsafe(refusal):
+    relationships = builders.xlsx_members(builders.xlsx_bytes([HEADER]))["_rels/.rels"]
+    declared = b'<!DOCTYPE r [<!ENTITY x "x">]>' + relationships
+
+    assert refusal(builders.repack_xlsx([HEADER], {"_rels/.rels": declared})).code == UNSAFE_FILE
+
+
+def test_a_package_whose_main_part_is_a_word_document_is_still_refused_naming_it(refusal):
+    # given a docx whose officeDocument relationship leads to its document part
+    data = builders.zip_from_members(
+        [
+            builders.deflated_member(
+                "[Content_Types].xml",
+                b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                b'<Override PartName="/word/document.xml" ContentType="application/'
+                b'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+            ),
+            builders.deflated_member(
+                "_rels/.rels",
+                b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+                b'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>'
+                b"</Relationships>",
+            ),
+            builders.deflated_member("word/document.xml", b"<w:document/>"),
+        ]
+    )
+
+    error = refusal(data)
+
+    assert error.code == UNSUPPORTED_FILE_TYPE
+    assert "Word document (.docx)" in error.message
+
+
+@pytest.mark.parametrize("version", ["BIFF2", "BIFF3", "BIFF4", "BIFF5"])
+def test_an_old_excel_file_without_its_container_is_refused_as_an_old_excel_file(refusal, version):
+    error = refusal(builders.old_excel_bytes(version))
+
+    assert error.code == UNSUPPORTED_FILE_TYPE
+    assert "older version of Excel" in error.message
+    assert "Excel Workbook (.xlsx)" in error.message
+    assert "binary data" not in error.message
+
+
+def test_a_workbook_with_an_excel_4_macro_sheet_is_refused_saying_so(refusal):
+    error = refusal(builders.xlsm_bytes([HEADER, KOFI], macro_sheet=True))
+
+    assert error.code == UNSUPPORTED_FILE_TYPE
+    assert "Excel 4.0 macro sheet" in error.message
+    assert "damaged" not in error.message
+
+
+def test_a_macro_enabled_workbook_is_read_and_named_xlsm(stream_of):
+    with stream_of(builders.xlsm_bytes([HEADER, KOFI])) as stream:
+        assert stream.file_type == "xlsm"
+        assert list(stream) == [(1, HEADER), (2, KOFI)]
+
+
+def test_a_damaged_macro_enabled_workbook_is_named_xlsm_in_the_message(refusal):
+    broken_sheet = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1'
+    data = builders.xlsm_bytes([HEADER], replace={builders.SHEET_PATH: broken_sheet})
+
+    error = refusal(data)
+
+    assert error.code == CORRUPT_FILE
+    assert "(.xlsm)" in error.message
+    assert ".xlsx" not in error.message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        builders.xlsx_bytes([HEADER, KOFI], before=("empty", "empty")),
+        builders.xlsx_bytes([HEADER, KOFI], before=("empty", "hidden")),
+        builders.xls_bytes([HEADER, KOFI], before=[("worksheet", "Sheet1", [])]),
+        builders.xls_bytes([HEADER, KOFI], before=[("worksheet", "Sheet1", [[None, "  "]])]),
+    ],
+    ids=["xlsx two empty sheets", "xlsx empty and hidden", "xls", "xls blank cells"],
+)
+def test_the_first_visible_sheet_that_holds_data_is_read(stream_of, data):
+    with stream_of(data) as stream:
+        rows = list(stream)
+
+    # then the empty sheets before it are passed over (hidden ones stay unread), and the
+    # stream names the sheet it read
+    assert rows == [(1, HEADER), (2, KOFI)]
+    assert stream.sheet_name == "Customers"
+
+
+def test_a_workbook_whose_visible_sheets_are_all_empty_has_no_data(refusal):
+    error = refusal(builders.xlsx_bytes([], before=("empty",)))
+
+    assert error.code == NO_DATA
+    assert "no row of any visible sheet" in error.message
 
 
 # --- Zip container safety ---------------------------------------------------------------------

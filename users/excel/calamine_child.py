@@ -1,5 +1,6 @@
-"""Reads the first visible worksheet of a workbook with python-calamine and streams its rows to
-stdout. users.excel.reading runs it as a child process of its own, never imports it.
+"""Reads the first visible worksheet that holds data of a workbook with python-calamine and
+streams its rows to stdout. users.excel.reading runs it as a child process of its own, never
+imports it.
 
 Why a process: calamine builds a dense grid of a sheet's whole used range before the first row is
 available, so a 5 KB file with one cell at A1 and one at XFD1048576 asks for hundreds of gigabytes.
@@ -12,13 +13,16 @@ Usage: python -I calamine_child.py PATH MAX_COLUMNS BLANK_RUN MAX_ROWS MEMORY_MB
 
 Output, framed as a 4-byte little-endian length then a marshal payload:
     ("sheet", name or None), then ("row", row_number, cells, cut) per non-blank row, then ("end",)
-where text longer than MAX_CELL_CHARS is cut to that many characters and `cut` maps each such
-cell's index to its length (None when no cell was cut): a cell of 60 MB never crosses the pipe.
+where the sheet is the first visible worksheet with a non-blank row (else the first visible one),
+a NaN or infinite number arrives as the text "#NUM!" (what Excel shows for it), and text longer
+than MAX_CELL_CHARS is cut to that many characters with `cut` mapping each such cell's index to
+its length (None when no cell was cut): a cell of 60 MB never crosses the pipe.
 or, at any point, ("error", kind, exception class name) with kind "password" | "corrupt" | "memory"
 and nothing after it. No message carries an exception's text: it could quote cell data.
 """
 
 import datetime
+import itertools
 import marshal
 import os
 import resource
@@ -28,6 +32,9 @@ import sys
 import python_calamine
 
 MIB = 1024 * 1024
+# What Excel shows for a number it cannot hold: a NaN or an infinity another program wrote
+# arrives as this text, which no field accepts and JSON can carry.
+NUM_ERROR = "#NUM!"
 FRAME = struct.Struct("<I")
 EXIT_OUT_OF_MEMORY = 3
 
@@ -90,7 +97,10 @@ def _cells(row: list, padding: list, max_columns: int, max_chars: int) -> tuple[
                 blank = False
         else:
             blank = False
-            if kind is datetime.datetime or kind is datetime.date or kind is datetime.time:
+            if kind is float:
+                if value - value != 0:  # NaN or an infinity (x - x is 0.0 for every finite x)
+                    value = NUM_ERROR
+            elif kind is datetime.datetime or kind is datetime.date or kind is datetime.time:
                 value = value.isoformat()
             elif kind is datetime.timedelta:
                 value = _duration(value)
@@ -102,49 +112,56 @@ def _cells(row: list, padding: list, max_columns: int, max_chars: int) -> tuple[
     return cells, cut
 
 
-def _first_visible_worksheet(book: python_calamine.CalamineWorkbook) -> str | None:
-    for sheet in book.sheets_metadata:
-        if (
-            sheet.typ == python_calamine.SheetTypeEnum.WorkSheet
-            and sheet.visible == python_calamine.SheetVisibleEnum.Visible
-        ):
-            return sheet.name
-    return None
+def _visible_worksheets(book: python_calamine.CalamineWorkbook) -> list[str]:
+    return [
+        sheet.name
+        for sheet in book.sheets_metadata
+        if sheet.typ == python_calamine.SheetTypeEnum.WorkSheet
+        and sheet.visible == python_calamine.SheetVisibleEnum.Visible
+    ]
 
 
-def _stream(
-    path: str, max_columns: int, blank_run: int, max_rows: int, max_chars: int, send
-) -> None:
-    book = python_calamine.CalamineWorkbook.from_path(path)
-    name = _first_visible_worksheet(book)
-    if name is None:
-        send(("sheet", None))
-        send(("end",))
-        return
-    sheet = book.get_sheet_by_name(name)
-    send(("sheet", name))
+def _rows(sheet, max_columns: int, blank_run: int, max_chars: int):
+    """(row_number, cells, cut) of the sheet's non-blank rows, until blank_run blank rows."""
     start = sheet.start
     if start is None:  # an empty sheet; iter_rows() would panic on it
-        send(("end",))
         return
     # The range starts at the first non-empty column: pad so cells[0] is always column A.
     # iter_rows() yields the rows above the range as empty rows, so its count is the row number.
     padding = [None] * min(start[1], max_columns)
     blanks = 0
-    sent = 0
     for number, row in enumerate(sheet.iter_rows(), 1):
         found = _cells(row, padding, max_columns, max_chars)
         if found is None:
             blanks += 1
             if blanks >= blank_run:
-                break
+                return
             continue
         blanks = 0
-        cells, cut = found
-        send(("row", number, cells, cut or None))
-        sent += 1
-        if sent > max_rows:  # the reader refuses the file on this row; read no further
-            break
+        yield number, *found
+
+
+def _stream(
+    path: str, max_columns: int, blank_run: int, max_rows: int, max_chars: int, send
+) -> None:
+    """Streams the first visible worksheet that has a row to read: a workbook whose first sheet
+    was left empty (its data on the next one) is read as its user sees it. One sheet's grid is
+    held at a time."""
+    book = python_calamine.CalamineWorkbook.from_path(path)
+    names = _visible_worksheets(book)
+    for name in names:
+        rows = _rows(book.get_sheet_by_name(name), max_columns, blank_run, max_chars)
+        first = next(rows, None)
+        if first is None:
+            continue
+        send(("sheet", name))
+        for sent, (number, cells, cut) in enumerate(itertools.chain((first,), rows), 1):
+            send(("row", number, cells, cut or None))
+            if sent > max_rows:  # the reader refuses the file on this row; read no further
+                break
+        send(("end",))
+        return
+    send(("sheet", names[0] if names else None))
     send(("end",))
 
 

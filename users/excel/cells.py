@@ -2,6 +2,12 @@
 makes to a cell too long to be a field."""
 
 import datetime
+import math
+
+# What Excel shows for a number it cannot hold. A NaN or an infinity in a cell (other programs
+# write them) is read as this text: no field accepts it, and JSON, which has no such numbers,
+# can carry it (calamine_child.py, which imports nothing of ours, has its own copy).
+NUM_ERROR = "#NUM!"
 
 
 class CutText(str):
@@ -32,9 +38,23 @@ def cell_to_text(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return NUM_ERROR
         if value.is_integer():
             return str(int(value))
         return repr(value)
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     return str(value)
+
+
+def finite(value: object, replacement: object = NUM_ERROR) -> object:
+    """`value` (nested lists, tuples and dicts) with every NaN or infinite float as
+    `replacement`: what is stored or sent must read back as JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return replacement
+    if isinstance(value, list | tuple):
+        return [finite(item, replacement) for item in value]
+    if isinstance(value, dict):
+        return {key: finite(item, replacement) for key, item in value.items()}
+    return value

@@ -1,25 +1,33 @@
 """The containers a workbook comes in, checked before any parser sees them.
 
-Zip (xlsx, xlsb, ods) guards against zip bombs and XML attacks, all decided from the zip's own
-directory before anything is unpacked: too many members (zipfile builds an object for each), a
-total declared size or a per-member compression ratio no spreadsheet has, then every member
-streamed once, in chunks, for DTD and entity declarations (entity expansion, external entities).
-A member whose declared size lies is cut off at that size by zipfile and fails its CRC.
+Zip (xlsx, xlsm, xlsb, ods) guards against zip bombs and XML attacks, all decided from the
+zip's own directory before anything is unpacked: too many members (zipfile builds an object for
+each), a total declared size or a per-member compression ratio no spreadsheet has, then every
+member streamed once, in chunks, for DTD and entity declarations (entity expansion, external
+entities). A member whose declared size lies is cut off at that size by zipfile and fails its
+CRC. Which workbook an Office package is comes from its relationships and content types, as
+Excel decides it, wherever its parts are and however their names are written.
 
-OLE (xls) is only looked into after calamine failed to read it, to say why: a password, or
-another Office document.
+A container is looked into again only after calamine failed to read it, to say why: an OLE file
+(xls) that is protected or another Office document, a zip holding an Excel 4.0 macro sheet.
 """
 
 import io
 import logging
+import posixpath
 import re
 import struct
 import zipfile
 import zlib
 from typing import BinaryIO
+from urllib.parse import unquote
+from xml.etree import ElementTree
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as DefusedElementTree
 
 from users.excel.errors import CORRUPT_FILE, UNSAFE_FILE, UNSUPPORTED_FILE_TYPE, FileError
-from users.excel.sniffing import not_a_spreadsheet, refuse_zip, zip_kind
+from users.excel.sniffing import not_a_spreadsheet, refuse_zip, workbook_kind, zip_kind
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +52,10 @@ MSG_RATIO = (
     "Part of the file is compressed far more than any spreadsheet is (a zip bomb); it was refused "
     "as unsafe."
 )
+MSG_MACRO_SHEET = (
+    "This workbook holds an Excel 4.0 macro sheet, which cannot be read. Copy the customers' "
+    "sheet into a new workbook, save it as an Excel Workbook (.xlsx), and upload that."
+)
 MSG_DTD = (
     "The file contains XML document-type or entity declarations, which spreadsheets never "
     "need; it was refused as unsafe."
@@ -64,6 +76,11 @@ _DTD = re.compile(
     re.IGNORECASE,
 )
 _DTD_OVERLAP = len("<!DOCTYPE".encode("utf-16-le")) - 1
+_PACKAGE_PART_MAX = 256 * 1024  # relationships and content types take a few KB
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_CONTENT_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_OVERRIDE = _CONTENT_TYPES + "Override"
+_DEFAULT = _CONTENT_TYPES + "Default"
 
 
 # --- Zip --------------------------------------------------------------------------------------
@@ -82,12 +99,17 @@ def check_zip(
             _check_declared_sizes(members, max_uncompressed, max_ratio)
             if any(member.flag_bits & 0x1 for member in members):
                 raise FileError(UNSUPPORTED_FILE_TYPE, MSG_PROTECTED)
-            names = {member.filename.lower() for member in members}
+            parts = {part_name(member.filename): member for member in members}
+            names = set(parts)
             mimetype = None
             if "mimetype" in names:
-                with archive.open("mimetype") as member:
+                with archive.open(parts["mimetype"]) as member:
                     mimetype = member.read(100).decode("ascii", "replace").strip()
-            file_type = zip_kind(names, mimetype) or refuse_zip(names, mimetype)
+            file_type = (
+                _package_kind(archive, parts)
+                or zip_kind(names, mimetype)
+                or refuse_zip(names, mimetype)
+            )
             for member in members:
                 # xlsb keeps its cells in binary records, where UTF-16 text could look like a DTD.
                 if not (file_type == "xlsb" and member.filename.lower().endswith(".bin")):
@@ -104,6 +126,68 @@ def check_zip(
         logger.info("[IMPORT-READ] zip_refused reason=%s", type(exc).__name__)
         raise FileError(CORRUPT_FILE, MSG_ZIP_BROKEN) from exc
     return file_type
+
+
+def part_name(filename: str) -> str:
+    """A zip member's name as a package part name is compared: lower-cased, with "/" for the
+    "\\" some exporters write, without a leading "/"."""
+    return filename.replace("\\", "/").lstrip("/").lower()
+
+
+def _package_kind(archive: zipfile.ZipFile, parts: dict[str, zipfile.ZipInfo]) -> str | None:
+    """The workbook an Office package is (xlsx, xlsm, xlsb), found as Excel finds it: the
+    package's relationships (_rels/.rels) name its main part, and [Content_Types].xml says what
+    that part is. None when they do not lead to a workbook part that is there."""
+    relationships = _read_xml(archive, parts.get("_rels/.rels"))
+    if relationships is None:
+        return None
+    main = None
+    for relationship in relationships.iter(_RELATIONSHIP):
+        if (
+            relationship.get("Type", "").endswith("/officeDocument")
+            and relationship.get("TargetMode") != "External"
+        ):
+            main = relationship.get("Target")
+            break
+    if not main:
+        return None
+    # Targets of the package's own relationships are relative to its root.
+    main = part_name(posixpath.normpath("/" + unquote(main).replace("\\", "/")))
+    if main not in parts:
+        return None
+    content_types = _read_xml(archive, parts.get("[content_types].xml"))
+    content_type = None if content_types is None else _content_type(content_types, main)
+    return workbook_kind(main, content_type)
+
+
+def _content_type(content_types: ElementTree.Element, part: str) -> str | None:
+    """The content type [Content_Types].xml gives `part`: its Override, else its extension's
+    Default."""
+    extension = part.rsplit(".", 1)[-1] if "." in part else ""
+    default = None
+    for element in content_types:
+        if element.tag == _OVERRIDE and part_name(element.get("PartName", "")) == part:
+            return element.get("ContentType")
+        if element.tag == _DEFAULT and element.get("Extension", "").lower() == extension:
+            default = element.get("ContentType")
+    return default
+
+
+def _read_xml(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo | None
+) -> ElementTree.Element | None:
+    """A small package part (relationships, content types) parsed without DTDs or entities;
+    None when it is missing, too large to be what it says, or not XML."""
+    if member is None or member.file_size > _PACKAGE_PART_MAX:
+        return None
+    with archive.open(member) as stream:
+        data = stream.read(_PACKAGE_PART_MAX + 1)
+    try:
+        return DefusedElementTree.fromstring(data)
+    except DefusedXmlException as exc:
+        raise FileError(UNSAFE_FILE, MSG_DTD) from exc
+    except ElementTree.ParseError:
+        return None
 
 
 def _check_member_count(file: BinaryIO, size: int, max_members: int) -> None:
@@ -200,6 +284,13 @@ def _scan_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
 
 # --- OLE (xls) --------------------------------------------------------------------------------
 
+# A BIFF8 workbook's globals substream starts with this BOF record (20 bytes); in a protected
+# workbook FILEPASS must come next, whatever the protection: RC4, which calamine names, or XOR,
+# which it takes for damage.
+_GLOBALS_BOF = b"\x09\x08\x10\x00\x00\x06\x05\x00"
+_FILEPASS = b"\x2f\x00"
+_MINI_SECTOR = 64  # a stream starts on a sector: a multiple of 64 bytes into the file
+
 _OLE_STREAM_KINDS = (
     ("EncryptedPackage", None),  # an encrypted xlsx: Office wraps it in OLE
     ("WordDocument", "a Word 97-2003 document (.doc)"),
@@ -208,10 +299,22 @@ _OLE_STREAM_KINDS = (
 )
 
 
-def describe_unreadable_ole(path: str, *, max_bytes: int) -> FileError | None:
-    """Why calamine could not read an OLE file, from the stream names in it (UTF-16 in the
-    directory); None when they do not tell. Only asked after calamine failed, so a cell's text
-    cannot cause a false alarm."""
+def describe_unreadable(path: str, file_type: str, *, max_bytes: int) -> FileError | None:
+    """Why calamine could not read a workbook, when its container tells; None when it does not.
+    Only asked after calamine failed, so a cell's text cannot cause a false alarm."""
+    if file_type == "xls":
+        return _describe_unreadable_ole(path, max_bytes=max_bytes)
+    if file_type in ("xlsx", "xlsm"):
+        with zipfile.ZipFile(path) as archive:
+            names = [part_name(member.filename) for member in archive.infolist()]
+        if any("macrosheets/" in name for name in names):
+            return FileError(UNSUPPORTED_FILE_TYPE, MSG_MACRO_SHEET)
+    return None
+
+
+def _describe_unreadable_ole(path: str, *, max_bytes: int) -> FileError | None:
+    """From the stream names in an OLE file (UTF-16 in its directory), and from a FILEPASS
+    record right after a workbook's first BOF: the two ways a protected .xls shows."""
     with open(path, "rb") as file:
         data = file.read(max_bytes)
     for stream, what in _OLE_STREAM_KINDS:
@@ -219,4 +322,16 @@ def describe_unreadable_ole(path: str, *, max_bytes: int) -> FileError | None:
             if what is None:
                 return FileError(UNSUPPORTED_FILE_TYPE, MSG_PROTECTED)
             return not_a_spreadsheet(what)
+    if _has_filepass(data):
+        return FileError(UNSUPPORTED_FILE_TYPE, MSG_PROTECTED)
     return None
+
+
+def _has_filepass(data: bytes) -> bool:
+    """Whether a workbook stream in the OLE file `data` starts BOF, FILEPASS."""
+    at = data.find(_GLOBALS_BOF)
+    while at >= 0:
+        if at % _MINI_SECTOR == 0 and data[at + 20 : at + 22] == _FILEPASS:
+            return True
+        at = data.find(_GLOBALS_BOF, at + 1)
+    return False

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from users.excel.cells import CutText, cut_cell
-from users.excel.containers import MSG_PROTECTED, check_zip, describe_unreadable_ole
+from users.excel.containers import MSG_PROTECTED, check_zip, describe_unreadable
 from users.excel.errors import (
     CORRUPT_FILE,
     EMPTY_FILE,
@@ -79,6 +79,7 @@ DEFAULT_LIMITS = ReaderLimits()
 
 FILE_TYPE_NAMES = {
     "xlsx": "Excel workbook (.xlsx)",
+    "xlsm": "Excel macro-enabled workbook (.xlsm)",
     "xls": "Excel 97-2003 workbook (.xls)",
     "xlsb": "Excel binary workbook (.xlsb)",
     "ods": "OpenDocument spreadsheet (.ods)",
@@ -114,7 +115,7 @@ MSG_TOO_SLOW = (
     "Reading the sheet took too long and was stopped. Copy the data to a new workbook, save, "
     "and upload again."
 )
-MSG_NO_DATA = "The file has no data: no row of its first visible sheet has a value."
+MSG_NO_DATA = "The file has no data: no row of any visible sheet has a value."
 MSG_TOO_MANY_ROWS = (
     "The sheet has more than {max_rows:,} rows (header included). Split it into files of at "
     "most {max_data:,} customers."
@@ -133,11 +134,13 @@ class _Source(Protocol):
 
 
 class RowStream:
-    """The non-blank rows of the file's first visible sheet, as (row_number, cells).
+    """The non-blank rows of the file's first visible sheet that has one (`sheet_name`), as
+    (row_number, cells).
 
     row_number is the row number Excel shows (CSV: the 1-based record number). cells[0] is column
     A even when column A is empty; empty cells are None; trailing empty cells are dropped; values
-    are str, int, float, bool (dates and times as ISO strings). Reading stops after blank_run
+    are str, int, finite float, bool (dates and times as ISO strings; a NaN or infinite number
+    as the text "#NUM!"). Reading stops after blank_run
     consecutive blank rows, leading ones included. Raises FileError(too_many_rows) on the
     (max_rows + 1)-th non-blank row and FileError(no_data) when there was none.
 
@@ -390,10 +393,11 @@ class _CalamineSource:
             return FileError(UNSUPPORTED_FILE_TYPE, MSG_PROTECTED)
         if kind == "memory":
             return FileError(UNSAFE_FILE, MSG_SHEET_TOO_LARGE)
-        if self.file_type == "xls":
-            described = describe_unreadable_ole(self._path, max_bytes=self._limits.max_bytes)
-            if described is not None:
-                return described
+        described = describe_unreadable(
+            self._path, self.file_type, max_bytes=self._limits.max_bytes
+        )
+        if described is not None:
+            return described
         return FileError(CORRUPT_FILE, MSG_CORRUPT.format(kind=FILE_TYPE_NAMES[self.file_type]))
 
 

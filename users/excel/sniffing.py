@@ -29,8 +29,23 @@ MSG_XML_2003 = (
     "Save As > Excel Workbook (.xlsx), and upload that."
 )
 
+MSG_OLD_EXCEL = (
+    "This is a workbook from an older version of Excel ({version}), which cannot be read. Open "
+    "it in Excel, choose Save As > Excel Workbook (.xlsx), and upload that."
+)
+
 ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# The BOF record a bare BIFF stream starts with: Excel 2.x-4.0 saved one as the whole file, and
+# programs still export Excel 5.0/95 (and 97) streams without the OLE container of an .xls.
+# BOF type -> (the length of its data, the version it names).
+_BIFF_BOF = {
+    0x0009: (4, "Excel 2.x"),
+    0x0209: (6, "Excel 3.0"),
+    0x0409: (6, "Excel 4.0"),
+    0x0809: (8, "Excel 5.0/95"),  # BIFF8's BOF has the same type and is 16 bytes long
+}
+_BIFF8_BOF_LENGTH = 16
 _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "a PDF document"),
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
@@ -96,6 +111,7 @@ def detect_type(head: bytes) -> str:
             raise not_a_spreadsheet(what)
     if head.startswith(b"MZ") and b"\x00" in head[:64]:
         raise not_a_spreadsheet("a Windows program (.exe)")
+    _refuse_bare_biff(head)
     encoding = _bom_or_nul_encoding(head) or ("utf-8" if _is_utf8(head) else "cp1252")
     _check_text(decode_head(head, encoding))
     return "csv"
@@ -106,6 +122,51 @@ def not_a_spreadsheet(what: str) -> FileError:
     return FileError(
         UNSUPPORTED_FILE_TYPE, MSG_NOT_A_SPREADSHEET.format(what=what), details={"detected": what}
     )
+
+
+def _refuse_bare_biff(head: bytes) -> None:
+    """Refuses a workbook that is a bare BIFF stream (no OLE container), naming its version."""
+    if len(head) < 8:
+        return
+    kind, length = struct.unpack_from("<2H", head)
+    if kind not in _BIFF_BOF:
+        return
+    expected, version = _BIFF_BOF[kind]
+    if kind == 0x0809 and length == _BIFF8_BOF_LENGTH:
+        version = "Excel 97-2003"
+    elif length != expected:
+        return
+    raise FileError(
+        UNSUPPORTED_FILE_TYPE,
+        MSG_OLD_EXCEL.format(version=version),
+        details={"detected": f"an {version} workbook"},
+    )
+
+
+# The content type of a package's main part -> the workbook it is (keys lower-cased).
+_WORKBOOK_CONTENT_TYPES = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": "xlsx",
+    "application/vnd.ms-excel.sheet.macroenabled.main+xml": "xlsm",
+    "application/vnd.ms-excel.template.macroenabled.main+xml": "xlsm",
+    "application/vnd.ms-excel.addin.macroenabled.main+xml": "xlsm",
+    "application/vnd.ms-excel.sheet.binary.macroenabled.main": "xlsb",
+}
+_WORKBOOK_PART_NAMES = {"workbook.xml": "xlsx", "workbook.bin": "xlsb"}
+# A part declared only this vaguely (or not at all) is taken for a workbook by its name.
+_GENERIC_CONTENT_TYPES = {"", "application/xml", "text/xml", "application/octet-stream"}
+
+
+def workbook_kind(part: str, content_type: str | None) -> str | None:
+    """xlsx, xlsm or xlsb for a package whose main part (the officeDocument relationship's
+    target) is `part` of `content_type`; by the part's name when its content type is missing or
+    generic; None when it is no workbook."""
+    content_type = (content_type or "").strip().lower()
+    if content_type in _WORKBOOK_CONTENT_TYPES:
+        return _WORKBOOK_CONTENT_TYPES[content_type]
+    if content_type in _GENERIC_CONTENT_TYPES:
+        return _WORKBOOK_PART_NAMES.get(part.rsplit("/", 1)[-1].lower())
+    return None
 
 
 def zip_kind(names: set[str], mimetype: str | None) -> str | None:

@@ -357,6 +357,7 @@ def preview_response(job: ImportJob) -> dict:
         "upload_id": str(job.pk),
         "file_name": job.file_name,
         "file_type": job.file_type,
+        "sheet": job.column_mapping.get("sheet"),
         "column_mapping": column_mapping(job),
         "layout": job.column_mapping.get("layout"),
         "mode": job.mode,

@@ -304,6 +304,11 @@ class PreviewSerializer(serializers.Serializer):
     upload_id = serializers.UUIDField()
     file_name = serializers.CharField(allow_blank=True)
     file_type = serializers.CharField()
+    sheet = serializers.CharField(
+        allow_null=True,
+        help_text="The sheet read: a workbook's first visible sheet that holds data (null for "
+        "CSV and for a list of customers).",
+    )
     column_mapping = serializers.DictField(child=serializers.CharField())
     layout = serializers.ChoiceField(choices=["header", "legacy"])
     mode = serializers.CharField()
