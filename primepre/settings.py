@@ -350,4 +350,17 @@ PHONE_VERIFICATION_MAX_ATTEMPTS = 5
 PHONE_VERIFICATION_RESEND_SECONDS = env.int("PHONE_VERIFICATION_RESEND_SECONDS", default=60)
 PHONE_VERIFICATION_MAX_PER_HOUR = env.int("PHONE_VERIFICATION_MAX_PER_HOUR", default=5)
 
+# Sign-in links (users.accounts.links): the backend's public address, which starts every link
+# texted to a customer (the task worker that texts them has no request to read it from), and how
+# long a link of each purpose opens its page.
+SIGN_IN_LINK_BASE_URL = env.str(
+    "SIGN_IN_LINK_BASE_URL",
+    default=f"https://{RENDER_EXTERNAL_HOSTNAME}"
+    if RENDER_EXTERNAL_HOSTNAME
+    else ("http://localhost:8000" if DEBUG else ""),
+)
+SIGN_IN_LINK_INVITE_DAYS = env.int("SIGN_IN_LINK_INVITE_DAYS", default=7)
+SIGN_IN_LINK_CONFIRM_DAYS = env.int("SIGN_IN_LINK_CONFIRM_DAYS", default=3)
+SIGN_IN_LINK_RESET_MINUTES = env.int("SIGN_IN_LINK_RESET_MINUTES", default=30)
+
 LOGGING = build_logging(level=env.str("LOG_LEVEL", default="INFO"))
