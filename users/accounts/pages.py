@@ -46,8 +46,8 @@ PROBLEMS = {
     LinkState.INVALID: (
         LINK_INVALID,
         404,
-        "This link does not work",
-        "It may have been used already, or replaced by a newer link or a new password.",
+        "This link no longer works",
+        "A link works once, and a newer link or a new password ends it.",
     ),
     LinkState.USED: (
         LINK_USED,
