@@ -320,10 +320,29 @@ if TASKS_BACKEND == "rq":
     # An import of 100,000 rows takes well under a minute; an hour is the hard stop.
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
 
-# SMS (users.messaging.sms): all three, or SMS is off.
+# SMS (users.messaging): where texts go. twilio (the default when its three settings are set),
+# console (the default with DEBUG), file (one file per message in SMS_FILE_PATH), locmem (tests),
+# disabled (the default otherwise).
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_PHONE_NUMBER = env.str("TWILIO_PHONE_NUMBER", default="")
+_TWILIO_SET = all((TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER))
+SMS_BACKEND = env.str(
+    "SMS_BACKEND", default="twilio" if _TWILIO_SET else "console" if DEBUG else "disabled"
+)
+_SMS_BACKENDS = ("twilio", "console", "file", "locmem", "disabled")
+if SMS_BACKEND not in _SMS_BACKENDS:
+    raise ImproperlyConfigured(f"SMS_BACKEND must be one of {', '.join(_SMS_BACKENDS)}.")
+if SMS_BACKEND == "twilio" and not _TWILIO_SET:
+    raise ImproperlyConfigured(
+        "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER."
+    )
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default="")
+if SMS_BACKEND == "file" and not SMS_FILE_PATH:
+    raise ImproperlyConfigured("SMS_BACKEND=file needs SMS_FILE_PATH (a directory).")
+# Texts a batch (invites) sends per second at most: the provider's rate for the sending number
+# (0: no pacing). Twilio queues what exceeds it, and fails what exceeds its queue.
+SMS_PER_SECOND = env.float("SMS_PER_SECOND", default=10.0)
 # Where invited customers go to set their password (named in the invite SMS).
 APP_URL = env.str("APP_URL", default="")
 PASSWORD_RESET_PIN_MINUTES = 10

@@ -289,8 +289,8 @@ def user_message_send(*, actor: User, user: User, subject: str, message: str) ->
     if not sms.sms_configured():
         raise ApplicationError(
             SMS_NOT_CONFIGURED,
-            "Text messages are not set up on this server (TWILIO_ACCOUNT_SID, "
-            "TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER), so nothing was sent.",
+            "Text messages are not set up on this server (SMS_BACKEND is disabled), so nothing "
+            "was sent.",
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
     result = sms.sms_send(to=user.phone, body=f"{subject}\n\n{message}", kind="message")
