@@ -368,5 +368,8 @@ SIGN_IN_LINK_BASE_URL = env.str(
 SIGN_IN_LINK_INVITE_DAYS = env.int("SIGN_IN_LINK_INVITE_DAYS", default=7)
 SIGN_IN_LINK_CONFIRM_DAYS = env.int("SIGN_IN_LINK_CONFIRM_DAYS", default=3)
 SIGN_IN_LINK_RESET_MINUTES = env.int("SIGN_IN_LINK_RESET_MINUTES", default=30)
+# Hours in which a customer is texted at most one invite, however many imports, admin actions
+# or commands ask (users.messaging.invites).
+INVITE_RESEND_HOURS = env.int("INVITE_RESEND_HOURS", default=24)
 
 LOGGING = build_logging(level=env.str("LOG_LEVEL", default="INFO"))
