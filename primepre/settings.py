@@ -178,6 +178,8 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The pages of sign-in links say what to do on a refused form; elsewhere Django's page.
+CSRF_FAILURE_VIEW = "users.accounts.pages.csrf_failure"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -216,6 +218,10 @@ REST_FRAMEWORK = {
         "forgot_password_phone": env.str("FORGOT_PASSWORD_PHONE_RATE", default="5/hour"),
         "claim": env.str("CLAIM_RATE", default="20/hour"),
         "claim_phone": env.str("CLAIM_PHONE_RATE", default="10/hour"),
+        # The pages of sign-in links (users.accounts.pages): every request per address, and
+        # the forms sent with a live link per account.
+        "sign_in_link": env.str("SIGN_IN_LINK_RATE", default="60/hour"),
+        "sign_in_link_account": env.str("SIGN_IN_LINK_ACCOUNT_RATE", default="10/hour"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=1 if RENDER_EXTERNAL_HOSTNAME else 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -12,17 +12,23 @@ one use (`used_at`) and an expiry per purpose (SIGN_IN_LINK_*), counted from whe
 """
 
 import enum
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.http import base36_to_int, int_to_base36
 
-from users.models import SignInLink, User
+from users.credentials import services as credentials
+from users.models import PasswordChange, SignInLink, User
+
+logger = logging.getLogger(__name__)
 
 # A user id in base 36 is at most 13 characters; a Django token is "<base36 time>-<32 hex>".
 UID_MAX = 13
@@ -96,7 +102,8 @@ def link_url(*, user: User, token: str) -> str:
         raise ImproperlyConfigured(
             "SIGN_IN_LINK_BASE_URL is not set: sign-in links need the backend's public address."
         )
-    return f"{base}/i/{int_to_base36(user.pk)}/{token}/"
+    path = reverse("sign-in-link", kwargs={"uid": int_to_base36(user.pk), "token": token})
+    return f"{base}{path}"
 
 
 def sign_in_link_issue(
@@ -115,14 +122,16 @@ def sign_in_link_issue(
     return link_url(user=link.user, token=tokens.make_token(user))
 
 
-def sign_in_link_check(*, uid: str, token: str) -> LinkCheck:
+def sign_in_link_check(*, uid: str, token: str, lock: bool = False) -> LinkCheck:
     """What a link's uid and token open, changing nothing (a GET of the page calls this: SMS
-    apps and link previewers open links)."""
+    apps and link previewers open links). With `lock`, inside a transaction, the account's row
+    is locked until it ends."""
     try:
         user_id = base36_to_int(uid) if len(uid) <= UID_MAX else None
     except ValueError:
         user_id = None
-    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    accounts = User.objects.select_for_update() if lock else User.objects
+    user = accounts.filter(pk=user_id, is_active=True).first() if user_id else None
     link = newest_link(user=user) if user is not None else None
     if link is None or len(token) > TOKEN_MAX or not tokens.signed(user, token):
         return LinkCheck(LinkState.INVALID)
@@ -139,3 +148,35 @@ def sign_in_link_use(*, link: SignInLink) -> bool:
     return bool(
         SignInLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now())
     )
+
+
+@transaction.atomic
+def sign_in_link_act(*, uid: str, token: str, password: str | None = None) -> LinkCheck:
+    """What a page's form does with a link, once: confirms the phone, and with `password`
+    (already validated by the page's form) sets it as the holder's own, which ends every
+    session of the account (users.credentials). The link is checked again under the account's
+    row lock, so a password change or a newer link made meanwhile wins, and of two requests
+    bringing it at once exactly one acts. A link reaching the phone proves it; one an admin
+    made to pass on by hand carries the admin's word, as their Verified tick does. Answers the
+    check (VALID when it acted)."""
+    check = sign_in_link_check(uid=uid, token=token, lock=True)
+    if check.state != LinkState.VALID:
+        return check
+    user, link = check.user, check.link
+    if not sign_in_link_use(link=link):
+        return LinkCheck(LinkState.USED, user, link)
+    if not user.is_verified:
+        user.is_verified = True
+        user.save(update_fields=["is_verified"])
+    if password is not None:
+        credentials.password_store(
+            user=user, password=password, set_by=user, kind=PasswordChange.Kind.LINK
+        )
+    logger.info(
+        "[SIGN-IN-LINK] user=%s link=%s purpose=%s password=%d",
+        user.pk,
+        link.pk,
+        link.purpose,
+        int(password is not None),
+    )
+    return check
