@@ -43,8 +43,8 @@ def invites_queue(
         .values_list("pk", flat=True)
     )
     queued = tasks = 0
-    # The ids are read whole (10,000 ints are ~0.4 MB) before any task is queued: a task run at
-    # once (no transaction, or the immediate backend) must not write under an open cursor.
+    # The ids are read whole before any task is queued: a task run at once (no transaction, or
+    # the immediate backend) must not write under an open cursor.
     for chunk in invites.chunks(list(ids), invites.INVITES_PER_TASK):
         transaction.on_commit(
             partial(
