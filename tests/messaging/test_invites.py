@@ -4,6 +4,7 @@ sign-in link, the way in to set a first password."""
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from twilio.base.exceptions import TwilioRestException
 
@@ -90,3 +91,22 @@ def test_sms_failures_are_counted_and_never_fail_the_import(staff, staff_client,
     assert (status["sms_sent"], status["sms_failed"]) == (0, 6)
     # A link whose text never went is taken back: a later run texts them.
     assert not SignInLink.objects.exists()
+
+
+def test_an_imported_customer_gets_in_through_the_invite(staff, staff_client):
+    job = preview(staff, records(1))
+    confirm(staff_client, job)
+    [invite] = sms.outbox
+    path = LINK.search(invite.body).group(0).removeprefix("https://api.primepre.test")
+    password = "Harmattan-breeze-31"
+
+    chosen = Client().post(path, {"new_password1": password, "new_password2": password})
+    login = Client().post(
+        "/api/auth/login/",
+        {"phone": invite.to, "password": password},
+        content_type="application/json",
+    )
+
+    assert chosen.status_code == 200
+    assert login.status_code == 200
+    assert "tokens" in login.json()

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 # Customers per queued task: each task's arguments stay small, and a stopped worker loses at
 # most one task's progress (the window keeps its retry from texting anyone twice).
 INVITES_PER_TASK = 500
+# Customers whose links one transaction records before their texts go (see invites_send).
+ISSUE_BATCH = 50
 
 
 def invite_text(*, url: str) -> str:
@@ -69,44 +71,64 @@ class InviteCounts:
     skipped: int = 0
 
 
-def _issue(user_id: int, created_by_id: int | None) -> tuple[User, SignInLink, str] | None:
-    """Records the customer's new invite link, unless they are no longer invitable. The
-    customer's row is locked first and the window read after, so a second sender of the same
-    customer waits for this one, then sees its link and skips them."""
+def _issue(user_ids: list[int], created_by_id: int | None) -> list[tuple[User, str]]:
+    """Records a new invite link for each of these customers who is still invitable, in one
+    transaction. Their rows are locked first (in id order, so two senders cannot deadlock) and
+    the window read after, so a second sender of the same customers waits for this one, then
+    sees its links and skips them."""
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=user_id).first()
-        if user is None or not invitable().filter(pk=user_id).exists():
-            return None
-        url = sign_in_link_issue(
-            user=user,
-            purpose=SignInLink.Purpose.INVITE,
-            via=SignInLink.Via.SMS,
-            created_by=User(pk=created_by_id) if created_by_id else None,
+        customers = list(
+            awaiting_first_password().select_for_update().filter(pk__in=user_ids).order_by("pk")
         )
-        link = SignInLink.objects.filter(user=user).order_by("-created_at", "-pk").first()
-        return user, link, url
+        recent = set(
+            invited_recently().filter(user_id__in=user_ids).values_list("user_id", flat=True)
+        )
+        created_by = User(pk=created_by_id) if created_by_id else None
+        return [
+            (
+                customer,
+                sign_in_link_issue(
+                    user=customer,
+                    purpose=SignInLink.Purpose.INVITE,
+                    via=SignInLink.Via.SMS,
+                    created_by=created_by,
+                ),
+            )
+            for customer in customers
+            if customer.pk not in recent
+        ]
+
+
+def _take_back(customer: User) -> None:
+    """Deletes the invite link whose text the provider refused. Within the window it is the
+    customer's only texted invite (any other sender skipped them), so it is the one deleted."""
+    SignInLink.objects.filter(
+        pk__in=invited_recently().filter(user=customer).order_by("-created_at", "-pk")[:1]
+    ).delete()
 
 
 def invites_send(
     *, user_ids: Iterable[int], created_by_id: int | None = None, job_id=None
 ) -> InviteCounts:
     """Texts each of these customers their invite link, if they are still invitable, and counts
-    the outcome on the import job when one is named. Each link is recorded before its text goes;
-    a text the provider refused takes its link back (the row is deleted), so the window does not
-    hold it against the customer and a later run retries them."""
+    the outcome on the import job when one is named.
+
+    The links of ISSUE_BATCH customers are recorded in one transaction (one commit, not one per
+    customer: bench/bench_invites.py's profile), then their texts go, paced. A text the provider
+    refused takes its link back, so the window does not hold it against the customer and a later
+    run retries them. A worker that stops between the commit and the texts leaves at most one
+    batch with links but no text; the window holds those back until it ends."""
     counts = InviteCounts()
     sender = SmsSender()
-    for user_id in user_ids:
-        issued = _issue(user_id, created_by_id)
-        if issued is None:
-            counts.skipped += 1
-            continue
-        user, link, url = issued
-        if sender.send(to=user.phone, body=invite_text(url=url), kind="invite").sent:
-            counts.sent += 1
-        else:
-            link.delete()
-            counts.failed += 1
+    for chunk in chunks(user_ids, ISSUE_BATCH):
+        issued = _issue(chunk, created_by_id)
+        counts.skipped += len(chunk) - len(issued)
+        for customer, url in issued:
+            if sender.send(to=customer.phone, body=invite_text(url=url), kind="invite").sent:
+                counts.sent += 1
+            else:
+                _take_back(customer)
+                counts.failed += 1
     if job_id is not None:
         ImportJob.objects.filter(pk=job_id).update(
             sms_sent_count=F("sms_sent_count") + counts.sent,
