@@ -1,10 +1,12 @@
 """The pages a sign-in link opens, through HTTP as a phone's browser sends it."""
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -379,3 +381,43 @@ def test_made_up_links_do_not_use_up_an_accounts_tries(client, monkeypatch):
         send(client, f"/i/{uid}/made-up-{n}/", REMOTE_ADDR=f"192.0.2.{n}")
 
     assert send(client, path).status_code == 200
+
+
+def test_a_sign_in_voids_the_accounts_links(client):
+    customer = CustomerFactory(phone="+233241110009", password="Known-pass-99")
+    path = link_for(customer, RESET)
+
+    assert signs_in("0241110009", "Known-pass-99")
+
+    assert code_of(send(client, path)) == "link_invalid"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_forms_sent_with_one_link_at_once_set_one_password(slow_hashing):
+    """The link is checked again under the account's row lock and used by one conditional
+    UPDATE: of two parallel forms, one sets its password and the other is refused."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the race needs Postgres")
+    customer = CustomerFactory(phone="+233241110010")
+    path = link_for(customer, INVITE)
+    barrier = threading.Barrier(2)
+    answers = {}
+
+    def choose(password):
+        barrier.wait()
+        try:
+            answers[password] = send(Client(), path, password).status_code
+        finally:
+            connection.close()
+
+    passwords = ["First-parallel-pass-1", "Second-parallel-pass-2"]
+    threads = [threading.Thread(target=choose, args=(p,)) for p in passwords]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers.values()) == [200, 404]
+    [winner] = [password for password, status in answers.items() if status == 200]
+    assert signs_in("0241110010", winner)
+    assert PasswordChange.objects.filter(user=customer).count() == 1
