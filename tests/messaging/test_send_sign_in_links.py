@@ -1,6 +1,7 @@
 """Invites asked for by an admin: the command send_sign_in_links, the window that keeps a
 customer from being texted twice, the worker's second look, and the pacing of a batch."""
 
+from contextlib import nullcontext
 from datetime import timedelta
 from io import StringIO
 
@@ -103,7 +104,7 @@ def test_the_worker_looks_again_when_it_texts(held_tasks):
     outcome = queued.task.call(*queued.args, **queued.kwargs)
 
     assert [m.to for m in sms.outbox] == [waiting.phone]
-    assert outcome == {"sent": 1, "failed": 0, "skipped": 2}
+    assert outcome == {"sent": 1, "failed": 0, "skipped": 2, "left": 0}
 
 
 def test_two_runs_over_the_same_customers_text_each_once():
@@ -167,3 +168,30 @@ def test_with_sms_disabled_the_command_refuses_and_records_nothing(settings):
 def test_the_command_asks_for_one_group_of_customers():
     with pytest.raises(CommandError):
         send_sign_in_links()
+
+
+def test_a_worker_asked_to_stop_names_the_customers_it_did_not_reach(monkeypatch):
+    monkeypatch.setattr(invites, "ISSUE_BATCH", 2)
+    customers = [CustomerFactory() for _ in range(5)]
+    asked = iter([False, True])
+
+    counts = invites.invites_send(
+        user_ids=[c.pk for c in customers], should_stop=lambda: next(asked)
+    )
+
+    assert (counts.sent, counts.left) == (2, [c.pk for c in customers[2:]])
+    assert [m.to for m in sms.outbox] == [c.phone for c in customers[:2]]
+
+
+def test_the_customers_a_stopping_worker_did_not_reach_are_queued_again(monkeypatch, held_tasks):
+    monkeypatch.setattr(invites, "ISSUE_BATCH", 2)
+    customers = [CustomerFactory() for _ in range(3)]
+    ids = [c.pk for c in customers]
+    stopping = type("Stop", (), {"is_set": staticmethod(lambda: bool(sms.outbox))})()
+    monkeypatch.setattr(invite_tasks, "stop_requested_on_signals", lambda: nullcontext(stopping))
+
+    outcome = invite_tasks.invites_send_until_stopped(user_ids=ids)
+
+    assert outcome == {"sent": 2, "failed": 0, "skipped": 0, "left": 1}
+    [again] = held_tasks
+    assert again.kwargs["user_ids"] == ids[2:]

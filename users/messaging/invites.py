@@ -10,8 +10,8 @@ an invite at most once per INVITE_RESEND_HOURS: the window is read from the Sign
 A batch is paced at SMS_PER_SECOND (users.messaging.sms.SmsSender)."""
 
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import islice
 
@@ -69,6 +69,8 @@ class InviteCounts:
     failed: int = 0
     # Not texted: given a password, signed in or invited within the window since being queued.
     skipped: int = 0
+    # Not reached: the worker was asked to stop first.
+    left: list[int] = field(default_factory=list)
 
 
 def _issue(user_ids: list[int], created_by_id: int | None) -> list[tuple[User, str]]:
@@ -108,7 +110,11 @@ def _take_back(customer: User) -> None:
 
 
 def invites_send(
-    *, user_ids: Iterable[int], created_by_id: int | None = None, job_id=None
+    *,
+    user_ids: list[int],
+    created_by_id: int | None = None,
+    job_id=None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> InviteCounts:
     """Texts each of these customers their invite link, if they are still invitable, and counts
     the outcome on the import job when one is named.
@@ -116,11 +122,16 @@ def invites_send(
     The links of ISSUE_BATCH customers are recorded in one transaction (one commit, not one per
     customer: bench/bench_invites.py's profile), then their texts go, paced. A text the provider
     refused takes its link back, so the window does not hold it against the customer and a later
-    run retries them. A worker that stops between the commit and the texts leaves at most one
-    batch with links but no text; the window holds those back until it ends."""
+    run retries them. When should_stop() turns true it stops between batches and names the
+    customers it did not reach (`left`); a worker killed between a commit and its texts leaves
+    at most one batch with links but no text, which the window holds back until it ends."""
     counts = InviteCounts()
     sender = SmsSender()
-    for chunk in chunks(user_ids, ISSUE_BATCH):
+    for start in range(0, len(user_ids), ISSUE_BATCH):
+        if should_stop():
+            counts.left = user_ids[start:]
+            break
+        chunk = user_ids[start : start + ISSUE_BATCH]
         issued = _issue(chunk, created_by_id)
         counts.skipped += len(chunk) - len(issued)
         for customer, url in issued:
@@ -135,26 +146,25 @@ def invites_send(
             sms_failed_count=F("sms_failed_count") + counts.failed,
         )
     logger.info(
-        "[INVITES] job=%s sent=%s failed=%s skipped=%s",
+        "[INVITES] job=%s sent=%s failed=%s skipped=%s left=%s",
         job_id,
         counts.sent,
         counts.failed,
         counts.skipped,
+        len(counts.left),
     )
     return counts
 
 
-def import_job_send_invites(*, job_id, source_rows: list[int]) -> tuple[int, int]:
-    """Texts an invite to each customer the job created from these rows (notify); returns
-    (sent, failed), which are counted on the job."""
+def import_job_invitees(*, job_id, source_rows: list[int]) -> tuple[list[int], int | None]:
+    """The customers the job created from these rows (notify), and the job's owner, who asked."""
     user_ids = (
         User.objects.filter(import_job_id=job_id, source_row__in=source_rows)
         .order_by("source_row")
         .values_list("pk", flat=True)
     )
     owner_id = ImportJob.objects.filter(pk=job_id).values_list("owner_id", flat=True).first()
-    counts = invites_send(user_ids=list(user_ids), created_by_id=owner_id, job_id=job_id)
-    return counts.sent, counts.failed
+    return list(user_ids), owner_id
 
 
 def chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:

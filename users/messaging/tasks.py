@@ -8,16 +8,35 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django_tasks import task
 
+from users.imports.tasks import stop_requested_on_signals
 from users.messaging import invites
 from users.models import User
+
+
+def invites_send_until_stopped(
+    *, user_ids: list[int], created_by_id: int | None = None, job_id: str | None = None
+) -> dict:
+    """Texts these customers' invites, stopping between batches when the worker is asked to stop
+    (SIGTERM, a deploy): the customers not reached are queued again for the next worker."""
+    with stop_requested_on_signals() as stop:
+        counts = invites.invites_send(
+            user_ids=user_ids, created_by_id=created_by_id, job_id=job_id, should_stop=stop.is_set
+        )
+    if counts.left:
+        invites_send_task.enqueue(user_ids=counts.left, created_by_id=created_by_id, job_id=job_id)
+    return {
+        "sent": counts.sent,
+        "failed": counts.failed,
+        "skipped": counts.skipped,
+        "left": len(counts.left),
+    }
 
 
 @task()
 def invites_send_task(
     user_ids: list[int], created_by_id: int | None = None, job_id: str | None = None
 ) -> dict:
-    counts = invites.invites_send(user_ids=user_ids, created_by_id=created_by_id, job_id=job_id)
-    return {"sent": counts.sent, "failed": counts.failed, "skipped": counts.skipped}
+    return invites_send_until_stopped(user_ids=user_ids, created_by_id=created_by_id, job_id=job_id)
 
 
 @dataclass(frozen=True)
