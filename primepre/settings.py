@@ -368,6 +368,13 @@ SIGN_IN_LINK_BASE_URL = env.str(
 SIGN_IN_LINK_INVITE_DAYS = env.int("SIGN_IN_LINK_INVITE_DAYS", default=7)
 SIGN_IN_LINK_CONFIRM_DAYS = env.int("SIGN_IN_LINK_CONFIRM_DAYS", default=3)
 SIGN_IN_LINK_RESET_MINUTES = env.int("SIGN_IN_LINK_RESET_MINUTES", default=30)
+# Every text to a customer holds a sign-in link, which needs the backend's address: a backend
+# that delivers texts (to a phone, a console or files) without one would fail every such text.
+if SMS_BACKEND in ("twilio", "console", "file") and not SIGN_IN_LINK_BASE_URL:
+    raise ImproperlyConfigured(
+        f"SMS_BACKEND={SMS_BACKEND} needs SIGN_IN_LINK_BASE_URL (the backend's public address, "
+        "which starts the sign-in links texted to customers)."
+    )
 # Hours in which a customer is texted at most one invite, however many imports, admin actions
 # or commands ask (users.messaging.invites).
 INVITE_RESEND_HOURS = env.int("INVITE_RESEND_HOURS", default=24)

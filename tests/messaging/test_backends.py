@@ -118,7 +118,7 @@ def chosen_backend(**env: str) -> subprocess.CompletedProcess:
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("TWILIO_", "SMS_", "DJANGO_SETTINGS"))
+        if not k.startswith(("TWILIO_", "SMS_", "SIGN_IN_LINK_", "RENDER_", "DJANGO_SETTINGS"))
     }
     base.update(
         {"DEBUG": "0", "SECRET_KEY": "x" * 50, "DJANGO_SETTINGS_MODULE": "primepre.settings", **env}
@@ -129,7 +129,13 @@ def chosen_backend(**env: str) -> subprocess.CompletedProcess:
     )
 
 
-TWILIO_ENV = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_PHONE_NUMBER": "+1500"}
+BASE = {"SIGN_IN_LINK_BASE_URL": "https://api.example.com"}
+TWILIO_ENV = {
+    "TWILIO_ACCOUNT_SID": "AC1",
+    "TWILIO_AUTH_TOKEN": "t",
+    "TWILIO_PHONE_NUMBER": "+1500",
+    **BASE,
+}
 
 
 @pytest.mark.parametrize(
@@ -141,7 +147,7 @@ TWILIO_ENV = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_PHO
         ({}, "disabled"),
         ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, "disabled"),
         ({**TWILIO_ENV, "SMS_BACKEND": "disabled"}, "disabled"),
-        ({"SMS_BACKEND": "file", "SMS_FILE_PATH": "/tmp/sms"}, "file"),
+        ({"SMS_BACKEND": "file", "SMS_FILE_PATH": "/tmp/sms", **BASE}, "file"),
     ],
 )
 def test_the_default_backend_follows_the_twilio_settings_and_debug(env, expected):
@@ -157,6 +163,7 @@ def test_the_default_backend_follows_the_twilio_settings_and_debug(env, expected
         ({"SMS_BACKEND": "pigeon"}, "SMS_BACKEND must be one of"),
         ({"SMS_BACKEND": "twilio"}, "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID"),
         ({"SMS_BACKEND": "file"}, "SMS_BACKEND=file needs SMS_FILE_PATH"),
+        ({**TWILIO_ENV, "SIGN_IN_LINK_BASE_URL": ""}, "SMS_BACKEND=twilio needs SIGN_IN_LINK_BASE"),
     ],
 )
 def test_a_backend_that_cannot_work_stops_the_start(env, message):
