@@ -31,6 +31,8 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Writes the path of a sign-in link without its token.
+logger_class = "primepre.access_log.AccessLogger"
 access_log_format = (
     '[HTTP] method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s '
     "request_id=%({x-request-id}o)s"

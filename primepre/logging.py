@@ -15,13 +15,21 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+# The token of a sign-in link (users.accounts.links): it opens an account, like a password.
+_LINK_TOKEN_RE = re.compile(r"/i/([0-9a-z]{1,13})/[^/\s\"'?]+")
 # Digit runs that stand alone (not inside an id such as a UUID or a hex digest).
 _PHONE_RE = re.compile(r"(?<![\w-])\+?\d[\d ]{7,17}\d(?![\w-])")
 
 
 def redact(text: str) -> str:
-    """Masks anything that looks like an email address or a phone number."""
-    return _PHONE_RE.sub("[phone]", _EMAIL_RE.sub("[email]", text))
+    """Masks anything that looks like an email address or a phone number, and the token of a
+    sign-in link's path."""
+    text = redact_link_tokens(_EMAIL_RE.sub("[email]", text))
+    return _PHONE_RE.sub("[phone]", text)
+
+
+def redact_link_tokens(text: str) -> str:
+    return _LINK_TOKEN_RE.sub(r"/i/\1/[token]", text)
 
 
 class RequestIdFilter(logging.Filter):

@@ -178,6 +178,8 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The pages of sign-in links say what to do on a refused form; elsewhere Django's page.
+CSRF_FAILURE_VIEW = "users.accounts.pages.csrf_failure"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -216,6 +218,10 @@ REST_FRAMEWORK = {
         "forgot_password_phone": env.str("FORGOT_PASSWORD_PHONE_RATE", default="5/hour"),
         "claim": env.str("CLAIM_RATE", default="20/hour"),
         "claim_phone": env.str("CLAIM_PHONE_RATE", default="10/hour"),
+        # The pages of sign-in links (users.accounts.pages): every request per address, and
+        # the forms sent with a live link per account.
+        "sign_in_link": env.str("SIGN_IN_LINK_RATE", default="60/hour"),
+        "sign_in_link_account": env.str("SIGN_IN_LINK_ACCOUNT_RATE", default="10/hour"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=1 if RENDER_EXTERNAL_HOSTNAME else 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -314,10 +320,29 @@ if TASKS_BACKEND == "rq":
     # An import of 100,000 rows takes well under a minute; an hour is the hard stop.
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
 
-# SMS (users.messaging.sms): all three, or SMS is off.
+# SMS (users.messaging): where texts go. twilio (the default when its three settings are set),
+# console (the default with DEBUG), file (one file per message in SMS_FILE_PATH), locmem (tests),
+# disabled (the default otherwise).
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_PHONE_NUMBER = env.str("TWILIO_PHONE_NUMBER", default="")
+_TWILIO_SET = all((TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER))
+SMS_BACKEND = env.str(
+    "SMS_BACKEND", default="twilio" if _TWILIO_SET else "console" if DEBUG else "disabled"
+)
+_SMS_BACKENDS = ("twilio", "console", "file", "locmem", "disabled")
+if SMS_BACKEND not in _SMS_BACKENDS:
+    raise ImproperlyConfigured(f"SMS_BACKEND must be one of {', '.join(_SMS_BACKENDS)}.")
+if SMS_BACKEND == "twilio" and not _TWILIO_SET:
+    raise ImproperlyConfigured(
+        "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER."
+    )
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default="")
+if SMS_BACKEND == "file" and not SMS_FILE_PATH:
+    raise ImproperlyConfigured("SMS_BACKEND=file needs SMS_FILE_PATH (a directory).")
+# Texts a batch (invites) sends per second at most: the provider's rate for the sending number
+# (0: no pacing). Twilio queues what exceeds it, and fails what exceeds its queue.
+SMS_PER_SECOND = env.float("SMS_PER_SECOND", default=10.0)
 # Where invited customers go to set their password (named in the invite SMS).
 APP_URL = env.str("APP_URL", default="")
 PASSWORD_RESET_PIN_MINUTES = 10
@@ -330,5 +355,28 @@ PHONE_VERIFICATION_MAX_ATTEMPTS = 5
 # Seconds before another PIN may be texted to the same account, and PINs per hour at most.
 PHONE_VERIFICATION_RESEND_SECONDS = env.int("PHONE_VERIFICATION_RESEND_SECONDS", default=60)
 PHONE_VERIFICATION_MAX_PER_HOUR = env.int("PHONE_VERIFICATION_MAX_PER_HOUR", default=5)
+
+# Sign-in links (users.accounts.links): the backend's public address, which starts every link
+# texted to a customer (the task worker that texts them has no request to read it from), and how
+# long a link of each purpose opens its page.
+SIGN_IN_LINK_BASE_URL = env.str(
+    "SIGN_IN_LINK_BASE_URL",
+    default=f"https://{RENDER_EXTERNAL_HOSTNAME}"
+    if RENDER_EXTERNAL_HOSTNAME
+    else ("http://localhost:8000" if DEBUG else ""),
+)
+SIGN_IN_LINK_INVITE_DAYS = env.int("SIGN_IN_LINK_INVITE_DAYS", default=7)
+SIGN_IN_LINK_CONFIRM_DAYS = env.int("SIGN_IN_LINK_CONFIRM_DAYS", default=3)
+SIGN_IN_LINK_RESET_MINUTES = env.int("SIGN_IN_LINK_RESET_MINUTES", default=30)
+# Every text to a customer holds a sign-in link, which needs the backend's address: a backend
+# that delivers texts (to a phone, a console or files) without one would fail every such text.
+if SMS_BACKEND in ("twilio", "console", "file") and not SIGN_IN_LINK_BASE_URL:
+    raise ImproperlyConfigured(
+        f"SMS_BACKEND={SMS_BACKEND} needs SIGN_IN_LINK_BASE_URL (the backend's public address, "
+        "which starts the sign-in links texted to customers)."
+    )
+# Hours in which a customer is texted at most one invite, however many imports, admin actions
+# or commands ask (users.messaging.invites).
+INVITE_RESEND_HOURS = env.int("INVITE_RESEND_HOURS", default=24)
 
 LOGGING = build_logging(level=env.str("LOG_LEVEL", default="INFO"))

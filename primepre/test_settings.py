@@ -9,9 +9,13 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 from primepre.settings import *  # noqa: F403
 
+SIGN_IN_LINK_BASE_URL = "https://api.primepre.test"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Texts are kept in users.messaging.sms.outbox (emptied per test), unpaced.
+SMS_BACKEND = "locmem"
+SMS_PER_SECOND = 0.0
 # The manifest storage needs collectstatic first; tests serve static files as they are.
 STORAGES = {
     **STORAGES,  # noqa: F405

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from primepre import errors, health
+from users.accounts import pages
 from users.api.schema import RedocView, SchemaView, SwaggerView
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
     path("api/auth/", include("users.urls")),
+    # Sign-in links texted to customers: short, so that a text holding one fits one SMS.
+    path("i/<str:uid>/<str:token>/", pages.SignInLinkPage.as_view(), name="sign-in-link"),
     re_path(r"^api/", errors.api_not_found),
 ]
 

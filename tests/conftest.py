@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import CustomerFactory, StaffFactory
-from users.messaging import sms
+from users.messaging import backends, sms
 
 
 def missing_service(reason: str) -> None:
@@ -32,6 +32,14 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _empty_outbox():
+    """The locmem SMS backend's outbox (the test settings' backend) starts empty in each test."""
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
 
 
 @pytest.fixture
@@ -77,13 +85,14 @@ class FakeTwilio:
 
 @pytest.fixture
 def twilio(settings, monkeypatch):
-    """SMS configured, with the Twilio client faked."""
+    """SMS through the twilio backend, with the Twilio client faked."""
+    settings.SMS_BACKEND = "twilio"
     settings.TWILIO_ACCOUNT_SID = "ACtest"
     settings.TWILIO_AUTH_TOKEN = "token"
     settings.TWILIO_PHONE_NUMBER = "+15005550006"
     FakeTwilio.sent = []
     FakeTwilio.fail_with = None
-    monkeypatch.setattr(sms, "Client", FakeTwilio)
+    monkeypatch.setattr(backends, "Client", FakeTwilio)
     return FakeTwilio
 
 

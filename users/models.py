@@ -499,6 +499,38 @@ class PhoneVerificationPin(TextedPin):
         return f"Verification PIN for user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class SignInLink(models.Model):
+    """A link that lets its holder into their account without a password: texted to the
+    account's phone, or made by an admin to pass on by hand (users.accounts.links). The token in
+    the link is Django's password-reset token, bound to this row (the account's newest link), so
+    a newer link voids this one; `used_at` makes it single-use."""
+
+    class Purpose(models.TextChoices):
+        INVITE = "invite", "Set a first password"
+        CONFIRM = "confirm", "Confirm the phone number"
+        RESET = "reset", "Choose a new password"
+
+    class Via(models.TextChoices):
+        SMS = "sms", "Texted"
+        HAND = "hand", "Made by an admin to pass on by hand"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_in_links")
+    purpose = models.CharField(max_length=7, choices=Purpose.choices)
+    via = models.CharField(max_length=4, choices=Via.choices, default=Via.SMS)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} link for user {self.user_id} ({self.via})"
+
+
 class PasswordChange(models.Model):
     """Each time a password was set: whose, by whom (None: the command line), when, how, and
     until when it signs in when it is temporary (set by someone other than the holder)."""
@@ -509,6 +541,7 @@ class PasswordChange(models.Model):
         CHANGED = "CHANGED", "Changed by the holder"
         PIN_RESET = "PIN_RESET", "Reset by the holder with an SMS PIN"
         SIGNUP = "SIGNUP", "Chosen by the holder at sign-up"
+        LINK = "LINK", "Chosen by the holder through a sign-in link"
         COMMAND = "COMMAND", "Set from the command line"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_changes")

@@ -177,37 +177,39 @@ def test_an_sms_failure_does_not_fail_the_request(api_client, twilio, customer_w
     assert response.status_code == status.HTTP_200_OK
 
 
-def test_without_twilio_settings_sms_is_off_and_nothing_fails(
+def test_with_sms_disabled_nothing_is_sent_and_nothing_fails(
     api_client, settings, customer_with_phone, caplog
 ):
-    settings.TWILIO_ACCOUNT_SID = ""
-    settings.DEBUG = False
+    settings.SMS_BACKEND = "disabled"
 
     response = request_pin(api_client)
 
     assert response.status_code == status.HTTP_200_OK
     assert PasswordResetPin.objects.count() == 1
-    assert "[SMS-DEBUG]" not in caplog.text
-
-
-def test_with_debug_on_and_no_twilio_the_message_is_logged(
-    api_client, settings, customer_with_phone, caplog
-):
-    settings.TWILIO_ACCOUNT_SID = ""
-    settings.DEBUG = True
-
-    request_pin(api_client)
-
-    assert "[SMS-DEBUG] kind=reset_pin" in caplog.text
+    assert sms.outbox == []
     assert "+233241234567" not in caplog.text
 
 
-def test_a_missing_twilio_setting_logs_one_warning_at_start_up(settings, caplog):
-    settings.TWILIO_AUTH_TOKEN = ""
+def test_with_the_console_backend_the_pin_is_printed_and_not_logged(
+    api_client, settings, customer_with_phone, caplog, capsys
+):
+    settings.SMS_BACKEND = "console"
+
+    request_pin(api_client)
+
+    printed = capsys.readouterr().out
+    assert "To: +233241234567\nKind: reset_pin\n\n" in printed
+    assert re.search(r"\b\d{6}\b", printed)
+    assert "[SMS-SENT] kind=reset_pin" in caplog.text
+    assert "+233241234567" not in caplog.text
+
+
+def test_a_backend_that_reaches_no_phone_logs_one_warning_at_start_up(settings, caplog):
+    settings.SMS_BACKEND = "console"
 
     sms.warn_if_disabled()
 
-    assert caplog.text.count("[SMS-DISABLED]") == 1
+    assert caplog.text.count("[SMS-DISABLED] SMS_BACKEND=console") == 1
 
 
 def test_a_reset_revokes_the_accounts_refresh_tokens(api_client, twilio):

@@ -58,7 +58,7 @@ def test_forgot_password_leaves_the_password_unchanged():
     assert not customer.check_password("PrimeMade")
 
 
-def test_forgot_password_texts_a_reset_pin_to_an_existing_account(twilio, client):
+def test_forgot_password_texts_a_reset_link_to_an_existing_account_only(twilio, client):
     CustomerFactory(phone="+233241110000")
 
     Spa().post(FORGOT_PASSWORD, {"phone": "0241110000"})
@@ -66,14 +66,17 @@ def test_forgot_password_texts_a_reset_pin_to_an_existing_account(twilio, client
 
     [sms] = twilio.sent
     assert sms["to"] == "+233241110000"
-    pin = re.search(r"\b(\d{6})\b", sms["body"]).group(1)
-    confirmed = client.post(
-        "/api/auth/password/reset/confirm/",
-        {"phone": "0241110000", "pin": pin, "new_password": "Fresh-Start-55"},
+    path = re.search(r"https://api\.primepre\.test(/i/\S+/)", sms["body"]).group(1)
+    password = "Fresh-Start-55"
+    chosen = client.post(path, {"new_password1": password, "new_password2": password})
+    assert chosen.status_code == status.HTTP_200_OK
+    signed_in = client.post(
+        "/api/auth/login/",
+        {"phone": "0241110000", "password": password},
         content_type="application/json",
     )
-    assert confirmed.status_code == status.HTTP_200_OK
-    assert PasswordResetPin.objects.count() == 1
+    assert signed_in.status_code == status.HTTP_200_OK
+    assert PasswordResetPin.objects.count() == 0
 
 
 def test_the_shipping_marks_list_is_not_public():

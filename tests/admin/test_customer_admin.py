@@ -266,7 +266,7 @@ def test_the_export_button_carries_the_list_filters_under_the_export_endpoint_na
         "region__exact": Region.ASHANTI,
         "is_verified__exact": "1",
         "import_job__id__exact": str(job.pk),
-        "o": "-1.0",
+        "o": "-2.1",  # name (descending), then mark: column 0 holds the action checkboxes
     }
 
     response = staff_web.get(CUSTOMERS, filters)

@@ -457,7 +457,7 @@ def test_send_message_texts_the_subject_and_message_to_the_customer(spa, twilio)
 
 
 def test_send_message_without_sms_settings_is_a_clear_error(spa, settings):
-    settings.TWILIO_ACCOUNT_SID = ""
+    settings.SMS_BACKEND = "disabled"
     customer = CustomerFactory()
 
     result = spa.post(user_url(customer.id, "send_message"), {"subject": "Hi", "message": "Hello"})

@@ -5,13 +5,13 @@ number the name, email and mark of its account, and then let them set its passwo
 that is served here. The page cannot carry a proof that the caller holds the phone: its two
 requests send the phone, a mark picked from the public list, and the new password, and no PIN.
 So the list is empty, and both steps answer a refusal that tells the person the way in that
-works (SPA-CONTRACT.md 4.9): the forgot-password page, then an administrator's reset, or the SMS
-PIN reset."""
+works (SPA-CONTRACT.md 4.9): Forgot password, which texts the phone a link to choose a
+password."""
 
 CLAIM_UNAVAILABLE = "claim_unavailable"
 CLAIM_MESSAGE = (
     "Accounts are not claimed on this page. To get into your account, choose 'Forgot "
-    "password' on the sign-in page and contact primepre: an administrator will set you a "
-    "password, and you choose your own after signing in."
+    "password' on the sign-in page and enter your phone number: a text message brings you a "
+    "link to choose your password."
 )
 MARKS_MESSAGE = "Shipping marks are not listed publicly."

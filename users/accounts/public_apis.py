@@ -235,14 +235,14 @@ class ResendVerificationView(_PhoneOnlyView):
 
 
 FORGOT_ANSWER = (
-    "Contact primepre to reset your password: an administrator will set you a new one. If "
-    "this phone number has an account, a PIN to reset it yourself may also arrive by SMS."
+    "If this phone number has an account, a text message with a link to choose a new password "
+    "is on its way."
 )
 
 
 class ForgotPasswordView(_PhoneOnlyView):
     """The same 200 for every phone; nothing changes. The account's holder, if there is one,
-    is texted a password reset PIN (when SMS is set up)."""
+    is texted a link to choose a new password (users.accounts.pages)."""
 
     throttle_classes = [
         throttles.ForgotPasswordRateThrottle,
@@ -251,7 +251,7 @@ class ForgotPasswordView(_PhoneOnlyView):
     answer = FORGOT_ANSWER
 
     def act(self, phone: str) -> None:
-        tasks.password_reset_request(phone=phone)
+        tasks.password_reset_link_request(phone=phone)
 
 
 class ShippingMarkListOutputSerializer(serializers.Serializer):

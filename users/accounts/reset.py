@@ -1,5 +1,6 @@
-"""Password reset by SMS PIN: the way imported customers (who have no password) get one, and the
-proof that a phone is theirs (a successful reset marks the account verified).
+"""Password reset by SMS: a link to the "choose a new password" page (users.accounts.pages), which
+the SPA's Forgot password texts, or a PIN for the API's password/reset/ endpoints. Either proves
+that the phone is the holder's (a successful reset marks the account verified).
 
 Neither the answers nor their time tell whether a phone has an account. A request does the same
 work for every phone (users.accounts.tasks.password_reset_request: one indexed look-up, one task
@@ -17,12 +18,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from users.accounts import pins
+from users.accounts import links, pins
 from users.api.errors import ApplicationError
 from users.credentials import services as credentials
 from users.customers import rules
 from users.messaging.sms import sms_send
-from users.models import PasswordChange, PasswordResetPin, User
+from users.models import PasswordChange, PasswordResetPin, SignInLink, User
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,40 @@ def password_reset_pin_send(*, user_id: int | None) -> bool:
         )
     result = sms_send(to=user.phone, body=_pin_text(pin), kind="reset_pin")
     logger.info("[PASSWORD-RESET] user=%s sent=%d", user.pk, int(result.sent))
+    return bool(result.sent)
+
+
+def reset_link_text(url: str) -> str:
+    """GSM-7 characters only, to fit one SMS segment."""
+    return (
+        f"primepre: choose a new password at {url} within "
+        f"{settings.SIGN_IN_LINK_RESET_MINUTES} min. Not you? Ignore this."
+    )
+
+
+def password_reset_link_send(*, user_id: int | None) -> bool:
+    """The worker's half of the SPA's Forgot password: a new reset link (older links of the
+    account end) texted to the active account's phone, unless there is no such account or
+    PASSWORD_RESET_MAX_PER_HOUR reset links went to it this hour. Whether one was sent."""
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if user is None:
+        logger.info("[PASSWORD-RESET-LINK] sent=0 reason=no_account")
+        return False
+    since = timezone.now() - timedelta(hours=1)
+    with transaction.atomic():
+        # The account's row lock: two requests at once cannot both pass the hourly limit.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        recent = SignInLink.objects.filter(
+            user=user, purpose=SignInLink.Purpose.RESET, created_at__gte=since
+        )
+        if recent.count() >= settings.PASSWORD_RESET_MAX_PER_HOUR:
+            logger.info("[PASSWORD-RESET-LINK] user=%s sent=0 reason=hourly_limit", user.pk)
+            return False
+        url = links.sign_in_link_issue(
+            user=user, purpose=SignInLink.Purpose.RESET, via=SignInLink.Via.SMS
+        )
+    result = sms_send(to=user.phone, body=reset_link_text(url), kind="reset_link")
+    logger.info("[PASSWORD-RESET-LINK] user=%s sent=%d", user.pk, int(result.sent))
     return bool(result.sent)
 
 

@@ -57,8 +57,8 @@ def auth_login(*, identifier: str, password: str) -> User:
     if credential_selectors.password_expired(user=user):
         raise ApplicationError(
             PASSWORD_EXPIRED,
-            "This temporary password has expired. Ask an administrator to reset it, or reset "
-            "it yourself with a PIN sent by SMS.",
+            "This temporary password has expired. Choose Forgot password on the sign-in page: "
+            "a text message brings you a link to choose your own.",
             status_code=status.HTTP_403_FORBIDDEN,
         )
     if not user.is_active:
@@ -70,8 +70,8 @@ def auth_login(*, identifier: str, password: str) -> User:
     if not user.is_verified:
         raise ApplicationError(
             errors.VERIFICATION_REQUIRED,
-            "Verify your phone number before signing in: reset your password with the PIN we "
-            "send you by SMS.",
+            "Verify your phone number before signing in: open the link we texted you, or choose "
+            "Forgot password on the sign-in page for a new one.",
             status_code=status.HTTP_403_FORBIDDEN,
         )
     update_last_login(None, user)

@@ -2,8 +2,8 @@
 
 A new account is a CUSTOMER made by users.customers.services.user_create like any other, with
 the password its holder chose (Django's validators, no shared default). It is unverified: it
-cannot sign in until its phone is proved by the PIN texted to it (users.accounts.verification),
-an SMS PIN password reset, or an administrator.
+cannot sign in until its phone is proved by the link or the PIN texted to it
+(users.accounts.verification), a reset by SMS, or an administrator.
 
 A phone number or email that is already registered gets the answer a new account gets, in
 about the same time (the same password hash, one task queued; the worker hashes a PIN and
@@ -30,9 +30,8 @@ logger = logging.getLogger(__name__)
 SHIPPING_MARK_TAKEN = "shipping_mark_taken"
 SUGGESTION_COUNT = 4
 SIGNUP_MESSAGE = (
-    "Thank you. We have sent a text message to the phone number you gave: enter the PIN it "
-    "holds to verify your number, then sign in with your phone number and password. No PIN? "
-    "Contact primepre and an administrator will verify your account."
+    "Thank you. We have sent a text message to the phone number you gave: open the link it "
+    "holds to confirm your number, then sign in with your phone number and password."
 )
 # The legacy signup pages offer these cities, not regions (SPA-CONTRACT.md 4.10).
 _CITY_REGIONS = {

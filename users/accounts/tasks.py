@@ -19,6 +19,17 @@ def password_reset_request(*, phone: str) -> None:
 
 
 @task()
+def password_reset_link_send_task(user_id: int | None) -> bool:
+    return reset.password_reset_link_send(user_id=user_id)
+
+
+def password_reset_link_request(*, phone: str) -> None:
+    """Queues the texting of a reset link to the active account with this phone, if there is
+    one: the same work for every phone, as password_reset_request."""
+    password_reset_link_send_task.enqueue(user_id=reset.account_id_of(phone))
+
+
+@task()
 def verification_pin_send_task(user_id: int | None, resend: bool = False) -> bool:
     return verification.verification_pin_send(user_id=user_id, resend=resend)
 

@@ -124,3 +124,20 @@ class ClaimRateThrottle(LoginRateThrottle):
 
 class ClaimPhoneRateThrottle(PhoneRateThrottle):
     scope = "claim_phone"
+
+
+class SignInLinkRateThrottle(LoginRateThrottle):
+    """Every request of a sign-in link's page (users.accounts.pages), per client address."""
+
+    scope = "sign_in_link"
+
+
+class SignInLinkAccountRateThrottle(LoginRateThrottle):
+    """The forms sent with a live link, per account: each costs a password's validation and
+    hash. Requests with a link that opens nothing are not counted here, or anyone who knows an
+    account's id could keep its holder out; the address rate bounds them."""
+
+    scope = "sign_in_link_account"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": view.account_id}

@@ -1,5 +1,6 @@
-"""Proof that a new account's phone is its holder's: a PIN texted at sign-up (and again on
-request) that verifies the account when it comes back.
+"""Proof that a new account's phone is its holder's: a text at sign-up (and again on request)
+holding a link to the "confirm your number" page (users.accounts.pages) and a PIN for the
+legacy verify page; either verifies the account when it comes back.
 
 Every answer is the same whether or not the phone has an account, after the same work: a
 request looks up an id and queues a task (users.accounts.tasks); the worker decides, hashes
@@ -15,10 +16,10 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from users.accounts import pins, selectors
+from users.accounts import links, pins, selectors
 from users.api.errors import ApplicationError
 from users.messaging.sms import sms_send
-from users.models import PhoneVerificationPin, User
+from users.models import PhoneVerificationPin, SignInLink, User
 
 logger = logging.getLogger(__name__)
 
@@ -30,31 +31,33 @@ WRONG_PIN_MESSAGE = (
     "for a new PIN."
 )
 RESEND_MESSAGE = (
-    "If this phone number has an account waiting for verification, a new PIN is on its way by SMS."
+    "If this phone number has an account waiting for verification, a new link and PIN are on "
+    "their way by SMS."
 )
 
 
 REGISTERED_TEXT = (
-    "Someone asked to open a primepre account with this phone number, but these details are "
-    "already registered. If it was you, sign in, or choose 'Forgot password' on the sign-in "
-    "page. If it was not you, ignore this message."
+    "primepre: someone tried to sign up with this number, which is already registered. If it "
+    "was you, sign in or choose Forgot password. If not, ignore this."
 )
 
 
-def verification_text(pin: str) -> str:
+def verification_text(*, url: str, pin: str) -> str:
+    """The sign-up text: the link first (it is what the live sign-up needs), then the PIN for
+    the legacy verify page. GSM-7 characters only, to fit one SMS segment."""
     return (
-        f"Your primepre verification PIN is {pin}. It expires in "
-        f"{settings.PHONE_VERIFICATION_PIN_MINUTES} minutes. Do not share it."
+        f"primepre: confirm your number at {url} or enter PIN {pin} "
+        f"({settings.PHONE_VERIFICATION_PIN_MINUTES} min). Do not share."
     )
 
 
 def verification_pin_send(*, user_id: int | None, resend: bool = False) -> bool:
     """The worker's half of a sign-up (users.accounts.tasks): a new PIN, stored hashed (the
-    account's unused ones end), texted to the account's phone, if the account is active and
-    still unverified; with `resend`, unless one went out less than
-    PHONE_VERIFICATION_RESEND_SECONDS ago or PHONE_VERIFICATION_MAX_PER_HOUR already did this
-    hour. Every branch hashes once, so the worker's load does not tell either. Whether a PIN
-    was sent."""
+    account's unused ones end), and a new confirm link (older links end), texted to the
+    account's phone, if the account is active and still unverified; with `resend`, unless one
+    went out less than PHONE_VERIFICATION_RESEND_SECONDS ago or PHONE_VERIFICATION_MAX_PER_HOUR
+    already did this hour. Every branch hashes once, so the worker's load does not tell either.
+    Whether a text was sent."""
     pin = pins.new_pin()
     pin_hash = make_password(pin)
     pending = User.objects.filter(pk=user_id, is_active=True, is_verified=False)
@@ -76,7 +79,12 @@ def verification_pin_send(*, user_id: int | None, resend: bool = False) -> bool:
             created_at=now,
             expires_at=now + timedelta(minutes=settings.PHONE_VERIFICATION_PIN_MINUTES),
         )
-    result = sms_send(to=user.phone, body=verification_text(pin), kind="verification_pin")
+        url = links.sign_in_link_issue(
+            user=user, purpose=SignInLink.Purpose.CONFIRM, via=SignInLink.Via.SMS
+        )
+    result = sms_send(
+        to=user.phone, body=verification_text(url=url, pin=pin), kind="verification_pin"
+    )
     logger.info("[PHONE-VERIFY-SEND] user=%s sent=%d", user.pk, int(result.sent))
     return bool(result.sent)
 

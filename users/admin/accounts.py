@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.urls import path
 
 from users.admin.forms import (
     StaffChangeForm,
@@ -10,6 +11,7 @@ from users.admin.forms import (
     password_set_by,
     staff_may_use_admin,
 )
+from users.admin.sign_in_links import SignInLinkView
 from users.models import PasswordChange, User
 
 # What nobody changes of their own account (users.customers.roles): a super admin keeps the
@@ -121,6 +123,13 @@ class UserAdmin(BaseUserAdmin):
         if obj is not None and obj.pk == request.user.pk:
             fields += OWN_READ_ONLY
         return fields
+
+    def get_urls(self):
+        link = self.admin_site.admin_view(SignInLinkView.as_view(model_admin=self))
+        return [
+            path("<path:object_id>/sign-in-link/", link, name="users_user_sign_in_link"),
+            *super().get_urls(),
+        ]
 
     def user_change_password(self, request, id, form_url=""):
         # Django builds and saves the form; who sets the password is only known here.

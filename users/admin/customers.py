@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from users.admin import views
 from users.admin.changes import changes_table
 from users.admin.forms import staff_may_use_admin
+from users.admin.sign_in_links import SignInLinkView, send_sign_in_links
 from users.admin.site import ForStaff
 from users.customers import selectors
 from users.imports import selectors as import_selectors
@@ -99,6 +100,7 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
     list_select_related = ["created_by"]
     ordering = ["-date_joined", "-id"]
     list_per_page = 50
+    actions = [send_sign_in_links]
     fields = [
         "shipping_mark",
         "first_name",
@@ -190,6 +192,11 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
                 "import/<uuid:job_id>/undo/",
                 view(views.ImportUndoView),
                 name="users_customer_import_undo",
+            ),
+            path(
+                "<path:object_id>/sign-in-link/",
+                view(SignInLinkView),
+                name="users_customer_sign_in_link",
             ),
             *super().get_urls(),
         ]

@@ -4,7 +4,8 @@ from rest_framework import status
 from rest_framework.permissions import BasePermission
 
 UNVERIFIED_MESSAGE = (
-    "Verify your phone number first: enter the PIN we texted you, or ask an administrator."
+    "Verify your phone number first: open the link we texted you, or choose Forgot password "
+    "on the sign-in page for a new one."
 )
 
 

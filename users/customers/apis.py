@@ -199,7 +199,7 @@ class UserMessageView(_ScopedView):
         responses={200: MessageSerializer, **error_responses(400, 401, 403, 404, 429, 502, 503)},
         tags=TAGS,
         description="Texts `subject` and `message` to the user's phone (SEND_MESSAGE_RATE per "
-        "admin); 503 `sms_not_configured` without the TWILIO_* settings.",
+        "admin); 503 `sms_not_configured` when SMS_BACKEND is disabled.",
     )
     def post(self, request, user_id: int):
         user = self.target(user_id)

@@ -8,13 +8,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework import status
 
-from users.api.errors import ApplicationError
+from users.accounts.links import sign_in_link_issue
+from users.api.errors import ACCOUNT_INACTIVE, ApplicationError
 from users.credentials import services as credentials
 from users.customers import roles, rules, selectors
 from users.customers.roles import Action
 from users.customers.rules import DUPLICATE_EXISTING, FieldProblem
 from users.messaging import sms
-from users.models import CustomerChange, PasswordChange, Role, User
+from users.models import CustomerChange, PasswordChange, Role, SignInLink, User
 
 logger = logging.getLogger(__name__)
 
@@ -283,14 +284,34 @@ def user_password_reset(
         )
 
 
+def user_sign_in_link_make(*, actor: User, user: User) -> str:
+    """A sign-in link made by staff to pass on by hand (when a text cannot reach the customer),
+    recorded with who made it. It lets its holder choose a password, so the rules of a password
+    reset apply: only a super admin makes one for a staff account, nobody for their own. An
+    account without a password of its own gets an invite link (set a first password, valid for
+    SIGN_IN_LINK_INVITE_DAYS); any other a reset link (SIGN_IN_LINK_RESET_MINUTES). Like every
+    link it voids the account's older ones, and the account's next password change voids it."""
+    roles.check_action(actor=actor, target=user, action=Action.RESET_PASSWORD)
+    if not user.is_active:
+        raise ApplicationError(
+            ACCOUNT_INACTIVE,
+            "This account is blocked: unblock it first, or its link would open nothing.",
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
+    purpose = SignInLink.Purpose.RESET if user.has_usable_password() else SignInLink.Purpose.INVITE
+    url = sign_in_link_issue(user=user, purpose=purpose, via=SignInLink.Via.HAND, created_by=actor)
+    logger.info("[SIGN-IN-LINK-HAND] user=%s by=%s purpose=%s", user.pk, actor.pk, purpose)
+    return url
+
+
 def user_message_send(*, actor: User, user: User, subject: str, message: str) -> None:
     """Texts `subject` and `message` to the user's phone through the SMS provider."""
     roles.check_action(actor=actor, target=user, action=Action.MESSAGE)
     if not sms.sms_configured():
         raise ApplicationError(
             SMS_NOT_CONFIGURED,
-            "Text messages are not set up on this server (TWILIO_ACCOUNT_SID, "
-            "TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER), so nothing was sent.",
+            "Text messages are not set up on this server (SMS_BACKEND is disabled), so nothing "
+            "was sent.",
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
     result = sms.sms_send(to=user.phone, body=f"{subject}\n\n{message}", kind="message")

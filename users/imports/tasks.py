@@ -94,8 +94,13 @@ def import_undo_task(undo_id: int) -> str:
 
 
 @task()
-def import_job_invites_task(job_id: str, source_rows: list[int]) -> list[int]:
-    return list(invites.import_job_send_invites(job_id=job_id, source_rows=source_rows))
+def import_job_invites_task(job_id: str, source_rows: list[int]) -> dict:
+    # Imported here, not above: users.messaging.tasks imports this module's
+    # stop_requested_on_signals.
+    from users.messaging.tasks import invites_send_until_stopped
+
+    user_ids, owner_id = invites.import_job_invitees(job_id=job_id, source_rows=source_rows)
+    return invites_send_until_stopped(user_ids=user_ids, created_by_id=owner_id, job_id=job_id)
 
 
 def _enqueue(job_id) -> None:

@@ -1,74 +1,76 @@
-"""Text messages behind one small interface.
+"""Text messages behind one small interface: sms_send for one text, SmsSender for a batch.
 
-Twilio sends them when TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER are all set.
-Otherwise SMS is off: each serving process (web, worker) warns once at start-up, nothing fails,
-and with DEBUG on the text is logged instead of sent (so a PIN can be read off a developer's
-console, and only there).
+settings.SMS_BACKEND chooses where a text goes (users.messaging.backends). Only `twilio` reaches a
+phone; with any other backend each serving process (web, worker) warns once at start-up. The log
+names the kind of a text and its outcome, never its recipient or its words.
 """
 
 import logging
-from dataclasses import dataclass
+import time
 
 from django.conf import settings
-from twilio.base.exceptions import TwilioException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
+
+from users.messaging.backends import BACKENDS, DISABLED, SmsMessage, SmsResult
 
 logger = logging.getLogger(__name__)
 
-TWILIO_TIMEOUT_SECONDS = 10
-DISABLED = "disabled"
+__all__ = ["SmsResult", "SmsSender", "outbox", "sms_configured", "sms_send", "warn_if_disabled"]
 
-
-@dataclass(frozen=True)
-class SmsResult:
-    sent: bool
-    error: str = ""
+# The texts the locmem backend kept (settings.SMS_BACKEND = "locmem", the test suite's).
+outbox: list[SmsMessage] = []
 
 
 def sms_configured() -> bool:
-    return all(
-        (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_PHONE_NUMBER)
-    )
+    """Whether a text can be sent at all (a feature that only sends texts says so when not)."""
+    return settings.SMS_BACKEND != DISABLED
 
 
 def warn_if_disabled() -> None:
     """Called once by each serving process at start-up (primepre.wsgi, run_worker)."""
-    if not sms_configured():
+    if settings.SMS_BACKEND != "twilio":
         logger.warning(
-            "[SMS-DISABLED] TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER are "
-            "not all set: SMS is off%s",
-            " and messages are logged instead (DEBUG)" if settings.DEBUG else "",
+            "[SMS-DISABLED] SMS_BACKEND=%s: no text reaches a phone (Twilio sends them when "
+            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER are all set)",
+            settings.SMS_BACKEND,
         )
+
+
+class Pacer:
+    """Spaces calls at most `per_second` a second (0: no limit), so a batch of texts stays within
+    the provider's sending rate instead of overflowing its queue."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.next_at = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if now < self.next_at:
+            time.sleep(self.next_at - now)
+            now = self.next_at
+        self.next_at = now + self.interval
 
 
 class SmsSender:
-    """Sends texts; build one per batch of messages (it holds one HTTP client)."""
+    """Sends texts through the configured backend, paced at settings.SMS_PER_SECOND; build one
+    per batch of messages (it holds one backend, and Twilio's holds one HTTP client)."""
 
-    def __init__(self):
-        self.client = (
-            Client(
-                settings.TWILIO_ACCOUNT_SID,
-                settings.TWILIO_AUTH_TOKEN,
-                http_client=TwilioHttpClient(timeout=TWILIO_TIMEOUT_SECONDS),
-            )
-            if sms_configured()
-            else None
-        )
+    def __init__(self) -> None:
+        self.name = settings.SMS_BACKEND
+        self.backend = BACKENDS[self.name]()
+        self.pacer = Pacer(settings.SMS_PER_SECOND)
 
     def send(self, *, to: str, body: str, kind: str) -> SmsResult:
-        if self.client is None:
-            if settings.DEBUG:
-                logger.info("[SMS-DEBUG] kind=%s body=%r", kind, body)
-            return SmsResult(sent=False, error=DISABLED)
-        try:
-            self.client.messages.create(to=to, from_=settings.TWILIO_PHONE_NUMBER, body=body)
-        except TwilioException as error:
-            code = getattr(error, "code", None) or type(error).__name__
-            logger.warning("[SMS-FAILED] kind=%s error=%s", kind, code)
-            return SmsResult(sent=False, error=str(code))
-        logger.info("[SMS-SENT] kind=%s", kind)
-        return SmsResult(sent=True)
+        if self.name != DISABLED:
+            self.pacer.wait()
+        result = self.backend.send(to=to, body=body, kind=kind)
+        if result.sent:
+            logger.info("[SMS-SENT] kind=%s backend=%s", kind, self.name)
+        elif result.error != DISABLED:
+            logger.warning("[SMS-FAILED] kind=%s error=%s", kind, result.error)
+        return result
 
 
 def sms_send(*, to: str, body: str, kind: str) -> SmsResult:
