@@ -83,6 +83,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "primepre.logging.RequestIdMiddleware",
     "primepre.body_limit.QueryStringLimitMiddleware",
+    # Before CsrfViewMiddleware, whose check of a POST reads its form.
+    "primepre.body_limit.BodyLimitMiddleware",
     "primepre.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
