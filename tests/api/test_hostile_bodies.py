@@ -164,3 +164,17 @@ def test_a_flood_from_one_address_is_refused_before_its_body_is_read(monkeypatch
 
     # then the address's limit answers, without the per-phone limit parsing the body first
     assert_error(response, status.HTTP_429_TOO_MANY_REQUESTS, "throttled")
+
+
+def test_the_exact_count_skips_strings_escaped_quotes_included():
+    # given strings holding commas, brackets and an escaped quote before a comma
+    raw = json.dumps(["a,b", 'c"d,[{', {"x": 1}]).encode()
+
+    # then only the list, the two strings, the object and its one value are counted
+    assert parsers.count_values_exactly(raw) == 5
+    assert parsers.count_values(raw) > 5
+
+
+def test_a_body_with_far_more_commas_than_its_cap_is_refused_without_the_exact_count():
+    with pytest.raises(parsers.TooManyValues):
+        parsers.loads(json.dumps(["," * 30]), max_values=10)
