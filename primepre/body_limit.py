@@ -2,7 +2,7 @@
 query string (a middleware).
 
 Every endpoint takes a body no larger than what it needs (BodyLimit): a sign-in, a PIN, a
-refresh token or a profile a few KB; a staff form or JSON body 64 KB; only the legacy bulk body
+refresh token or a profile 32 KB; a staff form or JSON body 64 KB; only the legacy bulk body
 and uploads more. A view names its kind in `body_limit`; a path of no view gets the default.
 
 A declared Content-Length over the path's limit is refused with 413 before a byte is read
@@ -59,7 +59,10 @@ class BodyLimit(enum.Enum):
     def limits(self) -> Limits:
         """Read at each request, so that the settings' limits can change (tests, deploys)."""
         if self is BodyLimit.SMALL:
-            return Limits(bytes=8 * 1024, values=256)
+            # The largest valid body of these (a sign-up, every field at its longest, in
+            # characters beyond the BMP that a client escapes as JSON does by default, 12 bytes
+            # each) is 28 KB; the values, not the bytes, bound what parsing builds.
+            return Limits(bytes=32 * 1024, values=256)
         if self is BodyLimit.BULK:
             return Limits(
                 bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,

@@ -31,8 +31,8 @@ SMALL_POSTS = [
     "phone-forgot-password",
     "verify-shipping-mark",
 ]
-# A sign-in, a PIN or a profile is a few fields; 9 KB is more than any of them needs.
-NINE_KB = json.dumps({"phone": "0241234567", "name": "A" * 9_000})
+# A sign-in, a PIN or a profile is a few fields; 40 KB is more than any of them needs.
+TOO_LARGE = json.dumps({"phone": "0241234567", "name": "A" * 40_000})
 
 
 def empty_objects(size: int) -> str:
@@ -48,17 +48,17 @@ def assert_error(response, status_code: int, code: str) -> None:
 
 
 @pytest.mark.parametrize("name", SMALL_POSTS)
-def test_a_body_over_a_few_kb_is_413_at_every_sign_in_and_self_service_endpoint(api_client, name):
-    # given an anonymous client, when it posts 9 KB to an endpoint that takes a few fields
-    response = api_client.post(reverse(f"users:{name}"), NINE_KB, content_type="application/json")
+def test_a_body_over_32_kb_is_413_at_every_sign_in_and_self_service_endpoint(api_client, name):
+    # given an anonymous client, when it posts 40 KB to an endpoint that takes a few fields
+    response = api_client.post(reverse(f"users:{name}"), TOO_LARGE, content_type="application/json")
 
     # then it is refused from its length, before the body is read
     assert_error(response, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "request_too_large")
 
 
-def test_a_profile_over_a_few_kb_is_413(customer_client):
+def test_a_profile_over_32_kb_is_413(customer_client):
     response = customer_client.put(
-        reverse("users:profile"), NINE_KB, content_type="application/json"
+        reverse("users:profile"), TOO_LARGE, content_type="application/json"
     )
 
     assert_error(response, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "request_too_large")
@@ -178,3 +178,24 @@ def test_the_exact_count_skips_strings_escaped_quotes_included():
 def test_a_body_with_far_more_commas_than_its_cap_is_refused_without_the_exact_count():
     with pytest.raises(parsers.TooManyValues):
         parsers.loads(json.dumps(["," * 30]), max_values=10)
+
+
+def test_a_sign_up_with_every_field_at_its_longest_escaped_is_within_the_limit(api_client):
+    # given every field of a sign-up at its most characters, each beyond the BMP, escaped as
+    # Python's json (and most clients) write them: 12 bytes a character
+    wide = "\U0001f600"
+    longest = {
+        **dict.fromkeys(("first_name", "last_name", "region", "email"), wide * 254),
+        **{"company_name": wide * 254, "nickname": wide * 254, "shipping_mark": wide * 200},
+        **{"phone": wide * 64, "user_type": wide * 32},
+        **{"password": wide * 256, "confirm_password": wide * 256},
+    }
+    body = json.dumps(longest)
+
+    response = api_client.post(
+        reverse("users:signup-with-shipping-mark"), body, content_type="application/json"
+    )
+
+    # then its fields are checked (not a 413)
+    assert len(body) > 16 * 1024
+    assert response.status_code == status.HTTP_400_BAD_REQUEST

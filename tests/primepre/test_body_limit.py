@@ -97,9 +97,9 @@ def test_an_upload_over_the_limit_is_file_too_large_and_any_other_body_request_t
 def test_each_path_has_the_limit_of_its_endpoint_a_sign_in_a_few_kb_an_upload_megabytes():
     # given the wrapper of the real application's paths
     app = BodySizeLimit(echo_app)
-    body = b"x" * 20_000
+    body = b"x" * 40_000
 
-    # when the same 20 KB arrives in chunks at the sign-in and at the upload
+    # when the same 40 KB arrives in chunks at the sign-in and at the upload
     login, _ = call(app, body, PATH_INFO="/api/auth/login/")
     upload, echoed = call(
         app,
@@ -117,12 +117,12 @@ def test_each_path_has_the_limit_of_its_endpoint_a_sign_in_a_few_kb_an_upload_me
 
 
 def test_a_declared_length_over_a_sign_in_limit_is_413_before_reading():
-    unread = io.BytesIO(b"x" * 10_000)
+    unread = io.BytesIO(b"x" * 40_000)
 
     captured, body = call(
         BodySizeLimit(echo_app),
         b"",
-        CONTENT_LENGTH="10000",
+        CONTENT_LENGTH="40000",
         HTTP_TRANSFER_ENCODING="",
         CONTENT_TYPE="application/json",
         PATH_INFO="/api/auth/signup/",
