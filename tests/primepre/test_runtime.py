@@ -22,6 +22,8 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "primepre.example.com",
     "CORS_ALLOWED_ORIGINS": "https://app.example.com",
     "DJANGO_SETTINGS_MODULE": "primepre.settings",
+    # Not the checkout's .env (a local installation keeps its generated key there).
+    "ENV_FILE": os.devnull,
 }
 
 
