@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from primepre.local_key import local_secret_key
 from primepre.logging import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -37,7 +38,9 @@ class _SetValues(Mapping):
         return sum(1 for _ in self)
 
 
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# ENV_FILE: another file than .env beside manage.py (a second local installation, tests).
+ENV_FILE = Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env")
+environ.Env.read_env(ENV_FILE, overwrite=False)
 env = environ.Env()
 env.ENVIRON = _SetValues(os.environ)
 
@@ -50,8 +53,9 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set the SECRET_KEY environment variable "
             "(DEBUG is off, so there is no default key)."
         )
-    # Local development only: DEBUG is on and no key was given.
-    SECRET_KEY = "django-insecure-local-development-key-do-not-deploy"  # noqa: S105
+    # Local development only: DEBUG is on and no key was given. A random key of this
+    # installation, kept in its .env; never a key anyone can read in the repository.
+    SECRET_KEY = local_secret_key(ENV_FILE)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 RENDER_EXTERNAL_HOSTNAME = env.str("RENDER_EXTERNAL_HOSTNAME", default="")
@@ -83,6 +87,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "primepre.logging.RequestIdMiddleware",
     "primepre.body_limit.QueryStringLimitMiddleware",
+    # Before CsrfViewMiddleware, whose check of a POST reads its form.
+    "primepre.body_limit.BodyLimitMiddleware",
     "primepre.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -145,6 +145,27 @@ def test_a_case_or_format_variant_of_a_taken_value_is_refused(staff_client, fiel
     assert User.objects.filter(user_role=Role.CUSTOMER).count() == 1
 
 
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "kwame.mensah@ex\u0430mple.com",  # a Cyrillic a in the domain
+        "kwame.mensah@example.\u0441\u043e\u043c",  # a top-level domain of Cyrillic look-alikes
+    ],
+)
+def test_an_email_that_would_look_like_another_is_refused(staff_client, look_alike):
+    # given a customer with kwame.mensah@example.com
+    staff_client.post(LIST, KWAME, format="json")
+    other = {"phone": "0551234567", "first_name": "Ama", "last_name": "Owusu"}
+
+    # when another is given the same address with letters of another script
+    response = staff_client.post(LIST, {**other, "email": look_alike}, format="json")
+
+    # then it is refused as an invalid email, naming the letters
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert field_codes(response) == {"email": ["invalid_email"]}
+    assert "CYRILLIC" in response.json()["detail"]
+
+
 def test_every_invalid_field_is_reported_at_once(staff_client):
     response = staff_client.post(
         LIST,

@@ -259,6 +259,25 @@ def test_marks_in_one_script_or_with_letters_that_look_like_no_latin_one_are_kep
     assert normalize.normalize_shipping_mark(value) == value.upper()
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "sa@ex\u0430mple.com",  # Cyrillic a among Latin letters of a domain label
+        "sa@\u0435x\u0430mple.com",  # two of them
+        "sa@example.\u0441\u043e\u043c",  # a label all in Cyrillic look-alikes: com
+    ],
+)
+def test_an_email_that_would_look_like_a_latin_address_is_refused(value):
+    with pytest.raises(FieldError) as error:
+        normalize.normalize_email(value)
+    assert error.value.code == "invalid_email"
+
+
+@pytest.mark.parametrize("value", ["sa@b\u00fccher.de", "sa@example.com", "sa@\u738b\u82b3.cn"])
+def test_an_email_with_a_domain_in_one_script_or_of_accented_latin_is_kept(value):
+    assert normalize.normalize_email(value) == value
+
+
 def test_a_name_may_mix_scripts():
     # Names are not unique keys; only a mark could pass for another customer's.
     assert normalize.clean_text("Kw\u0430me", max_length=50) == "Kw\u0430me"

@@ -22,6 +22,8 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "primepre.example.com",
     "CORS_ALLOWED_ORIGINS": "https://app.example.com",
     "DJANGO_SETTINGS_MODULE": "primepre.settings",
+    # Not the checkout's .env (a local installation keeps its generated key there).
+    "ENV_FILE": os.devnull,
 }
 
 
@@ -249,3 +251,48 @@ def test_a_serving_process_warns_once_that_sms_is_off():
     code = "import primepre.wsgi"
 
     assert _manage_output(code=code).count("[SMS-DISABLED]") == 1
+
+
+def secret_key_of(env_file: Path) -> subprocess.CompletedProcess:
+    """SECRET_KEY as settings make it, with DEBUG on, no key set, and `env_file` as .env."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DEBUG": "1",
+        "ENV_FILE": str(env_file),
+        "DJANGO_SETTINGS_MODULE": "primepre.settings",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.SECRET_KEY)"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_with_debug_on_and_no_key_each_installation_gets_its_own_random_key(tmp_path):
+    # given two installations with DEBUG on and no SECRET_KEY (one .env as .env.example has it)
+    first_env = tmp_path / "first.env"
+    first_env.write_text("DEBUG=1\nSECRET_KEY=\n")
+    second_env = tmp_path / "second.env"
+
+    # when each starts, and the first starts again
+    first = secret_key_of(first_env).stdout.strip()
+    again = secret_key_of(first_env).stdout.strip()
+    second = secret_key_of(second_env).stdout.strip()
+
+    # then each has a long random key, kept in its .env, not one written in the repository
+    assert len(first) >= 50
+    assert len(second) >= 50
+    assert first == again
+    assert first != second
+    assert f"SECRET_KEY={first}" in first_env.read_text()
+    assert first not in (ROOT / "primepre" / "settings.py").read_text()
+
+
+def test_with_debug_on_and_no_place_to_keep_a_key_start_up_fails_clearly(tmp_path):
+    result = secret_key_of(tmp_path / "missing-folder" / ".env")
+
+    assert result.returncode != 0
+    assert "Set the SECRET_KEY environment variable" in result.stderr

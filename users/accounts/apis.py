@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView as _TokenRefreshView
 
+from primepre.body_limit import BodyLimit
 from users.accounts import reset, serializers, services, tasks
 from users.accounts.throttles import LoginFailureLock, LoginRateThrottle, PasswordResetRateThrottle
 from users.api.errors import INVALID_CREDENTIALS, ApplicationError
@@ -18,6 +19,7 @@ from users.customers.serializers import UserSerializer
 
 
 class LoginView(APIView):
+    body_limit = BodyLimit.SMALL
     authentication_classes = []
     permission_classes = []
     throttle_classes = [LoginRateThrottle]
@@ -58,6 +60,7 @@ class TokenRefreshView(_TokenRefreshView):
     lifetime; with JWT_ROTATE_REFRESH_TOKENS a new one comes back and the old one is
     blacklisted."""
 
+    body_limit = BodyLimit.SMALL
     authentication_classes = []
     permission_classes = []
     throttle_classes = [LoginRateThrottle]
@@ -73,6 +76,7 @@ class TokenRefreshView(_TokenRefreshView):
 
 
 class LogoutView(APIView):
+    body_limit = BodyLimit.SMALL
     authentication_classes = []
     permission_classes = []
 
@@ -91,6 +95,7 @@ class LogoutView(APIView):
 class PasswordResetView(APIView):
     """Texts a PIN to the account's phone. The answer is the same whether or not it exists."""
 
+    body_limit = BodyLimit.SMALL
     authentication_classes = []
     permission_classes = []
     throttle_classes = [PasswordResetRateThrottle]
@@ -108,6 +113,7 @@ class PasswordResetView(APIView):
 
 
 class PasswordResetConfirmView(APIView):
+    body_limit = BodyLimit.SMALL
     authentication_classes = []
     permission_classes = []
     throttle_classes = [LoginRateThrottle]
@@ -125,6 +131,7 @@ class PasswordResetConfirmView(APIView):
 
 
 class MeView(APIView):
+    body_limit = BodyLimit.SMALL
     permission_classes = [IsAuthenticatedUser]
 
     @extend_schema(responses={200: UserSerializer, **error_responses(401)}, tags=["auth"])
@@ -135,6 +142,7 @@ class MeView(APIView):
 class ProfileView(APIView):
     """The caller's own profile (any signed-in user): the SPA reads it on every page load."""
 
+    body_limit = BodyLimit.SMALL
     permission_classes = [IsAuthenticatedUser]
 
     @extend_schema(responses={200: UserSerializer, **error_responses(401)}, tags=["auth"])
@@ -167,6 +175,7 @@ class ProfileView(APIView):
 class PasswordChangeView(APIView):
     """The caller's own new password. A wrong current password is 400, never 401."""
 
+    body_limit = BodyLimit.SMALL
     permission_classes = [IsAuthenticatedUser]
     throttle_classes = [AtomicScopedRateThrottle]
     throttle_scope = "password_change"

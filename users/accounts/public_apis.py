@@ -13,9 +13,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from primepre.body_limit import BodyLimit
 from users.accounts import claim, services, signup, tasks, throttles, verification
 from users.api.errors import VALIDATION_ERROR, ApplicationError
 from users.api.schema import MessageSerializer, error_responses
+from users.api.throttling import FirstRefusalThrottling
 from users.customers.serializers import UserSerializer
 
 TAGS = ["sign-up"]
@@ -33,9 +35,10 @@ def _password() -> serializers.CharField:
     )
 
 
-class _PublicView(APIView):
+class _PublicView(FirstRefusalThrottling, APIView):
     authentication_classes = []
     permission_classes = []
+    body_limit = BodyLimit.SMALL
     # What `error` holds in an error answer: the code, or the sentence to show.
     error_holds = "code"
 

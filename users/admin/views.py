@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views import View
 
+from primepre.body_limit import BodyLimit
 from users.api import errors
 from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.columns import TEMPLATE_HEADERS
@@ -115,6 +116,7 @@ class _ImportView(View):
 
 class ImportUploadView(_ImportView):
     http_method_names = ["get", "post"]
+    body_limit = BodyLimit.UPLOAD
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.page(request, UploadForm(), UploadMappingForm())

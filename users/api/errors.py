@@ -19,6 +19,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from users.api.parsers import PARSE_ERROR
 from users.excel.errors import FileError
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
 NOT_ACCEPTABLE = "not_acceptable"
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
-PARSE_ERROR = "parse_error"
 THROTTLED = "throttled"
 SERVER_ERROR = "server_error"
 BAD_REQUEST = "bad_request"

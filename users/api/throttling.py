@@ -105,3 +105,16 @@ class AtomicRateThrottle(SimpleRateThrottle):
 class AtomicScopedRateThrottle(ScopedRateThrottle, AtomicRateThrottle):
     """DRF's ScopedRateThrottle (the view's `throttle_scope`, per user or else per address),
     counted atomically."""
+
+
+class FirstRefusalThrottling:
+    """A view mixin: its throttles are asked in order and the first refusal answers 429,
+    where DRF asks every throttle whatever the first answered. So a view lists its per-address
+    throttle first, and a throttle that reads the body (a per-phone count) neither counts nor
+    parses anything from an address already over its rate: a flood from one address costs a
+    counter, not a parse."""
+
+    def check_throttles(self, request) -> None:
+        for throttle in self.get_throttles():
+            if not throttle.allow_request(request, self):
+                self.throttled(request, throttle.wait())

@@ -316,13 +316,36 @@ def normalize_phone(value: object, *, region: str | None = None) -> str:
 
 
 def normalize_email(value: object) -> str | None:
-    """Lower-cased; blank becomes None (a customer need not have an email)."""
+    """Lower-cased; blank becomes None (a customer need not have an email).
+
+    An email finds an account (sign-in, an update import's match), so one that could pass for
+    another is refused as a mark is: the local part and each label of the domain are held to
+    _latin_look_alikes() (sa@ex\u0430mple.com, with a Cyrillic a, beside sa@example.com)."""
     text = clean_text(value, max_length=m.EMAIL_MAX).lower()
     if not text:
         return None
     if not email_valid(text):
         raise FieldError(INVALID_EMAIL, "Not a valid email address.")
+    look_alikes = _email_look_alikes(text)
+    if look_alikes:
+        raise FieldError(
+            INVALID_EMAIL,
+            f"Holds letters of another script that look like Latin ones "
+            f"({', '.join(map(_code_point, look_alikes))}), so it would look like another "
+            "address. Type it in Latin letters.",
+        )
     return text
+
+
+def _email_look_alikes(address: str) -> list[str]:
+    """_latin_look_alikes() of the local part and of each label of the domain: each is one
+    name, where a mix of scripts is the disguise (a Cyrillic user name at a Latin domain is
+    not)."""
+    if address.isascii():
+        return []
+    user, domain = address.rsplit("@", 1)
+    parts = [user, *domain.split(".")]
+    return sorted({char for part in parts for char in _latin_look_alikes(part)})
 
 
 # Django's EmailValidator's own pattern, compiled here once: through its lazy wrapper every match

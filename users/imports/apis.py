@@ -4,7 +4,6 @@ and the upload dashboard's stats."""
 import io
 import tempfile
 
-from django.conf import settings
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -14,6 +13,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from primepre.body_limit import BodyLimit
 from users.api.compression import compressed
 from users.api.errors import ApplicationError, invalid_choice
 from users.api.pagination import PAGE, PageNumberPagination, positive_int_param
@@ -21,17 +21,12 @@ from users.api.parsers import JSONParser
 from users.api.schema import error_responses
 from users.excel import errors as file_errors
 from users.excel import template
-from users.excel.errors import FileError
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
 from users.imports import jobs, pipeline, reports, selectors, serializers, stats
 from users.models import CustomerChange
 
 ROWS_DELETED = "rows_deleted"
 PREVIEW_PAGE_MAX = 1000
-
-
-# Room for the multipart envelope around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
 
 
 def _job_or_404(job_id, user):
@@ -41,22 +36,10 @@ def _job_or_404(job_id, user):
     return job
 
 
-def _refuse_large_bodies(request) -> None:
-    """413 from the declared length, before a byte of the body is read."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.IMPORT_MAX_FILE_BYTES + MULTIPART_OVERHEAD:
-        raise FileError(
-            file_errors.FILE_TOO_LARGE,
-            f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)} MB.",
-        )
-
-
 @compressed
 class UploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
+    body_limit = BodyLimit.UPLOAD
 
     @extend_schema(
         request={"multipart/form-data": serializers.UploadInputSerializer},
@@ -64,7 +47,6 @@ class UploadView(APIView):
         tags=["import"],
     )
     def post(self, request):
-        _refuse_large_bodies(request)
         upload = request.FILES.get("file")
         if upload is None:
             raise ApplicationError(
@@ -118,6 +100,7 @@ class CancelView(APIView):
 
 class BulkCreateView(APIView):
     parser_classes = [JSONParser]
+    body_limit = BodyLimit.BULK
 
     @extend_schema(
         request=serializers.BulkCreateInputSerializer,

@@ -1,13 +1,12 @@
 """Import input (types only) and the shapes of the import answers (documenting the dicts
 users.imports.reports and users.imports.stats build)."""
 
-import json
-
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
+from rest_framework.exceptions import ErrorDetail, ParseError
 
+from primepre.body_limit import LEGACY_BULK_CUSTOMERS
+from users.api import parsers
 from users.api.fields import NOT_TEXT, StrictBooleanField
 from users.customers.serializers import CustomerChangeSerializer
 from users.excel import errors as file_errors
@@ -18,6 +17,7 @@ from users.models import ImportJob
 
 # More keys than there are fields is not a mapping.
 MAPPING_MAX_KEYS = 32
+MAPPING_MAX_VALUES = 2 * MAPPING_MAX_KEYS + 1
 
 
 @extend_schema_field(
@@ -37,9 +37,13 @@ class ColumnMappingField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, str):
+            # Text that is not JSON is this field's error; JSON over the parser's bounds (too
+            # deep, too many values) is the 400 a body of that shape gets.
             try:
-                data = json.loads(data) if data.strip() else {}
-            except ValueError:
+                data = parsers.loads(data, max_values=MAPPING_MAX_VALUES) if data.strip() else {}
+            except parsers.OverBounds:
+                raise
+            except ParseError:
                 self.fail("invalid")
         if not isinstance(data, dict) or len(data) > MAPPING_MAX_KEYS:
             self.fail("invalid")
@@ -149,16 +153,30 @@ class RemapInputSerializer(serializers.Serializer):
     )
 
 
+class LegacyCustomerListField(serializers.ListField):
+    """The legacy body's customers: its length is checked before each customer is, so that a
+    list of many small objects costs nothing more than its parse."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and len(data) > LEGACY_BULK_CUSTOMERS:
+            raise FileError(
+                file_errors.TOO_MANY_ROWS,
+                f"More than {LEGACY_BULK_CUSTOMERS:,} customers in one request: upload them as "
+                "a file instead.",
+            )
+        return super().to_internal_value(data)
+
+
 class BulkCreateInputSerializer(serializers.Serializer):
     """An upload_id, or the legacy list of customers."""
 
     upload_id = serializers.UUIDField(required=False)
-    customers = serializers.ListField(
+    customers = LegacyCustomerListField(
         child=LegacyCustomerField(),
         required=False,
         min_length=1,
         help_text="Legacy: the customers themselves (validated again like an upload), at most "
-        "IMPORT_MAX_ROWS.",
+        f"{LEGACY_BULK_CUSTOMERS:,}.",
     )
     notify = StrictBooleanField(default=False)
 
@@ -168,11 +186,6 @@ class BulkCreateInputSerializer(serializers.Serializer):
         if "upload_id" not in attrs and "customers" not in attrs:
             raise serializers.ValidationError(
                 {"upload_id": ["Give the upload_id of a preview."]}, code="required"
-            )
-        if len(attrs.get("customers") or []) > settings.IMPORT_MAX_ROWS:
-            raise FileError(
-                file_errors.TOO_MANY_ROWS,
-                f"More than {settings.IMPORT_MAX_ROWS:,} customers in one request.",
             )
         return attrs
 
