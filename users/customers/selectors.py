@@ -316,31 +316,38 @@ def _compared(field: str) -> str:
     return {"email": f"LOWER({column})", "shipping_mark": f"UPPER({column})"}.get(field, column)
 
 
+class Stored(NamedTuple):
+    """A stored account as an import sees it: its customer fields (rules.CUSTOMER_FIELDS) and
+    what roles.import_refusal decides by."""
+
+    fields: dict
+    target: roles.ImportTarget
+
+
 class Holding(NamedTuple):
-    """A stored user holding a unique value, and its customer fields (rules.CUSTOMER_FIELDS)
-    when it is a plain customer (role CUSTOMER, no staff or superuser flag), else None."""
+    """A stored user holding a unique value, and the account as an import sees it."""
 
     holder: Holder
-    fields: dict | None
+    stored: Stored
     # The holder's phone, email and mark as unique_key compares them, by field.
     keys: dict[str, str | None]
 
 
 def _rows_where_in(
-    columns: str, compared: str, values: list, *, where: str = "", params: tuple = ()
+    columns: str, compared: str, values: list, *, suffix: str = ""
 ) -> Iterator[tuple]:
     """The rows (`columns` of users_user, a tuple each) whose `compared` is one of `values`
-    (and which meet `where`, with `params`): plain SQL, LOOKUP_CHUNK values a query."""
+    (with `suffix`, a locking clause, after the condition): plain SQL, LOOKUP_CHUNK values a
+    query."""
     table = connection.ops.quote_name(User._meta.db_table)
-    condition = f" AND {where}" if where else ""
     with connection.cursor() as cursor:
         for start in range(0, len(values), LOOKUP_CHUNK):
             chunk = values[start : start + LOOKUP_CHUNK]
             # Only names from the model and placeholders: the values go as parameters.
             cursor.execute(
                 f"SELECT {columns} FROM {table} "  # noqa: S608
-                f"WHERE {compared} IN ({', '.join(['%s'] * len(chunk))}){condition}",
-                [*chunk, *params],
+                f"WHERE {compared} IN ({', '.join(['%s'] * len(chunk))}) {suffix}",
+                chunk,
             )
             yield from cursor.fetchall()
 
@@ -353,40 +360,41 @@ def _columns(*names: str) -> str:
 _HOLDER_FIELDS = itemgetter(*Holder._fields[1:])
 
 
+_STORED_COLUMNS = ("id", *rules.CUSTOMER_FIELDS, *roles.IMPORT_TARGET_FIELDS)
+_FIELD_COUNT = len(rules.CUSTOMER_FIELDS)
+
+
+def _stored(row: tuple) -> Stored:
+    """A row of _STORED_COLUMNS, without its id."""
+    fields = dict(zip(rules.CUSTOMER_FIELDS, row[1 : _FIELD_COUNT + 1], strict=True))
+    return Stored(fields, roles.ImportTarget(*row[_FIELD_COUNT + 1 :]))
+
+
 def holdings_of(*, field: str, keys: Iterable[str]) -> dict[str, Holding]:
     """The stored users holding these values of one unique field, by the value (as unique_key
-    compares it: `keys` are compared so already), with the customer fields of the plain
-    customers among them: what the rows of an update are matched to. One index lookup a value
-    (where holders_of and customer_fields_of together made four)."""
-    columns = _columns("id", "user_role", "is_staff", "is_superuser", *rules.CUSTOMER_FIELDS)
+    compares it: `keys` are compared so already), each with its customer fields and what
+    roles.import_refusal decides by: what the rows of an update are matched to. One index
+    lookup a value (where holders_of and the customers' fields together made four)."""
     found: dict[str, Holding] = {}
-    for user_id, role, is_staff, is_superuser, *values in _rows_where_in(
-        columns, _compared(field), sorted(set(keys))
-    ):
-        fields = dict(zip(rules.CUSTOMER_FIELDS, values, strict=True))
-        holder = Holder(user_id, *_HOLDER_FIELDS(fields))
-        plain = role == Role.CUSTOMER and not is_staff and not is_superuser
+    for row in _rows_where_in(_columns(*_STORED_COLUMNS), _compared(field), sorted(set(keys))):
+        stored = _stored(row)
+        holder = Holder(row[0], *_HOLDER_FIELDS(stored.fields))
         held = holder_keys(holder)
-        found[held[field]] = Holding(holder, fields if plain else None, held)
+        found[held[field]] = Holding(holder, stored, held)
     return found
 
 
-def customer_fields_of(*, ids: Iterable[int], lock: bool = False) -> dict[int, dict]:
-    """The customer fields (rules.CUSTOMER_FIELDS) of these customers (role CUSTOMER) by id:
-    plain SQL returning tuples (a 10,000-row update read them in 0.06 s, where the ORM's
-    values_list took 0.09 s). `lock` row-locks them for the caller's transaction (on SQLite,
-    which has no row locks, its write transaction holds the whole database instead)."""
-    where = f"{_columns('user_role')} = %s"
-    if lock and connection.features.has_select_for_update:
-        where += " FOR UPDATE"
+def customer_fields_of(*, ids: Iterable[int], lock: bool = False) -> dict[int, Stored]:
+    """These accounts as an import sees them, by id, whatever their role (the caller applies
+    roles.import_refusal): plain SQL returning tuples (a 10,000-row update read them in
+    0.06 s, where the ORM's values_list took 0.09 s). `lock` row-locks them for the caller's
+    transaction (on SQLite, which has no row locks, its write transaction holds the whole
+    database instead), so that the rule is decided on what the write will find."""
+    where = "FOR UPDATE" if lock and connection.features.has_select_for_update else ""
     rows = _rows_where_in(
-        _columns("id", *rules.CUSTOMER_FIELDS),
-        _columns("id"),
-        sorted(set(ids)),
-        where=where,
-        params=(Role.CUSTOMER,),
+        _columns(*_STORED_COLUMNS), _columns("id"), sorted(set(ids)), suffix=where
     )
-    return {row[0]: dict(zip(rules.CUSTOMER_FIELDS, row[1:], strict=True)) for row in rows}
+    return {row[0]: _stored(row) for row in rows}
 
 
 LOOKUP_CHUNK = 1000

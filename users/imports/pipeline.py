@@ -31,7 +31,7 @@ from django.db import transaction
 from rest_framework import status
 
 from users.api.errors import ApplicationError
-from users.customers import rules, selectors, services
+from users.customers import roles, rules, selectors, services
 from users.customers.rules import (
     CUSTOMER_FIELDS,
     DUPLICATE_IN_FILE,
@@ -330,15 +330,16 @@ _KEY_OF = {"phone": "phone", "email": "email", "shipping_mark": "mark"}
 
 def _matches_and_clashes(
     keys: list[_Keys], match: str
-) -> tuple[dict[int, list[tuple[str, selectors.Holder]]], dict[int, dict]]:
-    """For an update: what _existing_clashes finds, and the customer fields of the plain
-    customers the rows match, by id. First the holders of the rows' match keys, with their
-    fields (one query per LOOKUP_CHUNK rows); then only the values a row's customer does not
-    hold itself are looked up (a value the customer holds is nobody else's: the unique indexes
-    say so), with every value of a row that matched no customer. Updating known customers
+) -> tuple[dict[int, list[tuple[str, selectors.Holder]]], dict[int, selectors.Stored]]:
+    """For an update: what _existing_clashes finds, and the plain customers the rows match
+    (roles.import_refusal: an import never writes another account), by id. First the
+    holders of the rows' match keys, with their fields (one query per LOOKUP_CHUNK rows);
+    then only the values a row's customer does not hold itself are looked up (a value the
+    customer holds is nobody else's: the unique indexes say so), with every value of a row
+    that matched no customer. Updating known customers
     without touching their phone, email or mark asks for nothing more."""
     found: dict[int, list[tuple[str, selectors.Holder]]] = {}
-    stored: dict[int, dict] = {}
+    stored: dict[int, selectors.Stored] = {}
     attribute = _KEY_OF[match]
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start : start + LOOKUP_CHUNK]
@@ -348,10 +349,10 @@ def _matches_and_clashes(
         rest: list[tuple[_Keys, dict, list]] = []
         for k in chunk:
             holding = holdings.get(getattr(k, attribute))
-            if holding is None or holding.fields is None:
+            if holding is None or _not_a_customer(holding.stored.target):
                 rest.append((k, k.unique_values(), []))
                 continue
-            stored[holding.holder.id] = holding.fields
+            stored[holding.holder.id] = holding.stored
             held = [(match, holding.holder)]
             held_keys = holding.keys
             others = {
@@ -373,6 +374,21 @@ def _matches_and_clashes(
             if held:
                 found[k.index] = held
     return found, stored
+
+
+def _not_a_customer(target: roles.ImportTarget) -> bool:
+    """An account no import writes, whatever the row: such a match is a duplicate, as on
+    create."""
+    refusal = roles.import_refusal(target, match=None, fields=())
+    return refusal is not None and refusal.code == roles.NOT_A_CUSTOMER
+
+
+def _refused(k: _Keys, refusal: roles.Refusal) -> list[FieldProblem]:
+    return [
+        FieldProblem(
+            refusal.field, refusal.code, refusal.message, k.unique_values().get(refusal.field, "")
+        )
+    ]
 
 
 class _MarkAllocator:
@@ -488,7 +504,7 @@ def classify(
     nothing is created (update) or reported as no_match (update_only)."""
     result = Classified(outcomes=bytearray(ord(INVALID) for _ in keys))
     valid = [k for k in keys if k.valid]
-    stored: dict[int, dict] = {}
+    stored: dict[int, selectors.Stored] = {}
     if options.updates:
         existing, stored = _matches_and_clashes(valid, options.match)
     else:
@@ -518,11 +534,20 @@ def classify(
                 result.problems[k.index] = problems
                 continue
             changes = row_changes(
-                stored[customer_id],
+                stored[customer_id].fields,
                 new_values[k.index],
                 k.given,
                 blank_clears=options.blank_clears,
             )
+            refusal = roles.import_refusal(
+                stored[customer_id].target,
+                match=options.match,
+                fields=[name for name, _old, _new in changes],
+            )
+            if refusal is not None:
+                result.outcomes[k.index] = ord(EXISTING)
+                result.problems[k.index] = _refused(k, refusal)
+                continue
             result.matched[k.index] = customer_id
             if changes:
                 result.outcomes[k.index] = ord(UPDATE)
