@@ -2,6 +2,7 @@
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import make_password
+from rest_framework.exceptions import AuthenticationFailed
 
 from users.accounts import selectors
 from users.credentials import selectors as credentials
@@ -26,5 +27,13 @@ class PhoneOrEmailBackend(ModelBackend):
 
 
 def user_can_use_api(user) -> bool:
-    """simplejwt's rule for tokens: an inactive user's tokens stop working at once."""
-    return user is not None and user.is_active
+    """simplejwt's rule, asked at every refresh: an inactive user's session ends at once, and
+    one opened with a temporary password ends when the password does (401 password_expired,
+    where the sign-in answers 403: the SPA ends a session on a failed refresh)."""
+    if user is None or not user.is_active:
+        return False
+    if credentials.password_expired(user=user):
+        raise AuthenticationFailed(
+            {"detail": credentials.SESSION_EXPIRED_MESSAGE, "code": credentials.PASSWORD_EXPIRED}
+        )
+    return True
