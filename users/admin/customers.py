@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ORDER_VAR
+from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -12,9 +13,9 @@ from users.admin import views
 from users.admin.changes import changes_table
 from users.admin.forms import staff_may_use_admin
 from users.admin.site import ForStaff
-from users.customers import selectors
+from users.customers import roles, selectors
 from users.imports import selectors as import_selectors
-from users.models import Customer, CustomerChange, ImportJob
+from users.models import Customer, CustomerChange, ImportJob, User
 
 
 class ImportJobListFilter(admin.RelatedOnlyFieldListFilter):
@@ -112,12 +113,12 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
         "is_active",
         "date_joined",
         "last_login",
-        "created_by",
+        "created_by_name",
         "import_job",
         "source_row",
         "history",
     ]
-    readonly_fields = ["history"]
+    readonly_fields = ["history", "created_by_name"]
 
     @admin.display(description="history of changes")
     def history(self, customer: Customer) -> str:
@@ -134,7 +135,21 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
     @admin.display(description="created by")
     def created_by_name(self, customer: Customer) -> str:
         creator = customer.created_by
-        return (creator.get_full_name() or creator.phone) if creator else "-"
+        if creator is None or not customer.creator_shown:
+            return "-"
+        return creator.get_full_name() or creator.phone
+
+    def get_queryset(self, request):
+        """The customers the caller may see (roles.visible), each knowing whether its creator
+        is one of the users the caller may see: the list, its search, the export link and one
+        customer's page read these."""
+        creators = User.objects.filter(roles.visible(request.user), pk=OuterRef("created_by_id"))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(roles.visible(request.user))
+            .annotate(creator_shown=Exists(creators))
+        )
 
     def has_import_permission(self, request) -> bool:
         return staff_may_use_admin(request)

@@ -156,7 +156,7 @@ class ImportJobView(_ImportView):
     def get(self, request: HttpRequest, job_id) -> HttpResponse:
         job = self.job(request, job_id)
         if job.status == ImportJob.Status.PARSED:
-            preview = reports.preview_response(job)
+            preview = reports.preview_response(job, viewer=request.user)
             return self.render(
                 request,
                 "import_preview.html",

@@ -60,14 +60,19 @@ def _refused(code: str, message: str) -> ApplicationError:
     return ApplicationError(code, message, status_code=status.HTTP_403_FORBIDDEN)
 
 
-def visible(actor: User) -> Q:
+def visible(actor: User, *, through: str = "") -> Q:
     """The users `actor` may see: everyone for a super admin, everyone but super admins for
-    other staff, nobody for anyone else."""
+    other staff, nobody for anyone else. Every read that names a user applies it: the lists,
+    one user, the export, a preview's clashes and ambiguous matches, a creator. `through`
+    names a relation to the users ("created_by__") for a condition on the rows that point to
+    them."""
     if actor.is_super_admin:
         return Q()
     if actor.is_staff_member:
-        return ~Q(user_role=Role.SUPER_ADMIN) & Q(is_superuser=False)
-    return Q(pk__in=[])
+        return ~Q(**{f"{through}user_role": Role.SUPER_ADMIN}) & Q(
+            **{f"{through}is_superuser": False}
+        )
+    return Q(**{f"{through}pk__in": []})
 
 
 def check_create(*, actor: User, role: str) -> None:

@@ -205,20 +205,27 @@ def _filtered(queryset: QuerySet[User], filters: Mapping | None) -> QuerySet[Use
     return queryset
 
 
-def customer_list(*, filters: Mapping | None = None) -> QuerySet[User]:
-    """Customers matching the list filters (the export's rows)."""
-    return _filtered(customers(), filters)
+def customer_list(*, actor: User | None, filters: Mapping | None = None) -> QuerySet[User]:
+    """Customers matching the list filters that `actor` may see (the export's rows); None for
+    the command line, run by whoever runs the server, which exports them all."""
+    if actor is None:
+        return _filtered(customers(), filters)
+    return _filtered(users_of(actor=actor, scope=Scope.CUSTOMERS, filters=filters), filters)
 
 
 def customer_get(*, customer_id: int) -> User | None:
     return customers().filter(pk=customer_id).first()
 
 
-def users_of(*, actor: User, scope: Scope) -> QuerySet[User]:
-    """The users of `scope` that `actor` may see (users.customers.roles.visible)."""
+def users_of(*, actor: User, scope: Scope, filters: Mapping | None = None) -> QuerySet[User]:
+    """The users of `scope` that `actor` may see (users.customers.roles.visible); with a
+    `created_by` filter, only if `actor` may see that creator too (else none: the filter
+    would tell who created them)."""
     queryset = User.objects.filter(roles.visible(actor))
     if scope == Scope.CUSTOMERS:
         queryset = queryset.filter(user_role=Role.CUSTOMER)
+    if (filters or {}).get("created_by"):
+        queryset = queryset.filter(roles.visible(actor, through="created_by__"))
     return queryset
 
 
@@ -228,7 +235,7 @@ def user_list(*, actor: User, scope: Scope, filters: Mapping | None = None) -> Q
     Without an `ordering`, the users scope lists staff accounts first: the SPA's Admins page
     asks for one default page with no parameters and keeps only the staff rows of it, which
     customers joined since would otherwise push off the page."""
-    queryset = _filtered(users_of(actor=actor, scope=scope), filters)
+    queryset = _filtered(users_of(actor=actor, scope=scope, filters=filters), filters)
     if scope == Scope.USERS and not (filters or {}).get("ordering"):
         queryset = queryset.alias(
             staff_first=Case(When(_staff_account_q(), then=0), default=1)
@@ -238,6 +245,20 @@ def user_list(*, actor: User, scope: Scope, filters: Mapping | None = None) -> Q
 
 def user_get(*, actor: User, scope: Scope, user_id: int) -> User | None:
     return users_of(actor=actor, scope=scope).filter(pk=user_id).first()
+
+
+def visible_ids(*, actor: User, ids: Iterable[int | None]) -> set[int]:
+    """Which of these users `actor` may see (roles.visible): for reads that name a user found
+    another way (a clash in a preview, a creator), so that they name only those."""
+    wanted = sorted({user_id for user_id in ids if user_id is not None})
+    shown: set[int] = set()
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        shown.update(
+            User.objects.filter(
+                roles.visible(actor), pk__in=wanted[start : start + LOOKUP_CHUNK]
+            ).values_list("pk", flat=True)
+        )
+    return shown
 
 
 def _staff_account_q() -> Q:

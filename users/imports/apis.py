@@ -83,7 +83,7 @@ class UploadView(APIView):
             options=options,
             chosen=data.validated_data.get("column_mapping"),
         )
-        return Response(reports.preview_response(job))
+        return Response(reports.preview_response(job, viewer=request.user))
 
 
 @compressed
@@ -100,7 +100,7 @@ class RemapView(APIView):
         data = serializers.RemapInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = pipeline.preview_remap(job=job, chosen=data.validated_data["column_mapping"])
-        return Response(reports.preview_response(job))
+        return Response(reports.preview_response(job, viewer=request.user))
 
 
 class CancelView(APIView):
@@ -239,7 +239,11 @@ class PreviewPageView(APIView):
         page_size = positive_int_param(
             params.get("page_size"), name="page_size", default=100, most=PREVIEW_PAGE_MAX
         )
-        return Response(reports.preview_page(job, name=name, page=page, page_size=page_size))
+        return Response(
+            reports.preview_page(
+                job, viewer=request.user, name=name, page=page, page_size=page_size
+            )
+        )
 
 
 class TemplateView(APIView):

@@ -442,15 +442,23 @@ def row_changes(stored: dict, new: dict, given: Iterable[str], *, blank_clears: 
 
 
 def _ambiguous_problems(
-    k: _Keys, key: str, customer_id: int, others: list[tuple[str, selectors.Holder]]
+    k: _Keys,
+    key: str,
+    customer_id: int,
+    others: list[tuple[str, selectors.Holder]],
+    shown: set[int],
 ) -> list[FieldProblem]:
+    """The row's key names one customer, its other values others: each named by its id only
+    when the job's owner may see it (`shown`, roles.visible)."""
     key_label = FIELD_LABELS[key].lower()
     return [
         FieldProblem(
             name,
             AMBIGUOUS_MATCH,
             f"The {key_label} matches customer #{customer_id} and the "
-            f"{FIELD_LABELS[name].lower()} customer #{holder.id}: fix the row.",
+            f"{FIELD_LABELS[name].lower()} "
+            + (f"customer #{holder.id}" if holder.id in shown else "another account")
+            + ": fix the row.",
             k.unique_values()[name],
         )
         for name, holder in others
@@ -492,6 +500,7 @@ def _match(
 def classify(
     keys: list[_Keys],
     *,
+    viewer: User,
     options: ImportOptions = CREATE_ONLY,
     values_of: Callable[[set[int]], dict[int, dict]] | None = None,
 ) -> Classified:
@@ -500,7 +509,8 @@ def classify(
 
     With an update mode, a valid row whose match key a stored customer holds is to update, or
     unchanged when it changes nothing, or ambiguous_match when another of its unique values
-    is another customer's; `values_of(indexes)` gives those rows' cleaned values. A row matching
+    is another customer's (named as `viewer`, the job's owner, may see it);
+    `values_of(indexes)` gives those rows' cleaned values. A row matching
     nothing is created (update) or reported as no_match (update_only)."""
     result = Classified(outcomes=bytearray(ord(INVALID) for _ in keys))
     valid = [k for k in keys if k.valid]
@@ -517,6 +527,7 @@ def classify(
     }
     new_values = values_of(set(matches)) if matches and values_of is not None else {}
     seen: dict[tuple[str, object], int] = {}
+    ambiguous: list[tuple[_Keys, int, list[tuple[str, selectors.Holder]]]] = []
     for k in valid:
         held = existing.get(k.index, [])
         customer_id = matches.get(k.index)
@@ -524,9 +535,7 @@ def classify(
             others = [(name, h) for name, h in held if h.id != customer_id]
             if others:
                 result.outcomes[k.index] = ord(AMBIGUOUS)
-                result.problems[k.index] = _ambiguous_problems(
-                    k, options.match, customer_id, others
-                )
+                ambiguous.append((k, customer_id, others))
                 continue
             problems = _batch_problems(k, seen, (("customer", customer_id),))
             if problems:
@@ -588,6 +597,15 @@ def classify(
         for name, value in k.unique_items():
             if value:
                 seen[(name, value)] = k.row
+
+    if ambiguous:
+        shown = selectors.visible_ids(
+            actor=viewer, ids=(h.id for _, _, others in ambiguous for _, h in others)
+        )
+        for k, customer_id, others in ambiguous:
+            result.problems[k.index] = _ambiguous_problems(
+                k, options.match, customer_id, others, shown
+            )
 
     # Rows to create get their marks first; duplicates after them, only to show the mark they
     # would have had (they take none from a row that is created). A matched row keeps the
@@ -689,7 +707,9 @@ def preview_create(
         if not keys:
             raise FileError(NO_DATA, "The file has a header row but no data rows.")
         parsed_at = time.monotonic()
-        classified = classify(keys, options=options, values_of=partial(_spooled_values, spool))
+        classified = classify(
+            keys, viewer=owner, options=options, values_of=partial(_spooled_values, spool)
+        )
         classified_at = time.monotonic()
         spool.seek(0)
         job = _store(

@@ -11,7 +11,7 @@ from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.columns import LEGACY_LAYOUT, REQUIRED_FIELDS, TEMPLATE_HEADERS, column_letter
 from users.imports import pipeline
 from users.imports.jobs import estimated_seconds
-from users.models import ImportChunk, ImportJob, ImportRowError
+from users.models import ImportChunk, ImportJob, ImportRowError, User
 
 # Preview lists by name, and the outcomes each holds.
 LISTS = {
@@ -128,12 +128,16 @@ def _collect(
     return found
 
 
-def _existing_customers(rows: list[list]) -> dict[int, list[dict]]:
-    """For rows that clash with stored customers: those customers, in one query."""
+def _existing_customers(rows: list[list], viewer: User) -> dict[int, list[dict]]:
+    """For rows that clash with stored users: those `viewer` may see (roles.visible), in two
+    queries. A row that clashes with an account hidden from them still says which of its
+    values is taken, and names nobody."""
     if not rows:
         return {}
     values = [pipeline.row_values(row) for row in rows]
     clashes = selectors.Clashes(values)
+    held = [clashes.of(value) for value in values]
+    shown = selectors.visible_ids(actor=viewer, ids=(user.id for h in held for _, user in h))
     return {
         row[0]: [
             {
@@ -144,14 +148,15 @@ def _existing_customers(rows: list[list]) -> dict[int, list[dict]]:
                 "first_name": user.first_name,
                 "last_name": user.last_name,
             }
-            for user in dict.fromkeys(user for _, user in clashes.of(value))
+            for user in dict.fromkeys(user for _, user in found)
+            if user.id in shown
         ]
-        for row, value in zip(rows, values, strict=True)
+        for row, found in zip(rows, held, strict=True)
     }
 
 
-def list_entries(job: ImportJob, name: str, rows: list[list]) -> list[dict]:
-    """Shapes stored rows for one preview list, as the SPA reads them."""
+def list_entries(job: ImportJob, name: str, rows: list[list], *, viewer: User) -> list[dict]:
+    """Shapes stored rows for one preview list, as the SPA reads them, for `viewer`."""
     errors = _errors_by_row(job, {row[0] for row in rows})
     if name == "invalid":
         return [
@@ -164,7 +169,7 @@ def list_entries(job: ImportJob, name: str, rows: list[list]) -> list[dict]:
             for row in rows
         ]
     if name == "existing":
-        customers = _existing_customers(rows)
+        customers = _existing_customers(rows, viewer)
         return [
             {
                 "candidate": pipeline.candidate(row),
@@ -340,14 +345,14 @@ def _row_errors(job: ImportJob) -> QuerySet[ImportRowError]:
     return ImportRowError.objects.filter(job=job).order_by("row", "id")
 
 
-def preview_response(job: ImportJob) -> dict:
-    """The answer to an upload (the SPA reads these names). Lists hold at most
-    IMPORT_PREVIEW_LIST_LIMIT entries each; `summary` always counts everything."""
+def preview_response(job: ImportJob, *, viewer: User) -> dict:
+    """The answer to an upload (the SPA reads these names), as `viewer` may see it. Lists hold
+    at most IMPORT_PREVIEW_LIST_LIMIT entries each; `summary` always counts everything."""
     limit = settings.IMPORT_PREVIEW_LIST_LIMIT
     # Every valid row ("candidates") is already in one of the three duplicate_results lists; it is
     # paged at rows/?list=candidates rather than sent a second time here.
     rows = _collect(job, PREVIEW_LISTS, offset=0, limit=limit)
-    lists = {name: list_entries(job, name, found) for name, found in rows.items()}
+    lists = {name: list_entries(job, name, found, viewer=viewer) for name, found in rows.items()}
     valid = job.total_rows - job.invalid_count
     errors_total = _row_errors(job).count()
     truncated = max(job.invalid_count, valid, errors_total) > limit
@@ -389,7 +394,7 @@ def preview_response(job: ImportJob) -> dict:
     }
 
 
-def preview_page(job: ImportJob, *, name: str, page: int, page_size: int) -> dict:
+def preview_page(job: ImportJob, *, viewer: User, name: str, page: int, page_size: int) -> dict:
     """One page of one preview list (for previews larger than the list limit)."""
     totals = list_totals(job)
     rows = _collect(job, (name,), offset=(page - 1) * page_size, limit=page_size)[name]
@@ -400,7 +405,7 @@ def preview_page(job: ImportJob, *, name: str, page: int, page_size: int) -> dic
         "page": page,
         "page_size": page_size,
         "pages": max(1, math.ceil(totals[name] / page_size)),
-        "results": list_entries(job, name, rows),
+        "results": list_entries(job, name, rows, viewer=viewer),
     }
 
 
