@@ -133,3 +133,14 @@ def test_the_django_admins_customer_list_hides_what_the_api_hides(staff, boss, h
     assert boss.get_full_name() not in one
     hidden_page = web.get(reverse("admin:users_customer_change", args=[hidden.pk]))
     assert hidden_page.status_code in (status.HTTP_302_FOUND, status.HTTP_404_NOT_FOUND)
+
+
+def test_the_upload_stats_count_only_the_customers_the_caller_sees(staff_client, boss, hidden):
+    CustomerFactory()
+    stats = reverse("users:customer-stats")
+
+    by_admin = staff_client.get(stats).json()
+    by_boss = bearer_client(boss).get(stats).json()
+
+    assert (by_admin["total_customers"], by_boss["total_customers"]) == (1, 2)
+    assert sum(r["count"] for r in by_admin["region_distribution"]) == 1
