@@ -6,7 +6,8 @@ Stages:
   validate  parse_rows(): every field of every row through users.customers.rules, every problem kept
   classify  classify(): invalid, existing duplicate, batch duplicate, to create (in that order);
             with mode update/update_only, a row matching a customer by the match key is to
-            update (with its per-field changes), unchanged, or ambiguous_match
+            update (with its per-field changes), unchanged, ambiguous_match, or needs_review
+            (users.customers.roles.import_refusal)
   store     preview_store(): the job (PARSED), its rows in compact chunks, its row errors
 
 Only classify and store touch the database; nothing here writes a customer.
@@ -336,8 +337,8 @@ def _matches_and_clashes(
     holders of the rows' match keys, with their fields (one query per LOOKUP_CHUNK rows);
     then only the values a row's customer does not hold itself are looked up (a value the
     customer holds is nobody else's: the unique indexes say so), with every value of a row
-    that matched no customer. Updating known customers
-    without touching their phone, email or mark asks for nothing more."""
+    that matched no customer. Updating known customers without touching their phone, email or
+    mark asks for nothing more."""
     found: dict[int, list[tuple[str, selectors.Holder]]] = {}
     stored: dict[int, selectors.Stored] = {}
     attribute = _KEY_OF[match]
@@ -384,6 +385,8 @@ def _not_a_customer(target: roles.ImportTarget) -> bool:
 
 
 def _refused(k: _Keys, refusal: roles.Refusal) -> list[FieldProblem]:
+    """A matched row the import may not write (needs_review): listed with the existing
+    duplicates, so the preview names the account it matched."""
     return [
         FieldProblem(
             refusal.field, refusal.code, refusal.message, k.unique_values().get(refusal.field, "")
@@ -509,9 +512,10 @@ def classify(
 
     With an update mode, a valid row whose match key a stored customer holds is to update, or
     unchanged when it changes nothing, or ambiguous_match when another of its unique values
-    is another customer's (named as `viewer`, the job's owner, may see it);
-    `values_of(indexes)` gives those rows' cleaned values. A row matching
-    nothing is created (update) or reported as no_match (update_only)."""
+    is another customer's (named as `viewer`, the job's owner, may see it), or needs_review
+    when roles.import_refusal refuses the change; `values_of(indexes)` gives those rows'
+    cleaned values. A row matching nothing is created (update) or reported as no_match
+    (update_only)."""
     result = Classified(outcomes=bytearray(ord(INVALID) for _ in keys))
     valid = [k for k in keys if k.valid]
     stored: dict[int, selectors.Stored] = {}
