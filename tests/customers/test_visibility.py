@@ -124,6 +124,7 @@ def test_the_django_admins_customer_list_hides_what_the_api_hides(staff, boss, h
     created = services.user_create_by(
         actor=boss, data={"phone": "0241234567", "first_name": "Ama", "last_name": "Owusu"}
     )
+    services.user_update_by(actor=boss, user=created, data={"last_name": "Mensah"})
 
     page = web.get(reverse("admin:users_customer_changelist")).content.decode()
     one = web.get(reverse("admin:users_customer_change", args=[created.pk])).content.decode()
@@ -144,3 +145,15 @@ def test_the_upload_stats_count_only_the_customers_the_caller_sees(staff_client,
 
     assert (by_admin["total_customers"], by_boss["total_customers"]) == (1, 2)
     assert sum(r["count"] for r in by_admin["region_distribution"]) == 1
+
+
+def test_a_changes_author_hidden_from_the_caller_is_shown_as_null(staff_client, boss):
+    customer = CustomerFactory()
+    services.user_update_by(actor=boss, user=customer, data={"last_name": "Mensah"})
+    history = reverse("users:customer-history", args=[customer.pk])
+
+    by_admin = staff_client.get(history).json()["results"]
+    by_boss = bearer_client(boss).get(history).json()["results"]
+
+    assert [change["changed_by"] for change in by_admin] == [None]
+    assert [change["changed_by"] for change in by_boss] == [boss.pk]

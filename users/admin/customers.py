@@ -5,7 +5,6 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ORDER_VAR
-from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -15,7 +14,7 @@ from users.admin.forms import staff_may_use_admin
 from users.admin.site import ForStaff
 from users.customers import roles, selectors
 from users.imports import selectors as import_selectors
-from users.models import Customer, CustomerChange, ImportJob, User
+from users.models import Customer, CustomerChange, ImportJob
 
 
 class ImportJobListFilter(admin.RelatedOnlyFieldListFilter):
@@ -122,7 +121,11 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
 
     @admin.display(description="history of changes")
     def history(self, customer: Customer) -> str:
-        return changes_table(CustomerChange.objects.filter(customer=customer), by_customer=True)
+        return changes_table(
+            CustomerChange.objects.filter(customer=customer),
+            viewer=customer.viewer,
+            by_customer=True,
+        )
 
     @admin.display(description="name", ordering="last_name")
     def name(self, customer: Customer) -> str:
@@ -135,21 +138,29 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
     @admin.display(description="created by")
     def created_by_name(self, customer: Customer) -> str:
         creator = customer.created_by
-        if creator is None or not customer.creator_shown:
+        if creator is None or customer.shown_creator is None:
             return "-"
         return creator.get_full_name() or creator.phone
 
     def get_queryset(self, request):
-        """The customers the caller may see (roles.visible), each knowing whether its creator
-        is one of the users the caller may see: the list, its search, the export link and one
+        """The customers the caller may see (roles.visible), each with its creator's id when
+        the caller may see the creator: the list, its search, the export link and one
         customer's page read these."""
-        creators = User.objects.filter(roles.visible(request.user), pk=OuterRef("created_by_id"))
         return (
             super()
             .get_queryset(request)
             .filter(roles.visible(request.user))
-            .annotate(creator_shown=Exists(creators))
+            .annotate(
+                shown_creator=selectors.shown_user(actor=request.user, column="created_by_id")
+            )
         )
+
+    def get_object(self, request, object_id, from_field=None):
+        # The customer's page names the authors of its changes as the caller may see them.
+        customer = super().get_object(request, object_id, from_field)
+        if customer is not None:
+            customer.viewer = request.user
+        return customer
 
     def has_import_permission(self, request) -> bool:
         return staff_may_use_admin(request)

@@ -85,7 +85,16 @@ class ImportJobAdmin(ForStaff, admin.ModelAdmin):
 
     @admin.display(description="changes to customers")
     def changes(self, job: ImportJob) -> str:
-        return changes_table(CustomerChange.objects.filter(import_job=job), by_customer=False)
+        return changes_table(
+            CustomerChange.objects.filter(import_job=job), viewer=job.viewer, by_customer=False
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        # The job's page names the authors of its changes as the caller may see them.
+        job = super().get_object(request, object_id, from_field)
+        if job is not None:
+            job.viewer = request.user
+        return job
 
     def get_queryset(self, request):
         return selectors.import_jobs_visible(

@@ -307,9 +307,10 @@ class UserHistoryView(_ScopedView):
     def get(self, request, user_id: int):
         user = self.target(user_id)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            CustomerChange.objects.filter(customer=user).order_by("-changed_at", "-id"), request
+        changes = CustomerChange.objects.filter(customer=user).annotate(
+            shown_changed_by=selectors.shown_user(actor=request.user, column="changed_by_id")
         )
+        page = paginator.paginate_queryset(changes.order_by("-changed_at", "-id"), request)
         return paginator.get_paginated_response(
             serializers.CustomerChangeSerializer(page, many=True).data
         )

@@ -15,7 +15,7 @@ import django_filters
 from django import forms as django_forms
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, Count, Q, QuerySet, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Upper
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -245,6 +245,14 @@ def user_list(*, actor: User, scope: Scope, filters: Mapping | None = None) -> Q
 
 def user_get(*, actor: User, scope: Scope, user_id: int) -> User | None:
     return users_of(actor=actor, scope=scope).filter(pk=user_id).first()
+
+
+def shown_user(*, actor: User, column: str) -> Case:
+    """The user id in `column` (a foreign key to users) when `actor` may see that user
+    (roles.visible), else NULL: for reads that name a user found another way (a creator, the
+    author of a change), as an annotation."""
+    users = User.objects.filter(roles.visible(actor), pk=OuterRef(column))
+    return Case(When(Exists(users), then=F(column)), default=None)
 
 
 def visible_ids(*, actor: User, ids: Iterable[int | None]) -> set[int]:

@@ -352,7 +352,8 @@ class CustomerChangeSerializer(serializers.Serializer):
     customer = serializers.IntegerField(source="customer_id")
     import_job = serializers.UUIDField(source="import_job_id", allow_null=True)
     source = serializers.CharField()
-    changed_by = serializers.IntegerField(source="changed_by_id", allow_null=True)
+    # Annotated by the reads (selectors.shown_user): null when the caller may not see them.
+    changed_by = serializers.IntegerField(source="shown_changed_by", allow_null=True)
     changed_at = serializers.DateTimeField()
     source_row = serializers.IntegerField(allow_null=True)
     fields = serializers.DictField(child=serializers.DictField())

@@ -19,6 +19,7 @@ from users.api.errors import ApplicationError, invalid_choice
 from users.api.pagination import PAGE, PageNumberPagination, positive_int_param
 from users.api.parsers import JSONParser
 from users.api.schema import error_responses
+from users.customers import selectors as customer_selectors
 from users.excel import errors as file_errors
 from users.excel import template
 from users.excel.errors import FileError
@@ -338,4 +339,12 @@ class ImportChangesView(ListAPIView):
 
     def get_queryset(self):
         job = _job_or_404(self.kwargs["task_id"], self.request.user)
-        return CustomerChange.objects.filter(import_job=job).order_by("-changed_at", "-id")
+        return (
+            CustomerChange.objects.filter(import_job=job)
+            .annotate(
+                shown_changed_by=customer_selectors.shown_user(
+                    actor=self.request.user, column="changed_by_id"
+                )
+            )
+            .order_by("-changed_at", "-id")
+        )
