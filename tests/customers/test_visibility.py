@@ -157,3 +157,28 @@ def test_a_changes_author_hidden_from_the_caller_is_shown_as_null(staff_client, 
 
     assert [change["changed_by"] for change in by_admin] == [None]
     assert [change["changed_by"] for change in by_boss] == [boss.pk]
+
+
+def test_who_undid_an_import_is_named_only_to_those_who_may_see_them(
+    staff_client, boss, django_capture_on_commit_callbacks
+):
+    # Given an admin's import that a super admin undid
+    body = upload(staff_client, ["PM NEW", "Ama", "Owusu", "", "0241234567"])
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(
+            reverse("users:import-confirm"), {"upload_id": body["upload_id"]}, format="json"
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        bearer_client(boss).post(reverse("users:import-undo", args=[body["upload_id"]]))
+
+    # When the admin reads its status and its undo
+    status_url = reverse("users:import-status", args=[body["upload_id"]])
+    answer = staff_client.get(status_url).json()
+    undo = staff_client.get(reverse("users:import-undo", args=[body["upload_id"]])).json()
+
+    # Then the super admin is named to nobody but super admins
+    assert answer["undo"]["status"] == "COMPLETE"
+    assert answer["undone_by"] is None
+    assert answer["undo"]["requested_by"] is None
+    assert undo["undo"]["requested_by"] is None
+    assert bearer_client(boss).get(status_url).json()["undone_by"] == boss.pk

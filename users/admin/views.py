@@ -187,7 +187,7 @@ class ImportJobView(_ImportView):
             "import_progress.html",
             title=f"Import of {job.file_name}",
             job=job,
-            status=reports.job_status(job),
+            status=reports.job_status(job, viewer=request.user),
             may_undo=job.status in ImportJob.FINISHED_STATUSES
             and (job.created_count or job.updated_count),
         )

@@ -114,7 +114,7 @@ class CancelView(APIView):
     )
     def post(self, request, task_id):
         job = jobs.import_job_cancel(job=_job_or_404(task_id, request.user), user=request.user)
-        return Response(reports.job_status(job))
+        return Response(reports.job_status(job, viewer=request.user))
 
 
 class BulkCreateView(APIView):
@@ -182,7 +182,7 @@ class StatusView(APIView):
     )
     def get(self, request, task_id):
         job = jobs.import_job_watched(job=_job_or_404(task_id, request.user))
-        return Response(reports.job_status(job))
+        return Response(reports.job_status(job, viewer=request.user))
 
 
 class FailedRowsView(APIView):
@@ -279,12 +279,12 @@ class StatsView(APIView):
         )
 
 
-def _undo_body(job) -> dict:
+def _undo_body(job, viewer) -> dict:
     job.refresh_from_db()
     return {
         "success": True,
         "message": job.undo.message or _undo_message(job),
-        **{"task_id": str(job.pk), "undo": reports.undo_status(job)},
+        **{"task_id": str(job.pk), "undo": reports.undo_status(job, viewer=viewer)},
     }
 
 
@@ -311,7 +311,7 @@ class UndoView(APIView):
     )
     def post(self, request, task_id):
         undo_job, _asked_now = jobs.import_undo_request(job_id=task_id, user=request.user)
-        return Response(_undo_body(undo_job.job), status=status.HTTP_202_ACCEPTED)
+        return Response(_undo_body(undo_job.job, request.user), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         responses={200: serializers.UndoAnswerSerializer, **error_responses(401, 403, 404)},
@@ -322,7 +322,7 @@ class UndoView(APIView):
         if not hasattr(job, "undo"):
             raise Http404
         jobs.import_undos_recover_stale(undo_ids=[job.undo.pk])
-        return Response(_undo_body(job))
+        return Response(_undo_body(job, request.user))
 
 
 class ImportChangesView(ListAPIView):

@@ -453,8 +453,9 @@ def first_not_created(job: ImportJob, limit: int) -> list[tuple[list, list[Impor
     return [(row, errors.get(row[0], [])) for row in rows]
 
 
-def job_status(job: ImportJob) -> dict:
-    """The status endpoint's answer (field names as the SPA reads them)."""
+def job_status(job: ImportJob, *, viewer: User) -> dict:
+    """The status endpoint's answer (field names as the SPA reads them), for `viewer`: who
+    undid it only if they may see them (roles.visible)."""
     finished = job.status in ImportJob.FINISHED_STATUSES
     failed_rows = [
         {
@@ -499,31 +500,41 @@ def job_status(job: ImportJob) -> dict:
         "is_finished": finished,
         "rows_kept": job.rows_pruned_at is None,
         "undone_at": job.undone_at,
-        "undone_by": job.undone_by_id,
-        "undo": undo_status(job),
+        "undone_by": _shown(viewer, job.undone_by_id),
+        "undo": undo_status(job, viewer=viewer),
     }
 
 
-def undo_status(job: ImportJob) -> dict | None:
+def _shown(viewer: User, user_id: int | None) -> int | None:
+    """`user_id` if `viewer` may see that user (roles.visible), else None."""
+    return user_id if user_id in selectors.visible_ids(actor=viewer, ids=[user_id]) else None
+
+
+def undo_status(job: ImportJob, *, viewer: User) -> dict | None:
     """The undo of the job, if one was asked for: its progress and counts, and the first
-    customers it kept as they were (with why)."""
+    customers it kept as they were (with why), for `viewer`: a kept account or the one who
+    asked for the undo are named only if they may see them."""
     undo = getattr(job, "undo", None)
     if undo is None:
         return None
+    kept_items = list(undo.kept.all()[:STATUS_LIST_LIMIT])
+    shown = selectors.visible_ids(
+        actor=viewer, ids=[undo.requested_by_id, *(item.customer_id for item in kept_items)]
+    )
     kept = [
         {
-            "customer_id": item.customer_id,
+            "customer_id": item.customer_id if item.customer_id in shown else None,
             "action": item.action,
             "code": item.code,
             "message": item.message,
         }
-        for item in undo.kept.all()[:STATUS_LIST_LIMIT]
+        for item in kept_items
     ]
     return {
         "task_id": str(job.pk),
         "status": undo.status,
         "message": undo.message,
-        "requested_by": undo.requested_by_id,
+        "requested_by": undo.requested_by_id if undo.requested_by_id in shown else None,
         "to_delete": undo.to_delete_count,
         "to_restore": undo.to_restore_count,
         "deleted": undo.deleted_count,
