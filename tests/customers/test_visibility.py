@@ -160,7 +160,7 @@ def test_a_changes_author_hidden_from_the_caller_is_shown_as_null(staff_client, 
 
 
 def test_who_undid_an_import_is_named_only_to_those_who_may_see_them(
-    staff_client, boss, django_capture_on_commit_callbacks
+    staff, staff_client, boss, django_capture_on_commit_callbacks
 ):
     # Given an admin's import that a super admin undid
     body = upload(staff_client, ["PM NEW", "Ama", "Owusu", "", "0241234567"])
@@ -182,3 +182,9 @@ def test_who_undid_an_import_is_named_only_to_those_who_may_see_them(
     assert answer["undo"]["requested_by"] is None
     assert undo["undo"]["requested_by"] is None
     assert bearer_client(boss).get(status_url).json()["undone_by"] == boss.pk
+    web = Client()
+    web.force_login(staff)
+    page = web.get(reverse("admin:users_importjob_change", args=[body["upload_id"]]))
+    assert page.status_code == status.HTTP_200_OK
+    assert boss.get_full_name() not in page.content.decode()
+    assert boss.shipping_mark not in page.content.decode()
