@@ -93,16 +93,14 @@ FLOOR = textwrap.dedent(
         mark, first, last, email, phone, region = (str(c) for c in row[:6])
         buffer.write(
             f"!\\tf\\t+233{{phone[1:]}}\\t{{email}}\\t{{mark}}\\t{{first}}\\t{{last}}\\t\\t\\t"
-            f"{{region}}\\tCUSTOMER\\tINDIVIDUAL\\t[]\\tf\\tt\\tf\\t2026-01-01T00:00:00+00:00\\t{{n}}"
-            "\\tf\\n"
+            f"{{region}}\\tCUSTOMER\\tINDIVIDUAL\\t[]\\tf\\tt\\tf\\t2026-01-01T00:00:00+00:00\\t{{n}}\\n"
         )
     buffer.seek(0)
     with connection, connection.cursor() as cursor:
         cursor.copy_expert(
             "COPY floor (password, is_superuser, phone, email, shipping_mark, first_name, "
             "last_name, nickname, company_name, region, user_role, user_type, "
-            "accessible_warehouses, is_verified, is_active, is_staff, date_joined, source_row, "
-            "email_unproven) "
+            "accessible_warehouses, is_verified, is_active, is_staff, date_joined, source_row) "
             "FROM STDIN",
             buffer,
         )

@@ -117,8 +117,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     password_expires_at = models.DateTimeField(null=True, blank=True)
     # Whether the email was chosen by the holder (at sign-up or on their profile) and nobody has
     # vouched for it since: an import does not match an account by such an email
-    # (users.customers.roles.import_refusal). Staff setting the email clears it.
-    email_unproven = models.BooleanField(default=False)
+    # (users.customers.roles.import_refusal). Staff setting the email clears it. The database
+    # default lets code that predates the column (a server still running during a deploy) go on
+    # inserting users.
+    email_unproven = models.BooleanField(default=False, db_default=False)
 
     objects = UserManager()
 

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="user",
             name="email_unproven",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.RunPython(mark_emails_chosen_by_their_holders, migrations.RunPython.noop),
     ]
