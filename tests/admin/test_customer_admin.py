@@ -795,6 +795,25 @@ def test_changing_an_account_stores_the_email_normalised(super_admin):
     assert (user.phone, user.email) == ("+233245550002", "new@example.com")
 
 
+def test_an_email_set_in_the_admin_is_vouched_for(super_admin):
+    user = CustomerFactory(email="mine@example.com", email_unproven=True)
+    client = signed_in(super_admin)
+    change = reverse("admin:users_user_change", args=[user.pk])
+    form = client.get(change).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value not in (None, False) and name not in ("password", "groups", "user_permissions")
+    }
+    data["email"] = "kwame@example.com"
+
+    response = client.post(change, data)
+
+    assert response.status_code == status.HTTP_302_FOUND
+    user.refresh_from_db()
+    assert (user.email, user.email_unproven) == ("kwame@example.com", False)
+
+
 def test_only_super_admins_manage_accounts(staff_web):
     assert staff_web.get(USERS).status_code == status.HTTP_403_FORBIDDEN
     assert staff_web.get(ADD_USER).status_code == status.HTTP_403_FORBIDDEN

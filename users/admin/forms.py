@@ -132,6 +132,13 @@ class StaffChangeForm(_NormalisedProfile, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
 
+    def save(self, commit=True) -> User:
+        if "email" in self.changed_data:
+            # A super admin setting the email vouches for it, as staff do through the API
+            # (users.customers.services.user_update): an import may match by it again.
+            self.instance.email_unproven = False
+        return super().save(commit)
+
 
 # Who is setting a password on the admin's page: Django builds and saves that form without the
 # request (UserAdmin.user_change_password sets this around it; a context variable is per thread).
