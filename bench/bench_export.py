@@ -83,7 +83,7 @@ PREVIOUS = textwrap.dedent(
         started = time.monotonic()
         count = write_xlsx(
             out, title="Customers", headers=exports.HEADERS,
-            rows=exports.customer_export_rows(filters={}), widths=exports.WIDTHS,
+            rows=exports.customer_export_rows(actor=None, filters={}), widths=exports.WIDTHS,
         )
         out.flush()
         size = out.tell()

@@ -115,6 +115,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set when someone other than the holder chose the password: it signs in until then, and
     # the holder's own change clears it (users.credentials).
     password_expires_at = models.DateTimeField(null=True, blank=True)
+    # Whether the email was chosen by the holder (at sign-up or on their profile) and nobody has
+    # vouched for it since: an import does not match an account by such an email
+    # (users.customers.roles.import_refusal). Staff setting the email clears it. The database
+    # default lets code that predates the column (a server still running during a deploy) go on
+    # inserting users.
+    email_unproven = models.BooleanField(default=False, db_default=False)
 
     objects = UserManager()
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tests.factories import CustomerFactory, StaffFactory
 from tests.spa import PROFILE, REFRESH, Spa, user_url
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -132,5 +133,18 @@ def test_a_blocked_users_refresh_is_refused(admin):
     customer.save()
 
     response = Spa().client.post(REFRESH, {"refresh": refresh}, content_type="application/json")
+
+    assert response.status_code == 401
+
+
+def test_an_unverified_users_refresh_is_refused(admin):
+    customer = CustomerFactory(phone="+233241234567", password="customer-pass-1")
+    theirs = Spa()
+    theirs.login("0241234567", "customer-pass-1")
+    User.objects.filter(pk=customer.pk).update(is_verified=False)
+
+    response = Spa().client.post(
+        REFRESH, {"refresh": theirs.storage["refresh_token"]}, content_type="application/json"
+    )
 
     assert response.status_code == 401

@@ -125,6 +125,31 @@ def test_a_customer_with_the_right_password_cannot_sign_in_to_the_admin():
     assert "staff account" in text(response)
 
 
+def test_unverified_staff_with_the_right_password_cannot_sign_in_to_the_admin():
+    StaffFactory(phone="+233241234567", is_verified=False)
+    client = Client()
+
+    response = client.post(LOGIN, {"username": "0241234567", "password": PASSWORD})
+
+    assert response.status_code == status.HTTP_200_OK
+    assert SESSION_KEY not in client.session
+    assert "Verify your phone number first" in text(response)
+
+
+@pytest.mark.parametrize("change", [{"is_verified": False}, {"is_active": False}])
+def test_unticking_verified_ends_an_open_admin_session_as_blocking_does(change):
+    staff = StaffFactory()
+    web = signed_in(staff)
+    assert web.get(CUSTOMERS).status_code == status.HTTP_200_OK
+
+    User.objects.filter(pk=staff.pk).update(**change)
+    response = web.get(CUSTOMERS)
+
+    assert response.status_code == status.HTTP_302_FOUND
+    assert response["Location"].startswith(LOGIN)
+    assert web.get(INDEX).wsgi_request.user.is_anonymous
+
+
 def test_repeated_wrong_passwords_lock_the_admin_sign_in(settings):
     StaffFactory(phone="+233241234567")
     client = Client()
@@ -768,6 +793,25 @@ def test_changing_an_account_stores_the_email_normalised(super_admin):
     assert response.status_code == status.HTTP_302_FOUND
     user.refresh_from_db()
     assert (user.phone, user.email) == ("+233245550002", "new@example.com")
+
+
+def test_an_email_set_in_the_admin_is_vouched_for(super_admin):
+    user = CustomerFactory(email="mine@example.com", email_unproven=True)
+    client = signed_in(super_admin)
+    change = reverse("admin:users_user_change", args=[user.pk])
+    form = client.get(change).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value not in (None, False) and name not in ("password", "groups", "user_permissions")
+    }
+    data["email"] = "kwame@example.com"
+
+    response = client.post(change, data)
+
+    assert response.status_code == status.HTTP_302_FOUND
+    user.refresh_from_db()
+    assert (user.email, user.email_unproven) == ("kwame@example.com", False)
 
 
 def test_only_super_admins_manage_accounts(staff_web):

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, StaffFactory
-from tests.spa import NEW_CLIENT, PASSWORD_CHANGE, USERS, Spa, user_url
+from tests.spa import NEW_CLIENT, PASSWORD_CHANGE, PROFILE, REFRESH, USERS, Spa, user_url
 from users.models import PasswordChange, Role, User
 
 pytestmark = pytest.mark.django_db
@@ -235,3 +235,55 @@ def test_nobody_changes_their_own_role_or_active_flag_in_the_admin(super_admin_w
     form = response.context["adminform"].form
     assert "user_role" not in form.fields
     assert "is_active" not in form.fields
+
+
+def test_a_session_opened_with_a_temporary_password_ends_when_it_expires(spa, api_client):
+    # Given a customer signed in with the temporary password an admin gave them
+    spa.post(USERS, NEW_CLIENT)
+    theirs = Spa()
+    assert theirs.login("0241234567", "PrimeMade1").success
+    refresh = theirs.storage["refresh_token"]
+
+    # When the hours pass, the refresh token from before is refused, with the reason
+    with later(71):
+        assert api_client.post(REFRESH, {"refresh": refresh}, format="json").status_code == 200
+    with later(73):
+        answer = api_client.post(REFRESH, {"refresh": refresh}, format="json")
+        # and the SPA, whose access token is refused too, signs out
+        me = theirs.get(PROFILE)
+
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "password_expired"
+    assert (me.success, me.status, theirs.signed_out) == (False, 401, True)
+
+
+def test_a_session_after_the_holders_own_change_outlives_the_hours(spa, api_client):
+    spa.post(USERS, NEW_CLIENT)
+    own_change("Kwame-Own-Pass-7")
+    theirs = Spa()
+    assert theirs.login("0241234567", "Kwame-Own-Pass-7").success
+
+    with later(73):
+        answer = api_client.post(
+            REFRESH, {"refresh": theirs.storage["refresh_token"]}, format="json"
+        )
+
+    assert answer.status_code == 200
+
+
+def test_an_access_token_stops_working_when_the_temporary_password_expires(spa):
+    spa.post(USERS, NEW_CLIENT)
+    theirs = Spa()
+    theirs.login("0241234567", "PrimeMade1")
+    assert theirs.get(PROFILE).success
+    # The hours run out within the access token's 15 minutes.
+    User.objects.filter(phone="+233241234567").update(
+        password_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    answer = theirs.client.get(
+        PROFILE, HTTP_AUTHORIZATION=f"Bearer {theirs.storage['access_token']}"
+    )
+
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "password_expired"

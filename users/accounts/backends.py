@@ -2,8 +2,10 @@
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import make_password
+from rest_framework.exceptions import AuthenticationFailed
 
 from users.accounts import selectors
+from users.api.permissions import is_signed_in
 from users.credentials import selectors as credentials
 
 
@@ -24,7 +26,24 @@ class PhoneOrEmailBackend(ModelBackend):
             return user
         return None
 
+    def get_user(self, user_id):
+        """The user of a session (the Django admin's, or the API's session authentication),
+        read at every request: none once the account may no longer sign in (blocked,
+        unverified, its temporary password run out), so unticking Verified ends an open
+        session as blocking does."""
+        user = super().get_user(user_id)
+        return user if user is not None and is_signed_in(user) else None
+
 
 def user_can_use_api(user) -> bool:
-    """simplejwt's rule for tokens: an inactive user's tokens stop working at once."""
-    return user is not None and user.is_active
+    """simplejwt's rule, asked at every refresh: the API's (users.api.permissions.is_signed_in),
+    so a blocked or unverified account's session ends at once, and one opened with a temporary
+    password ends when the password does (401 password_expired, where the sign-in answers 403:
+    the SPA ends a session on a failed refresh)."""
+    if user is None:
+        return False
+    if credentials.password_expired(user=user):
+        raise AuthenticationFailed(
+            {"detail": credentials.SESSION_EXPIRED_MESSAGE, "code": credentials.PASSWORD_EXPIRED}
+        )
+    return is_signed_in(user)

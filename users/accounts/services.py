@@ -20,7 +20,6 @@ from users.models import PasswordChange, User
 logger = logging.getLogger(__name__)
 
 
-PASSWORD_EXPIRED = "password_expired"  # noqa: S105 (an error code)
 WRONG_PASSWORD = "wrong_password"  # noqa: S105 (an error code)
 PASSWORD_UNCHANGED = "password_unchanged"  # noqa: S105 (an error code)
 READ_ONLY = "read_only"
@@ -56,9 +55,8 @@ def auth_login(*, identifier: str, password: str) -> User:
         raise _wrong_credentials()
     if credential_selectors.password_expired(user=user):
         raise ApplicationError(
-            PASSWORD_EXPIRED,
-            "This temporary password has expired. Choose Forgot password on the sign-in page: "
-            "a text message brings you a link to choose your own.",
+            credential_selectors.PASSWORD_EXPIRED,
+            credential_selectors.EXPIRED_MESSAGE,
             status_code=status.HTTP_403_FORBIDDEN,
         )
     if not user.is_active:

@@ -5,8 +5,9 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from users.customers import selectors
 from users.imports.pipeline import FIELD_LABELS
-from users.models import CustomerChange
+from users.models import CustomerChange, User
 
 SHOWN = 50
 
@@ -26,12 +27,17 @@ def _fields_text(change: CustomerChange):
     )
 
 
-def changes_table(changes: QuerySet[CustomerChange], *, by_customer: bool) -> str:
-    """The latest SHOWN changes as a table, with how many there are in all."""
+def changes_table(changes: QuerySet[CustomerChange], *, viewer: User, by_customer: bool) -> str:
+    """The latest SHOWN changes as a table, with how many there are in all; who made each is
+    named only when `viewer` may see them (users.customers.roles.visible)."""
     total = changes.count()
     if not total:
         return "None"
-    rows = changes.select_related("changed_by").order_by("-changed_at", "-id")[:SHOWN]
+    rows = (
+        changes.select_related("changed_by")
+        .annotate(shown_changed_by=selectors.shown_user(actor=viewer, column="changed_by_id"))
+        .order_by("-changed_at", "-id")[:SHOWN]
+    )
     body = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -40,7 +46,7 @@ def changes_table(changes: QuerySet[CustomerChange], *, by_customer: bool) -> st
                 f"{change.changed_at:%Y-%m-%d %H:%M}",
                 change.get_source_display(),
                 _link(change, by_customer),
-                change.changed_by.get_full_name() if change.changed_by else "-",
+                change.changed_by.get_full_name() if change.shown_changed_by else "-",
                 _fields_text(change),
             )
             for change in rows

@@ -13,7 +13,7 @@ from users.admin.changes import changes_table
 from users.admin.forms import staff_may_use_admin
 from users.admin.sign_in_links import SignInLinkView, send_sign_in_links
 from users.admin.site import ForStaff
-from users.customers import selectors
+from users.customers import roles, selectors
 from users.imports import selectors as import_selectors
 from users.models import Customer, CustomerChange, ImportJob
 
@@ -114,16 +114,20 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
         "is_active",
         "date_joined",
         "last_login",
-        "created_by",
+        "created_by_name",
         "import_job",
         "source_row",
         "history",
     ]
-    readonly_fields = ["history"]
+    readonly_fields = ["history", "created_by_name"]
 
     @admin.display(description="history of changes")
     def history(self, customer: Customer) -> str:
-        return changes_table(CustomerChange.objects.filter(customer=customer), by_customer=True)
+        return changes_table(
+            CustomerChange.objects.filter(customer=customer),
+            viewer=customer.viewer,
+            by_customer=True,
+        )
 
     @admin.display(description="name", ordering="last_name")
     def name(self, customer: Customer) -> str:
@@ -136,7 +140,29 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
     @admin.display(description="created by")
     def created_by_name(self, customer: Customer) -> str:
         creator = customer.created_by
-        return (creator.get_full_name() or creator.phone) if creator else "-"
+        if creator is None or customer.shown_creator is None:
+            return "-"
+        return creator.get_full_name() or creator.phone
+
+    def get_queryset(self, request):
+        """The customers the caller may see (roles.visible), each with its creator's id when
+        the caller may see the creator: the list, its search, the export link and one
+        customer's page read these."""
+        return (
+            super()
+            .get_queryset(request)
+            .filter(roles.visible(request.user))
+            .annotate(
+                shown_creator=selectors.shown_user(actor=request.user, column="created_by_id")
+            )
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        # The customer's page names the authors of its changes as the caller may see them.
+        customer = super().get_object(request, object_id, from_field)
+        if customer is not None:
+            customer.viewer = request.user
+        return customer
 
     def has_import_permission(self, request) -> bool:
         return staff_may_use_admin(request)

@@ -9,6 +9,8 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, BaseUserCreationF
 from django.core.exceptions import ValidationError
 
 from users.accounts.throttles import LoginFailureLock, LoginRateThrottle
+from users.api.errors import VERIFICATION_REQUIRED
+from users.api.permissions import UNVERIFIED_MESSAGE, is_staff
 from users.credentials import services as credentials
 from users.customers import rules, services
 from users.models import EMAIL_MAX, PasswordChange, User
@@ -18,8 +20,9 @@ THROTTLED = "Too many sign-in attempts from your address. Try again in %(wait)d 
 
 
 def staff_may_use_admin(request) -> bool:
-    user = request.user
-    return bool(user.is_active and getattr(user, "is_staff_member", False))
+    """The API's staff rule (active, verified, its temporary password not run out, staff),
+    asked at every admin request."""
+    return is_staff(request.user)
 
 
 class StaffAuthenticationForm(AdminAuthenticationForm):
@@ -65,6 +68,8 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
         # AuthenticationForm's check (active), then the project's staff rule instead of the
         # admin's is_staff.
         super(AdminAuthenticationForm, self).confirm_login_allowed(user)
+        if not user.is_verified:
+            raise ValidationError(UNVERIFIED_MESSAGE, code=VERIFICATION_REQUIRED)
         if not user.is_staff_member:
             raise ValidationError(
                 self.error_messages["invalid_login"],
@@ -126,6 +131,13 @@ class StaffChangeForm(_NormalisedProfile, UserChangeForm):
 
     class Meta(UserChangeForm.Meta):
         model = User
+
+    def save(self, commit=True) -> User:
+        if "email" in self.changed_data:
+            # A super admin setting the email vouches for it, as staff do through the API
+            # (users.customers.services.user_update): an import may match by it again.
+            self.instance.email_unproven = False
+        return super().save(commit)
 
 
 # Who is setting a password on the admin's page: Django builds and saves that form without the

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from users.admin.changes import changes_table
 from users.admin.site import ForStaff
+from users.customers import selectors as customer_selectors
 from users.imports import selectors
 from users.models import CustomerChange, ImportJob
 
@@ -78,14 +79,31 @@ class ImportJobAdmin(ForStaff, admin.ModelAdmin):
         "finished_at",
         "heartbeat_at",
         "undone_at",
-        "undone_by",
+        "undone_by_name",
         "changes",
     ]
-    readonly_fields = ["changes"]
+    readonly_fields = ["changes", "undone_by_name"]
+
+    @admin.display(description="undone by")
+    def undone_by_name(self, job: ImportJob) -> str:
+        """Who undid it, when the caller may see them (a super admin may undo anyone's)."""
+        user = job.undone_by
+        if user is None or not customer_selectors.visible_ids(actor=job.viewer, ids=[user.pk]):
+            return "-"
+        return user.get_full_name() or user.phone
 
     @admin.display(description="changes to customers")
     def changes(self, job: ImportJob) -> str:
-        return changes_table(CustomerChange.objects.filter(import_job=job), by_customer=False)
+        return changes_table(
+            CustomerChange.objects.filter(import_job=job), viewer=job.viewer, by_customer=False
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        # The job's page names the authors of its changes as the caller may see them.
+        job = super().get_object(request, object_id, from_field)
+        if job is not None:
+            job.viewer = request.user
+        return job
 
     def get_queryset(self, request):
         return selectors.import_jobs_visible(

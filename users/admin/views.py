@@ -158,7 +158,7 @@ class ImportJobView(_ImportView):
     def get(self, request: HttpRequest, job_id) -> HttpResponse:
         job = self.job(request, job_id)
         if job.status == ImportJob.Status.PARSED:
-            preview = reports.preview_response(job)
+            preview = reports.preview_response(job, viewer=request.user)
             return self.render(
                 request,
                 "import_preview.html",
@@ -189,7 +189,7 @@ class ImportJobView(_ImportView):
             "import_progress.html",
             title=f"Import of {job.file_name}",
             job=job,
-            status=reports.job_status(job),
+            status=reports.job_status(job, viewer=request.user),
             may_undo=job.status in ImportJob.FINISHED_STATUSES
             and (job.created_count or job.updated_count),
         )

@@ -10,9 +10,20 @@ UNVERIFIED_MESSAGE = (
 
 
 def is_signed_in(user) -> bool:
-    """Signed in with an account that may sign in: active and verified (the login refuses the
-    others; a token issued before an account was blocked or unverified stops working too)."""
-    return bool(user and user.is_authenticated and user.is_active and user.is_verified)
+    """Signed in with an account that may sign in: active and verified, its password not a
+    temporary one past its hours (the login refuses the others; a token or an admin session
+    opened before an account was blocked, unverified or its temporary password ran out stops
+    working too)."""
+    # Imported here: this module loads with DRF's settings, before the models may be.
+    from users.credentials.selectors import password_expired
+
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and user.is_verified
+        and not password_expired(user=user)
+    )
 
 
 def is_staff(user) -> bool:
@@ -41,11 +52,22 @@ class IsAuthenticatedUser(BasePermission):
 
 
 def _refuse_unverified(user) -> None:
-    """403 verification_required (the login's code) for a token of an unverified account."""
-    if user and user.is_authenticated and user.is_active and not user.is_verified:
-        # Imported here: users.api.errors imports DRF's views, which load these permissions.
-        from users.api.errors import VERIFICATION_REQUIRED, ApplicationError
+    """403 verification_required (the login's code) for a token of an unverified account; 401
+    password_expired for one opened with a temporary password that has run out (the SPA then
+    tries a refresh, which is refused too, and signs out)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return
+    # Imported here: users.api.errors imports DRF's views, which load these permissions.
+    from users.api.errors import VERIFICATION_REQUIRED, ApplicationError
+    from users.credentials import selectors as credentials
 
+    if not user.is_verified:
         raise ApplicationError(
             VERIFICATION_REQUIRED, UNVERIFIED_MESSAGE, status_code=status.HTTP_403_FORBIDDEN
+        )
+    if credentials.password_expired(user=user):
+        raise ApplicationError(
+            credentials.PASSWORD_EXPIRED,
+            credentials.SESSION_EXPIRED_MESSAGE,
+            status_code=status.HTTP_401_UNAUTHORIZED,
         )

@@ -24,7 +24,7 @@ from users.api.throttling import AtomicScopedRateThrottle
 from users.customers import export, selectors, serializers, services
 from users.customers.selectors import CustomerFilter, Scope
 from users.excel.writing import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
-from users.models import CustomerChange
+from users.models import CustomerChange, User
 
 TAGS = ["users"]
 SEARCH = OpenApiParameter(
@@ -33,6 +33,11 @@ SEARCH = OpenApiParameter(
     {"type": "string", "maxLength": selectors.SEARCH_MAX, "pattern": "^[^\\u0000]*$"},
     description="Name, phone (any format), email or shipping mark.",
 )
+
+
+def _user_json(request, user: User) -> dict:
+    """A user as staff read it: its creator only if they may see them."""
+    return serializers.UserSerializer(user, context={"viewer": request.user}).data
 
 
 class _ScopedView(APIView):
@@ -72,7 +77,13 @@ class UserListCreateView(_ScopedView):
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(users.values(*serializers.USER_VALUES), request)
-        rows = (serializers.user_json(row) for row in page.iterator(chunk_size=1000))
+        shown = selectors.visible_ids(
+            actor=request.user, ids=page.values_list("created_by_id", flat=True)
+        )
+        rows = (
+            serializers.user_json(row, shown_creators=shown)
+            for row in page.iterator(chunk_size=1000)
+        )
         return paginator.json_response(rows)
 
     @extend_schema(
@@ -84,7 +95,7 @@ class UserListCreateView(_ScopedView):
         data = serializers.UserInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_create_by(actor=request.user, data=data.validated_data)
-        return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        return Response(_user_json(request, user), status=status.HTTP_201_CREATED)
 
     # Read by drf-spectacular to document the filters and the paginated answer; the selector
     # and get() apply them.
@@ -109,7 +120,7 @@ class UserDetailView(_ScopedView):
         responses={200: serializers.UserSerializer, **error_responses(401, 403, 404)}, tags=TAGS
     )
     def get(self, request, user_id: int):
-        return Response(serializers.UserSerializer(self.target(user_id)).data)
+        return Response(_user_json(request, self.target(user_id)))
 
     def _update(self, request, user_id: int, *, partial: bool):
         user = self.target(user_id)
@@ -118,7 +129,7 @@ class UserDetailView(_ScopedView):
         user = services.user_update_by(
             actor=request.user, user=user, data=data.validated_data, partial=partial
         )
-        return Response(serializers.UserSerializer(user).data)
+        return Response(_user_json(request, user))
 
     @extend_schema(
         request=serializers.UserEditInputSerializer,
@@ -158,7 +169,7 @@ class UserToggleActiveView(_ScopedView):
             if user.is_active
             else f"{name} is blocked and can no longer sign in."
         )
-        body = {"success": True, "message": message, "user": serializers.UserSerializer(user).data}
+        body = {"success": True, "message": message, "user": _user_json(request, user)}
         return Response(body)
 
 
@@ -262,10 +273,12 @@ class ExportView(APIView):
             raise invalid_choice("format", export.FORMATS, UNKNOWN_FORMAT)
         filename = export.export_filename(file_format)
         if file_format == export.XLSX:
-            pieces = export.customers_export_xlsx_stream(filters=request.query_params)
+            pieces = export.customers_export_xlsx_stream(
+                actor=request.user, filters=request.query_params
+            )
             response = StreamingHttpResponse(pieces, content_type=XLSX_CONTENT_TYPE)
         else:
-            lines = export.customers_export_csv(filters=request.query_params)
+            lines = export.customers_export_csv(actor=request.user, filters=request.query_params)
             response = StreamingHttpResponse(lines, content_type=CSV_CONTENT_TYPE)
         response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
@@ -294,9 +307,10 @@ class UserHistoryView(_ScopedView):
     def get(self, request, user_id: int):
         user = self.target(user_id)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            CustomerChange.objects.filter(customer=user).order_by("-changed_at", "-id"), request
+        changes = CustomerChange.objects.filter(customer=user).annotate(
+            shown_changed_by=selectors.shown_user(actor=request.user, column="changed_by_id")
         )
+        page = paginator.paginate_queryset(changes.order_by("-changed_at", "-id"), request)
         return paginator.get_paginated_response(
             serializers.CustomerChangeSerializer(page, many=True).data
         )

@@ -20,6 +20,7 @@ from users.customers import selectors
 from users.excel.columns import TEMPLATE_HEADERS
 from users.excel.template import COLUMN_WIDTHS
 from users.excel.writing import csv_lines, xlsx_stream
+from users.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +46,17 @@ def export_filename(file_format: str) -> str:
     return f"customers-{timezone.localdate().isoformat()}.{file_format}"
 
 
-def customer_export_rows(*, filters: Mapping | None = None) -> Iterator[tuple]:
-    """The customers matching the list filters, as rows in template column order.
+def customer_export_rows(*, actor: User | None, filters: Mapping | None = None) -> Iterator[tuple]:
+    """The customers matching the list filters that `actor` may see (None: the command line,
+    run by whoever runs the server), as rows in template column order.
 
     The filters are checked now (django ValidationError when one does not parse), so a caller
     can answer 400 before it starts a file; the rows are read lazily, CHUNK_SIZE at a time."""
-    rows = selectors.customer_list(filters=filters).values_list(*FIELDS).iterator(CHUNK_SIZE)
+    rows = (
+        selectors.customer_list(actor=actor, filters=filters)
+        .values_list(*FIELDS)
+        .iterator(CHUNK_SIZE)
+    )
     # The query runs now, not once a streamed answer has begun, so that a value the database
     # refuses is an error the caller can still answer with.
     first = list(itertools.islice(rows, 1))
@@ -88,19 +94,23 @@ def _counted(rows: Iterable, on_row: OnRow | None, file_format: str) -> Iterator
 
 
 def customers_export_xlsx_stream(
-    *, filters: Mapping | None = None, on_row: OnRow | None = None
+    *, actor: User | None, filters: Mapping | None = None, on_row: OnRow | None = None
 ) -> Iterator[bytes]:
     """The export as xlsx bytes in pieces, made as the rows are read (for a streaming answer:
     its first bytes go out at once). The filters are checked and the query run before it
     returns. Text is always written as text, never as a formula."""
-    rows = customer_export_rows(filters=filters)
+    rows = customer_export_rows(actor=actor, filters=filters)
     return xlsx_stream(
         title="Customers", headers=HEADERS, rows=_counted(rows, on_row, XLSX), widths=WIDTHS
     )
 
 
 def customers_export_xlsx(
-    *, filters: Mapping | None = None, target: IO[bytes] | str, on_row: OnRow | None = None
+    *,
+    actor: User | None,
+    filters: Mapping | None = None,
+    target: IO[bytes] | str,
+    on_row: OnRow | None = None,
 ) -> int:
     """Writes the export as an xlsx workbook to `target` (a path or a binary file); returns the
     number of customers."""
@@ -111,7 +121,7 @@ def customers_export_xlsx(
         if on_row is not None:
             on_row(n)
 
-    pieces = customers_export_xlsx_stream(filters=filters, on_row=counting)
+    pieces = customers_export_xlsx_stream(actor=actor, filters=filters, on_row=counting)
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open(target, "wb")) if isinstance(target, str) else target
         for piece in pieces:
@@ -120,11 +130,11 @@ def customers_export_xlsx(
 
 
 def customers_export_csv(
-    *, filters: Mapping | None = None, on_row: OnRow | None = None
+    *, actor: User | None, filters: Mapping | None = None, on_row: OnRow | None = None
 ) -> Iterator[str]:
     """The export as CSV text in pieces (for a streaming response or a file): UTF-8 with a BOM,
     values that a spreadsheet would run prefixed with a quote (the OWASP rule)."""
-    rows = customer_export_rows(filters=filters)
+    rows = customer_export_rows(actor=actor, filters=filters)
     return _pieces(csv_lines(HEADERS, _counted(rows, on_row, CSV)))
 
 

@@ -15,7 +15,7 @@ import django_filters
 from django import forms as django_forms
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, Count, Q, QuerySet, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Upper
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -205,20 +205,27 @@ def _filtered(queryset: QuerySet[User], filters: Mapping | None) -> QuerySet[Use
     return queryset
 
 
-def customer_list(*, filters: Mapping | None = None) -> QuerySet[User]:
-    """Customers matching the list filters (the export's rows)."""
-    return _filtered(customers(), filters)
+def customer_list(*, actor: User | None, filters: Mapping | None = None) -> QuerySet[User]:
+    """Customers matching the list filters that `actor` may see (the export's rows); None for
+    the command line, run by whoever runs the server, which exports them all."""
+    if actor is None:
+        return _filtered(customers(), filters)
+    return _filtered(users_of(actor=actor, scope=Scope.CUSTOMERS, filters=filters), filters)
 
 
 def customer_get(*, customer_id: int) -> User | None:
     return customers().filter(pk=customer_id).first()
 
 
-def users_of(*, actor: User, scope: Scope) -> QuerySet[User]:
-    """The users of `scope` that `actor` may see (users.customers.roles.visible)."""
+def users_of(*, actor: User, scope: Scope, filters: Mapping | None = None) -> QuerySet[User]:
+    """The users of `scope` that `actor` may see (users.customers.roles.visible); with a
+    `created_by` filter, only if `actor` may see that creator too (else none: the filter
+    would tell who created them)."""
     queryset = User.objects.filter(roles.visible(actor))
     if scope == Scope.CUSTOMERS:
         queryset = queryset.filter(user_role=Role.CUSTOMER)
+    if (filters or {}).get("created_by"):
+        queryset = queryset.filter(roles.visible(actor, through="created_by__"))
     return queryset
 
 
@@ -228,7 +235,7 @@ def user_list(*, actor: User, scope: Scope, filters: Mapping | None = None) -> Q
     Without an `ordering`, the users scope lists staff accounts first: the SPA's Admins page
     asks for one default page with no parameters and keeps only the staff rows of it, which
     customers joined since would otherwise push off the page."""
-    queryset = _filtered(users_of(actor=actor, scope=scope), filters)
+    queryset = _filtered(users_of(actor=actor, scope=scope, filters=filters), filters)
     if scope == Scope.USERS and not (filters or {}).get("ordering"):
         queryset = queryset.alias(
             staff_first=Case(When(_staff_account_q(), then=0), default=1)
@@ -238,6 +245,28 @@ def user_list(*, actor: User, scope: Scope, filters: Mapping | None = None) -> Q
 
 def user_get(*, actor: User, scope: Scope, user_id: int) -> User | None:
     return users_of(actor=actor, scope=scope).filter(pk=user_id).first()
+
+
+def shown_user(*, actor: User, column: str) -> Case:
+    """The user id in `column` (a foreign key to users) when `actor` may see that user
+    (roles.visible), else NULL: for reads that name a user found another way (a creator, the
+    author of a change), as an annotation."""
+    users = User.objects.filter(roles.visible(actor), pk=OuterRef(column))
+    return Case(When(Exists(users), then=F(column)), default=None)
+
+
+def visible_ids(*, actor: User, ids: Iterable[int | None]) -> set[int]:
+    """Which of these users `actor` may see (roles.visible): for reads that name a user found
+    another way (a clash in a preview, a creator), so that they name only those."""
+    wanted = sorted({user_id for user_id in ids if user_id is not None})
+    shown: set[int] = set()
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        shown.update(
+            User.objects.filter(
+                roles.visible(actor), pk__in=wanted[start : start + LOOKUP_CHUNK]
+            ).values_list("pk", flat=True)
+        )
+    return shown
 
 
 def _staff_account_q() -> Q:
@@ -316,31 +345,38 @@ def _compared(field: str) -> str:
     return {"email": f"LOWER({column})", "shipping_mark": f"UPPER({column})"}.get(field, column)
 
 
+class Stored(NamedTuple):
+    """A stored account as an import sees it: its customer fields (rules.CUSTOMER_FIELDS) and
+    what roles.import_refusal decides by."""
+
+    fields: dict
+    target: roles.ImportTarget
+
+
 class Holding(NamedTuple):
-    """A stored user holding a unique value, and its customer fields (rules.CUSTOMER_FIELDS)
-    when it is a plain customer (role CUSTOMER, no staff or superuser flag), else None."""
+    """A stored user holding a unique value, and the account as an import sees it."""
 
     holder: Holder
-    fields: dict | None
+    stored: Stored
     # The holder's phone, email and mark as unique_key compares them, by field.
     keys: dict[str, str | None]
 
 
 def _rows_where_in(
-    columns: str, compared: str, values: list, *, where: str = "", params: tuple = ()
+    columns: str, compared: str, values: list, *, suffix: str = ""
 ) -> Iterator[tuple]:
     """The rows (`columns` of users_user, a tuple each) whose `compared` is one of `values`
-    (and which meet `where`, with `params`): plain SQL, LOOKUP_CHUNK values a query."""
+    (with `suffix`, a locking clause, after the condition): plain SQL, LOOKUP_CHUNK values a
+    query."""
     table = connection.ops.quote_name(User._meta.db_table)
-    condition = f" AND {where}" if where else ""
     with connection.cursor() as cursor:
         for start in range(0, len(values), LOOKUP_CHUNK):
             chunk = values[start : start + LOOKUP_CHUNK]
             # Only names from the model and placeholders: the values go as parameters.
             cursor.execute(
                 f"SELECT {columns} FROM {table} "  # noqa: S608
-                f"WHERE {compared} IN ({', '.join(['%s'] * len(chunk))}){condition}",
-                [*chunk, *params],
+                f"WHERE {compared} IN ({', '.join(['%s'] * len(chunk))}) {suffix}",
+                chunk,
             )
             yield from cursor.fetchall()
 
@@ -353,40 +389,41 @@ def _columns(*names: str) -> str:
 _HOLDER_FIELDS = itemgetter(*Holder._fields[1:])
 
 
+_STORED_COLUMNS = ("id", *rules.CUSTOMER_FIELDS, *roles.IMPORT_TARGET_FIELDS)
+_FIELD_COUNT = len(rules.CUSTOMER_FIELDS)
+
+
+def _stored(row: tuple) -> Stored:
+    """A row of _STORED_COLUMNS, without its id."""
+    fields = dict(zip(rules.CUSTOMER_FIELDS, row[1 : _FIELD_COUNT + 1], strict=True))
+    return Stored(fields, roles.ImportTarget(*row[_FIELD_COUNT + 1 :]))
+
+
 def holdings_of(*, field: str, keys: Iterable[str]) -> dict[str, Holding]:
     """The stored users holding these values of one unique field, by the value (as unique_key
-    compares it: `keys` are compared so already), with the customer fields of the plain
-    customers among them: what the rows of an update are matched to. One index lookup a value
-    (where holders_of and customer_fields_of together made four)."""
-    columns = _columns("id", "user_role", "is_staff", "is_superuser", *rules.CUSTOMER_FIELDS)
+    compares it: `keys` are compared so already), each with its customer fields and what
+    roles.import_refusal decides by: what the rows of an update are matched to. One index
+    lookup a value (where holders_of and the customers' fields together made four)."""
     found: dict[str, Holding] = {}
-    for user_id, role, is_staff, is_superuser, *values in _rows_where_in(
-        columns, _compared(field), sorted(set(keys))
-    ):
-        fields = dict(zip(rules.CUSTOMER_FIELDS, values, strict=True))
-        holder = Holder(user_id, *_HOLDER_FIELDS(fields))
-        plain = role == Role.CUSTOMER and not is_staff and not is_superuser
+    for row in _rows_where_in(_columns(*_STORED_COLUMNS), _compared(field), sorted(set(keys))):
+        stored = _stored(row)
+        holder = Holder(row[0], *_HOLDER_FIELDS(stored.fields))
         held = holder_keys(holder)
-        found[held[field]] = Holding(holder, fields if plain else None, held)
+        found[held[field]] = Holding(holder, stored, held)
     return found
 
 
-def customer_fields_of(*, ids: Iterable[int], lock: bool = False) -> dict[int, dict]:
-    """The customer fields (rules.CUSTOMER_FIELDS) of these customers (role CUSTOMER) by id:
-    plain SQL returning tuples (a 10,000-row update read them in 0.06 s, where the ORM's
-    values_list took 0.09 s). `lock` row-locks them for the caller's transaction (on SQLite,
-    which has no row locks, its write transaction holds the whole database instead)."""
-    where = f"{_columns('user_role')} = %s"
-    if lock and connection.features.has_select_for_update:
-        where += " FOR UPDATE"
+def customer_fields_of(*, ids: Iterable[int], lock: bool = False) -> dict[int, Stored]:
+    """These accounts as an import sees them, by id, whatever their role (the caller applies
+    roles.import_refusal): plain SQL returning tuples (a 10,000-row update read them in
+    0.06 s, where the ORM's values_list took 0.09 s). `lock` row-locks them for the caller's
+    transaction (on SQLite, which has no row locks, its write transaction holds the whole
+    database instead), so that the rule is decided on what the write will find."""
+    where = "FOR UPDATE" if lock and connection.features.has_select_for_update else ""
     rows = _rows_where_in(
-        _columns("id", *rules.CUSTOMER_FIELDS),
-        _columns("id"),
-        sorted(set(ids)),
-        where=where,
-        params=(Role.CUSTOMER,),
+        _columns(*_STORED_COLUMNS), _columns("id"), sorted(set(ids)), suffix=where
     )
-    return {row[0]: dict(zip(rules.CUSTOMER_FIELDS, row[1:], strict=True)) for row in rows}
+    return {row[0]: _stored(row) for row in rows}
 
 
 LOOKUP_CHUNK = 1000

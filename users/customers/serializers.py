@@ -3,7 +3,7 @@ users.customers.rules, users.customers.roles and the services) and the one user
 representation every answer shares: sign-in, profile, list rows, one user (SPA-CONTRACT.md
 2.10)."""
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
@@ -13,7 +13,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from users import models as m
 from users.api.fields import StrictBooleanField, StrictCharField, TooLongValidator
-from users.customers import rules
+from users.customers import rules, selectors
 from users.models import Region, Role, User, UserType, Warehouse, is_staff_member
 
 SUBJECT_MAX = 100
@@ -231,8 +231,14 @@ def _when(value) -> str | None:
     return _datetime.to_representation(value) if value is not None else None
 
 
-def user_json(values: Mapping) -> dict:
-    """The user as every answer shows it, from USER_VALUES (a values() row or values_of())."""
+def user_json(values: Mapping, *, shown_creators: Container[int] | None = None) -> dict:
+    """The user as every answer shows it, from USER_VALUES (a values() row or values_of()).
+
+    `shown_creators`: the creators the caller may see (users.customers.roles.visible); any
+    other creator is shown as null. None for the holder's own answers (sign-in, profile)."""
+    creator = values["created_by_id"]
+    if shown_creators is not None and creator not in shown_creators:
+        creator = None
     staff = is_staff_member(
         user_role=values["user_role"],
         is_staff=values["is_staff"],
@@ -262,7 +268,7 @@ def user_json(values: Mapping) -> dict:
         "accessible_warehouses": list(values["accessible_warehouses"] or []),
         "password_temporary": values["password_expires_at"] is not None,
         "password_expires_at": _when(values["password_expires_at"]),
-        "created_by": values["created_by_id"],
+        "created_by": creator,
         "import_job": str(import_job) if import_job is not None else None,
         "source_row": values["source_row"],
     }
@@ -306,7 +312,13 @@ class UserSerializer(serializers.Serializer):
     source_row = serializers.IntegerField(allow_null=True)
 
     def to_representation(self, instance: User) -> dict:
-        return user_json(values_of(instance))
+        """With a `viewer` in the context (staff reading someone's account), the creator only
+        if the viewer may see them."""
+        viewer = self.context.get("viewer")
+        shown = None
+        if viewer is not None:
+            shown = selectors.visible_ids(actor=viewer, ids=[instance.created_by_id])
+        return user_json(values_of(instance), shown_creators=shown)
 
 
 class UserActionOutputSerializer(serializers.Serializer):
@@ -340,7 +352,8 @@ class CustomerChangeSerializer(serializers.Serializer):
     customer = serializers.IntegerField(source="customer_id")
     import_job = serializers.UUIDField(source="import_job_id", allow_null=True)
     source = serializers.CharField()
-    changed_by = serializers.IntegerField(source="changed_by_id", allow_null=True)
+    # Annotated by the reads (selectors.shown_user): null when the caller may not see them.
+    changed_by = serializers.IntegerField(source="shown_changed_by", allow_null=True)
     changed_at = serializers.DateTimeField()
     source_row = serializers.IntegerField(allow_null=True)
     fields = serializers.DictField(child=serializers.DictField())

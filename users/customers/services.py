@@ -123,6 +123,8 @@ def user_create(
     values, problems = rules.clean_customer({"phone": phone, **fields})
     problems += _uniqueness_problems(values)
     user = User(**values, **account, created_by=created_by)
+    # An email given at sign-up is the holder's word alone (users.customers.roles.import_refusal).
+    user.email_unproven = bool(own_password and values.get("email"))
     if password:
         problems += _password_problems(password, user, "password", own=own_password)
     if problems:
@@ -209,6 +211,11 @@ def user_update(
     before = {key: getattr(user, key) for key in values}
     for key, value in values.items():
         setattr(user, key, value)
+    if "email" in values and values["email"] != before["email"]:
+        # The holder's own choice is unproven; staff setting it vouch for it.
+        user.email_unproven = bool(
+            user.email and changed_by is not None and changed_by.pk == user.pk
+        )
     for key in ("is_active", "is_verified"):
         if key in data:
             setattr(user, key, bool(data[key]))

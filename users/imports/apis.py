@@ -19,6 +19,7 @@ from users.api.errors import ApplicationError, invalid_choice
 from users.api.pagination import PAGE, PageNumberPagination, positive_int_param
 from users.api.parsers import JSONParser
 from users.api.schema import error_responses
+from users.customers import selectors as customer_selectors
 from users.excel import errors as file_errors
 from users.excel import template
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
@@ -65,7 +66,7 @@ class UploadView(APIView):
             options=options,
             chosen=data.validated_data.get("column_mapping"),
         )
-        return Response(reports.preview_response(job))
+        return Response(reports.preview_response(job, viewer=request.user))
 
 
 @compressed
@@ -82,7 +83,7 @@ class RemapView(APIView):
         data = serializers.RemapInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = pipeline.preview_remap(job=job, chosen=data.validated_data["column_mapping"])
-        return Response(reports.preview_response(job))
+        return Response(reports.preview_response(job, viewer=request.user))
 
 
 class CancelView(APIView):
@@ -95,7 +96,7 @@ class CancelView(APIView):
     )
     def post(self, request, task_id):
         job = jobs.import_job_cancel(job=_job_or_404(task_id, request.user), user=request.user)
-        return Response(reports.job_status(job))
+        return Response(reports.job_status(job, viewer=request.user))
 
 
 class BulkCreateView(APIView):
@@ -164,7 +165,7 @@ class StatusView(APIView):
     )
     def get(self, request, task_id):
         job = jobs.import_job_watched(job=_job_or_404(task_id, request.user))
-        return Response(reports.job_status(job))
+        return Response(reports.job_status(job, viewer=request.user))
 
 
 class FailedRowsView(APIView):
@@ -222,7 +223,11 @@ class PreviewPageView(APIView):
         page_size = positive_int_param(
             params.get("page_size"), name="page_size", default=100, most=PREVIEW_PAGE_MAX
         )
-        return Response(reports.preview_page(job, name=name, page=page, page_size=page_size))
+        return Response(
+            reports.preview_page(
+                job, viewer=request.user, name=name, page=page, page_size=page_size
+            )
+        )
 
 
 class TemplateView(APIView):
@@ -257,12 +262,12 @@ class StatsView(APIView):
         )
 
 
-def _undo_body(job) -> dict:
+def _undo_body(job, viewer) -> dict:
     job.refresh_from_db()
     return {
         "success": True,
         "message": job.undo.message or _undo_message(job),
-        **{"task_id": str(job.pk), "undo": reports.undo_status(job)},
+        **{"task_id": str(job.pk), "undo": reports.undo_status(job, viewer=viewer)},
     }
 
 
@@ -289,7 +294,7 @@ class UndoView(APIView):
     )
     def post(self, request, task_id):
         undo_job, _asked_now = jobs.import_undo_request(job_id=task_id, user=request.user)
-        return Response(_undo_body(undo_job.job), status=status.HTTP_202_ACCEPTED)
+        return Response(_undo_body(undo_job.job, request.user), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         responses={200: serializers.UndoAnswerSerializer, **error_responses(401, 403, 404)},
@@ -300,7 +305,7 @@ class UndoView(APIView):
         if not hasattr(job, "undo"):
             raise Http404
         jobs.import_undos_recover_stale(undo_ids=[job.undo.pk])
-        return Response(_undo_body(job))
+        return Response(_undo_body(job, request.user))
 
 
 class ImportChangesView(ListAPIView):
@@ -317,4 +322,12 @@ class ImportChangesView(ListAPIView):
 
     def get_queryset(self):
         job = _job_or_404(self.kwargs["task_id"], self.request.user)
-        return CustomerChange.objects.filter(import_job=job).order_by("-changed_at", "-id")
+        return (
+            CustomerChange.objects.filter(import_job=job)
+            .annotate(
+                shown_changed_by=customer_selectors.shown_user(
+                    actor=self.request.user, column="changed_by_id"
+                )
+            )
+            .order_by("-changed_at", "-id")
+        )

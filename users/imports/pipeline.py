@@ -6,7 +6,8 @@ Stages:
   validate  parse_rows(): every field of every row through users.customers.rules, every problem kept
   classify  classify(): invalid, existing duplicate, batch duplicate, to create (in that order);
             with mode update/update_only, a row matching a customer by the match key is to
-            update (with its per-field changes), unchanged, or ambiguous_match
+            update (with its per-field changes), unchanged, ambiguous_match, or needs_review
+            (users.customers.roles.import_refusal)
   store     preview_store(): the job (PARSED), its rows in compact chunks, its row errors
 
 Only classify and store touch the database; nothing here writes a customer.
@@ -31,7 +32,7 @@ from django.db import transaction
 from rest_framework import status
 
 from users.api.errors import ApplicationError
-from users.customers import rules, selectors, services
+from users.customers import roles, rules, selectors, services
 from users.customers.rules import (
     CUSTOMER_FIELDS,
     DUPLICATE_IN_FILE,
@@ -330,15 +331,16 @@ _KEY_OF = {"phone": "phone", "email": "email", "shipping_mark": "mark"}
 
 def _matches_and_clashes(
     keys: list[_Keys], match: str
-) -> tuple[dict[int, list[tuple[str, selectors.Holder]]], dict[int, dict]]:
-    """For an update: what _existing_clashes finds, and the customer fields of the plain
-    customers the rows match, by id. First the holders of the rows' match keys, with their
-    fields (one query per LOOKUP_CHUNK rows); then only the values a row's customer does not
-    hold itself are looked up (a value the customer holds is nobody else's: the unique indexes
-    say so), with every value of a row that matched no customer. Updating known customers
-    without touching their phone, email or mark asks for nothing more."""
+) -> tuple[dict[int, list[tuple[str, selectors.Holder]]], dict[int, selectors.Stored]]:
+    """For an update: what _existing_clashes finds, and the plain customers the rows match
+    (roles.import_refusal: an import never writes another account), by id. First the
+    holders of the rows' match keys, with their fields (one query per LOOKUP_CHUNK rows);
+    then only the values a row's customer does not hold itself are looked up (a value the
+    customer holds is nobody else's: the unique indexes say so), with every value of a row
+    that matched no customer. Updating known customers without touching their phone, email or
+    mark asks for nothing more."""
     found: dict[int, list[tuple[str, selectors.Holder]]] = {}
-    stored: dict[int, dict] = {}
+    stored: dict[int, selectors.Stored] = {}
     attribute = _KEY_OF[match]
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start : start + LOOKUP_CHUNK]
@@ -348,10 +350,10 @@ def _matches_and_clashes(
         rest: list[tuple[_Keys, dict, list]] = []
         for k in chunk:
             holding = holdings.get(getattr(k, attribute))
-            if holding is None or holding.fields is None:
+            if holding is None or _not_a_customer(holding.stored.target):
                 rest.append((k, k.unique_values(), []))
                 continue
-            stored[holding.holder.id] = holding.fields
+            stored[holding.holder.id] = holding.stored
             held = [(match, holding.holder)]
             held_keys = holding.keys
             others = {
@@ -373,6 +375,23 @@ def _matches_and_clashes(
             if held:
                 found[k.index] = held
     return found, stored
+
+
+def _not_a_customer(target: roles.ImportTarget) -> bool:
+    """An account no import writes, whatever the row: such a match is a duplicate, as on
+    create."""
+    refusal = roles.import_refusal(target, match=None, fields=())
+    return refusal is not None and refusal.code == roles.NOT_A_CUSTOMER
+
+
+def _refused(k: _Keys, refusal: roles.Refusal) -> list[FieldProblem]:
+    """A matched row the import may not write (needs_review): listed with the existing
+    duplicates, so the preview names the account it matched."""
+    return [
+        FieldProblem(
+            refusal.field, refusal.code, refusal.message, k.unique_values().get(refusal.field, "")
+        )
+    ]
 
 
 class _MarkAllocator:
@@ -426,15 +445,23 @@ def row_changes(stored: dict, new: dict, given: Iterable[str], *, blank_clears: 
 
 
 def _ambiguous_problems(
-    k: _Keys, key: str, customer_id: int, others: list[tuple[str, selectors.Holder]]
+    k: _Keys,
+    key: str,
+    customer_id: int,
+    others: list[tuple[str, selectors.Holder]],
+    shown: set[int],
 ) -> list[FieldProblem]:
+    """The row's key names one customer, its other values others: each named by its id only
+    when the job's owner may see it (`shown`, roles.visible)."""
     key_label = FIELD_LABELS[key].lower()
     return [
         FieldProblem(
             name,
             AMBIGUOUS_MATCH,
             f"The {key_label} matches customer #{customer_id} and the "
-            f"{FIELD_LABELS[name].lower()} customer #{holder.id}: fix the row.",
+            f"{FIELD_LABELS[name].lower()} "
+            + (f"customer #{holder.id}" if holder.id in shown else "another account")
+            + ": fix the row.",
             k.unique_values()[name],
         )
         for name, holder in others
@@ -476,6 +503,7 @@ def _match(
 def classify(
     keys: list[_Keys],
     *,
+    viewer: User,
     options: ImportOptions = CREATE_ONLY,
     values_of: Callable[[set[int]], dict[int, dict]] | None = None,
 ) -> Classified:
@@ -484,11 +512,13 @@ def classify(
 
     With an update mode, a valid row whose match key a stored customer holds is to update, or
     unchanged when it changes nothing, or ambiguous_match when another of its unique values
-    is another customer's; `values_of(indexes)` gives those rows' cleaned values. A row matching
-    nothing is created (update) or reported as no_match (update_only)."""
+    is another customer's (named as `viewer`, the job's owner, may see it), or needs_review
+    when roles.import_refusal refuses the change; `values_of(indexes)` gives those rows'
+    cleaned values. A row matching nothing is created (update) or reported as no_match
+    (update_only)."""
     result = Classified(outcomes=bytearray(ord(INVALID) for _ in keys))
     valid = [k for k in keys if k.valid]
-    stored: dict[int, dict] = {}
+    stored: dict[int, selectors.Stored] = {}
     if options.updates:
         existing, stored = _matches_and_clashes(valid, options.match)
     else:
@@ -501,6 +531,7 @@ def classify(
     }
     new_values = values_of(set(matches)) if matches and values_of is not None else {}
     seen: dict[tuple[str, object], int] = {}
+    ambiguous: list[tuple[_Keys, int, list[tuple[str, selectors.Holder]]]] = []
     for k in valid:
         held = existing.get(k.index, [])
         customer_id = matches.get(k.index)
@@ -508,9 +539,7 @@ def classify(
             others = [(name, h) for name, h in held if h.id != customer_id]
             if others:
                 result.outcomes[k.index] = ord(AMBIGUOUS)
-                result.problems[k.index] = _ambiguous_problems(
-                    k, options.match, customer_id, others
-                )
+                ambiguous.append((k, customer_id, others))
                 continue
             problems = _batch_problems(k, seen, (("customer", customer_id),))
             if problems:
@@ -518,11 +547,20 @@ def classify(
                 result.problems[k.index] = problems
                 continue
             changes = row_changes(
-                stored[customer_id],
+                stored[customer_id].fields,
                 new_values[k.index],
                 k.given,
                 blank_clears=options.blank_clears,
             )
+            refusal = roles.import_refusal(
+                stored[customer_id].target,
+                match=options.match,
+                fields=[name for name, _old, _new in changes],
+            )
+            if refusal is not None:
+                result.outcomes[k.index] = ord(EXISTING)
+                result.problems[k.index] = _refused(k, refusal)
+                continue
             result.matched[k.index] = customer_id
             if changes:
                 result.outcomes[k.index] = ord(UPDATE)
@@ -563,6 +601,15 @@ def classify(
         for name, value in k.unique_items():
             if value:
                 seen[(name, value)] = k.row
+
+    if ambiguous:
+        shown = selectors.visible_ids(
+            actor=viewer, ids=(h.id for _, _, others in ambiguous for _, h in others)
+        )
+        for k, customer_id, others in ambiguous:
+            result.problems[k.index] = _ambiguous_problems(
+                k, options.match, customer_id, others, shown
+            )
 
     # Rows to create get their marks first; duplicates after them, only to show the mark they
     # would have had (they take none from a row that is created). A matched row keeps the
@@ -665,7 +712,9 @@ def preview_create(
         if not keys:
             raise FileError(NO_DATA, "The file has a header row but no data rows.")
         parsed_at = time.monotonic()
-        classified = classify(keys, options=options, values_of=partial(_spooled_values, spool))
+        classified = classify(
+            keys, viewer=owner, options=options, values_of=partial(_spooled_values, spool)
+        )
         classified_at = time.monotonic()
         spool.seek(0)
         job = _store(

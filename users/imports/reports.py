@@ -11,7 +11,7 @@ from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.columns import LEGACY_LAYOUT, REQUIRED_FIELDS, TEMPLATE_HEADERS, column_letter
 from users.imports import pipeline
 from users.imports.jobs import estimated_seconds
-from users.models import ImportChunk, ImportJob, ImportRowError
+from users.models import ImportChunk, ImportJob, ImportRowError, User
 
 # Preview lists by name, and the outcomes each holds.
 LISTS = {
@@ -128,12 +128,16 @@ def _collect(
     return found
 
 
-def _existing_customers(rows: list[list]) -> dict[int, list[dict]]:
-    """For rows that clash with stored customers: those customers, in one query."""
+def _existing_customers(rows: list[list], viewer: User) -> dict[int, list[dict]]:
+    """For rows that clash with stored users: those `viewer` may see (roles.visible), in two
+    queries. A row that clashes with an account hidden from them still says which of its
+    values is taken, and names nobody."""
     if not rows:
         return {}
     values = [pipeline.row_values(row) for row in rows]
     clashes = selectors.Clashes(values)
+    held = [clashes.of(value) for value in values]
+    shown = selectors.visible_ids(actor=viewer, ids=(user.id for h in held for _, user in h))
     return {
         row[0]: [
             {
@@ -144,14 +148,15 @@ def _existing_customers(rows: list[list]) -> dict[int, list[dict]]:
                 "first_name": user.first_name,
                 "last_name": user.last_name,
             }
-            for user in dict.fromkeys(user for _, user in clashes.of(value))
+            for user in dict.fromkeys(user for _, user in found)
+            if user.id in shown
         ]
-        for row, value in zip(rows, values, strict=True)
+        for row, found in zip(rows, held, strict=True)
     }
 
 
-def list_entries(job: ImportJob, name: str, rows: list[list]) -> list[dict]:
-    """Shapes stored rows for one preview list, as the SPA reads them."""
+def list_entries(job: ImportJob, name: str, rows: list[list], *, viewer: User) -> list[dict]:
+    """Shapes stored rows for one preview list, as the SPA reads them, for `viewer`."""
     errors = _errors_by_row(job, {row[0] for row in rows})
     if name == "invalid":
         return [
@@ -164,7 +169,7 @@ def list_entries(job: ImportJob, name: str, rows: list[list]) -> list[dict]:
             for row in rows
         ]
     if name == "existing":
-        customers = _existing_customers(rows)
+        customers = _existing_customers(rows, viewer)
         return [
             {
                 "candidate": pipeline.candidate(row),
@@ -340,14 +345,14 @@ def _row_errors(job: ImportJob) -> QuerySet[ImportRowError]:
     return ImportRowError.objects.filter(job=job).order_by("row", "id")
 
 
-def preview_response(job: ImportJob) -> dict:
-    """The answer to an upload (the SPA reads these names). Lists hold at most
-    IMPORT_PREVIEW_LIST_LIMIT entries each; `summary` always counts everything."""
+def preview_response(job: ImportJob, *, viewer: User) -> dict:
+    """The answer to an upload (the SPA reads these names), as `viewer` may see it. Lists hold
+    at most IMPORT_PREVIEW_LIST_LIMIT entries each; `summary` always counts everything."""
     limit = settings.IMPORT_PREVIEW_LIST_LIMIT
     # Every valid row ("candidates") is already in one of the three duplicate_results lists; it is
     # paged at rows/?list=candidates rather than sent a second time here.
     rows = _collect(job, PREVIEW_LISTS, offset=0, limit=limit)
-    lists = {name: list_entries(job, name, found) for name, found in rows.items()}
+    lists = {name: list_entries(job, name, found, viewer=viewer) for name, found in rows.items()}
     valid = job.total_rows - job.invalid_count
     errors_total = _row_errors(job).count()
     truncated = max(job.invalid_count, valid, errors_total) > limit
@@ -390,7 +395,7 @@ def preview_response(job: ImportJob) -> dict:
     }
 
 
-def preview_page(job: ImportJob, *, name: str, page: int, page_size: int) -> dict:
+def preview_page(job: ImportJob, *, viewer: User, name: str, page: int, page_size: int) -> dict:
     """One page of one preview list (for previews larger than the list limit)."""
     totals = list_totals(job)
     rows = _collect(job, (name,), offset=(page - 1) * page_size, limit=page_size)[name]
@@ -401,7 +406,7 @@ def preview_page(job: ImportJob, *, name: str, page: int, page_size: int) -> dic
         "page": page,
         "page_size": page_size,
         "pages": max(1, math.ceil(totals[name] / page_size)),
-        "results": list_entries(job, name, rows),
+        "results": list_entries(job, name, rows, viewer=viewer),
     }
 
 
@@ -449,8 +454,9 @@ def first_not_created(job: ImportJob, limit: int) -> list[tuple[list, list[Impor
     return [(row, errors.get(row[0], [])) for row in rows]
 
 
-def job_status(job: ImportJob) -> dict:
-    """The status endpoint's answer (field names as the SPA reads them)."""
+def job_status(job: ImportJob, *, viewer: User) -> dict:
+    """The status endpoint's answer (field names as the SPA reads them), for `viewer`: who
+    undid it only if they may see them (roles.visible)."""
     finished = job.status in ImportJob.FINISHED_STATUSES
     failed_rows = [
         {
@@ -495,31 +501,41 @@ def job_status(job: ImportJob) -> dict:
         "is_finished": finished,
         "rows_kept": job.rows_pruned_at is None,
         "undone_at": job.undone_at,
-        "undone_by": job.undone_by_id,
-        "undo": undo_status(job),
+        "undone_by": _shown(viewer, job.undone_by_id),
+        "undo": undo_status(job, viewer=viewer),
     }
 
 
-def undo_status(job: ImportJob) -> dict | None:
+def _shown(viewer: User, user_id: int | None) -> int | None:
+    """`user_id` if `viewer` may see that user (roles.visible), else None."""
+    return user_id if user_id in selectors.visible_ids(actor=viewer, ids=[user_id]) else None
+
+
+def undo_status(job: ImportJob, *, viewer: User) -> dict | None:
     """The undo of the job, if one was asked for: its progress and counts, and the first
-    customers it kept as they were (with why)."""
+    customers it kept as they were (with why), for `viewer`: a kept account or the one who
+    asked for the undo are named only if they may see them."""
     undo = getattr(job, "undo", None)
     if undo is None:
         return None
+    kept_items = list(undo.kept.all()[:STATUS_LIST_LIMIT])
+    shown = selectors.visible_ids(
+        actor=viewer, ids=[undo.requested_by_id, *(item.customer_id for item in kept_items)]
+    )
     kept = [
         {
-            "customer_id": item.customer_id,
+            "customer_id": item.customer_id if item.customer_id in shown else None,
             "action": item.action,
             "code": item.code,
             "message": item.message,
         }
-        for item in undo.kept.all()[:STATUS_LIST_LIMIT]
+        for item in kept_items
     ]
     return {
         "task_id": str(job.pk),
         "status": undo.status,
         "message": undo.message,
-        "requested_by": undo.requested_by_id,
+        "requested_by": undo.requested_by_id if undo.requested_by_id in shown else None,
         "to_delete": undo.to_delete_count,
         "to_restore": undo.to_restore_count,
         "deleted": undo.deleted_count,

@@ -39,7 +39,7 @@ from django.db import (
 from django.db.models import F, Q
 from django.utils import timezone
 
-from users.customers import selectors, services
+from users.customers import roles, selectors, services
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk, pipeline
 from users.models import CustomerChange, ImportJob, ImportRowError, ImportUndo, Role, User
@@ -276,15 +276,22 @@ def _invite_after_commit(job: ImportJob, source_rows: list[int], on_created: OnC
 
 
 _CHANGE_FIELDS = ("customer", "source_row", "fields")
+_GONE = roles.Refusal(
+    CUSTOMER_GONE, "", "The customer this row matched was deleted after the preview."
+)
 
 
 class _Updates:
     """What the update rows of one batch do: the customers' rows as they will be, the changes
-    to record, and the rows found unchanged or whose customer is gone."""
+    to record, and the rows found unchanged, or not written: their customer is gone, or the
+    import may no longer write to it (roles.import_refusal, decided on the locked rows: the
+    account may have been made staff, or its holder may have set a password, since the
+    preview)."""
 
     def __init__(self, job: ImportJob, batch: list[tuple[int, list]]):
         ids = [pipeline.matched_customer(row) for _, row in batch]
-        # Locked: nobody changes them between this read and the UPDATE, so `old` is true.
+        # Locked: nobody changes them between this read and the UPDATE, so `old` is true and
+        # the rule is decided on what the UPDATE writes to.
         current = selectors.customer_fields_of(ids=ids, lock=True)
         # The customers' rows as they will be, and the fields any of them changes: the UPDATE
         # sets only those columns (a file mostly changes the same few fields of every row).
@@ -292,17 +299,22 @@ class _Updates:
         self.fields: set[str] = set()
         self.changes: list[tuple] = []
         self.unchanged = 0
-        self.gone: list[tuple[int, list]] = []
+        self.not_written: list[tuple[int, list, roles.Refusal]] = []
         for (index, row), customer_id in zip(batch, ids, strict=True):
-            stored = current.get(customer_id)
-            if stored is None:
-                self.gone.append((index, row))
+            account = current.get(customer_id)
+            if account is None:
+                self.not_written.append((index, row, _GONE))
                 continue
+            stored = account.fields
             fields = {
                 name: {"old": stored[name], "new": new}
                 for name, _old, new in pipeline.changes_of(row)
                 if stored[name] != new
             }
+            refusal = roles.import_refusal(account.target, match=job.match, fields=fields)
+            if refusal is not None:
+                self.not_written.append((index, row, refusal))
+                continue
             if not fields:
                 self.unchanged += 1
                 continue
@@ -328,13 +340,14 @@ class _Updates:
                     "changed_at": now,
                 },
             )
-        for index, row in self.gone:
+        for index, row, refusal in self.not_written:
             ImportRowError.objects.create(
                 job=job,
                 row=row[0],
                 position=index,
-                code=CUSTOMER_GONE,
-                message="The customer this row matched was deleted after the preview.",
+                field=refusal.field,
+                code=refusal.code,
+                message=refusal.message,
                 at_run=True,
             )
 
@@ -352,7 +365,7 @@ def _update_one(job: ImportJob, index: int, row: list, now) -> str:
         user = User(**{name: values.get(name) for name in selectors.UNIQUE_FIELDS})
         _record_failure(job, index, row, user, exclude_id=customer_id)
         return "failed"
-    if updates.gone:
+    if updates.not_written:
         return "failed"
     return "unchanged" if updates.unchanged else "updated"
 
@@ -381,10 +394,10 @@ def _run_batch(
                 created=len(creates),
                 updated=len(changed.rows),
                 unchanged=changed.unchanged,
-                failed=len(changed.gone),
+                failed=len(changed.not_written),
             )
             _invite_after_commit(job, [row[0] for _, row in creates], on_created)
-        return len(creates), len(changed.rows), len(changed.gone)
+        return len(creates), len(changed.rows), len(changed.not_written)
     except IntegrityError:
         pass
     created = updated = failed = 0

@@ -13,11 +13,16 @@ RECENT_DAYS = 30
 HISTORY_LIMIT = 20
 
 
-def customer_counts() -> dict[str, int]:
-    """Customers (role CUSTOMER) in all, active, verified, and joined in the last RECENT_DAYS:
-    one query."""
+def _customers(user: User):
+    """The customers `user` may see (users.customers.roles.visible), as the list counts them."""
+    return customers.users_of(actor=user, scope=customers.Scope.CUSTOMERS)
+
+
+def customer_counts(*, user: User) -> dict[str, int]:
+    """Customers (role CUSTOMER) `user` may see in all, active, verified, and joined in the last
+    RECENT_DAYS: one query."""
     since = timezone.now() - timedelta(days=RECENT_DAYS)
-    return customers.customers().aggregate(
+    return _customers(user).aggregate(
         total_customers=Count("id"),
         active_customers=Count("id", filter=Q(is_active=True)),
         verified_customers=Count("id", filter=Q(is_verified=True)),
@@ -25,11 +30,10 @@ def customer_counts() -> dict[str, int]:
     )
 
 
-def region_distribution() -> list[dict]:
-    """Every region in Region order with its number of customers, zeros included."""
-    counts = dict(
-        customers.customers().values_list("region").annotate(count=Count("id")).order_by()
-    )
+def region_distribution(*, user: User) -> list[dict]:
+    """Every region in Region order with its number of customers `user` may see, zeros
+    included."""
+    counts = dict(_customers(user).values_list("region").annotate(count=Count("id")).order_by())
     return [
         {"region": code, "label": label, "count": counts.get(code, 0)}
         for code, label in Region.choices
@@ -65,7 +69,7 @@ def upload_history(*, user: User, limit: int = HISTORY_LIMIT) -> list[dict]:
 def customer_stats(*, user: User) -> dict:
     """The stats endpoint's answer, for `user` (who decides which imports are listed)."""
     return {
-        **customer_counts(),
-        "region_distribution": region_distribution(),
+        **customer_counts(user=user),
+        "region_distribution": region_distribution(user=user),
         "upload_history": upload_history(user=user),
     }

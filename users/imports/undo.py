@@ -1,7 +1,9 @@
 """Undoing an import: the customers it created are deleted and the fields it updated are
 restored, except for customers changed since (by an edit, another import, or anything that left
-their fields other than the import left them) or who have signed in: those are kept as they are
-and listed (UndoKept).
+their fields other than the import left them), who have signed in, who have a password since
+(someone can sign in: the holder claimed it, or an admin handed one out), or whom an import may
+no longer write (users.customers.roles.import_refusal, the rule the preview and the run apply):
+those are kept as they are and listed (UndoKept).
 
 An undo is a job like an import (ImportUndo): it runs in batches, each one transaction that
 re-reads the undo under a row lock, locks its customers, writes, and advances the checkpoint;
@@ -22,11 +24,12 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import Max
 from django.utils import timezone
 
+from users.customers import roles
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk
 from users.imports.run import LostClaim, claim, claimed
 from users.imports.run import with_db_retries as _with_db_retries
-from users.models import CustomerChange, ImportJob, ImportUndo, Role, UndoKept, User
+from users.models import CustomerChange, ImportJob, ImportUndo, UndoKept, User
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +41,13 @@ RESTORE = "restore"
 # Why a customer is kept as it is.
 CHANGED_SINCE = "changed_since"
 SIGNED_IN = "signed_in"
+CLAIMED = "claimed"
 VALUE_TAKEN = "value_taken"
 NOT_A_CUSTOMER = "not_a_customer"
 KEPT_MESSAGES = {
     CHANGED_SINCE: "Changed since the import; kept as it is.",
     SIGNED_IN: "Signed in since the import; kept as it is.",
+    CLAIMED: "Has a password since the import, so someone can sign in to it; kept as it is.",
     VALUE_TAKEN: "Another customer holds the value to restore now; kept as it is.",
     NOT_A_CUSTOMER: "No longer a customer account; kept as it is.",
 }
@@ -94,6 +99,10 @@ def _later_changes(undo: ImportUndo, customer_ids: list[int]) -> dict[int, int]:
     )
 
 
+def _target(stored: dict) -> roles.ImportTarget:
+    return roles.ImportTarget(*(stored[name] for name in roles.IMPORT_TARGET_FIELDS))
+
+
 def _kept(undo: ImportUndo, customer_id: int, action: str, code: str) -> UndoKept:
     return UndoKept(
         undo=undo, customer_id=customer_id, action=action, code=code, message=KEPT_MESSAGES[code]
@@ -108,7 +117,7 @@ def _restore_batch(undo: ImportUndo, changes: list[CustomerChange], now) -> tupl
         values["id"]: values
         for values in User.objects.select_for_update()
         .filter(pk__in=ids)
-        .values("id", "user_role", "last_login", *CUSTOMER_FIELDS)
+        .values("id", "last_login", *CUSTOMER_FIELDS, *roles.IMPORT_TARGET_FIELDS)
     }
     later = _later_changes(undo, ids)
     rows, records, kept = [], [], []
@@ -116,8 +125,9 @@ def _restore_batch(undo: ImportUndo, changes: list[CustomerChange], now) -> tupl
         stored = current.get(change.customer_id)
         if stored is None:
             continue  # deleted since: nothing to restore, nobody to keep
+        refusal = roles.import_refusal(_target(stored), match=None, fields=change.fields)
         code = None
-        if stored["user_role"] != Role.CUSTOMER:
+        if refusal is not None and refusal.code == roles.NOT_A_CUSTOMER:
             code = NOT_A_CUSTOMER
         elif later.get(change.customer_id, change.id) > change.id or any(
             stored[name] != values["new"] for name, values in change.fields.items()
@@ -125,6 +135,8 @@ def _restore_batch(undo: ImportUndo, changes: list[CustomerChange], now) -> tupl
             code = CHANGED_SINCE
         elif stored["last_login"] is not None and stored["last_login"] > change.changed_at:
             code = SIGNED_IN
+        elif refusal is not None:
+            code = CLAIMED  # its phone would move back, away from whoever signs in with it
         if code is not None:
             kept.append(_kept(undo, change.customer_id, RESTORE, code))
             continue
@@ -165,17 +177,20 @@ def _delete_batch(undo: ImportUndo, customer_ids: list[int]) -> tuple[int, int]:
     current = list(
         User.objects.select_for_update()
         .filter(pk__in=customer_ids)
-        .values_list("id", "user_role", "is_staff", "is_superuser", "last_login")
+        .values("id", "last_login", *roles.IMPORT_TARGET_FIELDS)
     )
     later = _later_changes(undo, customer_ids)
     delete, kept = [], []
-    for customer_id, role, is_staff, is_superuser, last_login in current:
-        if role != Role.CUSTOMER or is_staff or is_superuser:
+    for stored in current:
+        customer_id, target = stored["id"], _target(stored)
+        if roles.import_refusal(target, match=None, fields=()) is not None:
             kept.append(_kept(undo, customer_id, DELETE, NOT_A_CUSTOMER))
         elif customer_id in later:
             kept.append(_kept(undo, customer_id, DELETE, CHANGED_SINCE))
-        elif last_login is not None:
+        elif stored["last_login"] is not None:
             kept.append(_kept(undo, customer_id, DELETE, SIGNED_IN))
+        elif target.held:
+            kept.append(_kept(undo, customer_id, DELETE, CLAIMED))
         else:
             delete.append(customer_id)
     if delete:

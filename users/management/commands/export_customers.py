@@ -36,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError(f"OUT must end in .xlsx or .csv, not {out!r}.")
         filters = {name: options[name] for name in FILTERS if options.get(name) is not None}
         try:
-            total = selectors.customer_list(filters=filters).count()
+            total = selectors.customer_list(actor=None, filters=filters).count()
         except ValidationError as error:
             raise CommandError(validation_text(error)) from None
 
@@ -44,10 +44,12 @@ class Command(BaseCommand):
         progress = _Progress(self.stdout, total)
         progress(0)
         if file_format == export.XLSX:
-            export.customers_export_xlsx(filters=filters, target=out, on_row=progress)
+            export.customers_export_xlsx(actor=None, filters=filters, target=out, on_row=progress)
         else:
             with open(out, "w", encoding="utf-8", newline="") as handle:
-                for piece in export.customers_export_csv(filters=filters, on_row=progress):
+                for piece in export.customers_export_csv(
+                    actor=None, filters=filters, on_row=progress
+                ):
                     handle.write(piece)
         seconds = time.monotonic() - started
         if progress.drawn:

@@ -132,10 +132,12 @@ class Command(BaseCommand):
         self.stdout.write(reports.preview_message(job))
         mapping = ", ".join(f"{k} <- {v!r}" for k, v in reports.column_mapping(job).items())
         self.stdout.write(f"Columns ({job.column_mapping['layout']}): {mapping}")
-        for line in reports.job_status(job)["errors"][:20]:
+        for line in reports.job_status(job, viewer=job.owner)["errors"][:20]:
             self.stdout.write(f"  {line}")
         if job.to_update_count:
-            rows = reports.preview_page(job, name="update", page=1, page_size=20)["results"]
+            rows = reports.preview_page(job, viewer=job.owner, name="update", page=1, page_size=20)[
+                "results"
+            ]
             for entry in rows:
                 changes = ", ".join(
                     f"{c['field']}: {c['old']!r} -> {c['new']!r}" for c in entry["changes"]
