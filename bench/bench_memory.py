@@ -28,6 +28,7 @@ import requests
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import (
+    BENCH_DB,
     PYTHON,
     ROOT,
     RssSampler,
@@ -42,7 +43,7 @@ from bench.common import (
     xlsx_file,
 )
 
-DATABASE = "primepre_bench_memory"
+DATABASE = BENCH_DB + "_memory"
 BUDGET_MB = 350  # DESIGN.md: web + worker during a 100,000-row import
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MIB = 1024 * 1024
