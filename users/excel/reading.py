@@ -73,7 +73,7 @@ class ReaderLimits:
     max_ratio: int = 200  # per-member compression ratio, for members over 1 MiB uncompressed
     memory_mb: int = 256  # address space of the calamine child above its baseline
     # The rows as the calamine child sends them (cells cut to max_cell_chars) wait in a
-    # temporary file for the caller: this caps that file. 100,000 customer rows take about 12 MB.
+    # temporary file for the caller: this caps that file. 100,000 customer rows take about 10 MB.
     max_read_bytes: int = 256 * MIB
     timeout_s: float = 120.0  # the child is killed after waiting this long for it
 
@@ -295,7 +295,7 @@ class _CalamineSource:
     a temporary file before the first row is given out, so the child (which holds the sheet's
     whole grid while it reads) has ended before the caller builds anything from the rows: the
     two never take memory at the same time. The file takes the rows as compact marshal frames
-    (about 12 MB for 100,000 customer rows), at most max_read_bytes."""
+    (about 10 MB for 100,000 customer rows), at most max_read_bytes."""
 
     def __init__(self, path: str, file_type: str, limits: ReaderLimits):
         self.file_type = file_type
