@@ -1,7 +1,7 @@
 """Memory under a real cap: the web (gunicorn master, its worker and the spreadsheet reader child)
 and the task worker run together in one memory cgroup limited to 512 MB, as on a 512 MB instance,
-through a 100,000-row import (upload -> preview -> confirm -> COMPLETE) and then a 100,000-row
-export downloaded as xlsx and as CSV through the API.
+through a 100,000-row import (upload -> preview -> confirm -> COMPLETE), a second one of other
+customers, and then an export of them downloaded as xlsx and as CSV through the API.
 
     .venv/bin/python bench/bench_memory.py [--rows 100000] [--cap-mb 512]
 
@@ -191,6 +191,8 @@ def main() -> None:
 
     env, password = prepared_database(DATABASE)
     path = xlsx_file(args.rows, phone_start=2_000_000)
+    # Another file of new customers: a second import shows what the first left behind.
+    second = xlsx_file(args.rows, phone_start=2_000_000 + args.rows)
 
     cap = MemoryCap.create(args.cap_mb)
     table = []
@@ -202,8 +204,15 @@ def main() -> None:
                     f"import {args.rows:,} rows (upload -> COMPLETE)",
                     lambda: run_import(base, auth, path),
                 ),
-                (f"export {args.rows:,} customers, xlsx", lambda: run_export(base, auth, "xlsx")),
-                (f"export {args.rows:,} customers, csv", lambda: run_export(base, auth, "csv")),
+                (
+                    f"a second import of {args.rows:,} rows",
+                    lambda: run_import(base, auth, second),
+                ),
+                (
+                    f"export {2 * args.rows:,} customers, xlsx",
+                    lambda: run_export(base, auth, "xlsx"),
+                ),
+                (f"export {2 * args.rows:,} customers, csv", lambda: run_export(base, auth, "csv")),
             ]
             rest = [RssSampler(pids).current() for pids in ([web.pid], [worker.pid])]
             table.append(
