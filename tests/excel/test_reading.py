@@ -764,16 +764,40 @@ def test_a_child_that_does_not_answer_within_timeout_s_is_killed(refusal):
     assert _children() == []
 
 
-def test_closing_the_stream_early_kills_and_reaps_the_child(stream_of):
+def test_the_child_has_ended_before_the_first_row_arrives(stream_of):
+    # given a sheet whose rows are far more than a pipe holds (the child would wait on it)
     rows = [["Name"]] + [[f"customer {index}"] for index in range(20_000)]
-    stream = stream_of(builders.xlsx_bytes(rows))
-    first = next(iter(stream))
-    assert len(_children()) == 1
 
-    stream.close()
+    # when the first row is taken
+    with stream_of(builders.xlsx_bytes(rows)) as stream:
+        iterator = iter(stream)
+        first = next(iterator)
+        children = _children()
+        rest = list(iterator)
 
+    # then the child, which holds the whole grid while it reads, is gone already: the caller's
+    # work on the rows never takes memory beside it; and every row still comes, in order
+    assert children == []
     assert first == (1, ["Name"])
+    assert rest[-1] == (20_001, ["customer 19999"])
+    assert len(rest) == 20_000
+
+
+def test_a_sheet_whose_rows_pass_max_read_bytes_is_unsafe_and_leaves_nothing_behind(
+    refusal, tmp_path, monkeypatch
+):
+    # given a sheet of about 2 MB of text, and room for 1 MB of it
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    rows = [["Name"]] + [[f"customer {index:091d}"] for index in range(20_000)]
+
+    # when it is read
+    error = refusal(builders.xlsx_bytes(rows), max_read_bytes=MIB)
+
+    # then it is refused, and neither the child nor the rows' file is left
+    assert error.code == UNSAFE_FILE
+    assert error.message.startswith("The sheet holds more than 1 MB of text, far more than any")
     assert _children() == []
+    assert [path.name for path in tmp_path.iterdir()] == ["upload"]
 
 
 def test_leaving_the_with_block_mid_iteration_kills_the_child(stream_of):

@@ -6,7 +6,8 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, ManagementUtility, call_command
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -180,3 +181,16 @@ def test_the_watchdogs_prune_deletes_task_results_finished_over_a_day_ago(settin
     run_worker.prune_task_results()
 
     assert set(DBTaskResult.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
+
+
+def test_the_worker_starts_without_the_system_checks_that_import_every_view(settings, monkeypatch):
+    # given the system checks, which import the URLconf and every view the worker never serves
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    checked = []
+    monkeypatch.setattr(BaseCommand, "check", lambda self, *args, **kwargs: checked.append(1))
+
+    # when the worker starts as bin/start starts it, and finds nothing queued
+    ManagementUtility(["manage.py", "run_worker", "--batch", "--interval", "0"]).execute()
+
+    # then no check ran
+    assert checked == []

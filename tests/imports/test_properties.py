@@ -161,7 +161,7 @@ def test_an_updates_lookups_find_what_looking_up_every_value_finds(stored_users,
     """Looking up the match key, then only the values its customer does not hold, gives
     classify what looking up every value of every row (and the customers' fields) gives."""
     keys = [
-        pipeline._Keys(index=i, row=i + 2, valid=True, phone=p, email=e, mark=m, first_name="Ama")
+        pipeline._Keys(index=i, row=i + 2, valid=True, phone=p, email=e, mark=m, mark_base=None)
         for i, (p, e, m) in enumerate(values)
     ]
     everything = pipeline._existing_clashes(keys)

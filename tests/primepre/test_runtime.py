@@ -296,3 +296,46 @@ def test_with_debug_on_and_no_place_to_keep_a_key_start_up_fails_clearly(tmp_pat
 
     assert result.returncode != 0
     assert "Set the SECRET_KEY environment variable" in result.stderr
+
+
+class _GrowingWorker:
+    """A gunicorn worker as the hooks see it: this process, and the requests it has in hand."""
+
+    def __init__(self, in_hand: int = 1):
+        self.pid = os.getpid()
+        self.alive = True
+        self.futures = [object()] * in_hand
+        self.lines: list[str] = []
+        self.log = type("Log", (), {"info": lambda _, m, *a: self.lines.append(m % a)})()
+
+
+@pytest.mark.parametrize(
+    ("grown_mb", "in_hand", "env", "replaced"),
+    [
+        (40, 1, {}, True),
+        (10, 1, {}, False),
+        (40, 2, {}, False),
+        (40, 1, {"GUNICORN_MAX_WORKER_GROWTH_MB": "64"}, False),
+        (40, 1, {"GUNICORN_MAX_WORKER_GROWTH_MB": "0"}, False),
+    ],
+    ids=["grown", "not grown enough", "another request in hand", "higher limit", "off"],
+)
+def test_a_web_worker_that_grew_is_replaced_after_its_request(
+    monkeypatch, grown_mb, in_hand, env, replaced
+):
+    # given a worker whose RSS grew by grown_mb since the app was loaded (a large preview leaves
+    # Python's arenas partly used, and the next upload's reader needs that memory)
+    config = load_gunicorn_config(monkeypatch, **env)
+    worker = _GrowingWorker(in_hand)
+    config.post_worker_init(worker)
+    worker.rss_at_start_mb -= grown_mb
+
+    # when a request ends
+    config.post_request(worker, None, {}, None)
+
+    # then the worker stops taking requests (gunicorn starts a new one) only past the limit,
+    # and says so
+    assert worker.alive is not replaced
+    assert [line.startswith("[WORKER-RECYCLE] pid=") for line in worker.lines] == (
+        [True] if replaced else []
+    )

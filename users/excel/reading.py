@@ -72,6 +72,9 @@ class ReaderLimits:
     max_uncompressed: int = 200 * MIB  # total uncompressed bytes of a zip container
     max_ratio: int = 200  # per-member compression ratio, for members over 1 MiB uncompressed
     memory_mb: int = 256  # address space of the calamine child above its baseline
+    # The rows as the calamine child sends them (cells cut to max_cell_chars) wait in a
+    # temporary file for the caller: this caps that file. 100,000 customer rows take about 10 MB.
+    max_read_bytes: int = 256 * MIB
     timeout_s: float = 120.0  # the child is killed after waiting this long for it
 
 
@@ -115,6 +118,10 @@ MSG_TOO_SLOW = (
     "Reading the sheet took too long and was stopped. Copy the data to a new workbook, save, "
     "and upload again."
 )
+MSG_TOO_MUCH_TEXT = (
+    "The sheet holds more than {max_mb:.0f} MB of text, far more than any customer list. Delete "
+    "the columns and rows the import does not need, save, and upload again."
+)
 MSG_NO_DATA = "The file has no data: no row of any visible sheet has a value."
 MSG_TOO_MANY_ROWS = (
     "The sheet has more than {max_rows:,} rows (header included). Split it into files of at "
@@ -144,8 +151,8 @@ class RowStream:
     consecutive blank rows, leading ones included. Raises FileError(too_many_rows) on the
     (max_rows + 1)-th non-blank row and FileError(no_data) when there was none.
 
-    Use it as a context manager: leaving it stops the calamine child and closes the file, also
-    when iteration stopped early.
+    Use it as a context manager: leaving it closes the file (and the rows a workbook's reader
+    wrote aside), also when iteration stopped early.
     """
 
     def __init__(self, source: _Source, limits: ReaderLimits):
@@ -169,7 +176,8 @@ class RowStream:
         self._source.close()
 
     def __del__(self) -> None:
-        # A stream dropped unread would leave the child blocked on its pipe, holding its grid.
+        # A stream dropped unread would keep its rows' temporary file (and, if the child is
+        # still being waited for, the child) until the interpreter ends.
         self.close()
 
     def _iterate(self) -> Iterator[tuple[int, list]]:
@@ -286,25 +294,27 @@ def _sniff_delimiter(text: str) -> str:
 
 
 class _CalamineSource:
-    """Rows read by calamine_child.py in a child process, as they arrive: the pipe holds a few
-    rows at most, so the child waits while the consumer is busy and memory stays flat."""
+    """Rows read by calamine_child.py in a child process. The child's whole output is copied to
+    a temporary file before the first row is given out, so the child (which holds the sheet's
+    whole grid while it reads) has ended before the caller builds anything from the rows: the
+    two never take memory at the same time. The file takes the rows as compact marshal frames
+    (about 10 MB for 100,000 customer rows), at most max_read_bytes."""
 
     def __init__(self, path: str, file_type: str, limits: ReaderLimits):
         self.file_type = file_type
         self._path = path
         self._limits = limits
         self._budget = limits.timeout_s
-        self._buffer = bytearray()
+        self._frames = tempfile.TemporaryFile(prefix="import-rows-")  # noqa: SIM115 -- close()
         # calamine picks its reader by the file name's extension: give it the type we sniffed.
-        # The link can go once the child has the workbook open, with the first message.
+        # The link can go once the child has read the workbook to its end.
         link_dir = tempfile.mkdtemp(prefix="import-read-")
         try:
             link = os.path.join(link_dir, f"workbook.{file_type}")
             os.symlink(os.path.abspath(path), link)
             self._process = _start_child(link, limits)
-            self._selector = selectors.DefaultSelector()
-            self._selector.register(self._process.stdout, selectors.EVENT_READ)
             try:
+                self._drain()
                 message = self._receive()
                 if message[0] != "sheet":
                     raise RuntimeError(f"calamine child sent {message[0]!r} before the sheet")
@@ -319,7 +329,6 @@ class _CalamineSource:
         while True:
             message = self._receive()
             if message[0] == "end":
-                self._reap()
                 return
             _, number, cells, cut = message
             if cut:
@@ -332,8 +341,37 @@ class _CalamineSource:
         if process.poll() is None:
             process.kill()
         process.wait()
-        self._selector.close()
         process.stdout.close()
+        self._frames.close()
+
+    def _drain(self) -> None:
+        """Copies the child's output to the frames file until the child closes it, then reaps
+        the child. The child is killed when it takes longer than timeout_s, or when its output
+        passes max_read_bytes (a sheet of far more text than any customer list)."""
+        output = self._process.stdout.fileno()
+        written = 0
+        with selectors.DefaultSelector() as selector:
+            selector.register(output, selectors.EVENT_READ)
+            while True:
+                started = time.monotonic()
+                ready = selector.select(timeout=max(self._budget, 0))
+                self._budget -= time.monotonic() - started
+                if not ready:
+                    self._process.kill()
+                    logger.warning("[IMPORT-READ] child_timeout type=%s", self.file_type)
+                    raise FileError(UNSAFE_FILE, MSG_TOO_SLOW)
+                chunk = os.read(output, 256 * 1024)
+                if not chunk:
+                    break
+                written += len(chunk)
+                if written > self._limits.max_read_bytes:
+                    self._process.kill()
+                    logger.warning("[IMPORT-READ] child_output_too_large type=%s", self.file_type)
+                    max_mb = self._limits.max_read_bytes / MIB
+                    raise FileError(UNSAFE_FILE, MSG_TOO_MUCH_TEXT.format(max_mb=max_mb))
+                self._frames.write(chunk)
+        self._reap()
+        self._frames.seek(0)
 
     def _receive(self) -> tuple:
         header = self._read(4)
@@ -345,24 +383,10 @@ class _CalamineSource:
         return message
 
     def _read(self, size: int) -> bytes:
-        while len(self._buffer) < size:
-            self._fill()
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]  # cheap at the front of a bytearray
-        return data
-
-    def _fill(self) -> None:
-        started = time.monotonic()
-        ready = self._selector.select(timeout=max(self._budget, 0))
-        self._budget -= time.monotonic() - started
-        if not ready:
-            self._process.kill()
-            logger.warning("[IMPORT-READ] child_timeout type=%s", self.file_type)
-            raise FileError(UNSAFE_FILE, MSG_TOO_SLOW)
-        chunk = os.read(self._process.stdout.fileno(), 256 * 1024)
-        if not chunk:
+        data = self._frames.read(size)
+        if len(data) < size:  # the child ended without its last message
             raise self._child_died()
-        self._buffer += chunk
+        return data
 
     def _reap(self) -> None:
         try:

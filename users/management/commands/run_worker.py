@@ -72,6 +72,11 @@ def watchdog(stop: threading.Event, period: float) -> None:
 
 class Command(BaseCommand):
     help = "Run the background task worker with the stale-import watchdog."
+    # No system checks at start: they import the URLconf, and with it every view and the API
+    # schema, which this process never serves: 12 MB of its RSS for as long as it runs
+    # (bench/bench_memory.py). The web process serves them, and `manage.py migrate` runs the
+    # checks on every deploy.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument(
