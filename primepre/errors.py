@@ -3,7 +3,7 @@
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from users.api import errors as exceptions
+from users.web import errors as exceptions
 
 
 def _is_api(request) -> bool:

@@ -15,9 +15,9 @@ from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 
-from users.api import errors as exceptions
-from users.api.permissions import is_staff
 from users.imports import selectors
+from users.web import errors as exceptions
+from users.web.permissions import is_staff
 
 logger = logging.getLogger(__name__)
 

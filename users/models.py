@@ -568,7 +568,7 @@ class PasswordChange(models.Model):
 
 
 class RateCounter(models.Model):
-    """A count of attempts in a fixed window (users.accounts.throttles): sign-ins per address,
+    """A count of attempts in a fixed window (users.accounts.rate_limits): sign-ins per address,
     wrong passwords per account. One atomic statement adds each attempt, so parallel requests
     cannot read the same count. The key is a digest: no phone or email is stored."""
 

@@ -10,12 +10,16 @@ from rest_framework_simplejwt.views import TokenRefreshView as _TokenRefreshView
 
 from primepre.body_limit import BodyLimit
 from users.accounts import reset, serializers, services, tasks
-from users.accounts.throttles import LoginFailureLock, LoginRateThrottle, PasswordResetRateThrottle
-from users.api.errors import INVALID_CREDENTIALS, ApplicationError
-from users.api.permissions import IsAuthenticatedUser
-from users.api.schema import MessageSerializer, error_responses
-from users.api.throttling import AtomicScopedRateThrottle
+from users.accounts.rate_limits import (
+    LoginFailureLock,
+    LoginRateThrottle,
+    PasswordResetRateThrottle,
+)
 from users.customers.serializers import UserSerializer
+from users.web.errors import INVALID_CREDENTIALS, ApplicationError
+from users.web.permissions import IsAuthenticatedUser
+from users.web.schema import MessageSerializer, error_responses
+from users.web.throttling import AtomicScopedRateThrottle
 
 
 class LoginView(APIView):

@@ -19,11 +19,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from users.accounts import links, pins
-from users.api.errors import ApplicationError
 from users.credentials import services as credentials
 from users.customers import rules
 from users.messaging.sms import sms_send
 from users.models import PasswordChange, PasswordResetPin, SignInLink, User
+from users.web.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ from django.db import IntegrityError, transaction
 from rest_framework import status
 
 from users.accounts.links import sign_in_link_issue
-from users.api.errors import ACCOUNT_INACTIVE, ApplicationError
 from users.credentials import services as credentials
 from users.customers import roles, rules, selectors
 from users.customers.roles import Action
 from users.customers.rules import DUPLICATE_EXISTING, FieldProblem
 from users.messaging import sms
 from users.models import CustomerChange, PasswordChange, Role, SignInLink, User
+from users.web.errors import ACCOUNT_INACTIVE, ApplicationError
 
 logger = logging.getLogger(__name__)
 

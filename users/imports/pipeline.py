@@ -31,7 +31,6 @@ from django.conf import settings
 from django.db import transaction
 from rest_framework import status
 
-from users.api.errors import ApplicationError
 from users.customers import roles, rules, selectors, services
 from users.customers.rules import (
     CUSTOMER_FIELDS,
@@ -51,6 +50,7 @@ from users.excel.columns import (
 from users.excel.errors import FILE_TOO_LARGE, NO_DATA, TOO_MANY_ROWS, FileError
 from users.imports import bulk
 from users.models import ImportChunk, ImportJob, ImportRowError, User
+from users.web.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

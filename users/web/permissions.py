@@ -57,9 +57,9 @@ def _refuse_unverified(user) -> None:
     tries a refresh, which is refused too, and signs out)."""
     if not (user and user.is_authenticated and user.is_active):
         return
-    # Imported here: users.api.errors imports DRF's views, which load these permissions.
-    from users.api.errors import VERIFICATION_REQUIRED, ApplicationError
+    # Imported here: users.web.errors imports DRF's views, which load these permissions.
     from users.credentials import selectors as credentials
+    from users.web.errors import VERIFICATION_REQUIRED, ApplicationError
 
     if not user.is_verified:
         raise ApplicationError(

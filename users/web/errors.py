@@ -19,8 +19,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from users.api.parsers import PARSE_ERROR
 from users.excel.errors import FileError
+from users.web.parsers import PARSE_ERROR
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ MAX_DEPTH = 32
 
 MSG_TOO_DEEP = f"The JSON body is nested too deeply (at most {MAX_DEPTH} levels)."
 
-# Named here, not in users.api.errors, which imports DRF's views, which import this module.
+# Named here, not in users.web.errors, which imports DRF's views, which import this module.
 PARSE_ERROR = "parse_error"
 TOO_MANY_VALUES = "too_many_values"
 

@@ -17,13 +17,13 @@ from django.utils.html import format_html
 from django.views import View
 
 from primepre.body_limit import BodyLimit
-from users.api import errors
 from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.columns import TEMPLATE_HEADERS
 from users.excel.errors import FileError
 from users.imports import jobs, pipeline, reports, selectors
 from users.messaging import sms
 from users.models import ImportJob
+from users.web import errors
 
 ACCEPTED_EXTENSIONS = ".xlsx,.xls,.xlsb,.ods,.csv"
 JOB_PAGE = "admin:users_customer_import_job"
