@@ -16,7 +16,7 @@ from users.accounts.rate_limits import (
     PasswordResetRateThrottle,
 )
 from users.customers.serializers import UserSerializer
-from users.web.errors import INVALID_CREDENTIALS, ApplicationError
+from users.errors import INVALID_CREDENTIALS, ApplicationError
 from users.web.permissions import IsAuthenticatedUser
 from users.web.schema import MessageSerializer, error_responses
 from users.web.throttling import AtomicScopedRateThrottle

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from primepre.body_limit import BodyLimit
 from users.accounts import claim, rate_limits, services, signup, tasks, verification
 from users.customers.serializers import UserSerializer
-from users.web.errors import VALIDATION_ERROR, ApplicationError
+from users.errors import VALIDATION_ERROR, ApplicationError
 from users.web.schema import MessageSerializer, error_responses
 from users.web.throttling import FirstRefusalThrottling
 

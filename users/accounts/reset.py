@@ -21,9 +21,9 @@ from django.utils import timezone
 from users.accounts import links, pins
 from users.credentials import services as credentials
 from users.customers import rules
+from users.errors import ApplicationError
 from users.messaging.sms import sms_send
 from users.models import PasswordChange, PasswordResetPin, SignInLink, User
-from users.web.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

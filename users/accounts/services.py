@@ -9,13 +9,13 @@ from rest_framework import status
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from users import errors
 from users.accounts import selectors
 from users.credentials import selectors as credential_selectors
 from users.credentials import services as credentials
 from users.customers import rules, services
+from users.errors import ApplicationError
 from users.models import PasswordChange, User
-from users.web import errors
-from users.web.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from rest_framework import status
 from users.accounts import tasks
 from users.customers import rules, selectors, services
 from users.customers.rules import DUPLICATE_EXISTING
+from users.errors import ApplicationError
 from users.models import Role
-from users.web.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from users.accounts import links, pins, selectors
+from users.errors import ApplicationError
 from users.messaging.sms import sms_send
 from users.models import PhoneVerificationPin, SignInLink, User
-from users.web.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from users.accounts.rate_limits import LoginFailureLock, LoginRateThrottle
 from users.credentials import services as credentials
 from users.customers import rules, services
+from users.errors import VERIFICATION_REQUIRED
 from users.models import EMAIL_MAX, PasswordChange, User
-from users.web.errors import VERIFICATION_REQUIRED
 from users.web.permissions import UNVERIFIED_MESSAGE, is_staff
 
 LOCKED_OUT = "Too many wrong passwords. Try again later."

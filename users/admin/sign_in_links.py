@@ -11,9 +11,9 @@ from django.utils.cache import add_never_cache_headers
 from django.views import View
 
 from users.customers import services
+from users.errors import ApplicationError
 from users.messaging import sms
 from users.messaging.tasks import invites_queue
-from users.web.errors import ApplicationError
 
 
 @admin.action(description="Send sign-in links")

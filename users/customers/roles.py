@@ -20,8 +20,8 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Q
 from rest_framework import status
 
+from users.errors import ApplicationError
 from users.models import Role, User
-from users.web.errors import ApplicationError
 
 SUPER_ADMIN_REQUIRED = "super_admin_required"
 OWN_ACCOUNT = "own_account"

@@ -86,6 +86,22 @@ class FieldProblem:
     value: str
 
 
+DUPLICATE_MESSAGES = {
+    "phone": "A customer with this phone number already exists.",
+    "email": "A customer with this email address already exists.",
+    "shipping_mark": "A customer with this shipping mark already exists.",
+}
+
+
+def duplicate_problems(values: dict, held: list[tuple[str, m.User]]) -> list[FieldProblem]:
+    """One duplicate_existing problem for each (field, holder) that selectors.Clashes found:
+    the API, the admin and the import word a value another customer holds alike."""
+    return [
+        FieldProblem(field, DUPLICATE_EXISTING, DUPLICATE_MESSAGES[field], str(values[field]))
+        for field, _holder in held
+    ]
+
+
 def clean_text(value: object, *, max_length: int, required: bool = False) -> str:
     """NFKC (full-width and other compatibility forms become the plain characters: a full-width
     KWAME is KWAME), zero-width characters removed, whitespace collapsed and trimmed, invisible and

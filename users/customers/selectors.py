@@ -426,8 +426,9 @@ def customer_fields_of(*, ids: Iterable[int], lock: bool = False) -> dict[int, S
     return {row[0]: _stored(row) for row in rows}
 
 
+# Values per lookup query (IN lists, VALUES joins): well under SQLite's 32,766 bound variables,
+# and few queries for the import's thousands of rows.
 LOOKUP_CHUNK = 1000
-
 
 UNIQUE_FIELDS = ("phone", "email", "shipping_mark")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA
 
+from users.errors import INVALID_COLUMN_MAPPING, MISSING_COLUMNS, FileError
 from users.excel.cells import cell_to_text
-from users.excel.errors import INVALID_COLUMN_MAPPING, MISSING_COLUMNS, FileError
 
 # The columns of the template and the export, in order, with their header text.
 TEMPLATE_HEADERS: dict[str, str] = {

@@ -26,7 +26,7 @@ from xml.etree import ElementTree
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as DefusedElementTree
 
-from users.excel.errors import CORRUPT_FILE, UNSAFE_FILE, UNSUPPORTED_FILE_TYPE, FileError
+from users.errors import CORRUPT_FILE, UNSAFE_FILE, UNSUPPORTED_FILE_TYPE, FileError
 from users.excel.sniffing import not_a_spreadsheet, refuse_zip, workbook_kind, zip_kind
 
 logger = logging.getLogger(__name__)

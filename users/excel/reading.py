@@ -26,9 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from users.excel.cells import CutText, cut_cell
-from users.excel.containers import MSG_PROTECTED, check_zip, describe_unreadable
-from users.excel.errors import (
+from users.errors import (
     CORRUPT_FILE,
     EMPTY_FILE,
     FILE_TOO_LARGE,
@@ -38,6 +36,8 @@ from users.excel.errors import (
     UNSUPPORTED_FILE_TYPE,
     FileError,
 )
+from users.excel.cells import CutText, cut_cell
+from users.excel.containers import MSG_PROTECTED, check_zip, describe_unreadable
 from users.excel.sniffing import (
     CP1252_FALLBACK,
     MSG_EMPTY,
@@ -94,7 +94,7 @@ _CSV_ESCAPED = "=+-@\t\r"
 _CHILD = Path(__file__).with_name("calamine_child.py")
 _CHILD_OUT_OF_MEMORY = 3  # calamine_child.EXIT_OUT_OF_MEMORY
 
-# Messages (the codes are in users.excel.errors).
+# Messages (the codes are in users.errors).
 MSG_TOO_LARGE = "The file is {size_mb:.1f} MB; the most one import takes is {max_mb:.0f} MB."
 MSG_CORRUPT = (
     "The file could not be read as an {kind}; it may be damaged. Open it in Excel, save it "

@@ -13,12 +13,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status
 
+from users import errors
+from users.errors import ApplicationError
 from users.imports import pipeline, selectors
 from users.imports.tasks import import_job_enqueue, import_undo_enqueue
 from users.imports.undo import import_changes
 from users.models import ImportChunk, ImportJob, ImportRowError, ImportUndo, User
-from users.web import errors
-from users.web.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ParseError
 
 from primepre.body_limit import LEGACY_BULK_CUSTOMERS
+from users import errors as file_errors
 from users.customers.serializers import CustomerChangeSerializer
-from users.excel import errors as file_errors
+from users.errors import FileError
 from users.excel.columns import REQUIRED_FIELDS, field_of_header
-from users.excel.errors import FileError
 from users.imports import stats
 from users.models import ImportJob
 from users.web import parsers

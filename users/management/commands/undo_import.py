@@ -10,12 +10,12 @@ from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
 
+from users.errors import ApplicationError
 from users.imports import jobs, undo
 from users.imports.tasks import worker_id
 from users.management.acting import acting_user
 from users.management.output import run_with_progress
 from users.models import ImportJob, ImportUndo
-from users.web.errors import ApplicationError
 
 
 class Command(BaseCommand):
