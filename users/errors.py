@@ -24,6 +24,8 @@ SERVER_ERROR = "server_error"
 BAD_REQUEST = "bad_request"
 REQUEST_TOO_LARGE = "request_too_large"
 URI_TOO_LONG = "uri_too_long"
+# A texted PIN (password reset, phone verification) wrong, spent or of no account: one code.
+INVALID_PIN = "invalid_pin"
 # JSON bodies (users.web.parsers): not JSON, or JSON of a shape refused.
 PARSE_ERROR = "parse_error"
 TOO_MANY_VALUES = "too_many_values"

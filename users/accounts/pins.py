@@ -1,20 +1,39 @@
 """The PINs texted to a phone (password reset, phone verification): made by the secrets module,
-stored hashed, and tried so that neither the answer nor its time tells whether a phone has a
-PIN waiting."""
+issued one live PIN an account, stored hashed, and tried so that neither the answer nor its time
+tells whether a phone has a PIN waiting. The one issuer for both kinds."""
 
 import secrets
+from datetime import datetime, timedelta
 from functools import cache
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db.models import F
 from django.utils import timezone
 
-from users.models import TextedPin
+from users.models import TextedPin, User
 
 
 def new_pin() -> str:
     """Six digits from a CSPRNG."""
     return f"{secrets.randbelow(10**6):06d}"
+
+
+def pin_hashed() -> tuple[str, str]:
+    """A new PIN and its hash. Made before the account is looked up, so that every branch of a
+    send, with an account or without, costs one hash."""
+    pin = new_pin()
+    return pin, make_password(pin)
+
+
+def pin_store(
+    model: type[TextedPin], *, user: User, pin_hash: str, now: datetime, minutes: int
+) -> None:
+    """`user`'s new live PIN of `model`, lasting `minutes`; the unused ones it had end, so only
+    the PIN of the latest text works. Called under the account's row lock."""
+    model.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+    model.objects.create(
+        user=user, pin_hash=pin_hash, created_at=now, expires_at=now + timedelta(minutes=minutes)
+    )
 
 
 @cache

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from primepre.body_limit import BodyLimit
-from users.accounts import claim, rate_limits, services, signup, tasks, verification
+from users.accounts import claim, rate_limits, signup, tasks, verification
+from users.accounts.apis import signed_in_response
 from users.customers.serializers import UserSerializer
 from users.errors import VALIDATION_ERROR, ApplicationError
 from users.web.schema import MessageSerializer, error_responses
@@ -196,13 +197,7 @@ class VerifyPhoneView(_PublicView):
         data = VerifyPhoneInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = verification.phone_verify(**data.validated_data)
-        body = {
-            "success": True,
-            "message": "Your phone number is verified.",
-            "user": UserSerializer(user).data,
-            "tokens": services.auth_tokens_issue(user=user),
-        }
-        return Response(body)
+        return signed_in_response(user, message="Your phone number is verified.")
 
 
 class _PhoneOnlyView(_PublicView):

@@ -12,18 +12,16 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
 from users.accounts import links, pins, selectors
-from users.errors import ApplicationError
+from users.errors import INVALID_PIN, ApplicationError
 from users.messaging.sms import sms_send
 from users.models import PhoneVerificationPin, SignInLink, User
 
 logger = logging.getLogger(__name__)
 
-INVALID_PIN = "invalid_pin"
 # One answer for every failure: a distinct "expired" or "too many tries" would tell a caller
 # that the phone has an account waiting for verification.
 WRONG_PIN_MESSAGE = (
@@ -58,8 +56,7 @@ def verification_pin_send(*, user_id: int | None, resend: bool = False) -> bool:
     went out less than PHONE_VERIFICATION_RESEND_SECONDS ago or PHONE_VERIFICATION_MAX_PER_HOUR
     already did this hour. Every branch hashes once, so the worker's load does not tell either.
     Whether a text was sent."""
-    pin = pins.new_pin()
-    pin_hash = make_password(pin)
+    pin, pin_hash = pins.pin_hashed()
     pending = User.objects.filter(pk=user_id, is_active=True, is_verified=False)
     user = pending.first() if user_id else None
     if user is None:
@@ -72,12 +69,12 @@ def verification_pin_send(*, user_id: int | None, resend: bool = False) -> bool:
         if resend and (reason := _resend_refused(user, now)):
             logger.info("[PHONE-VERIFY-SEND] user=%s sent=0 reason=%s", user.pk, reason)
             return False
-        PhoneVerificationPin.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
-        PhoneVerificationPin.objects.create(
+        pins.pin_store(
+            PhoneVerificationPin,
             user=user,
             pin_hash=pin_hash,
-            created_at=now,
-            expires_at=now + timedelta(minutes=settings.PHONE_VERIFICATION_PIN_MINUTES),
+            now=now,
+            minutes=settings.PHONE_VERIFICATION_PIN_MINUTES,
         )
         url = links.sign_in_link_issue(
             user=user, purpose=SignInLink.Purpose.CONFIRM, via=SignInLink.Via.SMS
