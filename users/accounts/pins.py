@@ -2,15 +2,20 @@
 issued one live PIN an account, stored hashed, and tried so that neither the answer nor its time
 tells whether a phone has a PIN waiting. The one issuer for both kinds."""
 
+import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from users.models import TextedPin, User
+
+logger = logging.getLogger(__name__)
 
 
 def new_pin() -> str:
@@ -18,22 +23,41 @@ def new_pin() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
 
-def pin_hashed() -> tuple[str, str]:
-    """A new PIN and its hash. Made before the account is looked up, so that every branch of a
-    send, with an account or without, costs one hash."""
+def pin_issue(
+    model: type[TextedPin],
+    *,
+    accounts: QuerySet[User] | None,
+    minutes: int,
+    refused: Callable[[User, datetime], str],
+    tag: str,
+) -> tuple[User, str] | None:
+    """A new PIN of `model` for the account of `accounts` (None: no account), lasting `minutes`,
+    unless `refused` names a reason (a limit); the account's unused PINs end, so only the latest
+    text's PIN works. The PIN is hashed before the account is looked up, so every branch costs
+    one hash and the worker's load does not tell whether a phone has an account. Returns the
+    account and the PIN to text, or None (the reason logged under `tag`). Run it inside the
+    caller's transaction to issue more under the same row lock (a link beside the PIN)."""
     pin = new_pin()
-    return pin, make_password(pin)
-
-
-def pin_store(
-    model: type[TextedPin], *, user: User, pin_hash: str, now: datetime, minutes: int
-) -> None:
-    """`user`'s new live PIN of `model`, lasting `minutes`; the unused ones it had end, so only
-    the PIN of the latest text works. Called under the account's row lock."""
-    model.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
-    model.objects.create(
-        user=user, pin_hash=pin_hash, created_at=now, expires_at=now + timedelta(minutes=minutes)
-    )
+    pin_hash = make_password(pin)
+    user = accounts.first() if accounts is not None else None
+    if user is None:
+        logger.info("[%s] sent=0 reason=no_account", tag)
+        return None
+    now = timezone.now()
+    with transaction.atomic():
+        # The account's row lock: two requests at once cannot both pass the limits.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if reason := refused(user, now):
+            logger.info("[%s] user=%s sent=0 reason=%s", tag, user.pk, reason)
+            return None
+        model.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+        model.objects.create(
+            user=user,
+            pin_hash=pin_hash,
+            created_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+        )
+    return user, pin
 
 
 @cache

@@ -9,7 +9,7 @@ and is used once even when two requests bring it at the same instant: its use is
 UPDATE that only one of them can win."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -56,26 +56,18 @@ def verification_pin_send(*, user_id: int | None, resend: bool = False) -> bool:
     went out less than PHONE_VERIFICATION_RESEND_SECONDS ago or PHONE_VERIFICATION_MAX_PER_HOUR
     already did this hour. Every branch hashes once, so the worker's load does not tell either.
     Whether a text was sent."""
-    pin, pin_hash = pins.pin_hashed()
     pending = User.objects.filter(pk=user_id, is_active=True, is_verified=False)
-    user = pending.first() if user_id else None
-    if user is None:
-        logger.info("[PHONE-VERIFY-SEND] sent=0 reason=no_pending_account")
-        return False
-    now = timezone.now()
     with transaction.atomic():
-        # The account's row lock: two requests at once cannot both pass the limits.
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        if resend and (reason := _resend_refused(user, now)):
-            logger.info("[PHONE-VERIFY-SEND] user=%s sent=0 reason=%s", user.pk, reason)
-            return False
-        pins.pin_store(
+        issued = pins.pin_issue(
             PhoneVerificationPin,
-            user=user,
-            pin_hash=pin_hash,
-            now=now,
+            accounts=pending if user_id else None,
             minutes=settings.PHONE_VERIFICATION_PIN_MINUTES,
+            refused=_resend_refused if resend else _never_refused,
+            tag="PHONE-VERIFY-SEND",
         )
+        if issued is None:
+            return False
+        user, pin = issued
         url = links.sign_in_link_issue(
             user=user, purpose=SignInLink.Purpose.CONFIRM, via=SignInLink.Via.SMS
         )
@@ -96,7 +88,12 @@ def registered_details_notice(*, phone: str) -> bool:
     return bool(result.sent)
 
 
-def _resend_refused(user: User, now) -> str:
+def _never_refused(user: User, now: datetime) -> str:
+    """A sign-up's first text: no limit applies."""
+    return ""
+
+
+def _resend_refused(user: User, now: datetime) -> str:
     """Why a new PIN may not go out now ("" when it may)."""
     recent = PhoneVerificationPin.objects.filter(
         user=user, created_at__gte=now - timedelta(hours=1)
