@@ -4,6 +4,8 @@ envelope, and the admin pages and commands show their message. Each code is name
 so that every layer and the tests use the same constant.
 """
 
+from typing import Any
+
 from rest_framework import status
 
 # The request and the client.
@@ -58,7 +60,7 @@ class ApplicationError(Exception):
         message: str,
         *,
         status_code: int = status.HTTP_400_BAD_REQUEST,
-        errors: dict | list | None = None,
+        errors: dict[str, Any] | list[Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -73,7 +75,7 @@ class FileError(ApplicationError):
     """The upload as a whole cannot be imported; `code` is one of the file codes above, and
     its status follows from it (413 too large, 415 not a spreadsheet, else 400)."""
 
-    def __init__(self, code: str, message: str, *, details: dict | None = None) -> None:
+    def __init__(self, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(
             code,
             message,

@@ -13,9 +13,12 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from users.models import TextedPin, User
+from users.models import PasswordResetPin, PhoneVerificationPin, User
 
 logger = logging.getLogger(__name__)
+
+# The two kinds of texted PIN (both users.models.TextedPin).
+PinModel = type[PasswordResetPin] | type[PhoneVerificationPin]
 
 
 def new_pin() -> str:
@@ -24,7 +27,7 @@ def new_pin() -> str:
 
 
 def pin_issue(
-    model: type[TextedPin],
+    model: PinModel,
     *,
     accounts: QuerySet[User] | None,
     minutes: int,
@@ -68,7 +71,11 @@ def stand_in_hash() -> str:
 
 
 def pin_try(
-    model: type[TextedPin], pending: TextedPin | None, pin: str, *, max_attempts: int
+    model: PinModel,
+    pending: PasswordResetPin | PhoneVerificationPin | None,
+    pin: str,
+    *,
+    max_attempts: int,
 ) -> bool:
     """Whether `pin` is `pending`'s (a row of `model` not yet used, or None) and may still be
     used. The try is counted before the PIN is compared, by one conditional UPDATE that only a
@@ -82,7 +89,8 @@ def pin_try(
             attempts__lt=max_attempts,
         ).update(attempts=F("attempts") + 1)
     )
-    matches = check_password(str(pin), pending.pin_hash if counted else stand_in_hash())
+    stored = pending.pin_hash if counted and pending is not None else stand_in_hash()
+    matches = check_password(str(pin), stored)
     return counted and matches
 
 

@@ -14,6 +14,7 @@ import phonenumbers
 import regex
 from django.conf import settings
 from django.core.validators import EmailValidator
+from phonenumbers import PhoneMetadata, PhoneNumberDesc
 
 from users import models as m
 from users.excel.cells import cell_to_text
@@ -93,7 +94,9 @@ DUPLICATE_MESSAGES = {
 }
 
 
-def duplicate_problems(values: dict, held: list[tuple[str, m.User]]) -> list[FieldProblem]:
+def duplicate_problems(
+    values: dict[str, object], held: list[tuple[str, m.User]]
+) -> list[FieldProblem]:
     """One duplicate_existing problem for each (field, holder) that selectors.Clashes found:
     the API, the admin and the import word a value another customer holds alike."""
     return [
@@ -183,13 +186,13 @@ class _RegionNumbers:
 
     country_code: str
     national_prefix: str
-    international_prefix: re.Pattern
+    international_prefix: re.Pattern[str]
     plus_code_unambiguous: bool
-    general: re.Pattern
+    general: re.Pattern[str]
     general_max_length: int
     possible_lengths: frozenset[int]
     # Length of a national number -> one pattern that matches it when is_valid_number would.
-    valid_by_length: dict[int, re.Pattern]
+    valid_by_length: dict[int, re.Pattern[str]]
 
     def national_number(self, digits: str) -> str | None:
         """The national significant number phonenumbers.parse finds in these digits (no plus
@@ -218,23 +221,25 @@ class _RegionNumbers:
         return f"+{self.country_code}{national}"
 
 
-def _lengths_and_pattern(desc) -> tuple[tuple[int, ...], str] | None:
+def _lengths_and_pattern(desc: PhoneNumberDesc | None) -> tuple[tuple[int, ...], str] | None:
     if desc is None or not desc.national_number_pattern:
         return None
     return tuple(desc.possible_length or ()), desc.national_number_pattern
 
 
-def _valid_by_length(metadata) -> dict[int, re.Pattern]:
+def _valid_by_length(metadata: PhoneMetadata) -> dict[int, re.Pattern[str]]:
     """phonenumbers' _is_number_matching_desc (the length is one of the description's, then the
     whole pattern matches) for the general description and for any kind, as one pattern per
     length of national number."""
     general = _lengths_and_pattern(metadata.general_desc)
+    if general is None:  # _region_numbers copies no region without one
+        return {}
     kinds = [
         k
         for k in map(_lengths_and_pattern, map(metadata.__getattribute__, _NUMBER_TYPE_DESCS))
         if k
     ]
-    found = {}
+    found: dict[int, re.Pattern[str]] = {}
     for length in range(2, 18):
         if general[0] and length not in general[0]:
             continue
@@ -268,7 +273,8 @@ def _region_numbers(region: str) -> _RegionNumbers | None:
         return None
     country_code = str(metadata.country_code)
     shorter_codes = (int(country_code[:n]) for n in range(1, len(country_code)))
-    local_only = metadata.general_desc.possible_length_local_only or ()
+    desc = metadata.general_desc  # not None: `general` was made from it
+    local_only = (desc.possible_length_local_only if desc else None) or ()
     return _RegionNumbers(
         country_code=country_code,
         national_prefix=prefix,
@@ -453,7 +459,7 @@ def normalize_region(value: object) -> str:
     blank -> the DEFAULT_REGION setting."""
     text = clean_text(value, max_length=REGION_TEXT_MAX)
     if not text:
-        return settings.DEFAULT_REGION
+        return str(settings.DEFAULT_REGION)
     region = _region_of(text)
     if region is None:
         raise FieldError(INVALID_REGION, "Not a region of Ghana.")

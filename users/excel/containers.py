@@ -103,8 +103,8 @@ def check_zip(
             names = set(parts)
             mimetype = None
             if "mimetype" in names:
-                with archive.open(parts["mimetype"]) as member:
-                    mimetype = member.read(100).decode("ascii", "replace").strip()
+                with archive.open(parts["mimetype"]) as part:
+                    mimetype = part.read(100).decode("ascii", "replace").strip()
             file_type = (
                 _package_kind(archive, parts)
                 or zip_kind(names, mimetype)

@@ -21,10 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Any, Protocol
 
 from users.errors import (
     CORRUPT_FILE,
@@ -128,7 +128,7 @@ class _Source(Protocol):
     file_type: str
     sheet_name: str | None
 
-    def rows(self) -> Iterator[tuple[int, list]]: ...
+    def rows(self) -> Iterator[tuple[int, list[Any]]]: ...
 
     def close(self) -> None: ...
 
@@ -153,9 +153,9 @@ class RowStream:
         self.sheet_name = source.sheet_name
         self._source = source
         self._limits = limits
-        self._rows = self._iterate()
+        self._rows: Generator[tuple[int, list[Any]]] = self._iterate()
 
-    def __iter__(self) -> Iterator[tuple[int, list]]:
+    def __iter__(self) -> Iterator[tuple[int, list[Any]]]:
         return self._rows
 
     def __enter__(self) -> "RowStream":
@@ -172,7 +172,7 @@ class RowStream:
         # A stream dropped unread would leave the child blocked on its pipe, holding its grid.
         self.close()
 
-    def _iterate(self) -> Iterator[tuple[int, list]]:
+    def _iterate(self) -> Generator[tuple[int, list[Any]]]:
         max_rows = self._limits.max_rows
         count = 0
         try:
@@ -196,7 +196,7 @@ class _CsvSource:
     max_record_chars, whatever the file's size."""
 
     file_type = "csv"
-    sheet_name = None
+    sheet_name: str | None = None
 
     def __init__(self, path: str, head: bytes, limits: ReaderLimits):
         self._limits = limits
@@ -213,7 +213,7 @@ class _CsvSource:
             raw.close()
             raise
 
-    def rows(self) -> Iterator[tuple[int, list]]:
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
         max_columns = self._limits.max_columns
         max_chars = self._limits.max_cell_chars
         blank_run = self._limits.blank_run
@@ -224,7 +224,7 @@ class _CsvSource:
                 # csv.reader asks for the next line only when the record needs it.
                 self._records_read = number
                 self._record_chars = 0
-                cells = [
+                cells: list[Any] = [
                     cut_cell(_unquoted(value) or None, max_chars) for value in record[:max_columns]
                 ]
                 while cells and cells[-1] is None:
@@ -302,8 +302,11 @@ class _CalamineSource:
             link = os.path.join(link_dir, f"workbook.{file_type}")
             os.symlink(os.path.abspath(path), link)
             self._process = _start_child(link, limits)
+            if self._process.stdout is None:  # _start_child asks for a pipe
+                raise RuntimeError("calamine child started without its stdout")
+            self._stdout: IO[bytes] = self._process.stdout
             self._selector = selectors.DefaultSelector()
-            self._selector.register(self._process.stdout, selectors.EVENT_READ)
+            self._selector.register(self._stdout, selectors.EVENT_READ)
             try:
                 message = self._receive()
                 if message[0] != "sheet":
@@ -315,7 +318,7 @@ class _CalamineSource:
         finally:
             shutil.rmtree(link_dir, ignore_errors=True)
 
-    def rows(self) -> Iterator[tuple[int, list]]:
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
         while True:
             message = self._receive()
             if message[0] == "end":
@@ -333,13 +336,13 @@ class _CalamineSource:
             process.kill()
         process.wait()
         self._selector.close()
-        process.stdout.close()
+        self._stdout.close()
 
-    def _receive(self) -> tuple:
+    def _receive(self) -> tuple[Any, ...]:
         header = self._read(4)
         length = int.from_bytes(header, "little")
         # Our own child wrote these bytes; calamine's input never reaches them unframed.
-        message = marshal.loads(self._read(length))  # noqa: S302
+        message: tuple[Any, ...] = marshal.loads(self._read(length))  # noqa: S302
         if message[0] == "error":
             raise self._child_error(kind=message[1], exception=message[2])
         return message
@@ -359,7 +362,7 @@ class _CalamineSource:
             self._process.kill()
             logger.warning("[IMPORT-READ] child_timeout type=%s", self.file_type)
             raise FileError(UNSAFE_FILE, MSG_TOO_SLOW)
-        chunk = os.read(self._process.stdout.fileno(), 256 * 1024)
+        chunk = os.read(self._stdout.fileno(), 256 * 1024)
         if not chunk:
             raise self._child_died()
         self._buffer += chunk
@@ -401,7 +404,7 @@ class _CalamineSource:
         return FileError(CORRUPT_FILE, MSG_CORRUPT.format(kind=FILE_TYPE_NAMES[self.file_type]))
 
 
-def _start_child(path: str, limits: ReaderLimits) -> subprocess.Popen:
+def _start_child(path: str, limits: ReaderLimits) -> subprocess.Popen[bytes]:
     """calamine_child.py on `path`, without preexec_fn (not thread-safe, and gunicorn runs
     threads), with an environment of its own (no secrets) and its stderr discarded (it could
     quote cell data)."""
@@ -429,7 +432,7 @@ def _start_child(path: str, limits: ReaderLimits) -> subprocess.Popen:
 # --- Entry point ------------------------------------------------------------------------------
 
 
-def open_rows(path: str | os.PathLike, *, limits: ReaderLimits = DEFAULT_LIMITS) -> RowStream:
+def open_rows(path: str | os.PathLike[str], *, limits: ReaderLimits = DEFAULT_LIMITS) -> RowStream:
     """Checks the size, sniffs the type from the bytes, runs the container safety checks, and
     returns the rows as a RowStream (use it in a `with` block)."""
     path = os.fspath(path)
