@@ -51,7 +51,7 @@ from bench.common import (
     upload,
 )
 from tests.excel import builders
-from users.excel.errors import FileError
+from users.errors import FileError
 from users.excel.reading import open_rows
 
 MIB = 1024 * 1024

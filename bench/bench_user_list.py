@@ -38,7 +38,7 @@ RENDER = textwrap.dedent(
     from rest_framework.renderers import JSONRenderer
     from rest_framework.request import Request
     from bench.common import RssSampler
-    from users.api.pagination import PageNumberPagination
+    from users.web.pagination import PageNumberPagination
     from users.customers import selectors, serializers
     from users.customers.selectors import Scope
     from users.models import Role, User

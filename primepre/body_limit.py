@@ -14,7 +14,7 @@ empty. The answer names what was too large: an upload (a multipart body) `file_t
 other body `request_too_large`. BodyLimitMiddleware applies the same limit for the handlers that
 do not go through wsgi.py (the test client, ASGI).
 
-The limit also caps how many values a JSON body may hold (users.api.parsers), since bytes alone
+The limit also caps how many values a JSON body may hold (users.web.parsers), since bytes alone
 do not bound what parsing builds.
 
 A query string over QUERY_STRING_MAX bytes is a JSON 414 `uri_too_long` (no request here needs
@@ -145,12 +145,14 @@ class BodySizeLimit:
 def too_large_envelope(meta: dict, limit: int) -> dict:
     """The 413's body: `file_too_large` for an upload (a multipart body), else
     `request_too_large`."""
-    from users.api import errors  # wsgi.py imports this module before Django is set up
+    # Imported here: wsgi.py imports this module before Django is set up.
+    from users.errors import FILE_TOO_LARGE, REQUEST_TOO_LARGE
+    from users.web.errors import envelope
 
     upload = meta.get("CONTENT_TYPE", "").lower().startswith("multipart/")
-    code = errors.FILE_TOO_LARGE if upload else errors.REQUEST_TOO_LARGE
+    code = FILE_TOO_LARGE if upload else REQUEST_TOO_LARGE
     what = "file" if upload else "request body"
-    return errors.envelope(code, f"The {what} is larger than {limit:,} bytes.")
+    return envelope(code, f"The {what} is larger than {limit:,} bytes.")
 
 
 class BodyLimitMiddleware:
@@ -183,11 +185,12 @@ class QueryStringLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from users.api import errors
+        from users.errors import URI_TOO_LONG
+        from users.web.errors import json_error_response
 
         if len(request.META.get("QUERY_STRING", "")) > QUERY_STRING_MAX:
-            return errors.json_error_response(
-                errors.URI_TOO_LONG,
+            return json_error_response(
+                URI_TOO_LONG,
                 f"The query string is longer than {QUERY_STRING_MAX:,} bytes.",
                 414,
             )

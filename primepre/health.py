@@ -15,9 +15,10 @@ from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 
-from users.api import errors as exceptions
-from users.api.permissions import is_staff
+from users.errors import METHOD_NOT_ALLOWED
 from users.imports import selectors
+from users.web.errors import json_error_response
+from users.web.permissions import is_staff
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +62,7 @@ def _from_staff(request) -> bool:
 @never_cache
 def health(request):
     if request.method not in ("GET", "HEAD"):
-        response = exceptions.json_error_response(
-            exceptions.METHOD_NOT_ALLOWED, "Only GET is allowed here.", 405
-        )
+        response = json_error_response(METHOD_NOT_ALLOWED, "Only GET is allowed here.", 405)
         response["Allow"] = "GET, HEAD"
         return response
     database = _database()

@@ -199,19 +199,19 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: a view that says nothing is staff-only.
-    "DEFAULT_PERMISSION_CLASSES": ["users.api.permissions.IsStaff"],
-    "DEFAULT_RENDERER_CLASSES": ["users.api.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["users.api.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "users.api.pagination.PageNumberPagination",
+    "DEFAULT_PERMISSION_CLASSES": ["users.web.permissions.IsStaff"],
+    "DEFAULT_RENDERER_CLASSES": ["users.web.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["users.web.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "users.web.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "users.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "users.web.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("LOGIN_RATE", default="30/min"),
         "password_reset": env.str("PASSWORD_RESET_RATE", default="5/hour"),
         "password_change": env.str("PASSWORD_CHANGE_RATE", default="10/hour"),
         "send_message": env.str("SEND_MESSAGE_RATE", default="30/hour"),
-        # The public self-service endpoints (users.accounts.throttles): per client address,
+        # The public self-service endpoints (users.accounts.rate_limits): per client address,
         # and per phone number named in the body.
         "shipping_marks": env.str("SHIPPING_MARKS_RATE", default="30/hour"),
         "signup": env.str("SIGNUP_RATE", default="10/hour"),
@@ -257,7 +257,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema, Swagger UI and ReDoc are for staff (deny by default, as every endpoint): a
     # bearer token, or the admin's session for the pages opened in a browser.
-    "SERVE_PERMISSIONS": ["users.api.permissions.IsStaff"],
+    "SERVE_PERMISSIONS": ["users.web.permissions.IsStaff"],
     # Swagger UI and ReDoc from our own static files: no third-party script on the admin's origin.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -267,7 +267,7 @@ SPECTACULAR_SETTINGS = {
     # The statuses any request can get (405, 406, 413, 414, 415) in every operation.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "users.api.schema.add_common_responses",
+        "users.web.schema.add_common_responses",
     ],
 }
 

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 
 from primepre import errors, health
 from users.accounts import pages
-from users.api.schema import RedocView, SchemaView, SwaggerView
+from users.web.schema import RedocView, SchemaView, SwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),

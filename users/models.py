@@ -1,3 +1,12 @@
+"""The app's models, every one of them: users and their roles, customers' change history,
+import jobs with their chunks, row errors and undos, texted PINs, sign-in links and the counters
+of the rate limits.
+
+One module of about 580 lines, on purpose: Django finds an app's models in `users.models`, its
+migrations name them there, and every package imports them from it; split, they would only
+be gathered again in a package `__init__`.
+"""
+
 import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -568,7 +577,7 @@ class PasswordChange(models.Model):
 
 
 class RateCounter(models.Model):
-    """A count of attempts in a fixed window (users.accounts.throttles): sign-ins per address,
+    """A count of attempts in a fixed window (users.accounts.rate_limits): sign-ins per address,
     wrong passwords per account. One atomic statement adds each attempt, so parallel requests
     cannot read the same count. The key is a digest: no phone or email is stored."""
 

@@ -15,7 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import CustomerFactory, StaffFactory
 from users.accounts.links import sign_in_link_issue
-from users.accounts.throttles import LoginRateThrottle
+from users.accounts.rate_limits import LoginRateThrottle
 from users.models import PasswordChange, SignInLink
 
 pytestmark = pytest.mark.django_db

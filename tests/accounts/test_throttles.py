@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from tests.conftest import missing_service
 from tests.factories import StaffFactory
 from users.admin import forms as admin_forms
-from users.api import throttling
+from users.web import throttling
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unicode import full_width
+from users.customers import phones
 from users.customers import rules as normalize
 from users.customers.rules import FieldError
 
@@ -342,7 +343,7 @@ def test_every_ghana_number_gets_what_phonenumbers_gives_it(national, shape, cut
     text = spaced(shape.format(n=national), cuts)
 
     assert rules_e164(text) == phonenumbers_e164(normalize._phone_text(text))
-    shortcut = normalize._known_shape_e164(text, "GH")
+    shortcut = phones.known_shape_e164(text, "GH")
     assert shortcut in (None, phonenumbers_e164(text))
 
 
@@ -356,7 +357,7 @@ def test_valid_ghana_numbers_in_the_common_shapes_take_the_shortcut(national, sh
     if expected is None or rare or (shape == "{n}" and national.startswith("233")):
         return
 
-    assert normalize._known_shape_e164(text, "GH") == expected
+    assert phones.known_shape_e164(text, "GH") == expected
 
 
 def example_numbers() -> list[phonenumbers.PhoneNumber]:
@@ -402,7 +403,7 @@ def test_other_countries_numbers_get_what_phonenumbers_gives_them(
         text = "".join(c for c in text if c.isdigit())
 
     assert rules_e164(text, region) == phonenumbers_e164(normalize._phone_text(text), region)
-    assert normalize._known_shape_e164(text, region) in (None, phonenumbers_e164(text, region))
+    assert phones.known_shape_e164(text, region) in (None, phonenumbers_e164(text, region))
 
 
 def django_accepts_email(text: str) -> bool:

@@ -200,7 +200,7 @@ def test_the_excel_export_gets_every_customer_in_one_page_of_10000(spa):
 
 
 def test_a_page_larger_than_10000_is_cut_to_10000(spa, monkeypatch):
-    from users.api import pagination
+    from users.web import pagination
 
     monkeypatch.setattr(pagination.PageNumberPagination, "max_page_size", 5)
     CustomerFactory.create_batch(7)

@@ -5,8 +5,8 @@ import datetime
 
 import pytest
 
+from users.errors import FileError
 from users.excel import columns
-from users.excel.errors import FileError
 
 
 @pytest.mark.parametrize(
@@ -86,4 +86,4 @@ def test_a_letter_past_the_last_column_is_an_unknown_column():
         columns.apply_choices(mapped, {"email": "D"}, width=3)
 
     assert raised.value.code == "invalid_column_mapping"
-    assert raised.value.details["column_mapping"]["email"][0]["code"] == "unknown_column"
+    assert raised.value.errors["column_mapping"]["email"][0]["code"] == "unknown_column"

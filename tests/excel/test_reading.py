@@ -12,8 +12,7 @@ import psutil
 import pytest
 
 from tests.excel import builders
-from users.excel.cells import CutText
-from users.excel.errors import (
+from users.errors import (
     CORRUPT_FILE,
     EMPTY_FILE,
     FILE_TOO_LARGE,
@@ -23,6 +22,7 @@ from users.excel.errors import (
     UNSUPPORTED_FILE_TYPE,
     FileError,
 )
+from users.excel.cells import CutText
 from users.excel.reading import MIB, ReaderLimits, detect_type, open_rows
 
 HEADER = ["Shipping Mark", "First Name", "Last Name", "Email", "Phone Number"]
@@ -393,7 +393,7 @@ def test_a_file_over_max_bytes_is_too_large(refusal):
     error = refusal(builders.csv_bytes([["Name"]] * 100), max_bytes=100)
 
     assert error.code == FILE_TOO_LARGE
-    assert error.http_status == 413
+    assert error.status_code == 413
 
 
 @pytest.mark.parametrize("detected", builders.NOT_SPREADSHEETS)
@@ -402,7 +402,7 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_naming_what_it_is(refusal, 
 
     assert error.code == UNSUPPORTED_FILE_TYPE
     assert detected in error.message
-    assert error.http_status == 415
+    assert error.status_code == 415
 
 
 @pytest.mark.parametrize(
@@ -658,7 +658,7 @@ def test_a_zip64_archive_with_seventy_thousand_members_is_refused_before_zipfile
 
     # then the count came from the zip64 end record: zipfile never built 70,000 ZipInfo objects
     assert error.code == UNSAFE_FILE
-    assert error.details == {"max_members": 1000}
+    assert error.errors == {"max_members": 1000}
     assert zipfile_reads == []
 
 
@@ -672,7 +672,7 @@ def test_a_zip_that_declares_few_members_but_holds_many_is_refused_before_zipfil
 
     # then the directory was walked, not trusted, and zipfile never read it
     assert error.code == UNSAFE_FILE
-    assert error.details == {"max_members": 1000}
+    assert error.errors == {"max_members": 1000}
     assert zipfile_reads == []
 
 
@@ -687,7 +687,7 @@ def test_a_zip_bomb_is_refused_without_unpacking_it_or_growing_memory(refusal, m
     # then it was refused from the declared sizes: no member, the sheet least of all, was opened
     assert len(data) < 400 * 1024
     assert error.code == UNSAFE_FILE
-    assert error.details == {"max_uncompressed": 200 * MIB}
+    assert error.errors == {"max_uncompressed": 200 * MIB}
     assert unpacked == []
     assert _rss() - rss_before < 50 * MIB
 

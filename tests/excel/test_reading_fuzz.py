@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.excel import builders
-from users.excel.errors import (
+from users.errors import (
     CORRUPT_FILE,
     EMPTY_FILE,
     FILE_TOO_LARGE,

@@ -11,7 +11,7 @@ from django.urls import reverse
 from rest_framework import status
 
 from tests.excel import builders
-from users.excel.errors import NO_DATA, UNSUPPORTED_FILE_TYPE
+from users.errors import NO_DATA, UNSUPPORTED_FILE_TYPE
 from users.imports import pipeline
 from users.models import ImportChunk, ImportJob
 

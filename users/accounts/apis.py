@@ -10,12 +10,29 @@ from rest_framework_simplejwt.views import TokenRefreshView as _TokenRefreshView
 
 from primepre.body_limit import BodyLimit
 from users.accounts import reset, serializers, services, tasks
-from users.accounts.throttles import LoginFailureLock, LoginRateThrottle, PasswordResetRateThrottle
-from users.api.errors import INVALID_CREDENTIALS, ApplicationError
-from users.api.permissions import IsAuthenticatedUser
-from users.api.schema import MessageSerializer, error_responses
-from users.api.throttling import AtomicScopedRateThrottle
+from users.accounts.rate_limits import (
+    LoginFailureLock,
+    LoginRateThrottle,
+    PasswordResetRateThrottle,
+)
 from users.customers.serializers import UserSerializer
+from users.errors import INVALID_CREDENTIALS, ApplicationError
+from users.models import User
+from users.web.permissions import IsAuthenticatedUser
+from users.web.schema import MessageSerializer, error_responses
+from users.web.throttling import AtomicScopedRateThrottle
+
+
+def signed_in_response(user: User, *, message: str) -> Response:
+    """The answer of every way that signs an account in (the login, the phone's verification):
+    the account as the SPA stores it and a fresh pair of tokens."""
+    body = {
+        "success": True,
+        "message": message,
+        "user": UserSerializer(user).data,
+        "tokens": services.auth_tokens_issue(user=user),
+    }
+    return Response(body)
 
 
 class LoginView(APIView):
@@ -45,13 +62,7 @@ class LoginView(APIView):
                 lock.reset()  # the password was right (the account is refused for another reason)
             raise
         lock.reset()
-        body = {
-            "success": True,
-            "message": "Signed in.",
-            "user": UserSerializer(user).data,
-            "tokens": services.auth_tokens_issue(user=user),
-        }
-        return Response(body)
+        return signed_in_response(user, message="Signed in.")
 
 
 class TokenRefreshView(_TokenRefreshView):

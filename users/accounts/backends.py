@@ -5,8 +5,8 @@ from django.contrib.auth.hashers import make_password
 from rest_framework.exceptions import AuthenticationFailed
 
 from users.accounts import selectors
-from users.api.permissions import is_signed_in
 from users.credentials import selectors as credentials
+from users.web.permissions import is_signed_in
 
 
 class PhoneOrEmailBackend(ModelBackend):
@@ -36,7 +36,7 @@ class PhoneOrEmailBackend(ModelBackend):
 
 
 def user_can_use_api(user) -> bool:
-    """simplejwt's rule, asked at every refresh: the API's (users.api.permissions.is_signed_in),
+    """simplejwt's rule, asked at every refresh: the API's (users.web.permissions.is_signed_in),
     so a blocked or unverified account's session ends at once, and one opened with a temporary
     password ends when the password does (401 password_expired, where the sign-in answers 403:
     the SPA ends a session on a failed refresh)."""

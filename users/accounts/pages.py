@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from users.accounts import links, throttles
+from users.accounts import links, rate_limits
 from users.accounts.links import LinkCheck, LinkState
 from users.credentials import services as credentials
 from users.models import SignInLink, User
@@ -105,7 +105,7 @@ class SignInLinkPage(View):
     account_id: int | None = None
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        address = throttles.SignInLinkRateThrottle()
+        address = rate_limits.SignInLinkRateThrottle()
         if not address.allow_request(request, self):
             return self.throttled(request, address)
         return super().dispatch(request, *args, **kwargs)
@@ -122,7 +122,7 @@ class SignInLinkPage(View):
         if check.state != LinkState.VALID:
             return self.problem(request, check)
         self.account_id = check.user.pk
-        account = throttles.SignInLinkAccountRateThrottle()
+        account = rate_limits.SignInLinkAccountRateThrottle()
         if not account.allow_request(request, self):
             return self.throttled(request, account)
         password = None

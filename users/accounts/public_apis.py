@@ -14,11 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from primepre.body_limit import BodyLimit
-from users.accounts import claim, services, signup, tasks, throttles, verification
-from users.api.errors import VALIDATION_ERROR, ApplicationError
-from users.api.schema import MessageSerializer, error_responses
-from users.api.throttling import FirstRefusalThrottling
+from users.accounts import claim, rate_limits, signup, tasks, verification
+from users.accounts.apis import signed_in_response
 from users.customers.serializers import UserSerializer
+from users.errors import VALIDATION_ERROR, ApplicationError
+from users.web.schema import MessageSerializer, error_responses
+from users.web.throttling import FirstRefusalThrottling
 
 TAGS = ["sign-up"]
 
@@ -69,7 +70,7 @@ class MarkSuggestionOutputSerializer(serializers.Serializer):
 
 
 class GenerateShippingMarksView(_PublicView):
-    throttle_classes = [throttles.ShippingMarksRateThrottle]
+    throttle_classes = [rate_limits.ShippingMarksRateThrottle]
 
     @extend_schema(
         request=MarkSuggestionInputSerializer,
@@ -110,7 +111,7 @@ class SignupOutputSerializer(serializers.Serializer):
 
 
 class SignupWithShippingMarkView(_PublicView):
-    throttle_classes = [throttles.SignupRateThrottle, throttles.SignupPhoneRateThrottle]
+    throttle_classes = [rate_limits.SignupRateThrottle, rate_limits.SignupPhoneRateThrottle]
 
     @extend_schema(
         request=SignupInputSerializer,
@@ -140,7 +141,7 @@ class LegacySignupInputSerializer(serializers.Serializer):
 
 
 class LegacySignupView(_PublicView):
-    throttle_classes = [throttles.SignupRateThrottle, throttles.SignupPhoneRateThrottle]
+    throttle_classes = [rate_limits.SignupRateThrottle, rate_limits.SignupPhoneRateThrottle]
 
     @extend_schema(
         request=LegacySignupInputSerializer,
@@ -182,7 +183,10 @@ class VerifyPhoneOutputSerializer(serializers.Serializer):
 
 
 class VerifyPhoneView(_PublicView):
-    throttle_classes = [throttles.VerifyPhoneRateThrottle, throttles.VerifyPhonePhoneRateThrottle]
+    throttle_classes = [
+        rate_limits.VerifyPhoneRateThrottle,
+        rate_limits.VerifyPhonePhoneRateThrottle,
+    ]
 
     @extend_schema(
         request=VerifyPhoneInputSerializer,
@@ -193,13 +197,7 @@ class VerifyPhoneView(_PublicView):
         data = VerifyPhoneInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = verification.phone_verify(**data.validated_data)
-        body = {
-            "success": True,
-            "message": "Your phone number is verified.",
-            "user": UserSerializer(user).data,
-            "tokens": services.auth_tokens_issue(user=user),
-        }
-        return Response(body)
+        return signed_in_response(user, message="Your phone number is verified.")
 
 
 class _PhoneOnlyView(_PublicView):
@@ -228,8 +226,8 @@ class ResendVerificationView(_PhoneOnlyView):
     (the old one ends), at most one a minute and PHONE_VERIFICATION_MAX_PER_HOUR an hour."""
 
     throttle_classes = [
-        throttles.ResendVerificationRateThrottle,
-        throttles.ResendVerificationPhoneRateThrottle,
+        rate_limits.ResendVerificationRateThrottle,
+        rate_limits.ResendVerificationPhoneRateThrottle,
     ]
     answer = verification.RESEND_MESSAGE
 
@@ -248,8 +246,8 @@ class ForgotPasswordView(_PhoneOnlyView):
     is texted a link to choose a new password (users.accounts.pages)."""
 
     throttle_classes = [
-        throttles.ForgotPasswordRateThrottle,
-        throttles.ForgotPasswordPhoneRateThrottle,
+        rate_limits.ForgotPasswordRateThrottle,
+        rate_limits.ForgotPasswordPhoneRateThrottle,
     ]
     answer = FORGOT_ANSWER
 
@@ -265,7 +263,7 @@ class ShippingMarkListOutputSerializer(serializers.Serializer):
 
 
 class ShippingMarkListView(_PublicView):
-    throttle_classes = [throttles.ClaimRateThrottle]
+    throttle_classes = [rate_limits.ClaimRateThrottle]
 
     @extend_schema(
         responses={200: ShippingMarkListOutputSerializer, **error_responses(429)}, tags=TAGS
@@ -280,7 +278,7 @@ class ClaimView(_PublicView):
     Nothing is read or changed."""
 
     error_holds = "detail"
-    throttle_classes = [throttles.ClaimRateThrottle, throttles.ClaimPhoneRateThrottle]
+    throttle_classes = [rate_limits.ClaimRateThrottle, rate_limits.ClaimPhoneRateThrottle]
 
     @extend_schema(request=None, responses=error_responses(403, 429), tags=TAGS)
     def post(self, request):

@@ -9,25 +9,23 @@ the PIN against a hash in every branch: the pending PIN's, or a stand-in of the 
 there is none to check."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from users.accounts import links, pins
-from users.api.errors import ApplicationError
 from users.credentials import services as credentials
 from users.customers import rules
+from users.errors import INVALID_PIN, ApplicationError
 from users.messaging.sms import sms_send
 from users.models import PasswordChange, PasswordResetPin, SignInLink, User
 
 logger = logging.getLogger(__name__)
 
-INVALID_PIN = "invalid_pin"
 REQUEST_MESSAGE = (
     "If an account exists for this phone number, a PIN has been sent to it by SMS. "
     "It is valid for 10 minutes."
@@ -71,32 +69,25 @@ def password_reset_pin_send(*, user_id: int | None) -> bool:
     """The worker's half of a request: a new PIN, stored hashed, texted to the account's phone,
     unless there is no such account or PASSWORD_RESET_MAX_PER_HOUR were sent this hour. Every
     branch hashes once, so the worker's load does not tell either. Whether a PIN was sent."""
-    pin = pins.new_pin()
-    pin_hash = make_password(pin)
-    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
-    if user is None:
-        logger.info("[PASSWORD-RESET] sent=0 reason=no_account")
+    issued = pins.pin_issue(
+        PasswordResetPin,
+        accounts=User.objects.filter(pk=user_id, is_active=True) if user_id else None,
+        minutes=settings.PASSWORD_RESET_PIN_MINUTES,
+        refused=_hourly_limit_reached,
+        tag="PASSWORD-RESET",
+    )
+    if issued is None:
         return False
-    now = timezone.now()
-    with transaction.atomic():
-        # The account's row lock: two requests at once cannot both pass the hourly limit.
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        recent = PasswordResetPin.objects.filter(
-            user=user, created_at__gte=now - timedelta(hours=1)
-        )
-        if recent.count() >= settings.PASSWORD_RESET_MAX_PER_HOUR:
-            logger.info("[PASSWORD-RESET] user=%s sent=0 reason=hourly_limit", user.pk)
-            return False
-        PasswordResetPin.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
-        PasswordResetPin.objects.create(
-            user=user,
-            pin_hash=pin_hash,
-            created_at=now,
-            expires_at=now + timedelta(minutes=settings.PASSWORD_RESET_PIN_MINUTES),
-        )
+    user, pin = issued
     result = sms_send(to=user.phone, body=_pin_text(pin), kind="reset_pin")
     logger.info("[PASSWORD-RESET] user=%s sent=%d", user.pk, int(result.sent))
     return bool(result.sent)
+
+
+def _hourly_limit_reached(user: User, now: datetime) -> str:
+    """Why no reset PIN may go out now ("" when it may)."""
+    recent = PasswordResetPin.objects.filter(user=user, created_at__gte=now - timedelta(hours=1))
+    return "hourly_limit" if recent.count() >= settings.PASSWORD_RESET_MAX_PER_HOUR else ""
 
 
 def reset_link_text(url: str) -> str:

@@ -7,8 +7,8 @@ from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
-from users.api.fields import StrictCharField
 from users.customers.serializers import UserInputSerializer, UserSerializer
+from users.web.fields import StrictCharField
 
 
 def _identifier(help_text: str) -> serializers.CharField:

@@ -9,12 +9,12 @@ from rest_framework import status
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from users import errors
 from users.accounts import selectors
-from users.api import errors
-from users.api.errors import ApplicationError
 from users.credentials import selectors as credential_selectors
 from users.credentials import services as credentials
 from users.customers import rules, services
+from users.errors import ApplicationError
 from users.models import PasswordChange, User
 
 logger = logging.getLogger(__name__)

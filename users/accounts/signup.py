@@ -20,9 +20,9 @@ from django.core.exceptions import ValidationError
 from rest_framework import status
 
 from users.accounts import tasks
-from users.api.errors import ApplicationError
 from users.customers import rules, selectors, services
 from users.customers.rules import DUPLICATE_EXISTING
+from users.errors import ApplicationError
 from users.models import Role
 
 logger = logging.getLogger(__name__)

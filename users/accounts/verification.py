@@ -9,21 +9,19 @@ and is used once even when two requests bring it at the same instant: its use is
 UPDATE that only one of them can win."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
 from users.accounts import links, pins, selectors
-from users.api.errors import ApplicationError
+from users.errors import INVALID_PIN, ApplicationError
 from users.messaging.sms import sms_send
 from users.models import PhoneVerificationPin, SignInLink, User
 
 logger = logging.getLogger(__name__)
 
-INVALID_PIN = "invalid_pin"
 # One answer for every failure: a distinct "expired" or "too many tries" would tell a caller
 # that the phone has an account waiting for verification.
 WRONG_PIN_MESSAGE = (
@@ -58,27 +56,18 @@ def verification_pin_send(*, user_id: int | None, resend: bool = False) -> bool:
     went out less than PHONE_VERIFICATION_RESEND_SECONDS ago or PHONE_VERIFICATION_MAX_PER_HOUR
     already did this hour. Every branch hashes once, so the worker's load does not tell either.
     Whether a text was sent."""
-    pin = pins.new_pin()
-    pin_hash = make_password(pin)
     pending = User.objects.filter(pk=user_id, is_active=True, is_verified=False)
-    user = pending.first() if user_id else None
-    if user is None:
-        logger.info("[PHONE-VERIFY-SEND] sent=0 reason=no_pending_account")
-        return False
-    now = timezone.now()
     with transaction.atomic():
-        # The account's row lock: two requests at once cannot both pass the limits.
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        if resend and (reason := _resend_refused(user, now)):
-            logger.info("[PHONE-VERIFY-SEND] user=%s sent=0 reason=%s", user.pk, reason)
-            return False
-        PhoneVerificationPin.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
-        PhoneVerificationPin.objects.create(
-            user=user,
-            pin_hash=pin_hash,
-            created_at=now,
-            expires_at=now + timedelta(minutes=settings.PHONE_VERIFICATION_PIN_MINUTES),
+        issued = pins.pin_issue(
+            PhoneVerificationPin,
+            accounts=pending if user_id else None,
+            minutes=settings.PHONE_VERIFICATION_PIN_MINUTES,
+            refused=_resend_refused if resend else _never_refused,
+            tag="PHONE-VERIFY-SEND",
         )
+        if issued is None:
+            return False
+        user, pin = issued
         url = links.sign_in_link_issue(
             user=user, purpose=SignInLink.Purpose.CONFIRM, via=SignInLink.Via.SMS
         )
@@ -99,7 +88,12 @@ def registered_details_notice(*, phone: str) -> bool:
     return bool(result.sent)
 
 
-def _resend_refused(user: User, now) -> str:
+def _never_refused(user: User, now: datetime) -> str:
+    """A sign-up's first text: no limit applies."""
+    return ""
+
+
+def _resend_refused(user: User, now: datetime) -> str:
     """Why a new PIN may not go out now ("" when it may)."""
     recent = PhoneVerificationPin.objects.filter(
         user=user, created_at__gte=now - timedelta(hours=1)

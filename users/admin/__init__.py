@@ -3,4 +3,4 @@ export) and import jobs for every staff member, read only (customers change thro
 services, which apply every rule); every account for super admins. Importing this package
 registers them all (Django's admin autodiscovery imports it)."""
 
-from users.admin import accounts, customers, imports, site  # noqa: F401
+from users.admin import accounts, customers, import_jobs, site  # noqa: F401

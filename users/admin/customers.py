@@ -1,5 +1,5 @@
 """Customers (role CUSTOMER) for every staff member: list, search, filters, the Import button
-(users.admin.views) and the Export button (the API's export of what the list shows)."""
+(users.admin.import_pages) and the Export button (the API's export of what the list shows)."""
 
 from urllib.parse import urlencode
 
@@ -8,7 +8,7 @@ from django.contrib.admin.views.main import ORDER_VAR
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from users.admin import views
+from users.admin import import_pages
 from users.admin.changes import changes_table
 from users.admin.forms import staff_may_use_admin
 from users.admin.sign_in_links import SignInLinkView, send_sign_in_links
@@ -193,30 +193,30 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
             return self.admin_site.admin_view(cls.as_view(model_admin=self))
 
         return [
-            path("import/", view(views.ImportUploadView), name="users_customer_import"),
+            path("import/", view(import_pages.ImportUploadView), name="users_customer_import"),
             path(
                 "import/<uuid:job_id>/",
-                view(views.ImportJobView),
+                view(import_pages.ImportJobView),
                 name="users_customer_import_job",
             ),
             path(
                 "import/<uuid:job_id>/confirm/",
-                view(views.ImportConfirmView),
+                view(import_pages.ImportConfirmView),
                 name="users_customer_import_confirm",
             ),
             path(
                 "import/<uuid:job_id>/remap/",
-                view(views.ImportRemapView),
+                view(import_pages.ImportRemapView),
                 name="users_customer_import_remap",
             ),
             path(
                 "import/<uuid:job_id>/cancel/",
-                view(views.ImportCancelView),
+                view(import_pages.ImportCancelView),
                 name="users_customer_import_cancel",
             ),
             path(
                 "import/<uuid:job_id>/undo/",
-                view(views.ImportUndoView),
+                view(import_pages.ImportUndoView),
                 name="users_customer_import_undo",
             ),
             path(

@@ -8,12 +8,12 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AdminPasswordChangeForm, BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
-from users.accounts.throttles import LoginFailureLock, LoginRateThrottle
-from users.api.errors import VERIFICATION_REQUIRED
-from users.api.permissions import UNVERIFIED_MESSAGE, is_staff
+from users.accounts.rate_limits import LoginFailureLock, LoginRateThrottle
 from users.credentials import services as credentials
 from users.customers import rules, services
+from users.errors import VERIFICATION_REQUIRED
 from users.models import EMAIL_MAX, PasswordChange, User
+from users.web.permissions import UNVERIFIED_MESSAGE, is_staff
 
 LOCKED_OUT = "Too many wrong passwords. Try again later."
 THROTTLED = "Too many sign-in attempts from your address. Try again in %(wait)d seconds."

@@ -10,8 +10,8 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.views import View
 
-from users.api.errors import ApplicationError
 from users.customers import services
+from users.errors import ApplicationError
 from users.messaging import sms
 from users.messaging.tasks import invites_queue
 

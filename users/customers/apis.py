@@ -16,15 +16,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from users.api.compression import compressed
-from users.api.errors import invalid_choice
-from users.api.pagination import MAX_PAGE_SIZE, PAGE, PAGE_SIZE, PageNumberPagination
-from users.api.schema import MessageSerializer, error_responses
-from users.api.throttling import AtomicScopedRateThrottle
 from users.customers import export, selectors, serializers, services
 from users.customers.selectors import CustomerFilter, Scope
 from users.excel.writing import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from users.models import CustomerChange, User
+from users.web.compression import compressed
+from users.web.errors import invalid_choice
+from users.web.pagination import MAX_PAGE_SIZE, PAGE, PAGE_SIZE, PageNumberPagination
+from users.web.schema import MessageSerializer, error_responses
+from users.web.throttling import AtomicScopedRateThrottle
 
 TAGS = ["users"]
 SEARCH = OpenApiParameter(

@@ -20,7 +20,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Q
 from rest_framework import status
 
-from users.api.errors import ApplicationError
+from users.errors import ApplicationError
 from users.models import Role, User
 
 SUPER_ADMIN_REQUIRED = "super_admin_required"
@@ -89,7 +89,7 @@ def check_action(*, actor: User, target: User, action: Action) -> None:
         raise _refused(SUPER_ADMIN_REQUIRED, _STAFF_ONLY_BY_SUPER[action])
 
 
-def check_changes(*, actor: User, target: User, changes: dict) -> None:
+def check_changes(*, actor: User, target: User, changes: dict[str, object]) -> None:
     """An edit of `target` with these values: the account itself, then a role change, then a
     change of its active flag (which is a block or unblock)."""
     check_action(actor=actor, target=target, action=Action.EDIT)

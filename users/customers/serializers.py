@@ -12,9 +12,9 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from users import models as m
-from users.api.fields import StrictBooleanField, StrictCharField, TooLongValidator
 from users.customers import rules, selectors
 from users.models import Region, Role, User, UserType, Warehouse, is_staff_member
+from users.web.fields import StrictBooleanField, StrictCharField, TooLongValidator
 
 SUBJECT_MAX = 100
 MESSAGE_MAX = 1000

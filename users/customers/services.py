@@ -9,22 +9,15 @@ from django.db import IntegrityError, transaction
 from rest_framework import status
 
 from users.accounts.links import sign_in_link_issue
-from users.api.errors import ACCOUNT_INACTIVE, ApplicationError
 from users.credentials import services as credentials
 from users.customers import roles, rules, selectors
 from users.customers.roles import Action
-from users.customers.rules import DUPLICATE_EXISTING, FieldProblem
+from users.customers.rules import FieldProblem
+from users.errors import ACCOUNT_INACTIVE, ApplicationError
 from users.messaging import sms
 from users.models import CustomerChange, PasswordChange, Role, SignInLink, User
 
 logger = logging.getLogger(__name__)
-
-
-DUPLICATE_MESSAGES = {
-    "phone": "A customer with this phone number already exists.",
-    "email": "A customer with this email address already exists.",
-    "shipping_mark": "A customer with this shipping mark already exists.",
-}
 
 
 _ACCOUNT_FIELDS = (
@@ -49,18 +42,10 @@ def problems_to_validation_error(problems: list[FieldProblem]) -> ValidationErro
     return ValidationError(by_field)
 
 
-def duplicate_problems(values: dict, held: list[tuple[str, User]]) -> list[FieldProblem]:
-    """One duplicate_existing problem for each (field, holder) that selectors.Clashes found."""
-    return [
-        FieldProblem(field, DUPLICATE_EXISTING, DUPLICATE_MESSAGES[field], str(values[field]))
-        for field, _holder in held
-    ]
-
-
 def _uniqueness_problems(values: dict, *, exclude_id: int | None = None) -> list[FieldProblem]:
     """The unique fields of `values` another user already holds."""
     held = selectors.Clashes([values], exclude_id=exclude_id).of(values)
-    return duplicate_problems(values, held)
+    return rules.duplicate_problems(values, held)
 
 
 def shipping_mark_generate(*, first_name: str, also_taken: set[str] = frozenset()) -> str:

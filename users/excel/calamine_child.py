@@ -28,6 +28,8 @@ import os
 import resource
 import struct
 import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import python_calamine
 
@@ -75,13 +77,15 @@ def _duration(value: datetime.timedelta) -> str:
     return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def _cells(row: list, padding: list, max_columns: int, max_chars: int) -> tuple[list, dict] | None:
+def _cells(
+    row: list[Any], padding: list[Any], max_columns: int, max_chars: int
+) -> tuple[list[object], dict[int, int]] | None:
     """The row's cells from column A, trailing empties dropped, and the lengths of the text
     cells cut to max_chars by index; None when the row is blank."""
     if padding:
         row = padding + row
-    cells = []
-    cut = {}
+    cells: list[object] = []
+    cut: dict[int, int] = {}
     used = 0
     blank = True
     for value in row[:max_columns]:
@@ -121,7 +125,9 @@ def _visible_worksheets(book: python_calamine.CalamineWorkbook) -> list[str]:
     ]
 
 
-def _rows(sheet, max_columns: int, blank_run: int, max_chars: int):
+def _rows(
+    sheet: python_calamine.CalamineSheet, max_columns: int, blank_run: int, max_chars: int
+) -> Iterator[tuple[int, list[object], dict[int, int]]]:
     """(row_number, cells, cut) of the sheet's non-blank rows, until blank_run blank rows."""
     start = sheet.start
     if start is None:  # an empty sheet; iter_rows() would panic on it
@@ -142,7 +148,12 @@ def _rows(sheet, max_columns: int, blank_run: int, max_chars: int):
 
 
 def _stream(
-    path: str, max_columns: int, blank_run: int, max_rows: int, max_chars: int, send
+    path: str,
+    max_columns: int,
+    blank_run: int,
+    max_rows: int,
+    max_chars: int,
+    send: Callable[[tuple[Any, ...]], None],
 ) -> None:
     """Streams the first visible worksheet that has a row to read: a workbook whose first sheet
     was left empty (its data on the next one) is read as its user sees it. One sheet's grid is
@@ -172,7 +183,7 @@ def main(argv: list[str]) -> int:
     )
     out = os.fdopen(sys.stdout.fileno(), "wb", buffering=64 * 1024, closefd=False)
 
-    def send(message: tuple) -> None:
+    def send(message: tuple[Any, ...]) -> None:
         payload = marshal.dumps(message)
         out.write(FRAME.pack(len(payload)))
         out.write(payload)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA
 
+from users.errors import INVALID_COLUMN_MAPPING, MISSING_COLUMNS, FileError
 from users.excel.cells import cell_to_text
-from users.excel.errors import INVALID_COLUMN_MAPPING, MISSING_COLUMNS, FileError
 
 # The columns of the template and the export, in order, with their header text.
 TEMPLATE_HEADERS: dict[str, str] = {
@@ -109,7 +109,7 @@ class ColumnMap:
     chosen: tuple[str, ...] = ()
     header_row: int = 0  # the header's row number in the file (0: no header row)
 
-    def values(self, cells: list) -> dict[str, object]:
+    def values(self, cells: list[object]) -> dict[str, object]:
         """A row's cells by field; columns the row does not reach are None."""
         return {
             name: cells[index] if index < len(cells) else None
@@ -153,7 +153,7 @@ def _shaped_like_contact(text: str) -> bool:
     )
 
 
-def first_row_is_data(cells: list) -> bool:
+def first_row_is_data(cells: list[object]) -> bool:
     """Whether a file's first non-blank row is a customer (the legacy layout A-E) rather than a
     header. A header is text, and none of its cells is a phone number or an email address; a
     customer's row has a phone (required) and mostly an email, and spreadsheets often hold its
@@ -261,7 +261,7 @@ def _find_column(value: str, column_map: ColumnMap, width: int) -> int | None:
     return None
 
 
-def apply_choices(column_map: ColumnMap, chosen: dict, *, width: int) -> ColumnMap:
+def apply_choices(column_map: ColumnMap, chosen: dict[str, object], *, width: int) -> ColumnMap:
     """`column_map` with the admin's choices over it: {field: header text or column letter, or
     null to leave the field out}. A column chosen for one field is taken from any other field
     the header matching gave it. Raises FileError(invalid_column_mapping) naming every unknown
@@ -270,8 +270,8 @@ def apply_choices(column_map: ColumnMap, chosen: dict, *, width: int) -> ColumnM
     picked: dict[str, int | None] = {}
     for name, value in chosen.items():
         if name not in TEMPLATE_HEADERS:
-            fields = ", ".join(TEMPLATE_HEADERS)
-            problems[name] = ("unknown_field", f"Not a field. Fields: {fields}.")
+            known = ", ".join(TEMPLATE_HEADERS)
+            problems[name] = ("unknown_field", f"Not a field. Fields: {known}.")
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
             picked[name] = None
@@ -353,10 +353,10 @@ def require_fields(
 
 
 def map_first_row(
-    cells: list,
+    cells: list[object],
     *,
     header_required: bool = False,
-    chosen: dict | None = None,
+    chosen: dict[str, object] | None = None,
     required: tuple[str, ...] = REQUIRED_FIELDS,
 ) -> ColumnMap | None:
     """The mapping a file's first non-blank row declares, with the admin's choices over it, or
@@ -375,7 +375,10 @@ def map_first_row(
 
 
 def map_legacy(
-    *, width: int, chosen: dict | None = None, required: tuple[str, ...] = REQUIRED_FIELDS
+    *,
+    width: int,
+    chosen: dict[str, object] | None = None,
+    required: tuple[str, ...] = REQUIRED_FIELDS,
 ) -> ColumnMap:
     """The legacy layout A-E, with the admin's choices (by column letter) over it."""
     column_map = legacy_map()

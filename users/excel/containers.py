@@ -26,7 +26,7 @@ from xml.etree import ElementTree
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as DefusedElementTree
 
-from users.excel.errors import CORRUPT_FILE, UNSAFE_FILE, UNSUPPORTED_FILE_TYPE, FileError
+from users.errors import CORRUPT_FILE, UNSAFE_FILE, UNSUPPORTED_FILE_TYPE, FileError
 from users.excel.sniffing import not_a_spreadsheet, refuse_zip, workbook_kind, zip_kind
 
 logger = logging.getLogger(__name__)
@@ -103,8 +103,8 @@ def check_zip(
             names = set(parts)
             mimetype = None
             if "mimetype" in names:
-                with archive.open(parts["mimetype"]) as member:
-                    mimetype = member.read(100).decode("ascii", "replace").strip()
+                with archive.open(parts["mimetype"]) as part:
+                    mimetype = part.read(100).decode("ascii", "replace").strip()
             file_type = (
                 _package_kind(archive, parts)
                 or zip_kind(names, mimetype)

@@ -21,14 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Any, Protocol
 
-from users.excel.cells import CutText, cut_cell
-from users.excel.containers import MSG_PROTECTED, check_zip, describe_unreadable
-from users.excel.errors import (
+from users.errors import (
     CORRUPT_FILE,
     EMPTY_FILE,
     FILE_TOO_LARGE,
@@ -38,6 +36,8 @@ from users.excel.errors import (
     UNSUPPORTED_FILE_TYPE,
     FileError,
 )
+from users.excel.cells import CutText, cut_cell
+from users.excel.containers import MSG_PROTECTED, check_zip, describe_unreadable
 from users.excel.sniffing import (
     CP1252_FALLBACK,
     MSG_EMPTY,
@@ -97,7 +97,7 @@ _CSV_ESCAPED = "=+-@\t\r"
 _CHILD = Path(__file__).with_name("calamine_child.py")
 _CHILD_OUT_OF_MEMORY = 3  # calamine_child.EXIT_OUT_OF_MEMORY
 
-# Messages (the codes are in users.excel.errors).
+# Messages (the codes are in users.errors).
 MSG_TOO_LARGE = "The file is {size_mb:.1f} MB; the most one import takes is {max_mb:.0f} MB."
 MSG_CORRUPT = (
     "The file could not be read as an {kind}; it may be damaged. Open it in Excel, save it "
@@ -135,7 +135,7 @@ class _Source(Protocol):
     file_type: str
     sheet_name: str | None
 
-    def rows(self) -> Iterator[tuple[int, list]]: ...
+    def rows(self) -> Iterator[tuple[int, list[Any]]]: ...
 
     def close(self) -> None: ...
 
@@ -160,9 +160,9 @@ class RowStream:
         self.sheet_name = source.sheet_name
         self._source = source
         self._limits = limits
-        self._rows = self._iterate()
+        self._rows: Generator[tuple[int, list[Any]]] = self._iterate()
 
-    def __iter__(self) -> Iterator[tuple[int, list]]:
+    def __iter__(self) -> Iterator[tuple[int, list[Any]]]:
         return self._rows
 
     def __enter__(self) -> "RowStream":
@@ -180,7 +180,7 @@ class RowStream:
         # still being waited for, the child) until the interpreter ends.
         self.close()
 
-    def _iterate(self) -> Iterator[tuple[int, list]]:
+    def _iterate(self) -> Generator[tuple[int, list[Any]]]:
         max_rows = self._limits.max_rows
         count = 0
         try:
@@ -204,7 +204,7 @@ class _CsvSource:
     max_record_chars, whatever the file's size."""
 
     file_type = "csv"
-    sheet_name = None
+    sheet_name: str | None = None
 
     def __init__(self, path: str, head: bytes, limits: ReaderLimits):
         self._limits = limits
@@ -221,7 +221,7 @@ class _CsvSource:
             raw.close()
             raise
 
-    def rows(self) -> Iterator[tuple[int, list]]:
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
         max_columns = self._limits.max_columns
         max_chars = self._limits.max_cell_chars
         blank_run = self._limits.blank_run
@@ -232,7 +232,7 @@ class _CsvSource:
                 # csv.reader asks for the next line only when the record needs it.
                 self._records_read = number
                 self._record_chars = 0
-                cells = [
+                cells: list[Any] = [
                     cut_cell(_unquoted(value) or None, max_chars) for value in record[:max_columns]
                 ]
                 while cells and cells[-1] is None:
@@ -313,6 +313,9 @@ class _CalamineSource:
             link = os.path.join(link_dir, f"workbook.{file_type}")
             os.symlink(os.path.abspath(path), link)
             self._process = _start_child(link, limits)
+            if self._process.stdout is None:  # _start_child asks for a pipe
+                raise RuntimeError("calamine child started without its stdout")
+            self._stdout: IO[bytes] = self._process.stdout
             try:
                 self._drain()
                 message = self._receive()
@@ -325,7 +328,7 @@ class _CalamineSource:
         finally:
             shutil.rmtree(link_dir, ignore_errors=True)
 
-    def rows(self) -> Iterator[tuple[int, list]]:
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
         while True:
             message = self._receive()
             if message[0] == "end":
@@ -341,14 +344,14 @@ class _CalamineSource:
         if process.poll() is None:
             process.kill()
         process.wait()
-        process.stdout.close()
+        self._stdout.close()
         self._frames.close()
 
     def _drain(self) -> None:
         """Copies the child's output to the frames file until the child closes it, then reaps
         the child. The child is killed when it takes longer than timeout_s, or when its output
         passes max_read_bytes (a sheet of far more text than any customer list)."""
-        output = self._process.stdout.fileno()
+        output = self._stdout.fileno()
         written = 0
         with selectors.DefaultSelector() as selector:
             selector.register(output, selectors.EVENT_READ)
@@ -373,11 +376,11 @@ class _CalamineSource:
         self._reap()
         self._frames.seek(0)
 
-    def _receive(self) -> tuple:
+    def _receive(self) -> tuple[Any, ...]:
         header = self._read(4)
         length = int.from_bytes(header, "little")
         # Our own child wrote these bytes; calamine's input never reaches them unframed.
-        message = marshal.loads(self._read(length))  # noqa: S302
+        message: tuple[Any, ...] = marshal.loads(self._read(length))  # noqa: S302
         if message[0] == "error":
             raise self._child_error(kind=message[1], exception=message[2])
         return message
@@ -425,7 +428,7 @@ class _CalamineSource:
         return FileError(CORRUPT_FILE, MSG_CORRUPT.format(kind=FILE_TYPE_NAMES[self.file_type]))
 
 
-def _start_child(path: str, limits: ReaderLimits) -> subprocess.Popen:
+def _start_child(path: str, limits: ReaderLimits) -> subprocess.Popen[bytes]:
     """calamine_child.py on `path`, without preexec_fn (not thread-safe, and gunicorn runs
     threads), with an environment of its own (no secrets) and its stderr discarded (it could
     quote cell data)."""
@@ -453,7 +456,7 @@ def _start_child(path: str, limits: ReaderLimits) -> subprocess.Popen:
 # --- Entry point ------------------------------------------------------------------------------
 
 
-def open_rows(path: str | os.PathLike, *, limits: ReaderLimits = DEFAULT_LIMITS) -> RowStream:
+def open_rows(path: str | os.PathLike[str], *, limits: ReaderLimits = DEFAULT_LIMITS) -> RowStream:
     """Checks the size, sniffs the type from the bytes, runs the container safety checks, and
     returns the rows as a RowStream (use it in a `with` block)."""
     path = os.fspath(path)

@@ -12,7 +12,7 @@ import struct
 import zipfile
 from typing import BinaryIO
 
-from users.excel.errors import EMPTY_FILE, UNSUPPORTED_FILE_TYPE, FileError
+from users.errors import EMPTY_FILE, UNSUPPORTED_FILE_TYPE, FileError
 
 ACCEPTED = (
     "Upload the customer list as an Excel workbook (.xlsx, .xls or .xlsb), an OpenDocument "

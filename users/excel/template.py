@@ -5,11 +5,13 @@ Everything it says comes from the rules themselves (users.models lengths, users.
 headers and aliases, settings), so the template cannot drift from what the import accepts.
 """
 
+from collections.abc import Iterable
 from typing import IO
 
 from django.conf import settings
 from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from users import models as m
 from users.excel.columns import ALIASES, REQUIRED_FIELDS, TEMPLATE_HEADERS, column_letter
@@ -76,7 +78,7 @@ _LAST_ROW = 1_048_576
 LIST_LIMIT = 255
 
 
-def list_formula(labels) -> str:
+def list_formula(labels: Iterable[str]) -> str:
     """A dropdown's choices as an inline list."""
     formula = '"' + ",".join(labels) + '"'
     if len(formula) - 2 > LIST_LIMIT:
@@ -169,7 +171,7 @@ def _customers_sheet(workbook: Workbook) -> None:
         sheet.append([xlsx_cell(sheet, sample[field]) for field in TEMPLATE_HEADERS])
 
 
-def _dropdown(sheet, field: str, formula: str, *, error: str, prompt: str) -> None:
+def _dropdown(sheet: Worksheet, field: str, formula: str, *, error: str, prompt: str) -> None:
     """A list of choices on every data row of the field's column (a warning, not a refusal:
     the import accepts more spellings than the list shows)."""
     column = column_letter(list(TEMPLATE_HEADERS).index(field))

@@ -13,14 +13,16 @@ import datetime
 import re
 import stat
 import zlib
-from collections.abc import Iterable, Iterator
-from typing import IO
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
 from stream_zip import ZIP_32, stream_zip
 
 from users.excel.columns import column_letter
@@ -49,7 +51,9 @@ def _plain_text_is_safe(text: str) -> bool:
     )
 
 
-def xlsx_cell(sheet, value: object, *, header: bool = False):
+def xlsx_cell(
+    sheet: Worksheet | WriteOnlyWorksheet, value: object, *, header: bool = False
+) -> object:
     """A value for a write-only sheet's row: text always as a string cell, never a formula.
 
     Plain text that openpyxl would store as a string anyway is passed as it is: a cell object
@@ -65,7 +69,8 @@ def xlsx_cell(sheet, value: object, *, header: bool = False):
         cell = WriteOnlyCell(sheet, value=_text(str(value)))
         cell.data_type = "s"
     else:
-        cell = WriteOnlyCell(sheet, value=value)
+        # openpyxl writes a date as it writes a datetime; its stubs name only the latter.
+        cell = WriteOnlyCell(sheet, value=value)  # type: ignore[arg-type]
     if header:
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
@@ -77,9 +82,9 @@ def write_xlsx(
     *,
     title: str,
     headers: list[str],
-    rows: Iterable[list],
+    rows: Iterable[list[Any]],
     widths: list[int] | None = None,
-    on_row=None,
+    on_row: Callable[[int], object] | None = None,
 ) -> int:
     """Writes one sheet; returns the number of data rows. `on_row(n)` is called every 1000."""
     workbook = Workbook(write_only=True)
@@ -113,7 +118,7 @@ class _Echo:
         return value
 
 
-def csv_lines(headers: list[str], rows: Iterable[list]) -> Iterable[str]:
+def csv_lines(headers: list[str], rows: Iterable[list[Any]]) -> Iterable[str]:
     """The CSV text, line by line (for a streaming response); a BOM first so Excel reads UTF-8."""
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow([csv_safe(h) for h in headers])
@@ -179,7 +184,7 @@ def _xml_text(value: object) -> str:
     return _XML_ILLEGAL.sub("\ufffd", text) if _XML_ILLEGAL.search(text) else text
 
 
-def _sheet_row(number: int, letters: list[str], values: Iterable, style: str = "") -> str:
+def _sheet_row(number: int, letters: list[str], values: Iterable[object], style: str = "") -> str:
     cells = "".join(
         f'<c r="{letter}{number}"{style} t="inlineStr"><is><t xml:space="preserve">'
         f"{_xml_text(value)}</t></is></c>"
@@ -189,7 +194,9 @@ def _sheet_row(number: int, letters: list[str], values: Iterable, style: str = "
     return f'<row r="{number}">{cells}</row>'
 
 
-def _sheet(headers: list[str], rows: Iterable[Iterable], widths: list[int]) -> Iterator[bytes]:
+def _sheet(
+    headers: list[str], rows: Iterable[Sequence[object]], widths: list[int]
+) -> Iterator[bytes]:
     letters = [column_letter(i) for i in range(max(len(headers), len(widths)))]
     columns = "".join(
         f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>'
@@ -219,7 +226,11 @@ def _sheet(headers: list[str], rows: Iterable[Iterable], widths: list[int]) -> I
 
 
 def xlsx_stream(
-    *, title: str, headers: list[str], rows: Iterable[Iterable], widths: list[int] | None = None
+    *,
+    title: str,
+    headers: list[str],
+    rows: Iterable[Sequence[object]],
+    widths: list[int] | None = None,
 ) -> Iterator[bytes]:
     """One sheet as xlsx bytes, made while `rows` are read: the zip (stream-zip) goes out member
     by member, the sheet's rows compressed as they come, so nothing waits for the last row and
@@ -240,8 +251,10 @@ def xlsx_stream(
         ("xl/styles.xml", [_STYLES.encode()]),
         ("xl/worksheets/sheet1.xml", _sheet(headers, rows, widths or [18] * len(headers))),
     ]
-    return stream_zip(
-        ((name, now, mode, ZIP_32, chunks) for name, chunks in members),
-        # Level 1: a third the time of the default 9 for a file a tenth larger.
-        get_compressobj=lambda: zlib.compressobj(wbits=-zlib.MAX_WBITS, level=1),
+    return iter(
+        stream_zip(
+            ((name, now, mode, ZIP_32, chunks) for name, chunks in members),
+            # Level 1: a third the time of the default 9 for a file a tenth larger.
+            get_compressobj=lambda: zlib.compressobj(wbits=-zlib.MAX_WBITS, level=1),
+        )
     )

@@ -14,17 +14,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from primepre.body_limit import BodyLimit
-from users.api.compression import compressed
-from users.api.errors import ApplicationError, invalid_choice
-from users.api.pagination import PAGE, PageNumberPagination, positive_int_param
-from users.api.parsers import JSONParser
-from users.api.schema import error_responses
+from users import errors as file_errors
 from users.customers import selectors as customer_selectors
-from users.excel import errors as file_errors
+from users.errors import ApplicationError
 from users.excel import template
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
 from users.imports import jobs, pipeline, reports, selectors, serializers, stats
 from users.models import CustomerChange
+from users.web.compression import compressed
+from users.web.errors import invalid_choice
+from users.web.pagination import PAGE, PageNumberPagination, positive_int_param
+from users.web.parsers import JSONParser
+from users.web.schema import error_responses
 
 ROWS_DELETED = "rows_deleted"
 PREVIEW_PAGE_MAX = 1000

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status
 
-from users.api import errors
-from users.api.errors import ApplicationError
+from users import errors
+from users.errors import ApplicationError
 from users.imports import pipeline, selectors
 from users.imports.tasks import import_job_enqueue, import_undo_enqueue
 from users.imports.undo import import_changes

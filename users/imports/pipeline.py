@@ -32,8 +32,7 @@ from django.conf import settings
 from django.db import transaction
 from rest_framework import status
 
-from users.api.errors import ApplicationError
-from users.customers import roles, rules, selectors, services
+from users.customers import roles, rules, selectors
 from users.customers.rules import (
     CUSTOMER_FIELDS,
     DUPLICATE_IN_FILE,
@@ -41,6 +40,8 @@ from users.customers.rules import (
     TOO_LONG,
     FieldProblem,
 )
+from users.customers.selectors import LOOKUP_CHUNK
+from users.errors import FILE_TOO_LARGE, NO_DATA, TOO_MANY_ROWS, ApplicationError, FileError
 from users.excel.cells import CutText, cell_to_text, cut_cell, finite
 from users.excel.columns import (
     REQUIRED_FIELDS,
@@ -49,7 +50,6 @@ from users.excel.columns import (
     map_first_row,
     map_legacy,
 )
-from users.excel.errors import FILE_TOO_LARGE, NO_DATA, TOO_MANY_ROWS, FileError
 from users.imports import bulk
 from users.models import ImportChunk, ImportJob, ImportRowError, User
 
@@ -77,7 +77,6 @@ CLEARABLE_FIELDS = ("email", "company_name", "nickname")
 
 # Rows per stored chunk; the worker's batches default to the same (IMPORT_BATCH_SIZE).
 CHUNK_ROWS = 1000
-LOOKUP_CHUNK = 1000
 FIELD_LABELS = {
     "shipping_mark": "Shipping mark",
     "first_name": "First name",
@@ -595,7 +594,7 @@ def classify(
             continue
         if held:
             result.outcomes[k.index] = ord(EXISTING)
-            result.problems[k.index] = services.duplicate_problems(k.unique_values(), held)
+            result.problems[k.index] = rules.duplicate_problems(k.unique_values(), held)
             continue
         if options.mode == ImportJob.Mode.UPDATE_ONLY:
             label = FIELD_LABELS[options.match].lower()

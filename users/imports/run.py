@@ -39,7 +39,7 @@ from django.db import (
 from django.db.models import F, Q
 from django.utils import timezone
 
-from users.customers import roles, selectors, services
+from users.customers import roles, rules, selectors, services
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk, pipeline
 from users.models import CustomerChange, ImportJob, ImportRowError, ImportUndo, Role, User
@@ -222,7 +222,7 @@ def _record_failure(
 ) -> None:
     values = {field: getattr(user, field) for field in selectors.UNIQUE_FIELDS}
     clashes = selectors.Clashes([values], exclude_id=exclude_id)
-    problems = services.duplicate_problems(values, clashes.of(values))
+    problems = rules.duplicate_problems(values, clashes.of(values))
     if not problems:
         ImportRowError.objects.create(
             job=job,

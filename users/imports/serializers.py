@@ -6,14 +6,14 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ParseError
 
 from primepre.body_limit import LEGACY_BULK_CUSTOMERS
-from users.api import parsers
-from users.api.fields import NOT_TEXT, StrictBooleanField
+from users import errors as file_errors
 from users.customers.serializers import CustomerChangeSerializer
-from users.excel import errors as file_errors
+from users.errors import FileError
 from users.excel.columns import REQUIRED_FIELDS, field_of_header
-from users.excel.errors import FileError
 from users.imports import stats
 from users.models import ImportJob
+from users.web import parsers
+from users.web.fields import NOT_TEXT, StrictBooleanField
 
 # More keys than there are fields is not a mapping.
 MAPPING_MAX_KEYS = 32

@@ -11,7 +11,7 @@ from functools import partial
 from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
-from users.excel.errors import FileError
+from users.errors import FileError
 from users.imports import jobs, pipeline, reports, run
 from users.imports.tasks import worker_id
 from users.management.acting import acting_user

@@ -10,7 +10,7 @@ from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
 
-from users.api.errors import ApplicationError
+from users.errors import ApplicationError
 from users.imports import jobs, undo
 from users.imports.tasks import worker_id
 from users.management.acting import acting_user

@@ -11,7 +11,7 @@ from rest_framework import pagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from users.api.errors import VALIDATION_ERROR, ApplicationError
+from users.errors import VALIDATION_ERROR, ApplicationError
 
 # The SPA's export asks for every customer in one page of 10,000 (SPA-CONTRACT.md 4.3).
 MAX_PAGE_SIZE = 10_000

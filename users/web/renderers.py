@@ -1,6 +1,8 @@
 """The API's JSON renderer."""
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from rest_framework import renderers
 
@@ -15,7 +17,12 @@ class JSONRenderer(renderers.JSONRenderer):
     number is sent as null instead, and logged with the path (not the data) so it can be traced
     to where it came from."""
 
-    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         try:
             return super().render(data, accepted_media_type, renderer_context)
         except ValueError:

@@ -15,6 +15,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 from primepre.body_limit import limits_of_view
+from users.errors import PARSE_ERROR, TOO_MANY_VALUES
 
 # No request here nests deeper than 3 (a legacy bulk body: object, list, object). Values nested
 # far deeper reach code that recurses over them (serializers, str(), the renderer) and would
@@ -22,10 +23,6 @@ from primepre.body_limit import limits_of_view
 MAX_DEPTH = 32
 
 MSG_TOO_DEEP = f"The JSON body is nested too deeply (at most {MAX_DEPTH} levels)."
-
-# Named here, not in users.api.errors, which imports DRF's views, which import this module.
-PARSE_ERROR = "parse_error"
-TOO_MANY_VALUES = "too_many_values"
 
 
 class OverBounds(ParseError):

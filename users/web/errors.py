@@ -5,7 +5,8 @@
 
 `detail` is the sentence to show a person: the SPA shows a string `detail` as it is, and
 anything else as "key: value | ...". It is `message`, or for field errors the fields' own
-messages. Codes and messages are named here so that tests assert them.
+messages. The codes are named in users.errors; the messages the handler gives DRF's own errors
+are named here, so that tests assert them.
 """
 
 import logging
@@ -19,29 +20,24 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from users.api.parsers import PARSE_ERROR
-from users.excel.errors import FileError
+from users.errors import (
+    AUTHENTICATION_FAILED,
+    BAD_REQUEST,
+    METHOD_NOT_ALLOWED,
+    NOT_ACCEPTABLE,
+    NOT_AUTHENTICATED,
+    NOT_FOUND,
+    PARSE_ERROR,
+    PERMISSION_DENIED,
+    REQUEST_TOO_LARGE,
+    SERVER_ERROR,
+    THROTTLED,
+    UNSUPPORTED_MEDIA_TYPE,
+    VALIDATION_ERROR,
+    ApplicationError,
+)
 
 logger = logging.getLogger(__name__)
-
-VALIDATION_ERROR = "validation_error"
-NOT_AUTHENTICATED = "not_authenticated"
-AUTHENTICATION_FAILED = "authentication_failed"
-INVALID_CREDENTIALS = "invalid_credentials"
-TOKEN_NOT_VALID = "token_not_valid"  # noqa: S105 (an error code)
-ACCOUNT_INACTIVE = "account_inactive"
-VERIFICATION_REQUIRED = "verification_required"
-PERMISSION_DENIED = "permission_denied"
-NOT_FOUND = "not_found"
-METHOD_NOT_ALLOWED = "method_not_allowed"
-NOT_ACCEPTABLE = "not_acceptable"
-UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
-THROTTLED = "throttled"
-SERVER_ERROR = "server_error"
-BAD_REQUEST = "bad_request"
-FILE_TOO_LARGE = "file_too_large"
-REQUEST_TOO_LARGE = "request_too_large"
-URI_TOO_LONG = "uri_too_long"
 
 _DRF_CODES = {
     drf.NotAuthenticated: NOT_AUTHENTICATED,
@@ -63,26 +59,6 @@ MESSAGES = {
     THROTTLED: "Too many requests. Try again later.",
     SERVER_ERROR: "Something went wrong on our side. Try again later.",
 }
-
-
-class ApplicationError(Exception):
-    """An error a client caused, with a stable code, an HTTP status and optional details."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        status_code: int = status.HTTP_400_BAD_REQUEST,
-        errors: dict | list | None = None,
-        headers: dict[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status_code = status_code
-        self.errors = errors
-        self.headers = headers or {}
 
 
 def invalid_choice(field: str, choices, message: str) -> ApplicationError:
@@ -162,8 +138,6 @@ def _django_validation_details(error: DjangoValidationError) -> dict:
 
 def exception_handler(exc: Exception, context: dict) -> Response:
     """Every exception raised under a DRF view becomes the envelope; unknown ones a bare 500."""
-    if isinstance(exc, FileError):
-        return Response(envelope(exc.code, exc.message, exc.details), status=exc.http_status)
     if isinstance(exc, RequestDataTooBig):
         return Response(
             envelope(REQUEST_TOO_LARGE, "The request body is too large."),

@@ -1,5 +1,5 @@
 """Sign-in throttling: a rate per client address, and a lock-out per account after repeated
-wrong passwords. Every attempt is counted before it is let through, by users.api.throttling's
+wrong passwords. Every attempt is counted before it is let through, by users.web.throttling's
 atomic counter, so parallel requests cannot all read the same count and pass together."""
 
 import hashlib
@@ -8,8 +8,8 @@ import time
 from django.conf import settings
 
 from users.accounts import selectors
-from users.api.throttling import AtomicRateThrottle, counter_clear, counter_hit
 from users.customers import rules
+from users.web.throttling import AtomicRateThrottle, counter_clear, counter_hit
 
 
 class LoginRateThrottle(AtomicRateThrottle):

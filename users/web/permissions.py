@@ -3,6 +3,8 @@
 from rest_framework import status
 from rest_framework.permissions import BasePermission
 
+from users.errors import VERIFICATION_REQUIRED, ApplicationError
+
 UNVERIFIED_MESSAGE = (
     "Verify your phone number first: open the link we texted you, or choose Forgot password "
     "on the sign-in page for a new one."
@@ -57,8 +59,7 @@ def _refuse_unverified(user) -> None:
     tries a refresh, which is refused too, and signs out)."""
     if not (user and user.is_authenticated and user.is_active):
         return
-    # Imported here: users.api.errors imports DRF's views, which load these permissions.
-    from users.api.errors import VERIFICATION_REQUIRED, ApplicationError
+    # Imported here: this module loads with DRF's settings, before the models may be.
     from users.credentials import selectors as credentials
 
     if not user.is_verified:

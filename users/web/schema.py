@@ -32,7 +32,7 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
 
 
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-# What any request can be answered, whatever its operation (users.api.errors codes), added to
+# What any request can be answered, whatever its operation (users.web.errors codes), added to
 # every operation by add_common_responses.
 COMMON_RESPONSES = {
     "405": "`method_not_allowed`: the path does not take this method.",

@@ -1,5 +1,5 @@
-"""Import jobs, read only, each linked to its page (users.admin.views). A job is visible to its
-owner and to super admins, as in the API."""
+"""Import jobs, read only, each linked to its page (users.admin.import_pages). A job is visible
+to its owner and to super admins, as in the API."""
 
 from datetime import timedelta
 

@@ -13,7 +13,7 @@ from rest_framework import status
 from rest_framework.throttling import SimpleRateThrottle
 
 from tests.excel import builders
-from users.api import parsers
+from users.web import parsers
 
 pytestmark = pytest.mark.django_db
 

@@ -17,10 +17,10 @@ from django.utils.html import format_html
 from django.views import View
 
 from primepre.body_limit import BodyLimit
-from users.api import errors
+from users import errors
 from users.customers.rules import CUSTOMER_FIELDS
+from users.errors import FileError
 from users.excel.columns import TEMPLATE_HEADERS
-from users.excel.errors import FileError
 from users.imports import jobs, pipeline, reports, selectors
 from users.messaging import sms
 from users.models import ImportJob
@@ -240,9 +240,7 @@ class ImportRemapView(_ImportView):
             return redirect(JOB_PAGE, job_id=job.pk)
         try:
             pipeline.preview_remap(job=job, chosen=chosen)
-        except FileError as error:
-            messages.error(request, error.message)
-        except errors.ApplicationError as error:
+        except errors.ApplicationError as error:  # a FileError among them
             messages.error(request, error.message)
         else:
             messages.success(request, "The file was read again with the columns you chose.")

@@ -13,7 +13,7 @@ NOT_BOOLEAN = "Must be true or false."
 class StrictCharField(serializers.CharField):
     """Text, and only text: a number, list, object or boolean is a 400 `invalid`."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
@@ -24,7 +24,7 @@ class StrictBooleanField(serializers.BooleanField):
 
     default_error_messages = {"invalid": NOT_BOOLEAN}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> bool:
         if data is True or data is False:
             return data
         self.fail("invalid")
