@@ -1,6 +1,7 @@
 # Two commands: `make run` (local server with a task worker) and `make test` (the suite).
-# PYTEST_ARGS passes arguments to pytest in the test targets, e.g. one test:
-#   make test PYTEST_ARGS="tests/customers/test_api.py::test_name"
+# PYTEST_ARGS passes arguments to pytest in the test targets, e.g. one test (test-all has no
+# coverage floor, which one test would fail):
+#   make test-all PYTEST_ARGS="tests/customers/test_api.py::test_name"
 # Only Python 3.11+ is needed; everything else is installed into .venv from the locked
 # requirements (every package pinned, with its hashes, compiled from requirements*.in).
 

@@ -43,7 +43,7 @@ from bench.common import (
 )
 
 DATABASE = "primepre_bench_memory"
-BUDGET_MB = 350  # DESIGN.md: web + worker during a 100,000-row import
+BUDGET_MB = 350  # docs/deploying.md: web + worker during a 100,000-row import
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MIB = 1024 * 1024
 
@@ -260,7 +260,7 @@ def main() -> None:
     )
     print(
         f"\nweb = gunicorn master + worker + reader child; budget for web + worker during an "
-        f"import: {BUDGET_MB} MB (DESIGN.md)."
+        f"import: {BUDGET_MB} MB (docs/deploying.md)."
     )
 
 
