@@ -1,4 +1,7 @@
 # Two commands: `make run` (local server with a task worker) and `make test` (the suite).
+# PYTEST_ARGS passes arguments to pytest in the test targets, e.g. one test (test-all has no
+# coverage floor, which one test would fail):
+#   make test-all PYTEST_ARGS="tests/customers/test_api.py::test_name"
 # Only Python 3.11+ is needed; everything else is installed into .venv from the locked
 # requirements (every package pinned, with its hashes, compiled from requirements*.in).
 
@@ -34,14 +37,9 @@ run: export DEBUG ?= 1
 run: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
-	$(MANAGE) ensure_local_admin
-	@echo "Serving http://$(HOST):$(PORT)/ with a task worker beside it. Ctrl+C stops both."
-	@# The trap resets itself first: `kill 0` signals this shell too, and under dash a handler
-	@# that is still set runs again for that signal, and again, until the shell crashes.
-	@trap 'trap - INT TERM; kill 0' INT TERM; \
-	  $(MANAGE) run_worker & \
-	  $(MANAGE) runserver --noreload $(HOST):$(PORT); \
-	  kill 0
+	@# The server, a task worker, and last, once the server answers, its URL and the local
+	@# admin's sign-in (bin/run-local says why it is not a shell line).
+	@$(BIN)/python bin/run-local $(HOST) $(PORT)
 
 $(VENV)/.installed-e2e: requirements.txt requirements-dev.txt requirements-e2e.txt | $(BIN)/python
 	$(PIP_INSTALL) -r requirements-e2e.txt
@@ -50,7 +48,7 @@ $(VENV)/.installed-e2e: requirements.txt requirements-dev.txt requirements-e2e.t
 # The quick suite (SQLite, or Postgres when DATABASE_URL is set), then the browser test when a
 # browser is here.
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest -m "not slow and not e2e" --cov --cov-report=term:skip-covered \
+	$(BIN)/pytest -m "not slow and not e2e" -rs --cov --cov-report=term:skip-covered \
 	  --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
 	@if [ -x /usr/bin/chromium ] && $(BIN)/python -c "import playwright" 2>/dev/null; then \
 	  $(BIN)/pytest tests/e2e -m e2e -rs; \

@@ -45,7 +45,7 @@ from bench.common import (
 )
 
 DATABASE = BENCH_DB + "_memory"
-BUDGET_MB = 350  # DESIGN.md: web + worker during a 100,000-row import
+BUDGET_MB = 350  # docs/deploying.md: web + worker during a 100,000-row import
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MIB = 1024 * 1024
 
@@ -272,7 +272,7 @@ def main() -> None:
     )
     print(
         f"\nweb = gunicorn master + worker + reader child; budget for web + worker during an "
-        f"import: {BUDGET_MB} MB (DESIGN.md)."
+        f"import: {BUDGET_MB} MB (docs/deploying.md)."
     )
 
 

@@ -1,5 +1,6 @@
 """Django-level error pages: the JSON envelope under /api/, Django's own pages elsewhere."""
 
+from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
@@ -14,7 +15,23 @@ def _is_api(request) -> bool:
 # Exempt: it answers every method, and a POST to an unknown path is a 404, not a CSRF failure.
 @csrf_exempt
 def api_not_found(request, *args, **kwargs):
-    return json_error_response(codes.NOT_FOUND, "No such endpoint.", 404)
+    message = "No such endpoint."
+    if _exists_with_a_slash(request):
+        message += f" Did you mean {request.path}/ (with a trailing slash)?"
+    return json_error_response(codes.NOT_FOUND, message, 404)
+
+
+def _exists_with_a_slash(request) -> bool:
+    """Every API path ends with a slash, and the catch-all above keeps Django's APPEND_SLASH
+    from redirecting (the path resolves, to this view), so a client that left the slash off
+    is told here instead of getting a bare 404."""
+    if request.path_info.endswith("/"):
+        return False
+    try:
+        match = resolve(request.path_info + "/", getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return match.func is not api_not_found
 
 
 def bad_request(request, exception=None):

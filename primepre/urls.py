@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from primepre import errors, health
+from primepre import errors, health, home
 from users.accounts import pages
 from users.web.schema import RedocView, SchemaView, SwaggerView
 
 urlpatterns = [
+    path("", home.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/health/", health.health, name="health"),
     path("api/schema/", SchemaView.as_view(), name="schema"),

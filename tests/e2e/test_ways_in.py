@@ -3,7 +3,7 @@ sent is caught by the file SMS backend, its link opened in the browser, the page
 and then the customer signs in with `POST /api/auth/login/` as the SPA does.
 
 Screenshots go to tests/e2e/artifacts/; with UPDATE_SCREENSHOTS=1 also to docs/images/, where
-the README's "Ways in for customers" shows them.
+docs/ways-in.md shows them.
 """
 
 import os

@@ -50,3 +50,15 @@ def test_the_procfile_names_a_web_and_a_worker_process():
 
     assert "gunicorn_config.py" in lines["web"]
     assert lines["worker"] == "python manage.py run_worker"
+
+
+def test_the_local_compose_file_serves_postgres_and_redis_where_the_defaults_look():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+    services = compose["services"]
+    assert set(services) == {"postgres", "redis"}
+    assert services["postgres"]["image"].startswith("postgres:")
+    # Trusting every connection is safe only on this machine's loopback address.
+    assert services["postgres"]["environment"]["POSTGRES_HOST_AUTH_METHOD"] == "trust"
+    assert services["postgres"]["ports"] == ["127.0.0.1:5432:5432"]
+    assert services["redis"]["ports"] == ["127.0.0.1:6379:6379"]

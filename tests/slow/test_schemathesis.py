@@ -145,8 +145,8 @@ checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "503"]
 
 
 # Where a request the schema allows may still be refused (400, and 415 for a file that is not
-# a spreadsheet): the answer depends on facts no schema can state. The README lists the same
-# ones (API, What the schema cannot say). Everywhere else, and for negative_data_rejection
+# a spreadsheet): the answer depends on facts no schema can state. docs/api.md lists the same
+# ones (What the schema says). Everywhere else, and for negative_data_rejection
 # everywhere, the schema and the server agree.
 SCHEMA_CANNOT_SAY = {
     # a password that is not the account's, a refresh token or PIN that is not a live one

@@ -21,6 +21,26 @@ def test_an_unknown_api_path_is_a_json_404(api_client):
     }
 
 
+def test_a_path_that_exists_with_a_trailing_slash_is_a_404_that_says_so(staff_client):
+    path = "/api/auth/customers/excel/bulk-create/status/6f1c2a9e-0b1d-4c3e-9f2a-1b2c3d4e5f60"
+
+    response = staff_client.get(path)
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    body = response.json()
+    assert body["code"] == "not_found"
+    assert body["message"] == f"No such endpoint. Did you mean {path}/ (with a trailing slash)?"
+    assert body["detail"] == body["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/no/such/thing", "/api/auth/customers/1/nothing"])
+def test_a_path_that_does_not_exist_with_a_slash_either_gets_no_hint(api_client, path):
+    response = api_client.post(path)
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    assert response.json()["message"] == "No such endpoint."
+
+
 def test_an_unexpected_error_is_a_json_500_without_a_traceback(staff_client, monkeypatch):
     def explode(**kwargs):
         raise RuntimeError("secret internals /srv/app.py line 12")
