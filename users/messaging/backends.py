@@ -99,15 +99,16 @@ class FileBackend:
         return SmsResult(sent=True)
 
 
+# The texts the locmem backend kept (settings.SMS_BACKEND = "locmem", the test suite's), read as
+# users.messaging.sms.outbox; emptied in place (never rebound) by the test suite per test.
+outbox: list[SmsMessage] = []
+
+
 class LocmemBackend:
-    """Keeps each text in users.messaging.sms.outbox, which the test suite empties per test."""
+    """Keeps each text in `outbox`."""
 
     def send(self, *, to: str, body: str, kind: str) -> SmsResult:
-        # Looked up at each send, not imported once, so a test that rebinds sms.outbox (as
-        # Django's tests rebind mail.outbox) still sees the texts.
-        from users.messaging import sms
-
-        sms.outbox.append(SmsMessage(to=to, body=body, kind=kind))
+        outbox.append(SmsMessage(to=to, body=body, kind=kind))
         return SmsResult(sent=True)
 
 

@@ -10,14 +10,11 @@ import time
 
 from django.conf import settings
 
-from users.messaging.backends import BACKENDS, DISABLED, SmsMessage, SmsResult
+from users.messaging.backends import BACKENDS, DISABLED, SmsResult, outbox
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["SmsResult", "SmsSender", "outbox", "sms_configured", "sms_send", "warn_if_disabled"]
-
-# The texts the locmem backend kept (settings.SMS_BACKEND = "locmem", the test suite's).
-outbox: list[SmsMessage] = []
 
 
 def sms_configured() -> bool:
