@@ -9,8 +9,8 @@ worker resumes at the checkpoint. A batch the database rejects (a customer taken
 since the preview) is redone one customer per transaction, each also advancing the checkpoint,
 so that customer fails alone.
 
-Only the worker holding the claim (job.worker_id) may advance a job: every batch re-reads the job
-under a row lock and stops if the claim moved (a worker that went quiet longer than
+Only the worker holding the lease (users.imports.leases) may advance a job: every batch re-reads
+the job under a row lock and stops if the lease moved (a worker that went quiet longer than
 IMPORT_STALE_AFTER loses its job to the next one).
 
 Nothing here queues anything: the task that runs a job (users.imports.tasks) says what happens
@@ -22,7 +22,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from functools import partial
 
 import psutil
@@ -36,13 +35,20 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F, Q
 from django.utils import timezone
 
 from users.customers import roles, selectors, services
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk, pipeline
-from users.models import CustomerChange, ImportJob, ImportRowError, ImportUndo, Role, User
+from users.imports.leases import (
+    Cancelled,
+    LostLease,
+    lease_release,
+    lease_take,
+    leased,
+    with_db_retries,
+)
+from users.models import CustomerChange, ImportJob, ImportRowError, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -51,52 +57,6 @@ OnCreated = Callable[[list[int]], None]
 
 REJECTED = "rejected"
 CUSTOMER_GONE = "customer_deleted"
-
-
-DB_RETRIES = 5
-
-
-class LostClaim(Exception):
-    """Another worker took the job over, or it was cancelled: stop without touching it."""
-
-
-class Cancelled(LostClaim):
-    """The job was cancelled (users.imports.jobs.import_job_cancel): stop before the next batch."""
-
-
-def claim(model: type[ImportJob] | type[ImportUndo], pk, worker_id: str) -> bool:
-    """Takes the job (an import, or an undo: `model`) if it is queued, or running with a stale
-    heartbeat: one conditional UPDATE, so two workers never both take it."""
-    now = timezone.now()
-    stale_before = now - timedelta(seconds=settings.IMPORT_STALE_AFTER)
-    claimable = Q(status=ImportJob.Status.QUEUED) | Q(
-        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True),
-        status=ImportJob.Status.RUNNING,
-    )
-    taken = (
-        model.objects.filter(claimable, pk=pk).update(
-            status=ImportJob.Status.RUNNING,
-            worker_id=worker_id,
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-        )
-        == 1
-    )
-    if taken:
-        model.objects.filter(pk=pk, started_at__isnull=True).update(started_at=now)
-    return taken
-
-
-def claimed(model: type[ImportJob] | type[ImportUndo], pk, worker_id: str):
-    """The job (an import, or an undo: `model`), row-locked for this transaction, if this
-    worker still holds its claim: Cancelled if it was cancelled (only an import can be),
-    LostClaim if another worker holds it."""
-    job = model.objects.select_for_update().get(pk=pk)
-    if job.status == ImportJob.Status.CANCELLED:
-        raise Cancelled
-    if job.status != ImportJob.Status.RUNNING or job.worker_id != worker_id:
-        raise LostClaim
-    return job
 
 
 def _advance(
@@ -383,7 +343,7 @@ def _run_batch(
     updates = [(index, row) for index, row in batch if row[1] == pipeline.UPDATE]
     try:
         with transaction.atomic():
-            job = claimed(ImportJob, job_id, worker_id)
+            job = leased(ImportJob, job_id, worker_id)
             if creates:
                 _insert_batch(job, creates, now)
             changed = _Updates(job, updates)
@@ -403,7 +363,7 @@ def _run_batch(
     created = updated = failed = 0
     for index, row in batch:
         with transaction.atomic():
-            job = claimed(ImportJob, job_id, worker_id)
+            job = leased(ImportJob, job_id, worker_id)
             if job.checkpoint > index:
                 continue  # done before a retry of this batch
             if row[1] == pipeline.UPDATE:
@@ -425,7 +385,7 @@ def _run_batch(
                 failed += 1
                 _advance(job, checkpoint=index + 1, failed=1)
     with transaction.atomic():
-        _advance(claimed(ImportJob, job_id, worker_id), checkpoint=end)
+        _advance(leased(ImportJob, job_id, worker_id), checkpoint=end)
     return created, updated, failed
 
 
@@ -435,7 +395,7 @@ def _rss_mb() -> float:
 
 def _finish(job_id, worker_id: str) -> ImportJob:
     with transaction.atomic():
-        job = claimed(ImportJob, job_id, worker_id)
+        job = leased(ImportJob, job_id, worker_id)
         job.status = ImportJob.Status.COMPLETE
         job.finished_at = timezone.now()
         job.message = (
@@ -479,36 +439,6 @@ def _fail(job_id, worker_id: str, message: str) -> None:
     ).update(status=ImportJob.Status.FAILED, finished_at=timezone.now(), message=message[:500])
 
 
-def _release(job_id, worker_id: str) -> bool:
-    """Hands the job back to the queue (this worker is stopping); its task queues it again.
-    False when the job is no longer this worker's to hand back (cancelled, or taken over)."""
-    return bool(
-        ImportJob.objects.filter(
-            pk=job_id, worker_id=worker_id, status=ImportJob.Status.RUNNING
-        ).update(status=ImportJob.Status.QUEUED, worker_id="", heartbeat_at=timezone.now())
-    )
-
-
-def with_db_retries(step: Callable[[], object]) -> object:
-    """Runs one step; a lost connection is reopened and the step retried with back-off."""
-    for attempt in range(DB_RETRIES + 1):
-        try:
-            return step()
-        except (OperationalError, InterfaceError) as error:
-            if attempt == DB_RETRIES:
-                raise
-            delay = min(2**attempt * 0.5, 10)
-            logger.warning(
-                "[IMPORT-RETRY] attempt=%s error=%s wait_s=%.1f",
-                attempt + 1,
-                type(error).__name__,
-                delay,
-            )
-            connection.close()
-            time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
 def _step(
     job_id,
     worker_id: str,
@@ -526,7 +456,7 @@ def _step(
     if not batch:
         # Only rows that need no insert were left: move past them.
         with transaction.atomic():
-            _advance(claimed(ImportJob, job_id, worker_id), checkpoint=end)
+            _advance(leased(ImportJob, job_id, worker_id), checkpoint=end)
         return 0, 0, 0, 0, end
     created, updated, failed = _run_batch(job_id, worker_id, batch, end, on_created)
     return len(batch), created, updated, failed, end
@@ -559,7 +489,7 @@ def import_job_run(
     "not_claimed", "lost_claim", "cancelled" (found cancelled before a batch: it stays so),
     "released" (asked to stop: the job is QUEUED again for the caller to queue) or "failed".
     With notify on, on_created(source rows) is called after each batch commits."""
-    if not with_db_retries(partial(claim, ImportJob, job_id, worker_id)):
+    if not with_db_retries(partial(lease_take, ImportJob, job_id, worker_id)):
         logger.info("[IMPORT-SKIP] job=%s reason=not_claimable", job_id)
         return "not_claimed"
     started = time.monotonic()
@@ -579,8 +509,8 @@ def import_job_run(
     try:
         while True:
             if should_stop():
-                if not with_db_retries(partial(_release, job_id, worker_id)):
-                    raise LostClaim
+                if not with_db_retries(partial(lease_release, ImportJob, job_id, worker_id)):
+                    raise LostLease
                 logger.info("[IMPORT-RELEASE] job=%s worker=%s", job_id, worker_id)
                 return "released"
             batch_started = time.monotonic()
@@ -610,7 +540,7 @@ def import_job_run(
     except Cancelled:
         logger.info("[IMPORT-CANCELLED] job=%s worker=%s batches=%s", job_id, worker_id, batches)
         return "cancelled"
-    except LostClaim:
+    except LostLease:
         if ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.CANCELLED).exists():
             logger.info(
                 "[IMPORT-CANCELLED] job=%s worker=%s batches=%s", job_id, worker_id, batches
