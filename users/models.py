@@ -202,8 +202,11 @@ class ImportJobQuerySet(models.QuerySet):
         return super().update(**kwargs)
 
 
-class ImportJob(models.Model):
-    """One uploaded file, from preview to the last created customer."""
+class LeasedJob(models.Model):
+    """What an import (ImportJob) and the undo of one (ImportUndo) share: both are jobs run in
+    batches by the worker holding their lease (users.imports.leases: worker_id, heartbeat_at,
+    attempts), from queued to a finished status, with a message for the person who asked.
+    The checkpoint stays with each: an import counts rows, an undo walks ids."""
 
     class Status(models.TextChoices):
         PARSED = "PARSED", "Parsed"
@@ -212,6 +215,29 @@ class ImportJob(models.Model):
         COMPLETE = "COMPLETE", "Complete"
         FAILED = "FAILED", "Failed"
         CANCELLED = "CANCELLED", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    FINISHED_STATUSES = (Status.COMPLETE, Status.FAILED, Status.CANCELLED)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    message = models.CharField(max_length=500, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+
+class ImportJob(LeasedJob):
+    """One uploaded file, from preview to the last created customer."""
 
     class Mode(models.TextChoices):
         CREATE = "create", "Create new customers"
@@ -223,17 +249,16 @@ class ImportJob(models.Model):
         EMAIL = "email", "Email"
         SHIPPING_MARK = "shipping_mark", "Shipping mark"
 
-    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
-    FINISHED_STATUSES = (Status.COMPLETE, Status.FAILED, Status.CANCELLED)
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="import_jobs")
     mode = models.CharField(max_length=11, choices=Mode.choices, default=Mode.CREATE)
     match = models.CharField(max_length=13, choices=Match.choices, default=Match.PHONE)
     # Whether a blank cell of an optional text field (email, company, nickname) erases it.
     blank_clears = models.BooleanField(default=False)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PARSED)
-    message = models.CharField(max_length=500, blank=True, default="")
+    # An import waits for its confirmation before it is queued.
+    status = models.CharField(
+        max_length=10, choices=LeasedJob.Status.choices, default=LeasedJob.Status.PARSED
+    )
     file_name = models.CharField(max_length=255, blank=True, default="")
     file_size = models.PositiveBigIntegerField(default=0)
     file_sha256 = models.CharField(max_length=64, blank=True, default="")
@@ -263,9 +288,6 @@ class ImportJob(models.Model):
     sms_sent_count = models.PositiveIntegerField(default=0)
     sms_failed_count = models.PositiveIntegerField(default=0)
     checkpoint = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker_id = models.CharField(max_length=64, blank=True, default="")
     task_result_id = models.CharField(max_length=64, blank=True, default="")
     # When the stored rows were deleted (users.imports.jobs.import_jobs_prune): the counts stay.
     rows_pruned_at = models.DateTimeField(null=True, blank=True)
@@ -275,16 +297,9 @@ class ImportJob(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ImportJobQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(LeasedJob.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "idempotency_key"], name="import_job_owner_idempotency_key"
@@ -402,9 +417,9 @@ class CustomerChange(models.Model):
         return f"Change of user {self.customer_id} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
-class ImportUndo(models.Model):
+class ImportUndo(LeasedJob):
     """Undoing an import: deleting the customers it created and restoring the fields it
-    updated, in batches from a checkpoint, by the worker holding the claim (as an import runs).
+    updated, in batches from a checkpoint, by the worker holding the lease (as an import runs).
 
     `phase` says which list the checkpoint walks: "changes" (the import's CustomerChanges, by
     id), then "created" (the customers it created, by id)."""
@@ -413,10 +428,6 @@ class ImportUndo(models.Model):
     requested_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    status = models.CharField(
-        max_length=10, choices=ImportJob.Status.choices, default=ImportJob.Status.QUEUED
-    )
-    message = models.CharField(max_length=500, blank=True, default="")
     phase = models.CharField(max_length=8, default="changes")
     checkpoint = models.PositiveBigIntegerField(default=0)
     to_delete_count = models.PositiveIntegerField(default=0)
@@ -424,18 +435,8 @@ class ImportUndo(models.Model):
     deleted_count = models.PositiveIntegerField(default=0)
     restored_count = models.PositiveIntegerField(default=0)
     kept_count = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker_id = models.CharField(max_length=64, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ImportJobQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(LeasedJob.Meta):
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
 
     def __str__(self) -> str:
