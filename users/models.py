@@ -339,10 +339,8 @@ class ImportJob(LeasedJob):
 class ImportChunk(models.Model):
     """A slice of an import's rows, stored compactly so a job is read one slice at a time.
 
-    `rows` holds CHUNK_ROWS rows as [source_row, outcome, raw cells, values, mark_generated],
-    as JSON text (users.imports.pipeline reads and writes it): outcome is the preview's verdict
-    (c create, i invalid, e existing duplicate, b batch duplicate), values the normalised fields
-    in CUSTOMER_FIELDS order (users.customers.rules).
+    `rows` holds CHUNK_ROWS rows as JSON text, written and read only by
+    users.imports.stored_rows (StoredRow says what each row holds, Outcome its verdict).
     """
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")

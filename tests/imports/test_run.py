@@ -11,8 +11,8 @@ from django.utils import timezone
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import customer_record, phone, preview, queue, records, run
 from users.customers.rules import CUSTOMER_FIELDS
-from users.imports import pipeline
 from users.imports import run as runner
+from users.imports import stored_rows
 from users.models import ImportChunk, ImportJob, ImportRowError, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -88,7 +88,7 @@ def test_imported_customers_have_no_usable_password_and_know_their_origin(owner)
 def test_a_row_stored_before_a_field_was_added_takes_that_field_s_default(owner):
     job = queue(preview(owner, records(2)))
     for chunk in job.chunks.all():
-        rows = pipeline.chunk_decode(chunk.rows)
+        rows = json.loads(chunk.rows)
         for row in rows:
             row[3] = row[3][: CUSTOMER_FIELDS.index("user_type")]
         ImportChunk.objects.filter(pk=chunk.pk).update(rows=json.dumps(rows))
@@ -371,16 +371,16 @@ def test_names_holding_the_characters_a_bulk_load_escapes_are_stored_exactly(own
 
 def test_each_stored_chunk_is_read_once_however_batches_fall_across_chunks(owner, monkeypatch):
     # Chunks of 7 rows and batches of 10: batches begin and end inside chunks.
-    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(stored_rows, "CHUNK_ROWS", 7)
     job = queue(preview(owner, records(30)))
     read = []
-    original = pipeline.chunk_rows
+    original = stored_rows.chunk_read
 
     def counting(job_id, index):
         read.append(index)
         return original(job_id, index)
 
-    monkeypatch.setattr(pipeline, "chunk_rows", counting)
+    monkeypatch.setattr(stored_rows, "chunk_read", counting)
 
     run(job)
 

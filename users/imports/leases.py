@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from enum import StrEnum
 from typing import TypeVar
 
 from django.conf import settings
@@ -28,6 +29,18 @@ DB_RETRIES = 5
 
 Job = TypeVar("Job", ImportJob, ImportUndo)
 T = TypeVar("T")
+
+
+class RunOutcome(StrEnum):
+    """What one worker's run of a job (users.imports.run, users.imports.undo) came to. The
+    values are what the task reports as its result, and stay as they were."""
+
+    COMPLETE = "complete"
+    NOT_TAKEN = "not_claimed"  # queued for nobody: not queued, or another worker holds it
+    LOST_LEASE = "lost_claim"  # another worker took it over mid-run
+    CANCELLED = "cancelled"  # found cancelled before a batch (only an import can be): it stays so
+    RELEASED = "released"  # asked to stop: QUEUED again, for the caller to queue
+    FAILED = "failed"  # an internal error: the job is FAILED, what it did stays done
 
 
 class LostLease(Exception):

@@ -41,7 +41,7 @@ from users.customers.rules import (
     TOO_LONG,
     FieldProblem,
 )
-from users.excel.cells import CutText, cell_to_text, cut_cell, finite
+from users.excel.cells import CutText, cell_to_text, cut_cell
 from users.excel.columns import (
     REQUIRED_FIELDS,
     ColumnMap,
@@ -50,23 +50,11 @@ from users.excel.columns import (
     map_legacy,
 )
 from users.excel.errors import FILE_TOO_LARGE, NO_DATA, TOO_MANY_ROWS, FileError
-from users.imports import bulk
+from users.imports import bulk, stored_rows
+from users.imports.stored_rows import Outcome, StoredRow
 from users.models import ImportChunk, ImportJob, ImportRowError, User
 
 logger = logging.getLogger(__name__)
-
-# Outcomes, one letter each as stored in ImportChunk.rows.
-CREATE = "c"
-INVALID = "i"
-EXISTING = "e"
-BATCH = "b"
-UPDATE = "u"
-UNCHANGED = "n"
-AMBIGUOUS = "a"
-NO_MATCH = "m"
-# What the run writes; every other outcome is reported, not written.
-TO_WRITE = (CREATE, UPDATE)
-NOT_WRITTEN = (INVALID, EXISTING, BATCH, AMBIGUOUS, NO_MATCH)
 
 AMBIGUOUS_MATCH = "ambiguous_match"
 NO_MATCH_CODE = "no_match"
@@ -75,8 +63,8 @@ NO_MATCH_CODE = "no_match"
 # changes them.
 CLEARABLE_FIELDS = ("email", "company_name", "nickname")
 
-# Rows per stored chunk; the worker's batches default to the same (IMPORT_BATCH_SIZE).
-CHUNK_ROWS = 1000
+# Rows per block of the spool between the stages.
+SPOOL_BLOCK_ROWS = 1000
 LOOKUP_CHUNK = 1000
 FIELD_LABELS = {
     "shipping_mark": "Shipping mark",
@@ -165,7 +153,7 @@ class Classified:
     matched: dict[int, int] = field(default_factory=dict)
     changes: dict[int, list[list]] = field(default_factory=dict)
 
-    def count(self, outcome: str) -> int:
+    def count(self, outcome: Outcome) -> int:
         return self.outcomes.count(ord(outcome))
 
 
@@ -537,7 +525,7 @@ def classify(
     when roles.import_refusal refuses the change; `values_of(indexes)` gives those rows'
     cleaned values. A row matching nothing is created (update) or reported as no_match
     (update_only)."""
-    result = Classified(outcomes=bytearray(ord(INVALID) for _ in keys))
+    result = Classified(outcomes=bytearray(ord(Outcome.INVALID) for _ in keys))
     valid = [k for k in keys if k.valid]
     stored: dict[int, selectors.Stored] = {}
     if options.updates:
@@ -559,12 +547,12 @@ def classify(
         if customer_id is not None:
             others = [(name, h) for name, h in held if h.id != customer_id]
             if others:
-                result.outcomes[k.index] = ord(AMBIGUOUS)
+                result.outcomes[k.index] = ord(Outcome.AMBIGUOUS)
                 ambiguous.append((k, customer_id, others))
                 continue
             problems = _batch_problems(k, seen, (("customer", customer_id),))
             if problems:
-                result.outcomes[k.index] = ord(BATCH)
+                result.outcomes[k.index] = ord(Outcome.BATCH)
                 result.problems[k.index] = problems
                 continue
             changes = row_changes(
@@ -579,28 +567,28 @@ def classify(
                 fields=[name for name, _old, _new in changes],
             )
             if refusal is not None:
-                result.outcomes[k.index] = ord(EXISTING)
+                result.outcomes[k.index] = ord(Outcome.EXISTING)
                 result.problems[k.index] = _refused(k, refusal)
                 continue
             result.matched[k.index] = customer_id
             if changes:
-                result.outcomes[k.index] = ord(UPDATE)
+                result.outcomes[k.index] = ord(Outcome.UPDATE)
                 result.changes[k.index] = changes
             else:
-                result.outcomes[k.index] = ord(UNCHANGED)
+                result.outcomes[k.index] = ord(Outcome.UNCHANGED)
             seen.add("customer", customer_id, k.row)
             for name, value in k.unique_items():
                 if value:
                     seen.add(name, value, k.row)
             continue
         if held:
-            result.outcomes[k.index] = ord(EXISTING)
+            result.outcomes[k.index] = ord(Outcome.EXISTING)
             result.problems[k.index] = services.duplicate_problems(k.unique_values(), held)
             continue
         if options.mode == ImportJob.Mode.UPDATE_ONLY:
             label = FIELD_LABELS[options.match].lower()
             value = k.unique_values()[options.match] or ""
-            result.outcomes[k.index] = ord(NO_MATCH)
+            result.outcomes[k.index] = ord(Outcome.NO_MATCH)
             result.problems[k.index] = [
                 FieldProblem(
                     options.match,
@@ -612,13 +600,13 @@ def classify(
             continue
         if k.create_problems:
             result.problems[k.index] = list(k.create_problems)
-            continue  # stays INVALID: it would be created, and lacks what a create needs
+            continue  # stays Outcome.INVALID: it would be created, and lacks what a create needs
         problems = _batch_problems(k, seen)
         if problems:
-            result.outcomes[k.index] = ord(BATCH)
+            result.outcomes[k.index] = ord(Outcome.BATCH)
             result.problems[k.index] = problems
             continue
-        result.outcomes[k.index] = ord(CREATE)
+        result.outcomes[k.index] = ord(Outcome.CREATE)
         for name, value in k.unique_items():
             if value:
                 seen.add(name, value, k.row)
@@ -635,11 +623,11 @@ def classify(
     # Rows to create get their marks first; duplicates after them, only to show the mark they
     # would have had (they take none from a row that is created). A matched row keeps the
     # customer's mark.
-    needing = [k for k in valid if result.outcomes[k.index] == ord(CREATE) and not k.mark]
+    needing = [k for k in valid if result.outcomes[k.index] == ord(Outcome.CREATE) and not k.mark]
     needing += [
         k
         for k in valid
-        if result.outcomes[k.index] in (ord(EXISTING), ord(BATCH))
+        if result.outcomes[k.index] in (ord(Outcome.EXISTING), ord(Outcome.BATCH))
         and k.index not in result.matched
         and not k.mark
         and not k.create_problems
@@ -728,7 +716,7 @@ def preview_create(
                 parsed.problems += carried[parsed.row]
             problems = [(p.field, p.code, p.message, p.value) for p in parsed.problems]
             block.append((parsed.row, parsed.raw, parsed.values, problems, parsed.given))
-            if len(block) == CHUNK_ROWS:
+            if len(block) == SPOOL_BLOCK_ROWS:
                 _spool_block(spool, block)
                 block = []
             keys.append(_keys_of(index, parsed))
@@ -777,7 +765,7 @@ _BLOCK_LENGTH = struct.Struct("<Q")
 
 
 def _spool_block(spool, block: list[tuple]) -> None:
-    """Rows to the spool as one marshalled block of up to CHUNK_ROWS, behind its length: read
+    """Rows to the spool as one marshalled block of up to SPOOL_BLOCK_ROWS, behind its length: read
     back whole, a block costs 1.5 us a row against 16 us for marshal.load row by row."""
     if block:
         data = marshal.dumps(block)
@@ -828,31 +816,6 @@ def values_list(values: dict[str, object]) -> list:
     return [values.get(name) for name in CUSTOMER_FIELDS]
 
 
-def row_values(row: list) -> dict[str, object]:
-    """A stored row's normalised fields by name. Rows stored before a field was added hold
-    fewer values; the missing fields are left out (the model's default applies)."""
-    return dict(zip(CUSTOMER_FIELDS, row[3], strict=False))
-
-
-def matched_customer(row: list) -> int | None:
-    """The id of the customer a stored row updates (or matched unchanged), if any."""
-    return row[5] if len(row) > 5 else None
-
-
-def changes_of(row: list) -> list[list]:
-    """[field, old, new] of a stored row to update, as the preview found them."""
-    return row[6] if len(row) > 6 else []
-
-
-def candidate(row: list) -> dict[str, object]:
-    """A stored row as the preview lists it (and as the legacy confirm body sends it back)."""
-    return {
-        "source_row_number": row[0],
-        **row_values(row),
-        "shipping_mark_generated": bool(row[4]),
-    }
-
-
 def _mapping_json(column_map: ColumnMap, width: int, sheet: str | None) -> dict:
     return {
         "sheet": storable(sheet),
@@ -883,14 +846,14 @@ def _store(
         "column_mapping": _mapping_json(column_map, width, source.sheet_name),
         "headers": storable(column_map.headers),
         "total_rows": total,
-        "invalid_count": classified.count(INVALID),
-        "existing_duplicate_count": classified.count(EXISTING),
-        "batch_duplicate_count": classified.count(BATCH),
-        "to_create_count": classified.count(CREATE),
-        "to_update_count": classified.count(UPDATE),
-        "unchanged_count": classified.count(UNCHANGED),
-        "ambiguous_count": classified.count(AMBIGUOUS),
-        "no_match_count": classified.count(NO_MATCH),
+        "invalid_count": classified.count(Outcome.INVALID),
+        "existing_duplicate_count": classified.count(Outcome.EXISTING),
+        "batch_duplicate_count": classified.count(Outcome.BATCH),
+        "to_create_count": classified.count(Outcome.CREATE),
+        "to_update_count": classified.count(Outcome.UPDATE),
+        "unchanged_count": classified.count(Outcome.UNCHANGED),
+        "ambiguous_count": classified.count(Outcome.AMBIGUOUS),
+        "no_match_count": classified.count(Outcome.NO_MATCH),
     }
     with transaction.atomic():
         if replacing is None:
@@ -912,40 +875,44 @@ def _store(
             for name, value in preview.items():
                 setattr(job, name, value)
             job.save(update_fields=[*preview, "updated_at"])
-        chunk: list = []
+        chunk: list[StoredRow] = []
         errors: list[tuple] = []
         for index, parsed in _spooled(spool):
-            outcome = chr(classified.outcomes[index])
             problems = parsed.problems or classified.problems.get(index, [])
-            values = parsed.values
-            generated = index in classified.generated_marks
-            if generated:
-                values = {**values, "shipping_mark": classified.generated_marks[index]}
-            stored_row = [
-                parsed.row,
-                outcome,
-                storable(parsed.raw),
-                values_list(values),
-                int(generated),
-            ]
-            if index in classified.matched:
-                # Changes hold cleaned and stored values only: no NUL can be among them.
-                stored_row += [classified.matched[index], classified.changes.get(index, [])]
-            chunk.append(stored_row)
+            chunk.append(_stored_row(index, parsed, classified))
             errors.extend(
                 (parsed.row, index, p.field, p.code, p.message, storable(str(p.value)[:_VALUE_CAP]))
                 for p in problems
             )
-            if len(chunk) == CHUNK_ROWS:
-                _flush_chunk(job, index // CHUNK_ROWS, chunk)
+            if len(chunk) == stored_rows.CHUNK_ROWS:
+                stored_rows.chunk_store(job.pk, index // stored_rows.CHUNK_ROWS, chunk)
                 chunk = []
             if len(errors) >= 2000:
                 _insert_errors(job, errors)
                 errors = []
         if chunk:
-            _flush_chunk(job, (total - 1) // CHUNK_ROWS, chunk)
+            stored_rows.chunk_store(job.pk, (total - 1) // stored_rows.CHUNK_ROWS, chunk)
         _insert_errors(job, errors)
     return job
+
+
+def _stored_row(index: int, parsed: ParsedRow, classified: Classified) -> StoredRow:
+    """The row at `index` as stored: its verdict, its cells, its values (with the mark the
+    import chose, if it chose one) and, to update, its customer and changes."""
+    values = parsed.values
+    generated = index in classified.generated_marks
+    if generated:
+        values = {**values, "shipping_mark": classified.generated_marks[index]}
+    return StoredRow(
+        source_row=parsed.row,
+        outcome=stored_rows.OUTCOMES[chr(classified.outcomes[index])],
+        raw=storable(parsed.raw),
+        values=values_list(values),
+        mark_generated=generated,
+        # Changes hold cleaned and stored values only: no NUL can be among them.
+        customer_id=classified.matched.get(index),
+        changes=classified.changes.get(index, ()),
+    )
 
 
 def _insert_errors(job: ImportJob, errors: list[tuple]) -> None:
@@ -958,46 +925,6 @@ def _insert_errors(job: ImportJob, errors: list[tuple]) -> None:
             rows=errors,
             shared={"job": job.pk, "at_run": False},
         )
-
-
-def stored_chunks(job_id, *, start: int = 0) -> Iterator[tuple[int, list]]:
-    """(chunk index, its rows) from chunk `start` on, in file order, one chunk in memory at a
-    time (chunks are numbered 0, 1, 2... with CHUNK_ROWS rows each)."""
-    index = start
-    while (rows := chunk_rows(job_id, index)) is not None:
-        yield index, rows
-        index += 1
-
-
-def chunk_rows(job_id, index: int) -> list | None:
-    """The rows of one stored chunk, or None past the last."""
-    text = (
-        ImportChunk.objects.filter(job_id=job_id, index=index)
-        .values_list("rows", flat=True)
-        .first()
-    )
-    return None if text is None else chunk_decode(text)
-
-
-def chunk_decode(text: str) -> list:
-    return json.loads(text)
-
-
-def _chunk_encode(rows: list) -> str:
-    """Compact JSON text: it reads back exactly (str, int, float, bool, None) and costs Postgres
-    nothing to store, where jsonb is parsed and rebuilt on the way in and out (10 ms against
-    7 ms to write a 1,000-row chunk, 7 against 4 to read one, measured). A NaN or infinity
-    (which the readers never yield, and JSON cannot hold) is stored as the text Excel shows."""
-    try:
-        return json.dumps(rows, separators=(",", ":"), allow_nan=False)
-    except ValueError:
-        return json.dumps(finite(rows), separators=(",", ":"), allow_nan=False)
-
-
-def _flush_chunk(job: ImportJob, index: int, rows: list) -> None:
-    ImportChunk.objects.create(
-        job=job, index=index, first_row=index * CHUNK_ROWS, rows=_chunk_encode(rows)
-    )
 
 
 # --- remap: a stored upload read again with another column mapping --------------------------
@@ -1060,9 +987,8 @@ def preview_remap(*, job: ImportJob, chosen: dict) -> ImportJob:
     def rows() -> Iterator[tuple[int, list]]:
         if layout == "header":
             yield header_row, list(job.headers)
-        for _, chunk in stored_chunks(job.pk):
-            for row in chunk:
-                yield row[0], restored_cells(row[2])
+        for row in stored_rows.StoredRows(job.pk):
+            yield row.source_row, restored_cells(row.raw)
 
     source = PreviewSource(
         file_name=job.file_name,

@@ -11,37 +11,32 @@ from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.columns import LEGACY_LAYOUT, REQUIRED_FIELDS, TEMPLATE_HEADERS, column_letter
 from users.imports import pipeline
 from users.imports.jobs import estimated_seconds
-from users.models import ImportChunk, ImportJob, ImportRowError, User
+from users.imports.stored_rows import NOT_WRITTEN, Outcome, StoredRow, StoredRows
+from users.models import ImportJob, ImportRowError, User
 
 # Preview lists by name, and the outcomes each holds.
-LISTS = {
+LISTS: dict[str, tuple[Outcome, ...]] = {
     "candidates": (
-        pipeline.CREATE,
-        pipeline.EXISTING,
-        pipeline.BATCH,
-        pipeline.UPDATE,
-        pipeline.UNCHANGED,
-        pipeline.AMBIGUOUS,
-        pipeline.NO_MATCH,
+        Outcome.CREATE,
+        Outcome.EXISTING,
+        Outcome.BATCH,
+        Outcome.UPDATE,
+        Outcome.UNCHANGED,
+        Outcome.AMBIGUOUS,
+        Outcome.NO_MATCH,
     ),
-    "invalid": (pipeline.INVALID,),
-    "existing": (pipeline.EXISTING,),
-    "batch": (pipeline.BATCH,),
-    "create": (pipeline.CREATE,),
-    "update": (pipeline.UPDATE,),
-    "unchanged": (pipeline.UNCHANGED,),
-    "ambiguous": (pipeline.AMBIGUOUS,),
-    "no_match": (pipeline.NO_MATCH,),
+    "invalid": (Outcome.INVALID,),
+    "existing": (Outcome.EXISTING,),
+    "batch": (Outcome.BATCH,),
+    "create": (Outcome.CREATE,),
+    "update": (Outcome.UPDATE,),
+    "unchanged": (Outcome.UNCHANGED,),
+    "ambiguous": (Outcome.AMBIGUOUS,),
+    "no_match": (Outcome.NO_MATCH,),
 }
 # The lists an upload's answer carries (each row once); "candidates" is only paged.
 PREVIEW_LISTS = ("invalid", "existing", "batch", "create", "update", "ambiguous", "no_match")
 STATUS_LIST_LIMIT = 100
-
-
-def stored_rows(job: ImportJob) -> Iterator[list]:
-    """Every stored row of the job in file order, one chunk in memory at a time."""
-    for _, rows in pipeline.stored_chunks(job.pk):
-        yield from rows
 
 
 def column_names(job: ImportJob, width: int) -> list[str]:
@@ -106,19 +101,19 @@ def list_totals(job: ImportJob) -> dict[str, int]:
 
 def _collect(
     job: ImportJob, names: tuple[str, ...], *, offset: int, limit: int
-) -> dict[str, list[list]]:
+) -> dict[str, list[StoredRow]]:
     """The stored rows of each named list, from `offset`, at most `limit` each: one scan, which
     stops as soon as every list has what it can have (the job's counts say how many that is)."""
     totals = list_totals(job)
     wanted = {name: LISTS[name] for name in names}
     missing = {name: min(limit, max(0, totals[name] - offset)) for name in names}
     seen = dict.fromkeys(names, 0)
-    found: dict[str, list[list]] = {name: [] for name in names}
+    found: dict[str, list[StoredRow]] = {name: [] for name in names}
     if not any(missing.values()):
         return found
-    for row in stored_rows(job):
+    for row in StoredRows(job.pk):
         for name, outcomes in wanted.items():
-            if row[1] in outcomes:
+            if row.outcome in outcomes:
                 if seen[name] >= offset and missing[name]:
                     found[name].append(row)
                     missing[name] -= 1
@@ -128,18 +123,18 @@ def _collect(
     return found
 
 
-def _existing_customers(rows: list[list], viewer: User) -> dict[int, list[dict]]:
+def _existing_customers(rows: list[StoredRow], viewer: User) -> dict[int, list[dict]]:
     """For rows that clash with stored users: those `viewer` may see (roles.visible), in two
     queries. A row that clashes with an account hidden from them still says which of its
     values is taken, and names nobody."""
     if not rows:
         return {}
-    values = [pipeline.row_values(row) for row in rows]
+    values = [row.fields() for row in rows]
     clashes = selectors.Clashes(values)
     held = [clashes.of(value) for value in values]
     shown = selectors.visible_ids(actor=viewer, ids=(user.id for h in held for _, user in h))
     return {
-        row[0]: [
+        row.source_row: [
             {
                 "id": user.id,
                 "phone": user.phone,
@@ -155,16 +150,16 @@ def _existing_customers(rows: list[list], viewer: User) -> dict[int, list[dict]]
     }
 
 
-def list_entries(job: ImportJob, name: str, rows: list[list], *, viewer: User) -> list[dict]:
+def list_entries(job: ImportJob, name: str, rows: list[StoredRow], *, viewer: User) -> list[dict]:
     """Shapes stored rows for one preview list, as the SPA reads them, for `viewer`."""
-    errors = _errors_by_row(job, {row[0] for row in rows})
+    errors = _errors_by_row(job, {row.source_row for row in rows})
     if name == "invalid":
         return [
             {
-                "source_row_number": row[0],
-                "reason": reason(errors.get(row[0], [])),
-                "raw_data": raw_data(job, row[2]),
-                "errors": [error_json(e) for e in errors.get(row[0], [])],
+                "source_row_number": row.source_row,
+                "reason": reason(errors.get(row.source_row, [])),
+                "raw_data": raw_data(job, row.raw),
+                "errors": [error_json(e) for e in errors.get(row.source_row, [])],
             }
             for row in rows
         ]
@@ -172,34 +167,33 @@ def list_entries(job: ImportJob, name: str, rows: list[list], *, viewer: User) -
         customers = _existing_customers(rows, viewer)
         return [
             {
-                "candidate": pipeline.candidate(row),
-                "reason": reason(errors.get(row[0], [])),
-                "existing_customers": customers.get(row[0], []),
+                "candidate": row.candidate(),
+                "reason": reason(errors.get(row.source_row, [])),
+                "existing_customers": customers.get(row.source_row, []),
             }
             for row in rows
         ]
     if name in ("batch", "ambiguous", "no_match"):
         return [
             {
-                "candidate": pipeline.candidate(row),
-                "reason": reason(errors.get(row[0], [])),
-                "errors": [error_json(e) for e in errors.get(row[0], [])],
+                "candidate": row.candidate(),
+                "reason": reason(errors.get(row.source_row, [])),
+                "errors": [error_json(e) for e in errors.get(row.source_row, [])],
             }
             for row in rows
         ]
     if name in ("update", "unchanged"):
         return [
             {
-                "source_row_number": row[0],
-                "customer_id": pipeline.matched_customer(row),
+                "source_row_number": row.source_row,
+                "customer_id": row.customer_id,
                 "changes": [
-                    {"field": field, "old": old, "new": new}
-                    for field, old, new in pipeline.changes_of(row)
+                    {"field": field, "old": old, "new": new} for field, old, new in row.changes
                 ],
             }
             for row in rows
         ]
-    return [pipeline.candidate(row) for row in rows]
+    return [row.candidate() for row in rows]
 
 
 def column_mapping(job: ImportJob) -> dict[str, str]:
@@ -420,18 +414,18 @@ def progress_percent(job: ImportJob) -> int:
     return min(99, math.floor(done * 100 / job.to_write_count))
 
 
-def not_created_rows(job: ImportJob) -> Iterator[tuple[list, list[ImportRowError]]]:
+def not_created_rows(job: ImportJob) -> Iterator[tuple[StoredRow, list[ImportRowError]]]:
     """Every row of the upload that was not created, with its reasons, in file order: invalid,
     duplicates, and rows that failed while running."""
-    for _, rows in pipeline.stored_chunks(job.pk):
-        errors = _errors_by_row(job, {row[0] for row in rows})
+    for rows in StoredRows(job.pk).chunks():
+        errors = _errors_by_row(job, {row.source_row for row in rows})
         for row in rows:
-            row_errors = errors.get(row[0], [])
-            if row[1] in pipeline.NOT_WRITTEN or any(e.at_run for e in row_errors):
+            row_errors = errors.get(row.source_row, [])
+            if row.outcome in NOT_WRITTEN or any(e.at_run for e in row_errors):
                 yield row, row_errors
 
 
-def first_not_created(job: ImportJob, limit: int) -> list[tuple[list, list[ImportRowError]]]:
+def first_not_created(job: ImportJob, limit: int) -> list[tuple[StoredRow, list[ImportRowError]]]:
     """The first `limit` rows not created, with their reasons, reading only the chunks that hold
     them (a status poll must stay cheap while a 100,000-row job runs). Every row not created has
     at least one ImportRowError, which says where the row is."""
@@ -443,15 +437,9 @@ def first_not_created(job: ImportJob, limit: int) -> list[tuple[list, list[Impor
     )
     if not positions:
         return []
-    chunks = {
-        index: pipeline.chunk_decode(text)
-        for index, text in ImportChunk.objects.filter(
-            job=job, index__in={p // pipeline.CHUNK_ROWS for p in positions}
-        ).values_list("index", "rows")
-    }
-    rows = [chunks[p // pipeline.CHUNK_ROWS][p % pipeline.CHUNK_ROWS] for p in positions]
-    errors = _errors_by_row(job, {row[0] for row in rows})
-    return [(row, errors.get(row[0], [])) for row in rows]
+    rows = StoredRows(job.pk).at(positions)
+    errors = _errors_by_row(job, {row.source_row for row in rows})
+    return [(row, errors.get(row.source_row, [])) for row in rows]
 
 
 def job_status(job: ImportJob, *, viewer: User) -> dict:
@@ -460,10 +448,10 @@ def job_status(job: ImportJob, *, viewer: User) -> dict:
     finished = job.status in ImportJob.FINISHED_STATUSES
     failed_rows = [
         {
-            "row": row[0],
+            "row": row.source_row,
             "reason": reason(row_errors),
             "codes": sorted({e.code for e in row_errors}),
-            "data": raw_data(job, row[2]),
+            "data": raw_data(job, row.raw),
         }
         for row, row_errors in first_not_created(job, STATUS_LIST_LIMIT)
     ]
@@ -569,7 +557,7 @@ def failed_rows_table(job: ImportJob) -> tuple[list[str], Iterator[list]]:
 
     def rows() -> Iterator[list]:
         for row, row_errors in not_created_rows(job):
-            cells, _ = pipeline.bounded_raw(row[2][:width])
+            cells, _ = pipeline.bounded_raw(row.raw[:width])
             cells += [None] * (width - len(cells))
             yield [*cells, reason(row_errors) or "Not created."]
 

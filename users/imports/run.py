@@ -21,7 +21,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 
 import psutil
@@ -39,20 +39,24 @@ from django.utils import timezone
 
 from users.customers import roles, selectors, services
 from users.customers.rules import CUSTOMER_FIELDS
-from users.imports import bulk, pipeline
+from users.imports import bulk
 from users.imports.leases import (
     Cancelled,
     LostLease,
+    RunOutcome,
     lease_release,
     lease_take,
     leased,
     with_db_retries,
 )
+from users.imports.stored_rows import TO_WRITE, Outcome, StoredRow, StoredRows
 from users.models import CustomerChange, ImportJob, ImportRowError, Role, User
 
 logger = logging.getLogger(__name__)
 
 OnCreated = Callable[[list[int]], None]
+# Rows of one batch, each with its position in the file.
+Batch = list[tuple[int, StoredRow]]
 
 
 REJECTED = "rejected"
@@ -87,40 +91,14 @@ def _advance(
     )
 
 
-class StoredRows:
-    """A job's stored rows from any index on, one chunk in memory at a time; the chunk the last
-    batch ended in is kept, so batches that share a chunk read and decode it once."""
-
-    def __init__(self, job_id, *, total: int):
-        self.job_id = job_id
-        self.total = total
-        self._index: int | None = None
-        self._rows: list = []
-
-    def _chunk(self, index: int) -> list:
-        if index != self._index:
-            self._rows = pipeline.chunk_rows(self.job_id, index) or []
-            self._index = index
-        return self._rows
-
-    def starting_at(self, start: int) -> Iterator[tuple[int, list]]:
-        """(index, stored row) from `start` on."""
-        for index in range(start, self.total):
-            offset = index % pipeline.CHUNK_ROWS
-            rows = self._chunk(index // pipeline.CHUNK_ROWS)
-            if offset >= len(rows):
-                return  # rows deleted under a running job: nothing more to read
-            yield index, rows[offset]
-
-
-def _next_batch(stored: StoredRows, start: int, size: int) -> tuple[list[tuple[int, list]], int]:
+def _next_batch(stored: StoredRows, start: int, size: int) -> tuple[Batch, int]:
     """Up to `size` rows to write (create or update) from `start`, and the index just after the
     last row read."""
-    batch: list[tuple[int, list]] = []
+    batch: Batch = []
     end = start
     for index, row in stored.starting_at(start):
         end = index + 1
-        if row[1] in pipeline.TO_WRITE:
+        if row.outcome in TO_WRITE:
             batch.append((index, row))
             if len(batch) == size:
                 break
@@ -133,15 +111,15 @@ def _unusable_password() -> str:
     return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
 
 
-def _customer(job: ImportJob, row: list, now) -> User:
-    values = pipeline.row_values(row)
+def _customer(job: ImportJob, row: StoredRow, now) -> User:
+    values = row.fields()
     return User(
         **values,
         user_role=Role.CUSTOMER,
         password=_unusable_password(),
         created_by_id=job.owner_id,
         import_job_id=job.pk,
-        source_row=row[0],
+        source_row=row.source_row,
         date_joined=now,
     )
 
@@ -150,16 +128,16 @@ _ROW_FIELDS = ("password", *CUSTOMER_FIELDS, "source_row")
 _DEFAULTS = [User._meta.get_field(name).get_default() for name in CUSTOMER_FIELDS]
 
 
-def _stored_values(row: list) -> list:
+def _stored_values(row: StoredRow) -> list:
     """A stored row's values in CUSTOMER_FIELDS order. Rows stored before a field was added (a
     preview made before an upgrade) hold fewer: the missing fields take the model's default."""
-    values = row[3]
+    values = row.values
     if len(values) < len(CUSTOMER_FIELDS):
         return [*values, *_DEFAULTS[len(values) :]]
     return values
 
 
-def _insert_batch(job: ImportJob, batch: list[tuple[int, list]], now) -> None:
+def _insert_batch(job: ImportJob, batch: Batch, now) -> None:
     """The whole batch in one statement (users.imports.bulk: COPY on Postgres, one prepared
     INSERT for every row on SQLite), no model instances; IntegrityError if the database refuses
     any row. What is the same for every row (role, flags, owner, job, date joined) comes from
@@ -173,12 +151,12 @@ def _insert_batch(job: ImportJob, batch: list[tuple[int, list]], now) -> None:
         for field in User._meta.concrete_fields
         if not field.primary_key and field.name not in _ROW_FIELDS
     }
-    rows = [(_unusable_password(), *_stored_values(row), row[0]) for _, row in batch]
+    rows = [(_unusable_password(), *_stored_values(row), row.source_row) for _, row in batch]
     bulk.insert_rows(User, fields=_ROW_FIELDS, rows=rows, shared=shared)
 
 
 def _record_failure(
-    job: ImportJob, position: int, row: list, user: User, *, exclude_id: int | None = None
+    job: ImportJob, position: int, row: StoredRow, user: User, *, exclude_id: int | None = None
 ) -> None:
     values = {field: getattr(user, field) for field in selectors.UNIQUE_FIELDS}
     clashes = selectors.Clashes([values], exclude_id=exclude_id)
@@ -186,7 +164,7 @@ def _record_failure(
     if not problems:
         ImportRowError.objects.create(
             job=job,
-            row=row[0],
+            row=row.source_row,
             position=position,
             code=REJECTED,
             message="The database refused this row.",
@@ -196,7 +174,7 @@ def _record_failure(
     ImportRowError.objects.bulk_create(
         ImportRowError(
             job=job,
-            row=row[0],
+            row=row.source_row,
             position=position,
             field=p.field,
             code=p.code,
@@ -208,7 +186,7 @@ def _record_failure(
     )
 
 
-def _insert_one(job: ImportJob, position: int, row: list, user: User) -> bool:
+def _insert_one(job: ImportJob, position: int, row: StoredRow, user: User) -> bool:
     """Inserts one customer in a savepoint; False (and the reason recorded) if refused."""
     for attempt in range(2):
         try:
@@ -216,10 +194,10 @@ def _insert_one(job: ImportJob, position: int, row: list, user: User) -> bool:
                 user.save(force_insert=True)
             return True
         except IntegrityError:
-            if User.objects.filter(import_job_id=job.pk, source_row=row[0]).exists():
+            if User.objects.filter(import_job_id=job.pk, source_row=row.source_row).exists():
                 return True  # stored by an earlier attempt of this job
             mark_taken = selectors.shipping_marks_taken(marks=[user.shipping_mark])
-            if attempt == 0 and row[4] and mark_taken:
+            if attempt == 0 and row.mark_generated and mark_taken:
                 # The mark was ours to choose: choose another rather than fail the row.
                 user.shipping_mark = services.shipping_mark_generate(first_name=user.first_name)
                 user.pk = None
@@ -248,8 +226,8 @@ class _Updates:
     account may have been made staff, or its holder may have set a password, since the
     preview)."""
 
-    def __init__(self, job: ImportJob, batch: list[tuple[int, list]]):
-        ids = [pipeline.matched_customer(row) for _, row in batch]
+    def __init__(self, job: ImportJob, batch: Batch):
+        ids = [row.customer_id for _, row in batch]
         # Locked: nobody changes them between this read and the UPDATE, so `old` is true and
         # the rule is decided on what the UPDATE writes to.
         current = selectors.customer_fields_of(ids=ids, lock=True)
@@ -259,7 +237,7 @@ class _Updates:
         self.fields: set[str] = set()
         self.changes: list[tuple] = []
         self.unchanged = 0
-        self.not_written: list[tuple[int, list, roles.Refusal]] = []
+        self.not_written: list[tuple[int, StoredRow, roles.Refusal]] = []
         for (index, row), customer_id in zip(batch, ids, strict=True):
             account = current.get(customer_id)
             if account is None:
@@ -268,7 +246,7 @@ class _Updates:
             stored = account.fields
             fields = {
                 name: {"old": stored[name], "new": new}
-                for name, _old, new in pipeline.changes_of(row)
+                for name, _old, new in row.changes
                 if stored[name] != new
             }
             refusal = roles.import_refusal(account.target, match=job.match, fields=fields)
@@ -282,7 +260,7 @@ class _Updates:
                 {"id": customer_id, **stored, **{name: c["new"] for name, c in fields.items()}}
             )
             self.fields.update(fields)
-            self.changes.append((customer_id, row[0], json.dumps(fields)))
+            self.changes.append((customer_id, row.source_row, json.dumps(fields)))
 
     def write(self, job: ImportJob, now) -> None:
         names = [name for name in CUSTOMER_FIELDS if name in self.fields]
@@ -303,7 +281,7 @@ class _Updates:
         for index, row, refusal in self.not_written:
             ImportRowError.objects.create(
                 job=job,
-                row=row[0],
+                row=row.source_row,
                 position=index,
                 field=refusal.field,
                 code=refusal.code,
@@ -312,7 +290,7 @@ class _Updates:
             )
 
 
-def _update_one(job: ImportJob, index: int, row: list, now) -> str:
+def _update_one(job: ImportJob, index: int, row: StoredRow, now) -> str:
     """Updates one customer in a savepoint: "updated", "unchanged" or "failed" (the reason
     recorded)."""
     try:
@@ -320,8 +298,8 @@ def _update_one(job: ImportJob, index: int, row: list, now) -> str:
             updates = _Updates(job, [(index, row)])
             updates.write(job, now)
     except IntegrityError:
-        customer_id = pipeline.matched_customer(row)
-        values = {name: new for name, _old, new in pipeline.changes_of(row)}
+        customer_id = row.customer_id
+        values = {name: new for name, _old, new in row.changes}
         user = User(**{name: values.get(name) for name in selectors.UNIQUE_FIELDS})
         _record_failure(job, index, row, user, exclude_id=customer_id)
         return "failed"
@@ -333,14 +311,14 @@ def _update_one(job: ImportJob, index: int, row: list, now) -> str:
 def _run_batch(
     job_id,
     worker_id: str,
-    batch: list[tuple[int, list]],
+    batch: Batch,
     end: int,
     on_created: OnCreated | None = None,
 ) -> tuple[int, int, int]:
     """Writes one batch; returns (created, updated, failed)."""
     now = timezone.now()
-    creates = [(index, row) for index, row in batch if row[1] == pipeline.CREATE]
-    updates = [(index, row) for index, row in batch if row[1] == pipeline.UPDATE]
+    creates = [(index, row) for index, row in batch if row.outcome == Outcome.CREATE]
+    updates = [(index, row) for index, row in batch if row.outcome == Outcome.UPDATE]
     try:
         with transaction.atomic():
             job = leased(ImportJob, job_id, worker_id)
@@ -356,7 +334,7 @@ def _run_batch(
                 unchanged=changed.unchanged,
                 failed=len(changed.not_written),
             )
-            _invite_after_commit(job, [row[0] for _, row in creates], on_created)
+            _invite_after_commit(job, [row.source_row for _, row in creates], on_created)
         return len(creates), len(changed.rows), len(changed.not_written)
     except IntegrityError:
         pass
@@ -366,7 +344,7 @@ def _run_batch(
             job = leased(ImportJob, job_id, worker_id)
             if job.checkpoint > index:
                 continue  # done before a retry of this batch
-            if row[1] == pipeline.UPDATE:
+            if row.outcome == Outcome.UPDATE:
                 outcome = _update_one(job, index, row, now)
                 updated += outcome == "updated"
                 failed += outcome == "failed"
@@ -380,7 +358,7 @@ def _run_batch(
             elif _insert_one(job, index, row, _customer(job, row, now)):
                 created += 1
                 _advance(job, checkpoint=index + 1, created=1)
-                _invite_after_commit(job, [row[0]], on_created)
+                _invite_after_commit(job, [row.source_row], on_created)
             else:
                 failed += 1
                 _advance(job, checkpoint=index + 1, failed=1)
@@ -484,14 +462,12 @@ def import_job_run(
     worker_id: str,
     should_stop: Callable[[], bool] = lambda: False,
     on_created: OnCreated | None = None,
-) -> str:
-    """Runs the job from its checkpoint to the end. Returns what happened: "complete",
-    "not_claimed", "lost_claim", "cancelled" (found cancelled before a batch: it stays so),
-    "released" (asked to stop: the job is QUEUED again for the caller to queue) or "failed".
+) -> RunOutcome:
+    """Runs the job from its checkpoint to the end, and says what it came to (RunOutcome).
     With notify on, on_created(source rows) is called after each batch commits."""
     if not with_db_retries(partial(lease_take, ImportJob, job_id, worker_id)):
         logger.info("[IMPORT-SKIP] job=%s reason=not_claimable", job_id)
-        return "not_claimed"
+        return RunOutcome.NOT_TAKEN
     started = time.monotonic()
     job = ImportJob.objects.get(pk=job_id)
     batch_size = settings.IMPORT_BATCH_SIZE
@@ -505,14 +481,14 @@ def import_job_run(
         _rss_mb(),
     )
     batches = 0
-    stored = StoredRows(job_id, total=job.total_rows)
+    stored = StoredRows(job_id)
     try:
         while True:
             if should_stop():
                 if not with_db_retries(partial(lease_release, ImportJob, job_id, worker_id)):
                     raise LostLease
                 logger.info("[IMPORT-RELEASE] job=%s worker=%s", job_id, worker_id)
-                return "released"
+                return RunOutcome.RELEASED
             batch_started = time.monotonic()
             step = with_db_retries(
                 partial(_step, job_id, worker_id, batch_size, stored, on_created)
@@ -539,15 +515,15 @@ def import_job_run(
         _analyze_after_bulk_load(job)
     except Cancelled:
         logger.info("[IMPORT-CANCELLED] job=%s worker=%s batches=%s", job_id, worker_id, batches)
-        return "cancelled"
+        return RunOutcome.CANCELLED
     except LostLease:
         if ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.CANCELLED).exists():
             logger.info(
                 "[IMPORT-CANCELLED] job=%s worker=%s batches=%s", job_id, worker_id, batches
             )
-            return "cancelled"
+            return RunOutcome.CANCELLED
         logger.warning("[IMPORT-LOST] job=%s worker=%s", job_id, worker_id)
-        return "lost_claim"
+        return RunOutcome.LOST_LEASE
     except (OperationalError, InterfaceError):
         # The database stayed away through every retry: the job keeps its checkpoint, and its
         # heartbeat going stale gets it taken up again (jobs.import_jobs_recover_stale).
@@ -561,7 +537,7 @@ def import_job_run(
             "The import stopped on an internal error. Customers created so far are kept; "
             "download the failed rows and upload them again.",
         )
-        return "failed"
+        return RunOutcome.FAILED
     logger.info(
         "[IMPORT-DONE] job=%s created=%s updated=%s failed=%s skipped=%s ms=%d rss_mb=%.0f",
         job_id,
@@ -572,4 +548,4 @@ def import_job_run(
         (time.monotonic() - started) * 1000,
         _rss_mb(),
     )
-    return "complete"
+    return RunOutcome.COMPLETE

@@ -24,6 +24,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from users.imports import run, undo
+from users.imports.leases import RunOutcome
 from users.messaging import invites
 from users.models import ImportJob
 
@@ -76,7 +77,7 @@ def import_job_task(job_id: str) -> str:
             should_stop=stop.is_set,
             on_created=partial(invites_enqueue, job_id),
         )
-    if outcome == "released":
+    if outcome == RunOutcome.RELEASED:
         # This worker is stopping; the job is QUEUED again and waits for the next one.
         import_job_enqueue(job_id)
     return outcome
@@ -88,7 +89,7 @@ def import_undo_task(undo_id: int) -> str:
         outcome = undo.import_undo_run(
             undo_id=undo_id, worker_id=worker_id(), should_stop=stop.is_set
         )
-    if outcome == "released":
+    if outcome == RunOutcome.RELEASED:
         import_undo_enqueue(undo_id)
     return outcome
 

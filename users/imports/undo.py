@@ -28,7 +28,14 @@ from django.utils import timezone
 from users.customers import roles
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk
-from users.imports.leases import LostLease, lease_release, lease_take, leased, with_db_retries
+from users.imports.leases import (
+    LostLease,
+    RunOutcome,
+    lease_release,
+    lease_take,
+    leased,
+    with_db_retries,
+)
 from users.models import CustomerChange, ImportJob, ImportUndo, UndoKept, User
 
 logger = logging.getLogger(__name__)
@@ -277,11 +284,11 @@ def _finish(undo_id, worker_id: str) -> ImportUndo:
 
 def import_undo_run(
     *, undo_id, worker_id: str, should_stop: Callable[[], bool] = lambda: False
-) -> str:
-    """Runs the undo from its checkpoint to the end: "complete", "not_claimed", "lost_claim",
-    "released" (asked to stop: QUEUED again for the caller to queue) or "failed"."""
+) -> RunOutcome:
+    """Runs the undo from its checkpoint to the end, and says what it came to (RunOutcome;
+    an undo is never cancelled)."""
     if not with_db_retries(partial(lease_take, ImportUndo, undo_id, worker_id)):
-        return "not_claimed"
+        return RunOutcome.NOT_TAKEN
     started = time.monotonic()
     batch_size = settings.IMPORT_BATCH_SIZE
     try:
@@ -289,13 +296,13 @@ def import_undo_run(
             if should_stop():
                 with_db_retries(partial(lease_release, ImportUndo, undo_id, worker_id))
                 logger.info("[UNDO-RELEASE] undo=%s worker=%s", undo_id, worker_id)
-                return "released"
+                return RunOutcome.RELEASED
             if not with_db_retries(partial(_step, undo_id, worker_id, batch_size)):
                 break
         undo = with_db_retries(partial(_finish, undo_id, worker_id))
     except LostLease:
         logger.warning("[UNDO-LOST] undo=%s worker=%s", undo_id, worker_id)
-        return "lost_claim"
+        return RunOutcome.LOST_LEASE
     except (OperationalError, InterfaceError):
         logger.exception("[UNDO-DB-DOWN] undo=%s worker=%s", undo_id, worker_id)
         raise
@@ -309,7 +316,7 @@ def import_undo_run(
             message="The undo stopped on an internal error; what it did so far stays done. "
             "Ask for the undo again to go on.",
         )
-        return "failed"
+        return RunOutcome.FAILED
     logger.info(
         "[UNDO-DONE] undo=%s deleted=%s restored=%s kept=%s ms=%d",
         undo_id,
@@ -318,4 +325,4 @@ def import_undo_run(
         undo.kept_count,
         (time.monotonic() - started) * 1000,
     )
-    return "complete"
+    return RunOutcome.COMPLETE
