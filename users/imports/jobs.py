@@ -15,7 +15,7 @@ from rest_framework import status
 
 from users.api import errors
 from users.api.errors import ApplicationError
-from users.imports import pipeline, selectors
+from users.imports import read, selectors
 from users.imports.stored_rows import Outcome, StoredRows
 from users.imports.tasks import import_job_enqueue, import_undo_enqueue
 from users.imports.undo import import_changes
@@ -150,7 +150,7 @@ def import_records_confirm(
     active = _active_job_of(user.pk)
     if active is not None:
         _raise_in_progress(active)
-    job = pipeline.preview_from_records(owner=user, records=records)
+    job = read.preview_from_records(owner=user, records=records)
     return import_job_queue(job=job, notify=notify, idempotency_key=idempotency_key)
 
 
