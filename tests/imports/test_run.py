@@ -11,8 +11,8 @@ from django.utils import timezone
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import customer_record, phone, preview, queue, records, run
 from users.customers.rules import CUSTOMER_FIELDS
+from users.imports import bulk, stored_rows
 from users.imports import run as runner
-from users.imports import stored_rows
 from users.models import ImportChunk, ImportJob, ImportRowError, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -324,7 +324,7 @@ def test_a_batch_the_database_rejects_in_its_one_statement_is_redone_one_custome
 ):
     job = queue(preview(owner, records(25)))
     CustomerFactory(phone="+233" + phone(13)[1:], shipping_mark="ELSEWHERE", email="x@example.com")
-    original = runner.bulk.insert_rows
+    original = bulk.insert_rows
     refused: list[int] = []
 
     def recording(model, *, rows, **kwargs):
@@ -334,7 +334,7 @@ def test_a_batch_the_database_rejects_in_its_one_statement_is_redone_one_custome
             refused.append(len(rows))
             raise
 
-    monkeypatch.setattr(runner.bulk, "insert_rows", recording)
+    monkeypatch.setattr(bulk, "insert_rows", recording)
 
     run(job)
 
