@@ -108,8 +108,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     created_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # No index of its own: the unique (import_job, source_row) index below starts with it and
+    # serves every lookup by job (an undo, a job's deletion); a second one cost every import's
+    # COPY its upkeep (bench/bench_schema.py).
     import_job = models.ForeignKey(
-        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+        "ImportJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+        db_index=False,
     )
     source_row = models.PositiveIntegerField(null=True, blank=True)
     # Set when someone other than the holder chose the password: it signs in until then, and

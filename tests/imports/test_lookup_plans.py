@@ -7,12 +7,14 @@ real on 100,000 customers and its plan, read back with EXPLAIN, must probe the i
 """
 
 import json
+from uuid import uuid4
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from users.customers import selectors
+from users.models import User
 
 STORED = 100_000
 WANTED = 1_000
@@ -147,3 +149,12 @@ def test_the_matched_customers_are_reread_by_the_primary_key(many_customers):
 
     # then
     assert used == {"users_user_pkey"}
+
+
+def test_an_imports_customers_are_found_by_the_job_and_row_index(many_customers):
+    # given 100,000 customers
+    # when an undo or a job's deletion looks for a job's customers
+    used = indexes_used(lambda: list(User.objects.filter(import_job_id=uuid4()).values("id")))
+
+    # then the unique (import_job, source_row) index serves it: the job needs no index of its own
+    assert used == {"user_import_job_source_row_unique"}

@@ -400,3 +400,31 @@ def test_after_a_large_import_postgres_knows_the_new_rows(owner, settings, monke
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'users_user'")
         assert cursor.fetchone()[0] >= 60
+
+
+def test_an_import_small_beside_the_table_leaves_its_statistics_to_autovacuum(
+    owner, settings, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("Postgres's planner statistics")
+    # given 2,000 customers the statistics know of
+    settings.IMPORT_BATCH_SIZE = 100
+    monkeypatch.setattr(runner, "ANALYZE_AFTER_ROWS", 50)
+    User.objects.bulk_create(
+        User(phone=f"+23355{n:07d}", shipping_mark=f"SEED {n}", first_name="A", last_name="B")
+        for n in range(2000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE users_user")
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'users_user'")
+        known = cursor.fetchone()[0]
+    job = queue(preview(owner, records(60)))
+
+    # when an import adds 60 (3 %)
+    run(job)
+
+    # then ANALYZE, whose cost grows with the table, is not run for so few
+    assert ImportJob.objects.get(pk=job.pk).created_count == 60
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'users_user'")
+        assert cursor.fetchone()[0] == known
