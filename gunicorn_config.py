@@ -71,6 +71,15 @@ def post_fork(server, worker) -> None:
 
 
 def post_worker_init(worker) -> None:
+    """The app is loaded (preload_app is off, so in the worker itself): its URLconf, and with
+    it every view, is loaded too, instead of on the first request, and all of it is put out of
+    the collector's reach (primepre.collector)."""
+    from django.urls import get_resolver
+
+    from primepre.collector import freeze_start_up_objects
+
+    get_resolver().url_patterns  # noqa: B018 (loads the URLconf)
+    freeze_start_up_objects()
     worker.rss_at_start_mb = _rss_mb(worker.pid)
 
 

@@ -117,8 +117,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     created_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # No index of its own: the unique (import_job, source_row) index below starts with it and
+    # serves every lookup by job (an undo, a job's deletion); a second one cost every import's
+    # COPY its upkeep (bench/bench_schema.py).
     import_job = models.ForeignKey(
-        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+        "ImportJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+        db_index=False,
     )
     source_row = models.PositiveIntegerField(null=True, blank=True)
     # Set when someone other than the holder chose the password: it signs in until then, and
@@ -211,8 +219,11 @@ class ImportJobQuerySet(models.QuerySet):
         return super().update(**kwargs)
 
 
-class ImportJob(models.Model):
-    """One uploaded file, from preview to the last created customer."""
+class LeasedJob(models.Model):
+    """What an import (ImportJob) and the undo of one (ImportUndo) share: both are jobs run in
+    batches by the worker holding their lease (users.imports.leases: worker_id, heartbeat_at,
+    attempts), from queued to a finished status, with a message for the person who asked.
+    The checkpoint stays with each: an import counts rows, an undo walks ids."""
 
     class Status(models.TextChoices):
         PARSED = "PARSED", "Parsed"
@@ -221,6 +232,29 @@ class ImportJob(models.Model):
         COMPLETE = "COMPLETE", "Complete"
         FAILED = "FAILED", "Failed"
         CANCELLED = "CANCELLED", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    FINISHED_STATUSES = (Status.COMPLETE, Status.FAILED, Status.CANCELLED)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    message = models.CharField(max_length=500, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+
+class ImportJob(LeasedJob):
+    """One uploaded file, from preview to the last created customer."""
 
     class Mode(models.TextChoices):
         CREATE = "create", "Create new customers"
@@ -232,17 +266,16 @@ class ImportJob(models.Model):
         EMAIL = "email", "Email"
         SHIPPING_MARK = "shipping_mark", "Shipping mark"
 
-    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
-    FINISHED_STATUSES = (Status.COMPLETE, Status.FAILED, Status.CANCELLED)
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="import_jobs")
     mode = models.CharField(max_length=11, choices=Mode.choices, default=Mode.CREATE)
     match = models.CharField(max_length=13, choices=Match.choices, default=Match.PHONE)
     # Whether a blank cell of an optional text field (email, company, nickname) erases it.
     blank_clears = models.BooleanField(default=False)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PARSED)
-    message = models.CharField(max_length=500, blank=True, default="")
+    # An import waits for its confirmation before it is queued.
+    status = models.CharField(
+        max_length=10, choices=LeasedJob.Status.choices, default=LeasedJob.Status.PARSED
+    )
     file_name = models.CharField(max_length=255, blank=True, default="")
     file_size = models.PositiveBigIntegerField(default=0)
     file_sha256 = models.CharField(max_length=64, blank=True, default="")
@@ -272,9 +305,6 @@ class ImportJob(models.Model):
     sms_sent_count = models.PositiveIntegerField(default=0)
     sms_failed_count = models.PositiveIntegerField(default=0)
     checkpoint = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker_id = models.CharField(max_length=64, blank=True, default="")
     task_result_id = models.CharField(max_length=64, blank=True, default="")
     # When the stored rows were deleted (users.imports.jobs.import_jobs_prune): the counts stay.
     rows_pruned_at = models.DateTimeField(null=True, blank=True)
@@ -284,16 +314,9 @@ class ImportJob(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ImportJobQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(LeasedJob.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "idempotency_key"], name="import_job_owner_idempotency_key"
@@ -333,10 +356,8 @@ class ImportJob(models.Model):
 class ImportChunk(models.Model):
     """A slice of an import's rows, stored compactly so a job is read one slice at a time.
 
-    `rows` holds CHUNK_ROWS rows as [source_row, outcome, raw cells, values, mark_generated],
-    as JSON text (users.imports.pipeline reads and writes it): outcome is the preview's verdict
-    (c create, i invalid, e existing duplicate, b batch duplicate), values the normalised fields
-    in CUSTOMER_FIELDS order (users.customers.rules).
+    `rows` holds CHUNK_ROWS rows as JSON text, written and read only by
+    users.imports.stored_rows (StoredRow says what each row holds, Outcome its verdict).
     """
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
@@ -411,9 +432,9 @@ class CustomerChange(models.Model):
         return f"Change of user {self.customer_id} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
-class ImportUndo(models.Model):
+class ImportUndo(LeasedJob):
     """Undoing an import: deleting the customers it created and restoring the fields it
-    updated, in batches from a checkpoint, by the worker holding the claim (as an import runs).
+    updated, in batches from a checkpoint, by the worker holding the lease (as an import runs).
 
     `phase` says which list the checkpoint walks: "changes" (the import's CustomerChanges, by
     id), then "created" (the customers it created, by id)."""
@@ -422,10 +443,6 @@ class ImportUndo(models.Model):
     requested_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    status = models.CharField(
-        max_length=10, choices=ImportJob.Status.choices, default=ImportJob.Status.QUEUED
-    )
-    message = models.CharField(max_length=500, blank=True, default="")
     phase = models.CharField(max_length=8, default="changes")
     checkpoint = models.PositiveBigIntegerField(default=0)
     to_delete_count = models.PositiveIntegerField(default=0)
@@ -433,18 +450,8 @@ class ImportUndo(models.Model):
     deleted_count = models.PositiveIntegerField(default=0)
     restored_count = models.PositiveIntegerField(default=0)
     kept_count = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker_id = models.CharField(max_length=64, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ImportJobQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(LeasedJob.Meta):
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
 
     def __str__(self) -> str:

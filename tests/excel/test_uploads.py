@@ -12,7 +12,7 @@ from rest_framework import status
 
 from tests.excel import builders
 from users.errors import NO_DATA, UNSUPPORTED_FILE_TYPE
-from users.imports import pipeline
+from users.imports import preview, store
 from users.models import ImportChunk, ImportJob
 
 pytestmark = pytest.mark.django_db
@@ -84,9 +84,9 @@ def test_a_stored_preview_holding_a_non_finite_number_still_answers_its_pages(st
 def test_a_preview_is_never_stored_with_a_non_finite_number(staff):
     # given rows holding NaN and infinities, however they came
     rows = [(1, [*HEADER, "Score"]), (2, [*KWAME, math.nan]), (3, [*AMA, -math.inf])]
-    source = pipeline.PreviewSource("scores.xlsx", 100, "0" * 64, "xlsx")
+    source = store.PreviewSource("scores.xlsx", 100, "0" * 64, "xlsx")
 
-    job = pipeline.preview_create(owner=staff, source=source, rows=rows)
+    job = preview.preview_create(owner=staff, source=source, rows=rows)
 
     # then the stored chunk is strict JSON, each such number the text Excel shows for it
     stored = ImportChunk.objects.get(job=job).rows

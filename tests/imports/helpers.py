@@ -1,6 +1,6 @@
 """Building import inputs and running jobs in tests."""
 
-from users.imports import pipeline
+from users.imports import read
 from users.imports import run as runner
 from users.models import ImportJob
 
@@ -27,7 +27,7 @@ def records(count: int, start: int = 0) -> list[dict]:
 
 
 def preview(owner, rows: list[dict]) -> ImportJob:
-    return pipeline.preview_from_records(owner=owner, records=rows)
+    return read.preview_from_records(owner=owner, records=rows)
 
 
 def queue(job: ImportJob) -> ImportJob:

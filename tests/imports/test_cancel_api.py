@@ -132,11 +132,11 @@ def test_a_running_import_stops_after_the_batch_it_was_in_and_keeps_its_customer
 
 @pytest.mark.django_db(transaction=True)
 def test_a_cancelled_job_is_not_queued_again_by_the_watchdog_nor_taken_by_a_worker(staff, settings):
-    from users.imports import jobs
+    from users.imports import jobs, leases
     from users.imports import run as runner
 
     job = queue(preview(staff, records(5)))
-    assert runner.claim(ImportJob, job.pk, "w1")
+    assert leases.lease_take(ImportJob, job.pk, "w1")
     bearer_client(staff).post(cancel_url(job.pk))
     settings.IMPORT_STALE_AFTER = 0
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import preview, queue, run
 from users.customers import selectors
-from users.imports import pipeline
+from users.imports import classify
 from users.models import ImportJob, ImportRowError, User
 
 pytestmark = pytest.mark.django_db
@@ -161,16 +161,16 @@ def test_an_updates_lookups_find_what_looking_up_every_value_finds(stored_users,
     """Looking up the match key, then only the values its customer does not hold, gives
     classify what looking up every value of every row (and the customers' fields) gives."""
     keys = [
-        pipeline._Keys(index=i, row=i + 2, valid=True, phone=p, email=e, mark=m, mark_base=None)
+        classify.RowKeys(index=i, row=i + 2, valid=True, phone=p, email=e, mark=m, mark_base=None)
         for i, (p, e, m) in enumerate(values)
     ]
-    everything = pipeline._existing_clashes(keys)
+    everything = classify._existing_clashes(keys)
     plain = {
         u.pk for u in User.objects.filter(user_role="CUSTOMER", is_staff=False, is_superuser=False)
     }
     ids = {h.id for held in everything.values() for name, h in held if name == match}
     fields = selectors.customer_fields_of(ids=ids & plain)
 
-    found, stored = pipeline._matches_and_clashes(keys, match)
+    found, stored = classify._matches_and_clashes(keys, match)
 
     assert _effective(found, stored, match) == _effective(everything, fields, match)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import customer_record, phone, preview, queue, records, run
 from users.customers.rules import CUSTOMER_FIELDS
-from users.imports import pipeline
+from users.imports import bulk, stored_rows
 from users.imports import run as runner
 from users.models import ImportChunk, ImportJob, ImportRowError, User
 
@@ -88,7 +88,7 @@ def test_imported_customers_have_no_usable_password_and_know_their_origin(owner)
 def test_a_row_stored_before_a_field_was_added_takes_that_field_s_default(owner):
     job = queue(preview(owner, records(2)))
     for chunk in job.chunks.all():
-        rows = pipeline.chunk_decode(chunk.rows)
+        rows = json.loads(chunk.rows)
         for row in rows:
             row[3] = row[3][: CUSTOMER_FIELDS.index("user_type")]
         ImportChunk.objects.filter(pk=chunk.pk).update(rows=json.dumps(rows))
@@ -324,7 +324,7 @@ def test_a_batch_the_database_rejects_in_its_one_statement_is_redone_one_custome
 ):
     job = queue(preview(owner, records(25)))
     CustomerFactory(phone="+233" + phone(13)[1:], shipping_mark="ELSEWHERE", email="x@example.com")
-    original = runner.bulk.insert_rows
+    original = bulk.insert_rows
     refused: list[int] = []
 
     def recording(model, *, rows, **kwargs):
@@ -334,7 +334,7 @@ def test_a_batch_the_database_rejects_in_its_one_statement_is_redone_one_custome
             refused.append(len(rows))
             raise
 
-    monkeypatch.setattr(runner.bulk, "insert_rows", recording)
+    monkeypatch.setattr(bulk, "insert_rows", recording)
 
     run(job)
 
@@ -371,16 +371,16 @@ def test_names_holding_the_characters_a_bulk_load_escapes_are_stored_exactly(own
 
 def test_each_stored_chunk_is_read_once_however_batches_fall_across_chunks(owner, monkeypatch):
     # Chunks of 7 rows and batches of 10: batches begin and end inside chunks.
-    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(stored_rows, "CHUNK_ROWS", 7)
     job = queue(preview(owner, records(30)))
     read = []
-    original = pipeline.chunk_rows
+    original = stored_rows.chunk_read
 
     def counting(job_id, index):
         read.append(index)
         return original(job_id, index)
 
-    monkeypatch.setattr(pipeline, "chunk_rows", counting)
+    monkeypatch.setattr(stored_rows, "chunk_read", counting)
 
     run(job)
 
@@ -400,3 +400,31 @@ def test_after_a_large_import_postgres_knows_the_new_rows(owner, settings, monke
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'users_user'")
         assert cursor.fetchone()[0] >= 60
+
+
+def test_an_import_small_beside_the_table_leaves_its_statistics_to_autovacuum(
+    owner, settings, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("Postgres's planner statistics")
+    # given 2,000 customers the statistics know of
+    settings.IMPORT_BATCH_SIZE = 100
+    monkeypatch.setattr(runner, "ANALYZE_AFTER_ROWS", 50)
+    User.objects.bulk_create(
+        User(phone=f"+23355{n:07d}", shipping_mark=f"SEED {n}", first_name="A", last_name="B")
+        for n in range(2000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE users_user")
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'users_user'")
+        known = cursor.fetchone()[0]
+    job = queue(preview(owner, records(60)))
+
+    # when an import adds 60 (3 %)
+    run(job)
+
+    # then ANALYZE, whose cost grows with the table, is not run for so few
+    assert ImportJob.objects.get(pk=job.pk).created_count == 60
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'users_user'")
+        assert cursor.fetchone()[0] == known

@@ -12,8 +12,8 @@ from django.db import connection
 from tests.factories import StaffFactory
 from tests.imports.helpers import preview, queue, records
 from users.imports import run, tasks
-from users.imports.tasks import stop_requested_on_signals
 from users.models import ImportJob
+from users.workers import stop_requested_on_signals
 
 
 def test_sigterm_sets_the_stop_event_and_chains_to_the_previous_handler():

@@ -10,7 +10,7 @@ from rest_framework import status
 
 from tests.excel import builders
 from tests.factories import CustomerFactory
-from users.imports import pipeline
+from users.imports import stored_rows
 from users.models import ImportJob, Role, User
 
 pytestmark = pytest.mark.django_db
@@ -711,5 +711,5 @@ def test_a_long_value_in_a_legacy_customers_body_is_refused_and_kept_cut(staff_c
     assert job.invalid_count == 1
     error = job.row_errors.get()
     assert (error.field, error.code) == ("first_name", "too_long")
-    stored = pipeline.chunk_decode(job.chunks.get().rows)[0][2]
+    stored = stored_rows.decode(job.chunks.get().rows)[0].raw
     assert max(len(str(cell)) for cell in stored) <= 1001

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from users.customers import selectors
-from users.imports.pipeline import FIELD_LABELS
+from users.imports.parse import FIELD_LABELS
 from users.models import CustomerChange, User
 
 SHOWN = 50

@@ -1,6 +1,6 @@
 """The admin's customer import page: upload -> preview -> confirm -> progress -> result.
 
-Each view parses its form, calls the services the API calls (users.imports.pipeline, .jobs and
+Each view parses its form, calls the services the API calls (users.imports.read, .remap, .jobs and
 .reports) and renders. The progress page polls the API's status endpoint with the
 admin's session (users/static/users/admin_import.js) and, without JavaScript, shows the status
 as of each reload.
@@ -21,7 +21,7 @@ from users import errors
 from users.customers.rules import CUSTOMER_FIELDS
 from users.errors import FileError
 from users.excel.columns import TEMPLATE_HEADERS
-from users.imports import jobs, pipeline, reports, selectors
+from users.imports import jobs, parse, progress, read, remap, reports, selectors
 from users.messaging import sms
 from users.models import ImportJob
 
@@ -82,7 +82,7 @@ class ConfirmForm(forms.Form):
 
 
 def _labelled(field: str) -> str:
-    return pipeline.FIELD_LABELS.get(field, field)
+    return parse.FIELD_LABELS.get(field, field)
 
 
 class _ImportView(View):
@@ -126,10 +126,10 @@ class ImportUploadView(_ImportView):
         mapping = UploadMappingForm(request.POST)
         if form.is_valid() and mapping.is_valid():
             try:
-                job = pipeline.preview_from_upload(
+                job = read.preview_from_upload(
                     owner=request.user,
                     upload=form.cleaned_data["file"],
-                    options=pipeline.ImportOptions(
+                    options=parse.ImportOptions(
                         mode=form.cleaned_data["mode"] or ImportJob.Mode.CREATE,
                         match=form.cleaned_data["match"] or ImportJob.Match.PHONE,
                         blank_clears=form.cleaned_data["blank_clears"],
@@ -189,7 +189,7 @@ class ImportJobView(_ImportView):
             "import_progress.html",
             title=f"Import of {job.file_name}",
             job=job,
-            status=reports.job_status(job, viewer=request.user),
+            status=progress.job_status(job, viewer=request.user),
             may_undo=job.status in ImportJob.FINISHED_STATUSES
             and (job.created_count or job.updated_count),
         )
@@ -239,8 +239,10 @@ class ImportRemapView(_ImportView):
             messages.info(request, "The mapping is unchanged.")
             return redirect(JOB_PAGE, job_id=job.pk)
         try:
-            pipeline.preview_remap(job=job, chosen=chosen)
-        except errors.ApplicationError as error:  # a FileError among them
+            remap.preview_remap(job=job, chosen=chosen)
+        except FileError as error:
+            messages.error(request, error.message)
+        except errors.ApplicationError as error:
             messages.error(request, error.message)
         else:
             messages.success(request, "The file was read again with the columns you chose.")

@@ -19,7 +19,17 @@ from users.customers import selectors as customer_selectors
 from users.errors import ApplicationError
 from users.excel import template
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
-from users.imports import jobs, pipeline, reports, selectors, serializers, stats
+from users.imports import (
+    jobs,
+    parse,
+    progress,
+    read,
+    remap,
+    reports,
+    selectors,
+    serializers,
+    stats,
+)
 from users.models import CustomerChange
 from users.web.compression import compressed
 from users.web.errors import invalid_choice
@@ -56,12 +66,12 @@ class UploadView(APIView):
             )
         data = serializers.UploadOptionsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        options = pipeline.ImportOptions(
+        options = parse.ImportOptions(
             mode=data.validated_data["mode"],
             match=data.validated_data["match"],
             blank_clears=data.validated_data["blank_clears"],
         )
-        job = pipeline.preview_from_upload(
+        job = read.preview_from_upload(
             owner=request.user,
             upload=upload,
             options=options,
@@ -83,7 +93,7 @@ class RemapView(APIView):
         job = _job_or_404(upload_id, request.user)
         data = serializers.RemapInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = pipeline.preview_remap(job=job, chosen=data.validated_data["column_mapping"])
+        job = remap.preview_remap(job=job, chosen=data.validated_data["column_mapping"])
         return Response(reports.preview_response(job, viewer=request.user))
 
 
@@ -97,7 +107,7 @@ class CancelView(APIView):
     )
     def post(self, request, task_id):
         job = jobs.import_job_cancel(job=_job_or_404(task_id, request.user), user=request.user)
-        return Response(reports.job_status(job, viewer=request.user))
+        return Response(progress.job_status(job, viewer=request.user))
 
 
 class BulkCreateView(APIView):
@@ -166,7 +176,7 @@ class StatusView(APIView):
     )
     def get(self, request, task_id):
         job = jobs.import_job_watched(job=_job_or_404(task_id, request.user))
-        return Response(reports.job_status(job, viewer=request.user))
+        return Response(progress.job_status(job, viewer=request.user))
 
 
 class FailedRowsView(APIView):
@@ -185,7 +195,7 @@ class FailedRowsView(APIView):
                 "The rows of this import are no longer kept; its counts remain in its status.",
                 status_code=status.HTTP_410_GONE,
             )
-        headers, rows = reports.failed_rows_table(job)
+        headers, rows = progress.failed_rows_table(job)
         # FileResponse closes the file once it has been sent.
         spool = tempfile.TemporaryFile(prefix="primepre-errors-")  # noqa: SIM115
         write_xlsx(spool, title="Failed rows", headers=headers, rows=rows)
@@ -268,7 +278,7 @@ def _undo_body(job, viewer) -> dict:
     return {
         "success": True,
         "message": job.undo.message or _undo_message(job),
-        **{"task_id": str(job.pk), "undo": reports.undo_status(job, viewer=viewer)},
+        **{"task_id": str(job.pk), "undo": progress.undo_status(job, viewer=viewer)},
     }
 
 

@@ -15,7 +15,8 @@ from rest_framework import status
 
 from users import errors
 from users.errors import ApplicationError
-from users.imports import pipeline, selectors
+from users.imports import read, selectors
+from users.imports.stored_rows import Outcome, StoredRows
 from users.imports.tasks import import_job_enqueue, import_undo_enqueue
 from users.imports.undo import import_changes
 from users.models import ImportChunk, ImportJob, ImportRowError, ImportUndo, User
@@ -125,14 +126,9 @@ def _preview_sent_back(*, user: User, records: list[dict]) -> ImportJob | None:
     listed = min(job.to_create_count, settings.IMPORT_PREVIEW_LIST_LIMIT)
     if not listed or len(records) != listed:
         return None
-    to_create = (
-        row
-        for _, rows in pipeline.stored_chunks(job.pk)
-        for row in rows
-        if row[1] == pipeline.CREATE
-    )
+    to_create = (row for row in StoredRows(job.pk) if row.outcome == Outcome.CREATE)
     for record, row in zip(records, to_create, strict=False):
-        if record != pipeline.candidate(row):
+        if record != row.candidate():
             return None
     return job
 
@@ -154,7 +150,7 @@ def import_records_confirm(
     active = _active_job_of(user.pk)
     if active is not None:
         _raise_in_progress(active)
-    job = pipeline.preview_from_records(owner=user, records=records)
+    job = read.preview_from_records(owner=user, records=records)
     return import_job_queue(job=job, notify=notify, idempotency_key=idempotency_key)
 
 

@@ -1,7 +1,7 @@
-"""Reading a job back: the preview lists, the status, and the rows that were not created."""
+"""Reading a preview back: its lists, columns and summary as the SPA and the admin show them,
+and what a row's errors say (users.imports.progress reads a running or finished job)."""
 
 import math
-from collections.abc import Iterator
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -9,39 +9,33 @@ from django.db.models import QuerySet
 from users.customers import selectors
 from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.columns import LEGACY_LAYOUT, REQUIRED_FIELDS, TEMPLATE_HEADERS, column_letter
-from users.imports import pipeline
-from users.imports.jobs import estimated_seconds
-from users.models import ImportChunk, ImportJob, ImportRowError, User
+from users.imports import parse
+from users.imports.stored_rows import Outcome, StoredRow, StoredRows
+from users.models import ImportJob, ImportRowError, User
 
 # Preview lists by name, and the outcomes each holds.
-LISTS = {
+LISTS: dict[str, tuple[Outcome, ...]] = {
     "candidates": (
-        pipeline.CREATE,
-        pipeline.EXISTING,
-        pipeline.BATCH,
-        pipeline.UPDATE,
-        pipeline.UNCHANGED,
-        pipeline.AMBIGUOUS,
-        pipeline.NO_MATCH,
+        Outcome.CREATE,
+        Outcome.EXISTING,
+        Outcome.BATCH,
+        Outcome.UPDATE,
+        Outcome.UNCHANGED,
+        Outcome.AMBIGUOUS,
+        Outcome.NO_MATCH,
     ),
-    "invalid": (pipeline.INVALID,),
-    "existing": (pipeline.EXISTING,),
-    "batch": (pipeline.BATCH,),
-    "create": (pipeline.CREATE,),
-    "update": (pipeline.UPDATE,),
-    "unchanged": (pipeline.UNCHANGED,),
-    "ambiguous": (pipeline.AMBIGUOUS,),
-    "no_match": (pipeline.NO_MATCH,),
+    "invalid": (Outcome.INVALID,),
+    "existing": (Outcome.EXISTING,),
+    "batch": (Outcome.BATCH,),
+    "create": (Outcome.CREATE,),
+    "update": (Outcome.UPDATE,),
+    "unchanged": (Outcome.UNCHANGED,),
+    "ambiguous": (Outcome.AMBIGUOUS,),
+    "no_match": (Outcome.NO_MATCH,),
 }
 # The lists an upload's answer carries (each row once); "candidates" is only paged.
 PREVIEW_LISTS = ("invalid", "existing", "batch", "create", "update", "ambiguous", "no_match")
 STATUS_LIST_LIMIT = 100
-
-
-def stored_rows(job: ImportJob) -> Iterator[list]:
-    """Every stored row of the job in file order, one chunk in memory at a time."""
-    for _, rows in pipeline.stored_chunks(job.pk):
-        yield from rows
 
 
 def column_names(job: ImportJob, width: int) -> list[str]:
@@ -58,11 +52,11 @@ def column_names(job: ImportJob, width: int) -> list[str]:
 def raw_data(job: ImportJob, raw: list) -> dict[str, object]:
     """A stored row by column name, within the caps it was stored under (rows stored before the
     caps existed may be longer)."""
-    cells, _ = pipeline.bounded_raw(raw)
+    cells, _ = parse.bounded_raw(raw)
     return dict(zip(column_names(job, len(cells)), cells, strict=False))
 
 
-def _errors_by_row(job: ImportJob, rows: set[int]) -> dict[int, list[ImportRowError]]:
+def errors_by_row(job: ImportJob, rows: set[int]) -> dict[int, list[ImportRowError]]:
     found: dict[int, list[ImportRowError]] = {}
     if not rows:
         return found
@@ -74,7 +68,7 @@ def _errors_by_row(job: ImportJob, rows: set[int]) -> dict[int, list[ImportRowEr
 
 def reason(errors: list[ImportRowError]) -> str:
     return "; ".join(
-        f"{pipeline.FIELD_LABELS.get(e.field, e.field)}: {e.message}" if e.field else e.message
+        f"{parse.FIELD_LABELS.get(e.field, e.field)}: {e.message}" if e.field else e.message
         for e in errors
     )
 
@@ -106,19 +100,19 @@ def list_totals(job: ImportJob) -> dict[str, int]:
 
 def _collect(
     job: ImportJob, names: tuple[str, ...], *, offset: int, limit: int
-) -> dict[str, list[list]]:
+) -> dict[str, list[StoredRow]]:
     """The stored rows of each named list, from `offset`, at most `limit` each: one scan, which
     stops as soon as every list has what it can have (the job's counts say how many that is)."""
     totals = list_totals(job)
     wanted = {name: LISTS[name] for name in names}
     missing = {name: min(limit, max(0, totals[name] - offset)) for name in names}
     seen = dict.fromkeys(names, 0)
-    found: dict[str, list[list]] = {name: [] for name in names}
+    found: dict[str, list[StoredRow]] = {name: [] for name in names}
     if not any(missing.values()):
         return found
-    for row in stored_rows(job):
+    for row in StoredRows(job.pk):
         for name, outcomes in wanted.items():
-            if row[1] in outcomes:
+            if row.outcome in outcomes:
                 if seen[name] >= offset and missing[name]:
                     found[name].append(row)
                     missing[name] -= 1
@@ -128,18 +122,18 @@ def _collect(
     return found
 
 
-def _existing_customers(rows: list[list], viewer: User) -> dict[int, list[dict]]:
+def _existing_customers(rows: list[StoredRow], viewer: User) -> dict[int, list[dict]]:
     """For rows that clash with stored users: those `viewer` may see (roles.visible), in two
     queries. A row that clashes with an account hidden from them still says which of its
     values is taken, and names nobody."""
     if not rows:
         return {}
-    values = [pipeline.row_values(row) for row in rows]
+    values = [row.fields() for row in rows]
     clashes = selectors.Clashes(values)
     held = [clashes.of(value) for value in values]
     shown = selectors.visible_ids(actor=viewer, ids=(user.id for h in held for _, user in h))
     return {
-        row[0]: [
+        row.source_row: [
             {
                 "id": user.id,
                 "phone": user.phone,
@@ -155,16 +149,16 @@ def _existing_customers(rows: list[list], viewer: User) -> dict[int, list[dict]]
     }
 
 
-def list_entries(job: ImportJob, name: str, rows: list[list], *, viewer: User) -> list[dict]:
+def list_entries(job: ImportJob, name: str, rows: list[StoredRow], *, viewer: User) -> list[dict]:
     """Shapes stored rows for one preview list, as the SPA reads them, for `viewer`."""
-    errors = _errors_by_row(job, {row[0] for row in rows})
+    errors = errors_by_row(job, {row.source_row for row in rows})
     if name == "invalid":
         return [
             {
-                "source_row_number": row[0],
-                "reason": reason(errors.get(row[0], [])),
-                "raw_data": raw_data(job, row[2]),
-                "errors": [error_json(e) for e in errors.get(row[0], [])],
+                "source_row_number": row.source_row,
+                "reason": reason(errors.get(row.source_row, [])),
+                "raw_data": raw_data(job, row.raw),
+                "errors": [error_json(e) for e in errors.get(row.source_row, [])],
             }
             for row in rows
         ]
@@ -172,34 +166,33 @@ def list_entries(job: ImportJob, name: str, rows: list[list], *, viewer: User) -
         customers = _existing_customers(rows, viewer)
         return [
             {
-                "candidate": pipeline.candidate(row),
-                "reason": reason(errors.get(row[0], [])),
-                "existing_customers": customers.get(row[0], []),
+                "candidate": row.candidate(),
+                "reason": reason(errors.get(row.source_row, [])),
+                "existing_customers": customers.get(row.source_row, []),
             }
             for row in rows
         ]
     if name in ("batch", "ambiguous", "no_match"):
         return [
             {
-                "candidate": pipeline.candidate(row),
-                "reason": reason(errors.get(row[0], [])),
-                "errors": [error_json(e) for e in errors.get(row[0], [])],
+                "candidate": row.candidate(),
+                "reason": reason(errors.get(row.source_row, [])),
+                "errors": [error_json(e) for e in errors.get(row.source_row, [])],
             }
             for row in rows
         ]
     if name in ("update", "unchanged"):
         return [
             {
-                "source_row_number": row[0],
-                "customer_id": pipeline.matched_customer(row),
+                "source_row_number": row.source_row,
+                "customer_id": row.customer_id,
                 "changes": [
-                    {"field": field, "old": old, "new": new}
-                    for field, old, new in pipeline.changes_of(row)
+                    {"field": field, "old": old, "new": new} for field, old, new in row.changes
                 ],
             }
             for row in rows
         ]
-    return [pipeline.candidate(row) for row in rows]
+    return [row.candidate() for row in rows]
 
 
 def column_mapping(job: ImportJob) -> dict[str, str]:
@@ -341,7 +334,7 @@ def preview_message(job: ImportJob) -> str:
     return f"{job.total_rows:,} rows read: " + ", ".join(parts) + "." + guesses
 
 
-def _row_errors(job: ImportJob) -> QuerySet[ImportRowError]:
+def job_row_errors(job: ImportJob) -> QuerySet[ImportRowError]:
     return ImportRowError.objects.filter(job=job).order_by("row", "id")
 
 
@@ -354,7 +347,7 @@ def preview_response(job: ImportJob, *, viewer: User) -> dict:
     rows = _collect(job, PREVIEW_LISTS, offset=0, limit=limit)
     lists = {name: list_entries(job, name, found, viewer=viewer) for name, found in rows.items()}
     valid = job.total_rows - job.invalid_count
-    errors_total = _row_errors(job).count()
+    errors_total = job_row_errors(job).count()
     truncated = max(job.invalid_count, valid, errors_total) > limit
     return {
         "success": True,
@@ -388,7 +381,7 @@ def preview_response(job: ImportJob, *, viewer: User) -> dict:
             "ambiguous": lists["ambiguous"],
             "no_match": lists["no_match"],
         },
-        "errors": [error_json(e) for e in _row_errors(job)[:limit]],
+        "errors": [error_json(e) for e in job_row_errors(job)[:limit]],
         "errors_total": errors_total,
         "list_limit": limit,
         "lists_truncated": truncated,
@@ -408,169 +401,3 @@ def preview_page(job: ImportJob, *, viewer: User, name: str, page: int, page_siz
         "pages": max(1, math.ceil(totals[name] / page_size)),
         "results": list_entries(job, name, rows, viewer=viewer),
     }
-
-
-def progress_percent(job: ImportJob) -> int:
-    if job.status == ImportJob.Status.COMPLETE:
-        return 100
-    if not job.to_write_count:
-        return 0
-    done = job.created_count + job.updated_count + job.run_unchanged_count + job.failed_count
-    # 100 only once the job is complete, so a client never stops polling early.
-    return min(99, math.floor(done * 100 / job.to_write_count))
-
-
-def not_created_rows(job: ImportJob) -> Iterator[tuple[list, list[ImportRowError]]]:
-    """Every row of the upload that was not created, with its reasons, in file order: invalid,
-    duplicates, and rows that failed while running."""
-    for _, rows in pipeline.stored_chunks(job.pk):
-        errors = _errors_by_row(job, {row[0] for row in rows})
-        for row in rows:
-            row_errors = errors.get(row[0], [])
-            if row[1] in pipeline.NOT_WRITTEN or any(e.at_run for e in row_errors):
-                yield row, row_errors
-
-
-def first_not_created(job: ImportJob, limit: int) -> list[tuple[list, list[ImportRowError]]]:
-    """The first `limit` rows not created, with their reasons, reading only the chunks that hold
-    them (a status poll must stay cheap while a 100,000-row job runs). Every row not created has
-    at least one ImportRowError, which says where the row is."""
-    positions = list(
-        ImportRowError.objects.filter(job=job)
-        .order_by("position")
-        .values_list("position", flat=True)
-        .distinct()[:limit]
-    )
-    if not positions:
-        return []
-    chunks = {
-        index: pipeline.chunk_decode(text)
-        for index, text in ImportChunk.objects.filter(
-            job=job, index__in={p // pipeline.CHUNK_ROWS for p in positions}
-        ).values_list("index", "rows")
-    }
-    rows = [chunks[p // pipeline.CHUNK_ROWS][p % pipeline.CHUNK_ROWS] for p in positions]
-    errors = _errors_by_row(job, {row[0] for row in rows})
-    return [(row, errors.get(row[0], [])) for row in rows]
-
-
-def job_status(job: ImportJob, *, viewer: User) -> dict:
-    """The status endpoint's answer (field names as the SPA reads them), for `viewer`: who
-    undid it only if they may see them (roles.visible)."""
-    finished = job.status in ImportJob.FINISHED_STATUSES
-    failed_rows = [
-        {
-            "row": row[0],
-            "reason": reason(row_errors),
-            "codes": sorted({e.code for e in row_errors}),
-            "data": raw_data(job, row[2]),
-        }
-        for row, row_errors in first_not_created(job, STATUS_LIST_LIMIT)
-    ]
-    errors = [f"Row {e.row}: {reason([e])}" for e in _row_errors(job)[:STATUS_LIST_LIMIT]]
-    not_created = job.skipped_count + job.failed_count
-    return {
-        "task_id": str(job.pk),
-        "status": job.status,
-        "success": job.status != ImportJob.Status.FAILED,
-        "message": job.message or _running_message(job),
-        "mode": job.mode,
-        "match": job.match,
-        "created": job.created_count,
-        "updated": job.updated_count,
-        "unchanged": job.unchanged_count + job.run_unchanged_count,
-        "failed": job.failed_count,
-        "skipped": job.skipped_count,
-        "total_customers": job.to_create_count,
-        "total_updates": job.to_update_count,
-        "total_rows": job.total_rows,
-        "progress_percent": progress_percent(job),
-        "errors": errors,
-        "errors_total": _row_errors(job).count(),
-        "failed_rows": failed_rows,
-        "failed_rows_total": not_created,
-        "sms_sent": job.sms_sent_count,
-        "sms_failed": job.sms_failed_count,
-        "estimated_time_seconds": estimated_seconds(job),
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "updated_at": job.updated_at,
-        "is_complete": job.status == ImportJob.Status.COMPLETE,
-        "is_failed": job.status in (ImportJob.Status.FAILED, ImportJob.Status.CANCELLED),
-        "is_finished": finished,
-        "rows_kept": job.rows_pruned_at is None,
-        "undone_at": job.undone_at,
-        "undone_by": _shown(viewer, job.undone_by_id),
-        "undo": undo_status(job, viewer=viewer),
-    }
-
-
-def _shown(viewer: User, user_id: int | None) -> int | None:
-    """`user_id` if `viewer` may see that user (roles.visible), else None."""
-    return user_id if user_id in selectors.visible_ids(actor=viewer, ids=[user_id]) else None
-
-
-def undo_status(job: ImportJob, *, viewer: User) -> dict | None:
-    """The undo of the job, if one was asked for: its progress and counts, and the first
-    customers it kept as they were (with why), for `viewer`: a kept account or the one who
-    asked for the undo are named only if they may see them."""
-    undo = getattr(job, "undo", None)
-    if undo is None:
-        return None
-    kept_items = list(undo.kept.all()[:STATUS_LIST_LIMIT])
-    shown = selectors.visible_ids(
-        actor=viewer, ids=[undo.requested_by_id, *(item.customer_id for item in kept_items)]
-    )
-    kept = [
-        {
-            "customer_id": item.customer_id if item.customer_id in shown else None,
-            "action": item.action,
-            "code": item.code,
-            "message": item.message,
-        }
-        for item in kept_items
-    ]
-    return {
-        "task_id": str(job.pk),
-        "status": undo.status,
-        "message": undo.message,
-        "requested_by": undo.requested_by_id if undo.requested_by_id in shown else None,
-        "to_delete": undo.to_delete_count,
-        "to_restore": undo.to_restore_count,
-        "deleted": undo.deleted_count,
-        "restored": undo.restored_count,
-        "kept": undo.kept_count,
-        "kept_customers": kept,
-        "is_finished": undo.status in ImportJob.FINISHED_STATUSES,
-        "created_at": undo.created_at,
-        "started_at": undo.started_at,
-        "finished_at": undo.finished_at,
-    }
-
-
-def _running_message(job: ImportJob) -> str:
-    if job.status == ImportJob.Status.PARSED:
-        return "Previewed; not confirmed yet."
-    if job.status == ImportJob.Status.QUEUED:
-        return "Waiting for a worker."
-    if job.mode != ImportJob.Mode.CREATE:
-        return (
-            f"Created {job.created_count:,} of {job.to_create_count:,} and updated "
-            f"{job.updated_count:,} of {job.to_update_count:,} customers so far."
-        )
-    return f"Created {job.created_count:,} of {job.to_create_count:,} customers so far."
-
-
-def failed_rows_table(job: ImportJob) -> tuple[list[str], Iterator[list]]:
-    """errors.xlsx: the columns as uploaded plus "Error", and every row not created."""
-    width = max(job.column_mapping.get("width", 0), len(column_names(job, 0)))
-    headers = [*column_names(job, width), "Error"]
-
-    def rows() -> Iterator[list]:
-        for row, row_errors in not_created_rows(job):
-            cells, _ = pipeline.bounded_raw(row[2][:width])
-            cells += [None] * (width - len(cells))
-            yield [*cells, reason(row_errors) or "Not created."]
-
-    return headers, rows()

@@ -7,13 +7,9 @@ WAKE_CHANNEL: the web process notifies, run_worker listens), not on its next pol
 import logging
 import os
 import select
-import signal
 import socket
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 
 from django.db import connections, transaction
@@ -24,43 +20,15 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from users.imports import run, undo
+from users.imports.leases import RunOutcome
 from users.messaging import invites
+from users.messaging.tasks import invites_send_until_stopped
 from users.models import ImportJob
+from users.workers import stop_requested_on_signals
 
 logger = logging.getLogger(__name__)
 
 WAKE_CHANNEL = "primepre_tasks"
-
-
-@contextmanager
-def stop_requested_on_signals() -> Iterator[threading.Event]:
-    """An event set by SIGTERM/SIGINT while the block runs, so a job can stop between batches.
-
-    The previous handler still runs: db_worker then takes no further task and exits when this one
-    returns; its second signal still stops the process at once."""
-    event = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield event
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def handler(signum, frame):
-        already = event.is_set()
-        event.set()
-        chained = previous[signum]
-        if callable(chained):
-            chained(signum, frame)
-        elif already:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield event
-    finally:
-        for sig, chained in previous.items():
-            signal.signal(sig, chained)
 
 
 def worker_id() -> str:
@@ -76,7 +44,7 @@ def import_job_task(job_id: str) -> str:
             should_stop=stop.is_set,
             on_created=partial(invites_enqueue, job_id),
         )
-    if outcome == "released":
+    if outcome == RunOutcome.RELEASED:
         # This worker is stopping; the job is QUEUED again and waits for the next one.
         import_job_enqueue(job_id)
     return outcome
@@ -88,17 +56,13 @@ def import_undo_task(undo_id: int) -> str:
         outcome = undo.import_undo_run(
             undo_id=undo_id, worker_id=worker_id(), should_stop=stop.is_set
         )
-    if outcome == "released":
+    if outcome == RunOutcome.RELEASED:
         import_undo_enqueue(undo_id)
     return outcome
 
 
 @task()
 def import_job_invites_task(job_id: str, source_rows: list[int]) -> dict:
-    # Imported here, not above: users.messaging.tasks imports this module's
-    # stop_requested_on_signals.
-    from users.messaging.tasks import invites_send_until_stopped
-
     user_ids, owner_id = invites.import_job_invitees(job_id=job_id, source_rows=source_rows)
     return invites_send_until_stopped(user_ids=user_ids, created_by_id=owner_id, job_id=job_id)
 

@@ -7,10 +7,11 @@ those are kept as they are and listed (UndoKept).
 
 An undo is a job like an import (ImportUndo): it runs in batches, each one transaction that
 re-reads the undo under a row lock, locks its customers, writes, and advances the checkpoint;
-only the worker holding the claim may advance it, a worker gone quiet for IMPORT_STALE_AFTER
-loses it to the next (the watchdog queues it again), and a worker asked to stop hands it back
-to the queue after its current batch. It walks the import's CustomerChanges by id first
-("changes"), then the customers the import created by id ("created").
+only the worker holding the lease (users.imports.leases) may advance it, a worker gone quiet
+for IMPORT_STALE_AFTER loses it to the next (the watchdog queues it again), and a worker asked
+to stop hands it back to the queue after its current batch. It walks the import's
+CustomerChanges by id first ("changes"), then the customers the import created by id
+("created").
 """
 
 import json
@@ -27,8 +28,14 @@ from django.utils import timezone
 from users.customers import roles
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk
-from users.imports.run import LostClaim, claim, claimed
-from users.imports.run import with_db_retries as _with_db_retries
+from users.imports.leases import (
+    LostLease,
+    RunOutcome,
+    lease_release,
+    lease_take,
+    leased,
+    with_db_retries,
+)
 from users.models import CustomerChange, ImportJob, ImportUndo, UndoKept, User
 
 logger = logging.getLogger(__name__)
@@ -210,12 +217,12 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
         )
         if not changes:
             with transaction.atomic():
-                _advance(claimed(ImportUndo, undo_id, worker_id), phase=CREATED, checkpoint=0)
+                _advance(leased(ImportUndo, undo_id, worker_id), phase=CREATED, checkpoint=0)
             return True
         end = changes[-1].id
         try:
             with transaction.atomic():
-                locked = claimed(ImportUndo, undo_id, worker_id)
+                locked = leased(ImportUndo, undo_id, worker_id)
                 restored, kept = _restore_batch(locked, changes, now)
                 _advance(locked, phase=CHANGES, checkpoint=end, restored=restored, kept=kept)
             return True
@@ -225,7 +232,7 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
         # is kept alone.
         for change in changes:
             with transaction.atomic():
-                locked = claimed(ImportUndo, undo_id, worker_id)
+                locked = leased(ImportUndo, undo_id, worker_id)
                 if locked.checkpoint >= change.id:
                     continue
                 try:
@@ -250,7 +257,7 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
     if not ids:
         return False
     with transaction.atomic():
-        locked = claimed(ImportUndo, undo_id, worker_id)
+        locked = leased(ImportUndo, undo_id, worker_id)
         deleted, kept = _delete_batch(locked, ids)
         _advance(locked, phase=CREATED, checkpoint=ids[-1], deleted=deleted, kept=kept)
     return True
@@ -258,7 +265,7 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
 
 def _finish(undo_id, worker_id: str) -> ImportUndo:
     with transaction.atomic():
-        undo = claimed(ImportUndo, undo_id, worker_id)
+        undo = leased(ImportUndo, undo_id, worker_id)
         now = timezone.now()
         undo.status = ImportJob.Status.COMPLETE
         undo.finished_at = now
@@ -277,27 +284,25 @@ def _finish(undo_id, worker_id: str) -> ImportUndo:
 
 def import_undo_run(
     *, undo_id, worker_id: str, should_stop: Callable[[], bool] = lambda: False
-) -> str:
-    """Runs the undo from its checkpoint to the end: "complete", "not_claimed", "lost_claim",
-    "released" (asked to stop: QUEUED again for the caller to queue) or "failed"."""
-    if not _with_db_retries(partial(claim, ImportUndo, undo_id, worker_id)):
-        return "not_claimed"
+) -> RunOutcome:
+    """Runs the undo from its checkpoint to the end, and says what it came to (RunOutcome;
+    an undo is never cancelled)."""
+    if not with_db_retries(partial(lease_take, ImportUndo, undo_id, worker_id)):
+        return RunOutcome.NOT_TAKEN
     started = time.monotonic()
     batch_size = settings.IMPORT_BATCH_SIZE
     try:
         while True:
             if should_stop():
-                ImportUndo.objects.filter(
-                    pk=undo_id, worker_id=worker_id, status=ImportJob.Status.RUNNING
-                ).update(status=ImportJob.Status.QUEUED, worker_id="", heartbeat_at=timezone.now())
+                with_db_retries(partial(lease_release, ImportUndo, undo_id, worker_id))
                 logger.info("[UNDO-RELEASE] undo=%s worker=%s", undo_id, worker_id)
-                return "released"
-            if not _with_db_retries(partial(_step, undo_id, worker_id, batch_size)):
+                return RunOutcome.RELEASED
+            if not with_db_retries(partial(_step, undo_id, worker_id, batch_size)):
                 break
-        undo = _with_db_retries(partial(_finish, undo_id, worker_id))
-    except LostClaim:
+        undo = with_db_retries(partial(_finish, undo_id, worker_id))
+    except LostLease:
         logger.warning("[UNDO-LOST] undo=%s worker=%s", undo_id, worker_id)
-        return "lost_claim"
+        return RunOutcome.LOST_LEASE
     except (OperationalError, InterfaceError):
         logger.exception("[UNDO-DB-DOWN] undo=%s worker=%s", undo_id, worker_id)
         raise
@@ -311,7 +316,7 @@ def import_undo_run(
             message="The undo stopped on an internal error; what it did so far stays done. "
             "Ask for the undo again to go on.",
         )
-        return "failed"
+        return RunOutcome.FAILED
     logger.info(
         "[UNDO-DONE] undo=%s deleted=%s restored=%s kept=%s ms=%d",
         undo_id,
@@ -320,4 +325,4 @@ def import_undo_run(
         undo.kept_count,
         (time.monotonic() - started) * 1000,
     )
-    return "complete"
+    return RunOutcome.COMPLETE

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django_tasks import task
 
-from users.imports.tasks import stop_requested_on_signals
 from users.messaging import invites
 from users.models import User
+from users.workers import stop_requested_on_signals
 
 
 def invites_send_until_stopped(

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
 from users.errors import FileError
-from users.imports import jobs, pipeline, reports, run
+from users.imports import jobs, parse, progress, read, reports, run
 from users.imports.tasks import worker_id
 from users.management.acting import acting_user
 from users.management.output import run_with_progress
@@ -97,9 +97,9 @@ class Command(BaseCommand):
         if not os.path.isfile(file):
             raise CommandError(f"No such file: {file}")
         upload = _PathUpload(file)
-        choices = pipeline.ImportOptions(mode=mode, match=match, blank_clears=blank_clears)
+        choices = parse.ImportOptions(mode=mode, match=match, blank_clears=blank_clears)
         try:
-            job = pipeline.preview_from_upload(
+            job = read.preview_from_upload(
                 owner=owner, upload=upload, options=choices, chosen=chosen
             )
         except FileError as error:
@@ -132,7 +132,7 @@ class Command(BaseCommand):
         self.stdout.write(reports.preview_message(job))
         mapping = ", ".join(f"{k} <- {v!r}" for k, v in reports.column_mapping(job).items())
         self.stdout.write(f"Columns ({job.column_mapping['layout']}): {mapping}")
-        for line in reports.job_status(job, viewer=job.owner)["errors"][:20]:
+        for line in progress.job_status(job, viewer=job.owner)["errors"][:20]:
             self.stdout.write(f"  {line}")
         if job.to_update_count:
             rows = reports.preview_page(job, viewer=job.owner, name="update", page=1, page_size=20)[

@@ -26,6 +26,7 @@ from django_tasks.signals import task_finished
 from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME
 from django_tasks_db.management.commands.db_worker import Worker
 
+from primepre.collector import freeze_start_up_objects
 from users.imports import tasks
 from users.imports.jobs import (
     import_jobs_prune,
@@ -106,6 +107,7 @@ class Command(BaseCommand):
         **opts,
     ):
         warn_if_disabled()
+        freeze_start_up_objects()
         # Jobs left behind by a worker that died are queued before the first task is taken.
         import_jobs_recover_stale()
         import_undos_recover_stale()
