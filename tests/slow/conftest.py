@@ -163,6 +163,14 @@ class JobWatch:
             time.sleep(POLL_S)
         raise AssertionError(f"no {what} within {JOB_DEADLINE_S} s; last status {self.last}")
 
+    def start_worker_once_answered(self, stack: "LiveStack") -> subprocess.Popen:
+        """Starts the task worker once the web answers this job's status. A web worker that an
+        upload grew past GUNICORN_MAX_WORKER_GROWTH_MB is replaced after it, and on a busy machine
+        the new one can take longer to start than a 30,000-row job takes to run; the test must
+        see the job midway."""
+        self.poll()
+        return stack.start_worker()
+
     def until_between(self, low: int, high: int) -> dict:
         return self.until(
             lambda body: low <= body["progress_percent"] <= high,

@@ -20,9 +20,9 @@ def cancel(api, task_id: str):
 def test_a_running_import_cancelled_stops_after_its_batch_and_keeps_what_it_created(live_stack):
     # given a 30,000-row import running on a real worker
     api = live_stack.api()
-    worker = live_stack.start_worker()
     task_id, _ = api.import_file(xlsx_file(ROWS, phone_start=5_000_000))
     watch = JobWatch(api, task_id)
+    worker = watch.start_worker_once_answered(live_stack)
     watch.until_between(10, 80)
 
     # when its owner cancels it

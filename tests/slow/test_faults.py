@@ -62,9 +62,9 @@ def assert_nothing_left_behind(stack: LiveStack) -> None:
 def test_a_worker_killed_mid_import_leaves_a_job_that_a_new_worker_completes(live_stack):
     # given a 30,000-row import running on one worker
     api = live_stack.api()
-    worker = live_stack.start_worker()
     task_id, _ = api.import_file(thirty_thousand_rows())
     watch = JobWatch(api, task_id)
+    worker = watch.start_worker_once_answered(live_stack)
     at_kill = watch.until_between(10, 80)
 
     # when the worker is killed outright and another one is started
@@ -85,9 +85,9 @@ def test_a_worker_stopped_for_a_deploy_hands_its_job_back_and_the_next_worker_co
 ):
     # given a 30,000-row import running on one worker
     api = live_stack.api()
-    worker = live_stack.start_worker()
     task_id, _ = api.import_file(thirty_thousand_rows())
     watch = JobWatch(api, task_id)
+    worker = watch.start_worker_once_answered(live_stack)
     watch.until_between(10, 80)
 
     # when the worker is sent SIGTERM (a deploy), exits, and the new release's worker starts
@@ -110,9 +110,9 @@ def test_an_import_survives_postgres_dropping_every_connection_and_the_web_answe
 ):
     # given a 30,000-row import running, with the web holding a connection from its polls
     api = live_stack.api()
-    worker = live_stack.start_worker()
     task_id, _ = api.import_file(thirty_thousand_rows())
     watch = JobWatch(api, task_id)
+    worker = watch.start_worker_once_answered(live_stack)
     watch.until_between(10, 80)
 
     # when Postgres terminates every connection to the database (the web's and the worker's)
