@@ -30,7 +30,7 @@ ONE_IMPORT = textwrap.dedent(
     from django.urls import get_resolver
     get_resolver().url_patterns
     from primepre.collector import freeze_start_up_objects
-    from users.imports import pipeline, run
+    from users.imports import read, run
     from users.models import ImportJob, User
     from users.customers.rules import normalize_phone
     freeze_start_up_objects()
@@ -54,7 +54,7 @@ ONE_IMPORT = textwrap.dedent(
         spent.update(gc=0.0, full=0)
         wall, cpu = time.perf_counter(), time.process_time()
         if phase == "preview":
-            job = pipeline.preview_from_records(owner=owner, records=records)
+            job = read.preview_from_records(owner=owner, records=records)
             del records
         else:
             ImportJob.objects.filter(pk=job.pk).update(
