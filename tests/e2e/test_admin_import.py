@@ -14,27 +14,15 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from tests.admin import uploads
-from tests.conftest import missing_service
+from tests.e2e.browser import browser_page
 from tests.excel import builders
 from tests.factories import CustomerFactory, StaffFactory
 from users.imports import run
 from users.imports import undo as imports_undo
 from users.models import Customer, ImportJob, ImportUndo
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "staff-password-1"
-# Generous waits for a slow machine; nothing here measures speed.
-WAIT_MS = 30_000
 MAX_TABS = 80
 
 sync_api = pytest.importorskip(
@@ -42,12 +30,6 @@ sync_api = pytest.importorskip(
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _browser_here():
-    if not CHROMIUM.exists():
-        missing_service(f"{CHROMIUM} is missing: apt-get install chromium")
 
 
 @pytest.fixture
@@ -63,23 +45,8 @@ def site(settings, monkeypatch, live_server):
 
 @pytest.fixture
 def page(site):
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1280, "height": 900}
-        )
-        context.set_default_timeout(WAIT_MS)
-        sync_api.expect.set_options(timeout=WAIT_MS)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
-            # Code run under Playwright's sync API gets database connections of its own (its
-            # greenlets carry their own context): closed, so the test database can be dropped.
-            connections.close_all()
+    with browser_page(accept_downloads=True, viewport={"width": 1280, "height": 900}) as page:
+        yield page
 
 
 def tab_to(page, name: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from tests.e2e.test_admin_import import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+from tests.e2e.browser import browser_page
 from tests.factories import CustomerFactory, StaffFactory
 from tests.spa import SIGNUP_FORM
 from users.models import SignInLink, User
@@ -32,14 +32,6 @@ DOCS_IMAGES = ROOT / "docs" / "images"
 PHONE_WIDTH = {"width": 390, "height": 844}
 NEW_PASSWORD = "Kakum-canopy-walk-27"
 APP_URL = "https://app.primepre.example"
-
-
-@pytest.fixture(autouse=True)
-def _browser_here():
-    if not CHROMIUM.exists():
-        from tests.conftest import missing_service
-
-        missing_service(f"{CHROMIUM} is missing: apt-get install chromium")
 
 
 @pytest.fixture
@@ -63,21 +55,8 @@ def site(settings, monkeypatch, live_server, texts):
 @pytest.fixture
 def phone(site):
     """A browser page the size of a phone's screen."""
-    from django.db import connections
-
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport=PHONE_WIDTH, is_mobile=True, has_touch=True)
-        context.set_default_timeout(WAIT_MS)
-        sync_api.expect.set_options(timeout=WAIT_MS)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
-            connections.close_all()
+    with browser_page(viewport=PHONE_WIDTH, is_mobile=True, has_touch=True) as page:
+        yield page
 
 
 def shot(page, name: str) -> None:
