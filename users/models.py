@@ -523,7 +523,7 @@ class PhoneVerificationPin(TextedPin):
 
 class SignInLink(models.Model):
     """A link that lets its holder into their account without a password: texted to the
-    account's phone, or made by an admin to pass on by hand (users.accounts.links). The token in
+    account's phone, or made by an admin to pass on by hand (users.credentials.links). The token in
     the link is Django's password-reset token, bound to this row (the account's newest link), so
     a newer link voids this one; `used_at` makes it single-use."""
 
