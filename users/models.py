@@ -487,7 +487,7 @@ class RememberedMapping(models.Model):
     header text, not by their place. `choices` is a column mapping as the upload takes it
     ({field: header text, or null to leave the field out})."""
 
-    headers_key = models.CharField(max_length=64, unique=True)
+    headers_key = models.CharField(max_length=64)
     # The header row of the file the columns were chosen for, as uploaded (for display).
     headers = models.JSONField(default=list)
     choices = models.JSONField(default=dict)
@@ -501,6 +501,11 @@ class RememberedMapping(models.Model):
 
     class Meta:
         ordering = ["-chosen_at", "-id"]
+        # A constraint rather than unique=True: on Postgres that would add a second index, for
+        # LIKE, which nothing here asks of a digest.
+        constraints = [
+            models.UniqueConstraint(fields=["headers_key"], name="remembered_mapping_headers_key")
+        ]
 
     def __str__(self) -> str:
         return f"Columns chosen for {len(self.headers)} headers"

@@ -77,6 +77,15 @@ def _usable(
     return True
 
 
+def _remembered_for(key: str) -> RememberedMapping | None:
+    """The mapping remembered for these headers: get() on the unique key, without the model's
+    ordering (first() would sort the one row it finds)."""
+    try:
+        return RememberedMapping.objects.get(headers_key=key)
+    except RememberedMapping.DoesNotExist:
+        return None
+
+
 def mapping_recall(
     rows: Iterable[tuple[int, list]],
     *,
@@ -96,7 +105,7 @@ def mapping_recall(
     if first_row_is_data(first[1]):
         return rows_again, None
     key = headers_key(cell_to_text(cell).strip() for cell in first[1])
-    mapping = RememberedMapping.objects.filter(headers_key=key).first() if key else None
+    mapping = _remembered_for(key) if key else None
     if mapping is None:
         return rows_again, None
     # Fields the product no longer has are dropped rather than refused as unknown.
