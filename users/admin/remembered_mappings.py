@@ -16,8 +16,14 @@ from users.models import RememberedMapping
 class RememberedMappingAdmin(ForStaff, admin.ModelAdmin):
     list_display = ["header_row", "columns_chosen", "chooser", "chosen_at", "times_used"]
     list_display_links = ["header_row"]
-    fields = ["header_row", "columns_chosen", "chooser", "chosen_at", "times_used", "last_used_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "header_row",
+        "columns_chosen",
+        "chooser",
+        "chosen_at",
+        "times_used",
+        "last_used_at",
+    )
     date_hierarchy = "chosen_at"
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -51,6 +57,7 @@ class RememberedMappingAdmin(ForStaff, admin.ModelAdmin):
     @admin.display(description="chosen by")
     def chooser(self, mapping: RememberedMapping) -> str:
         """The admin who chose, when the caller may see them (roles.visible)."""
-        if not mapping.shown_chosen_by:
+        chooser = mappings.shown_chooser(mapping)
+        if chooser is None:
             return "-"
-        return mapping.chosen_by.get_full_name() or mapping.chosen_by.phone
+        return chooser.get_full_name() or chooser.phone

@@ -108,7 +108,7 @@ class ColumnMap:
     # the fields whose column the admin chose
     chosen: tuple[str, ...] = ()
     # when the choices were remembered ones (users.imports.mappings): whose, and when
-    remembered: dict = field(default_factory=dict)
+    remembered: dict[str, object] = field(default_factory=dict)
     header_row: int = 0  # the header's row number in the file (0: no header row)
 
     def values(self, cells: list[object]) -> dict[str, object]:

@@ -137,9 +137,12 @@ def _hand_choices(job: ImportJob) -> dict[str, str | None]:
 def _count_use(note: dict) -> None:
     """A confirmed import read its columns from the remembered choice: counted, unless the
     choice was forgotten or made again since the preview."""
-    RememberedMapping.objects.filter(
-        pk=note["id"], chosen_at=parse_datetime(note["chosen_at"])
-    ).update(times_used=F("times_used") + 1, last_used_at=timezone.now())
+    chosen_at = parse_datetime(note["chosen_at"])
+    if chosen_at is None:
+        return
+    RememberedMapping.objects.filter(pk=note["id"], chosen_at=chosen_at).update(
+        times_used=F("times_used") + 1, last_used_at=timezone.now()
+    )
 
 
 def mapping_remember(*, job: ImportJob) -> RememberedMapping | None:
@@ -222,13 +225,20 @@ def remembered_mapping_list(*, viewer: User) -> QuerySet[RememberedMapping]:
     )
 
 
+def shown_chooser(mapping: RememberedMapping) -> User | None:
+    """Who chose a mapping read by remembered_mapping_list, when its viewer may see them."""
+    # The annotation remembered_mapping_list adds, which the model's type does not declare.
+    shown = getattr(mapping, "shown_chosen_by", None)
+    return mapping.chosen_by if shown is not None else None
+
+
 def remembered_mapping_json(mapping: RememberedMapping) -> dict:
-    """One remembered mapping as the API and the admin show it (from remembered_mapping_list)."""
+    """One remembered mapping as the API shows it (read by remembered_mapping_list)."""
     return {
         "id": mapping.pk,
         "headers": mapping.headers,
         "choices": mapping.choices,
-        "chosen_by": _chooser(mapping.chosen_by if mapping.shown_chosen_by else None),
+        "chosen_by": _chooser(shown_chooser(mapping)),
         "chosen_at": mapping.chosen_at,
         "times_used": mapping.times_used,
         "last_used_at": mapping.last_used_at,
