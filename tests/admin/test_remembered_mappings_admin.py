@@ -9,28 +9,19 @@ from django.urls import reverse
 
 from tests.excel import builders
 from tests.factories import StaffFactory
+from tests.imports.helpers import TILL_CHOICES, TILL_HEADER, till_rows
 from users.models import ImportJob, RememberedMapping, Role
 
 pytestmark = pytest.mark.django_db
 
 IMPORT = reverse("admin:users_customer_import")
 LIST = reverse("admin:users_rememberedmapping_changelist")
-TILL_HEADER = ["Cust Ref", "Fore", "Fam", "Cellphone #", "Other Cell", "Town"]
 # The upload page's optional columns, as the admin types them.
-TILL_FORM = {
-    "map-shipping_mark": "Cust Ref",
-    "map-first_name": "Fore",
-    "map-last_name": "Fam",
-    "map-phone": "Cellphone #",
-}
+TILL_FORM = {f"map-{name}": header for name, header in TILL_CHOICES.items()}
 
 
 def till_xlsx(first: int) -> bytes:
-    rows = [
-        [f"PM TILL {n}", f"First{n}", f"Last{n}", f"024{1000000 + n:07d}", "", "Volta"]
-        for n in range(first, first + 2)
-    ]
-    return builders.xlsx_bytes([TILL_HEADER, *rows])
+    return builders.xlsx_bytes([TILL_HEADER, *till_rows(first)])
 
 
 def signed_in(user) -> Client:

@@ -12,6 +12,7 @@ from rest_framework import status
 from tests.conftest import bearer_client
 from tests.excel import builders
 from tests.factories import StaffFactory
+from tests.imports.helpers import TILL_CHOICES, TILL_HEADER, till_rows
 from users.imports.mappings import headers_key
 from users.models import RememberedMapping, Role, User
 
@@ -20,29 +21,6 @@ pytestmark = pytest.mark.django_db
 UPLOAD = reverse("users:import-upload")
 CONFIRM = reverse("users:import-confirm")
 MAPPINGS = reverse("users:import-column-mappings")
-
-# A till's weekly export: no header names a field, so the admin chooses every column.
-TILL_HEADER = ["Cust Ref", "Fore", "Fam", "Cellphone #", "Other Cell", "Town"]
-TILL_CHOICES = {
-    "shipping_mark": "Cust Ref",
-    "first_name": "Fore",
-    "last_name": "Fam",
-    "phone": "Cellphone #",
-}
-
-
-def till_rows(first: int, count: int = 2) -> list[list]:
-    return [
-        [
-            f"PM TILL {n}",
-            f"First{n}",
-            f"Last{n}",
-            f"024{1000000 + n:07d}",
-            f"020{1000000 + n:07d}",
-            "Tema",
-        ]
-        for n in range(first, first + count)
-    ]
 
 
 def upload(client, rows, *, mapping=None, mode=None):
