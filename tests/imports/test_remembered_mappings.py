@@ -132,6 +132,10 @@ def test_the_next_upload_with_the_same_headers_is_read_with_the_remembered_choic
     assert response.status_code == status.HTTP_200_OK
     body = response.json()
     assert body["summary"]["to_create"] == 3
+    assert body["message"].endswith(
+        "The columns were read as an admin chose them for a file with these headers on "
+        f"{remembered.chosen_at:%Y-%m-%d}."
+    )
     assert body["column_mapping"] == TILL_CHOICES
     assert matches(body) == {
         "Cust Ref": "remembered",

@@ -55,10 +55,10 @@ class Recalled:
     note: dict
 
 
-def _note(mapping: RememberedMapping) -> dict:
+def _note(mapping: RememberedMapping, choices: dict[str, str | None]) -> dict:
     return {
         "id": mapping.pk,
-        "choices": mapping.choices,
+        "choices": choices,
         "chosen_by": mapping.chosen_by_id,
         "chosen_at": mapping.chosen_at.isoformat(),
     }
@@ -113,7 +113,7 @@ def mapping_recall(
     if not choices or not _usable(first, choices, options):
         logger.info("[IMPORT-MAPPING-SKIPPED] mapping=%s", mapping.pk)
         return rows_again, None
-    return rows_again, Recalled(choices=choices, note=_note(mapping))
+    return rows_again, Recalled(choices=choices, note=_note(mapping, choices))
 
 
 def _hand_choices(job: ImportJob) -> dict[str, str | None]:
@@ -202,6 +202,19 @@ def recalled_json(job: ImportJob, *, viewer: User) -> dict | None:
         "chosen_at": parse_datetime(note["chosen_at"]),
         "choices": note["choices"],
     }
+
+
+def recalled_message(job: ImportJob) -> str:
+    """A sentence for the preview's message (which the SPA shows) when a remembered choice read
+    the upload, or nothing."""
+    note = job.column_mapping.get("remembered")
+    chosen_at = parse_datetime(note["chosen_at"]) if note else None
+    if chosen_at is None:
+        return ""
+    return (
+        " The columns were read as an admin chose them for a file with these headers on "
+        f"{chosen_at:%Y-%m-%d}."
+    )
 
 
 def recalled_fields(job: ImportJob) -> set[str]:

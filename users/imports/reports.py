@@ -307,15 +307,15 @@ def summary(job: ImportJob) -> dict[str, int]:
 
 
 def preview_message(job: ImportJob) -> str:
-    guesses = "".join(
+    notes = "".join(
         f' Column {g["column"]} "{g["header"]}" was taken for {g["taken_for"]}: check it.'
         for g in column_guesses(job)
-    )
+    ) + mappings.recalled_message(job)
     if job.mode == ImportJob.Mode.CREATE:
         return (
             f"{job.total_rows:,} rows read: {job.to_create_count:,} to create, "
             f"{job.invalid_count:,} invalid, {job.existing_duplicate_count:,} already exist, "
-            f"{job.batch_duplicate_count:,} repeated in the file." + guesses
+            f"{job.batch_duplicate_count:,} repeated in the file." + notes
         )
     parts = [
         f"{job.to_update_count:,} to update",
@@ -335,7 +335,7 @@ def preview_message(job: ImportJob) -> str:
             else []
         ),
     ]
-    return f"{job.total_rows:,} rows read: " + ", ".join(parts) + "." + guesses
+    return f"{job.total_rows:,} rows read: " + ", ".join(parts) + "." + notes
 
 
 def job_row_errors(job: ImportJob) -> QuerySet[ImportRowError]:
