@@ -346,7 +346,8 @@ class ImportChangesView(ListAPIView):
 
 
 class ColumnMappingListView(ListAPIView):
-    """The column mappings remembered (users.imports.mappings), newest choice first, paged."""
+    """The column mappings remembered when imports whose columns were chosen by hand were
+    confirmed, newest choice first, paged."""
 
     serializer_class = serializers.RememberedMappingSerializer
     pagination_class = PageNumberPagination
