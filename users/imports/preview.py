@@ -15,6 +15,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from typing import IO
 
@@ -71,15 +72,19 @@ def preview_create(
     layout: str | None = None,
     replacing: ImportJob | None = None,
     carried: dict[int, list[FieldProblem]] | None = None,
+    remembered: dict | None = None,
 ) -> ImportJob:
     """Reads, validates and classifies every row, and stores a PARSED job (or, `replacing`,
     stores the new preview in that job). Writes no customer. `chosen` is the admin's column
     mapping; `carried` holds problems by row that the rows no longer show (a remap's rows were
-    stored within the row caps)."""
+    stored within the row caps); `remembered` notes that `chosen` is a remembered mapping
+    (users.imports.mappings)."""
     started = time.monotonic()
     column_map, data_rows = map_rows(
         rows, header_required=header_required, options=options, chosen=chosen, layout=layout
     )
+    if remembered:
+        column_map = replace(column_map, remembered=remembered)
     with tempfile.TemporaryFile(prefix="primepre-import-") as spool:
         keys, width = _parse_to_spool(data_rows, column_map, spool, options, carried)
         if not keys:
