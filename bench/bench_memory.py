@@ -24,6 +24,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+import psutil
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -46,6 +47,8 @@ from bench.common import (
 
 DATABASE = BENCH_DB + "_memory"
 BUDGET_MB = 350  # docs/deploying.md: web + worker during a 100,000-row import
+PEAK_TARGET_MB = 250  # web + worker + reader during a 100,000-row import
+REST_TARGET_MB = 10  # the web worker at rest after the imports, above its start
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MIB = 1024 * 1024
 
@@ -168,6 +171,25 @@ def run_import(base: str, auth: dict, path: Path) -> str:
         time.sleep(0.5)
 
 
+def web_worker(web: subprocess.Popen) -> psutil.Process | None:
+    """gunicorn's worker (the master's one child once the reader process has ended)."""
+    children = psutil.Process(web.pid).children()
+    return children[0] if len(children) == 1 else None
+
+
+def worker_at_rest(web: subprocess.Popen, settle_s: float = 2.0) -> tuple[int, float]:
+    """The web worker's pid and RSS in MB once an import is done and nothing runs: sampled
+    after settle_s, when a worker grown past GUNICORN_MAX_WORKER_GROWTH_MB has been replaced
+    (a new pid) and the reader process is gone."""
+    time.sleep(settle_s)
+    deadline = time.monotonic() + 30
+    while (worker := web_worker(web)) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError("gunicorn has no single worker at rest")
+        time.sleep(0.1)
+    return worker.pid, worker.memory_info().rss / MIB
+
+
 def run_export(base: str, auth: dict, file_format: str) -> str:
     size = 0
     with requests.get(
@@ -184,14 +206,80 @@ def run_export(base: str, auth: dict, file_format: str) -> str:
     return f"200, {size / MIB:.1f} MiB"
 
 
+def measure_phase(name: str, action, web, worker, cap: MemoryCap | None) -> list[str]:
+    """Runs one phase and returns its row: peaks of web, worker and both, the cgroup's peak,
+    the kernel's kills, and the phase's outcome."""
+    if cap:
+        cap.reset_peak()
+    kills_before = cap.oom_kills() if cap else 0
+    started = time.monotonic()
+    with (
+        RssSampler([web.pid]) as web_rss,
+        RssSampler([worker.pid]) as worker_rss,
+        RssSampler([web.pid, worker.pid]) as both,
+    ):
+        try:
+            outcome = action()
+        except requests.RequestException as error:
+            outcome = f"failed: {type(error).__name__}"
+    killed = (cap.oom_kills() - kills_before) if cap else 0
+    return [
+        name,
+        f"{time.monotonic() - started:.1f}",
+        f"{web_rss.peak:.0f}",
+        f"{worker_rss.peak:.0f}",
+        f"{both.peak:.0f}",
+        f"{cap.peak_mb():.0f}" if cap else "not enforced",
+        str(killed) if cap else "-",
+        outcome,
+    ]
+
+
+def print_rest(rest: list[tuple[str, int, float]], peaks: list[float]) -> None:
+    """The web worker at rest after each import beside its start, and the imports' peak,
+    each beside its target."""
+    start_mb = rest[0][2]
+    rows = []
+    for name, pid, mb in rest:
+        grown = mb - start_mb
+        rows.append(
+            [
+                name,
+                str(pid),
+                f"{mb:.0f}",
+                f"{grown:+.0f}",
+                f"<= +{REST_TARGET_MB}",
+                "yes" if grown <= REST_TARGET_MB else "no",
+            ]
+        )
+    peak = max(peaks)
+    rows.append(
+        [
+            "peak web + worker + reader, imports",
+            "-",
+            f"{peak:.0f}",
+            "-",
+            f"<= {PEAK_TARGET_MB}",
+            "yes" if peak <= PEAK_TARGET_MB else "no",
+        ]
+    )
+    print_table(
+        "The web worker at rest (a new pid: gunicorn replaced it), and the imports' peak",
+        ["when", "web worker pid", "RSS MB", "since start MB", "target", "met"],
+        rows,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--cap-mb", type=int, default=512)
     # Imports of new customers one after the other: the later ones show what the first left.
-    parser.add_argument("--imports", type=int, default=2)
+    parser.add_argument("--imports", type=int, default=3)
+    parser.add_argument("--no-export", action="store_true", help="the imports only")
     args = parser.parse_args()
 
+    load_at_start = os.getloadavg()[0]
     env, password = prepared_database(DATABASE)
     files = [
         xlsx_file(args.rows, phone_start=2_000_000 + n * args.rows) for n in range(args.imports)
@@ -200,53 +288,31 @@ def main() -> None:
 
     cap = MemoryCap.create(args.cap_mb)
     table = []
+    rest: list[tuple[str, int, float]] = []
+    import_peaks: list[float] = []
     try:
         with capped_stack(env, cap) as (base, web, worker):
             auth = login(base, password)
-            phases = [
-                (
+            resting = [RssSampler(pids).current() for pids in ([web.pid], [worker.pid])]
+            table.append(
+                ["at rest", "-", *(f"{mb:.0f}" for mb in (*resting, sum(resting))), "-", "-", "up"]
+            )
+            rest.append(("at start (after sign-in)", *worker_at_rest(web, settle_s=0)))
+            for n, path in enumerate(files):
+                name = (
                     f"import {args.rows:,} rows (upload -> COMPLETE)"
                     if n == 0
-                    else f"import {n + 1} of {args.rows:,} rows",
-                    partial(run_import, base, auth, path),
+                    else f"import {n + 1} of {args.rows:,} rows"
                 )
-                for n, path in enumerate(files)
-            ]
-            phases += [
-                (f"export {total:,} customers, xlsx", partial(run_export, base, auth, "xlsx")),
-                (f"export {total:,} customers, csv", partial(run_export, base, auth, "csv")),
-            ]
-            rest = [RssSampler(pids).current() for pids in ([web.pid], [worker.pid])]
-            table.append(
-                ["at rest", "-", *(f"{mb:.0f}" for mb in (*rest, sum(rest))), "-", "-", "up"]
-            )
-            for name, action in phases:
-                if cap:
-                    cap.reset_peak()
-                kills_before = cap.oom_kills() if cap else 0
-                started = time.monotonic()
-                with (
-                    RssSampler([web.pid]) as web_rss,
-                    RssSampler([worker.pid]) as worker_rss,
-                    RssSampler([web.pid, worker.pid]) as both,
-                ):
-                    try:
-                        outcome = action()
-                    except requests.RequestException as error:
-                        outcome = f"failed: {type(error).__name__}"
-                killed = (cap.oom_kills() - kills_before) if cap else 0
-                table.append(
-                    [
-                        name,
-                        f"{time.monotonic() - started:.1f}",
-                        f"{web_rss.peak:.0f}",
-                        f"{worker_rss.peak:.0f}",
-                        f"{both.peak:.0f}",
-                        f"{cap.peak_mb():.0f}" if cap else "not enforced",
-                        str(killed) if cap else "-",
-                        outcome,
-                    ]
-                )
+                row = measure_phase(name, partial(run_import, base, auth, path), web, worker, cap)
+                table.append(row)
+                import_peaks.append(float(row[4]))
+                rest.append((f"after import {n + 1}", *worker_at_rest(web)))
+            if not args.no_export:
+                for file_format in ("xlsx", "csv"):
+                    action = partial(run_export, base, auth, file_format)
+                    name = f"export {total:,} customers, {file_format}"
+                    table.append(measure_phase(name, action, web, worker, cap))
     finally:
         if cap:
             cap.remove()
@@ -272,8 +338,10 @@ def main() -> None:
     )
     print(
         f"\nweb = gunicorn master + worker + reader child; budget for web + worker during an "
-        f"import: {BUDGET_MB} MB (docs/deploying.md)."
+        f"import: {BUDGET_MB} MB (docs/deploying.md). Load average {load_at_start:.1f} at the "
+        f"start, {os.getloadavg()[0]:.1f} at the end.\n"
     )
+    print_rest(rest, import_peaks)
 
 
 if __name__ == "__main__":
