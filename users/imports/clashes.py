@@ -29,6 +29,7 @@ _KEYS = {
 # What is read of a stored holder: its id, its customer fields and what import_refusal needs.
 _HOLDER_COLUMNS = ("id", *rules.CUSTOMER_FIELDS, *roles.IMPORT_TARGET_FIELDS)
 _FIELD_COUNT = len(rules.CUSTOMER_FIELDS)
+_FIELD_ORDER = {field: index for index, field in enumerate(selectors.UNIQUE_FIELDS)}
 
 
 def column(model: type[Model], name: str, alias: str = "") -> str:
@@ -81,11 +82,10 @@ def stored_holders(job_id: object) -> tuple[HeldBy, dict[int, selectors.Stored]]
     """For each valid staged row of the job holding a value that a stored user holds, by its
     position: (field, holder) in UNIQUE_FIELDS order; and each of those users as an import
     sees it (its fields and what roles.import_refusal decides by), by id."""
-    order = {field: index for index, field in enumerate(selectors.UNIQUE_FIELDS)}
     held: HeldBy = {}
     accounts: dict[int, selectors.Stored] = {}
     job_key = ImportStagedRow._meta.get_field("job").get_db_prep_value(job_id, connection)
-    for row in sorted(_holder_rows(job_key), key=lambda r: (r[0], order[r[1]])):
+    for row in _holder_rows(job_key):
         position, field, user_id = row[0], row[1], row[2]
         values = row[3 : 3 + _FIELD_COUNT]
         fields = dict(zip(rules.CUSTOMER_FIELDS, values, strict=True))
@@ -101,6 +101,9 @@ def stored_holders(job_id: object) -> tuple[HeldBy, dict[int, selectors.Stored]]
             fields["last_name"],
         )
         held.setdefault(position, []).append((field, holder))
+    for found in held.values():
+        if len(found) > 1:
+            found.sort(key=lambda item: _FIELD_ORDER[item[0]])
     return held, accounts
 
 

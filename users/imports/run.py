@@ -108,10 +108,14 @@ def _run_batch(
     now = timezone.now()
     start, end = span
     creates = sum(outcome == Outcome.CREATE for _, outcome in plan)
-    updates = [position for position, outcome in plan if outcome == Outcome.UPDATE]
+    updates: list[StoredRow] = []
+    if creates < len(plan):
+        # Read by the range of the staging table's key (an IN list of positions cost twice).
+        for page in StoredRows(job.pk, outcomes=[Outcome.UPDATE]).pages(start=start, end=end):
+            updates += page
     try:
         with transaction.atomic():
-            changed = Updates(job, StoredRows(job.pk).at(updates) if updates else [])
+            changed = Updates(job, updates)
             lease_advance(
                 ImportJob,
                 job.pk,
