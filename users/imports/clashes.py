@@ -10,9 +10,6 @@ thousands of customers on (the planner prices LOWER(email) at one operator), whi
 import slower as the customer base grows. SQLite's planner probes the indexes of a plain join
 by itself."""
 
-from collections.abc import Iterator
-from typing import Any
-
 from django.db import connection
 from django.db.models import Field, Model
 
@@ -29,7 +26,8 @@ _KEYS = {
 # What is read of a stored holder: its id, its customer fields and what import_refusal needs.
 _HOLDER_COLUMNS = ("id", *rules.CUSTOMER_FIELDS, *roles.IMPORT_TARGET_FIELDS)
 _FIELD_COUNT = len(rules.CUSTOMER_FIELDS)
-_FIELD_ORDER = {field: index for index, field in enumerate(selectors.UNIQUE_FIELDS)}
+# The same as the users' columns (their attribute names: the id, the fields, the target).
+_HOLDER_ATTNAMES = tuple(User._meta.get_field(name).column for name in _HOLDER_COLUMNS)
 
 
 def column(model: type[Model], name: str, alias: str = "") -> str:
@@ -40,70 +38,100 @@ def column(model: type[Model], name: str, alias: str = "") -> str:
     return f"{alias}.{quoted}" if alias else quoted
 
 
-def _holders_sql(field: str) -> str:
-    """The (position, holder's columns) of each valid staged row of a job (its one parameter)
-    whose `field` a stored user holds."""
-    key_name, compared = _KEYS[field]
-    key = column(ImportStagedRow, key_name, "s")
-    held = compared.format(column(User, field, "u"))
-    columns = ", ".join(column(User, name, "u") for name in _HOLDER_COLUMNS)
+def _holders_sql(anchor: str) -> str:
+    """For each valid staged row of a job (the one parameter) holding a value a stored user
+    holds: its position, the holder of its `anchor` field (the match key; the phone on create)
+    with _HOLDER_COLUMNS (NULLs when nobody holds it), then the id of the holder of each unique
+    field. A value the anchor's holder holds too is nobody else's (the indexes are unique), so
+    it is answered without a probe: an update's rows, which mostly hold their customer's own
+    values, probe one index each instead of three."""
     users = connection.ops.quote_name(User._meta.db_table)
-    where = (
-        f"WHERE {column(ImportStagedRow, 'job', 's')} = %s "
-        f"AND {column(ImportStagedRow, 'valid', 's')} AND {key} IS NOT NULL"
-    )
-    position = column(ImportStagedRow, "position", "s")
-    tag = f"'{field}'"
-    # Only names from the models and placeholders: the values go as parameters.
-    if connection.vendor == "postgresql":
-        return (
-            f"SELECT {position}, {tag}, h.* FROM {staged_table()} s CROSS JOIN LATERAL "  # noqa: S608
-            f"(SELECT {columns} FROM {users} u WHERE {held} = {key} LIMIT 1) h {where}"
+    columns = ", ".join(column(User, name, "u") for name in _HOLDER_COLUMNS)
+    anchored = _KEYS[anchor][1].format(column(User, anchor, "u"))
+    anchor_key = column(ImportStagedRow, _KEYS[anchor][0], "s")
+    holder_ids = []
+    for field in selectors.UNIQUE_FIELDS:
+        key = column(ImportStagedRow, _KEYS[field][0], "s")
+        compared = _KEYS[field][1]
+        holder_ids.append(
+            f"CASE WHEN {key} IS NULL THEN NULL "  # noqa: S608
+            f"WHEN {compared.format(column(User, field, 'm'))} = {key} THEN m.id "
+            f"ELSE (SELECT {column(User, 'id', 'u')} FROM {users} u "
+            f"WHERE {compared.format(column(User, field, 'u'))} = {key} LIMIT 1) END"
         )
-    return (
-        f"SELECT {position}, {tag}, {columns} FROM {staged_table()} s "  # noqa: S608
-        f"JOIN {users} u ON {held} = {key} {where}"
+    if connection.vendor == "postgresql":
+        # LATERAL ... LIMIT 1: one probe of the anchor's index a row, never a hash join over
+        # the whole users table (see the module's docstring).
+        anchor_join = (
+            f"LEFT JOIN LATERAL (SELECT {columns} FROM {users} u "  # noqa: S608
+            f"WHERE {anchored} = {anchor_key} LIMIT 1) m ON true"
+        )
+    else:
+        anchor_join = (
+            f"LEFT JOIN {users} m "
+            f"ON {_KEYS[anchor][1].format(column(User, anchor, 'm'))} = {anchor_key}"
+        )
+    position = column(ImportStagedRow, "position", "s")
+    held = ", ".join(f"m.{connection.ops.quote_name(c)}" for c in _HOLDER_ATTNAMES)
+    ids = ", ".join(f"{sql} AS held_{n}" for n, sql in enumerate(holder_ids))
+    # Only names from the models and placeholders: the values go as parameters.
+    rows = (
+        f"SELECT {position} AS position, {held}, {ids} FROM {staged_table()} s "  # noqa: S608
+        f"{anchor_join} WHERE {column(ImportStagedRow, 'job', 's')} = %s "
+        f"AND {column(ImportStagedRow, 'valid', 's')}"
     )
-
-
-def _holder_rows(job_id: Any) -> Iterator[tuple]:
-    """(position, field, *_HOLDER_COLUMNS) for each unique value of a valid staged row that a
-    stored user holds: one query, a part for each field."""
-    sql = " UNION ALL ".join(_holders_sql(field) for field in selectors.UNIQUE_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [job_id] * len(selectors.UNIQUE_FIELDS))
-        yield from cursor.fetchall()
+    # MATERIALIZED: each row's probes run once, not again for the filter.
+    return (
+        f"WITH found AS MATERIALIZED ({rows}) SELECT * FROM found "  # noqa: S608
+        "WHERE held_0 IS NOT NULL OR held_1 IS NOT NULL OR held_2 IS NOT NULL"
+    )
 
 
 HeldBy = dict[int, list[tuple[str, selectors.Holder]]]
 
 
-def stored_holders(job_id: object) -> tuple[HeldBy, dict[int, selectors.Stored]]:
+def _holder(user_id: int, fields: dict) -> selectors.Holder:
+    return selectors.Holder(
+        user_id,
+        fields["phone"],
+        fields["email"],
+        fields["shipping_mark"],
+        fields["first_name"],
+        fields["last_name"],
+    )
+
+
+def stored_holders(
+    job_id: object, *, anchor: str = "phone"
+) -> tuple[HeldBy, dict[int, selectors.Stored]]:
     """For each valid staged row of the job holding a value that a stored user holds, by its
     position: (field, holder) in UNIQUE_FIELDS order; and each of those users as an import
-    sees it (its fields and what roles.import_refusal decides by), by id."""
-    held: HeldBy = {}
-    accounts: dict[int, selectors.Stored] = {}
+    sees it (its fields and what roles.import_refusal decides by), by id. `anchor` is the field
+    whose holder is read with the row (an update's match key): one query, and one more for
+    the other holders, if any."""
     job_key = ImportStagedRow._meta.get_field("job").get_db_prep_value(job_id, connection)
-    for row in _holder_rows(job_key):
-        position, field, user_id = row[0], row[1], row[2]
-        values = row[3 : 3 + _FIELD_COUNT]
-        fields = dict(zip(rules.CUSTOMER_FIELDS, values, strict=True))
-        if user_id not in accounts:
-            target = roles.ImportTarget(*row[3 + _FIELD_COUNT :])
-            accounts[user_id] = selectors.Stored(fields, target)
-        holder = selectors.Holder(
-            user_id,
-            fields["phone"],
-            fields["email"],
-            fields["shipping_mark"],
-            fields["first_name"],
-            fields["last_name"],
-        )
-        held.setdefault(position, []).append((field, holder))
-    for found in held.values():
-        if len(found) > 1:
-            found.sort(key=lambda item: _FIELD_ORDER[item[0]])
+    with connection.cursor() as cursor:
+        cursor.execute(_holders_sql(anchor), [job_key])
+        found = cursor.fetchall()
+    accounts: dict[int, selectors.Stored] = {}
+    for row in found:
+        user_id = row[1]
+        if user_id is not None and user_id not in accounts:
+            fields = dict(zip(rules.CUSTOMER_FIELDS, row[2 : 2 + _FIELD_COUNT], strict=True))
+            accounts[user_id] = selectors.Stored(
+                fields, roles.ImportTarget(*row[2 + _FIELD_COUNT : 1 + len(_HOLDER_COLUMNS)])
+            )
+    others = {user_id for row in found for user_id in row[-3:]} - set(accounts) - {None}
+    if others:
+        accounts.update(selectors.customer_fields_of(ids=others))
+    holders = {user_id: _holder(user_id, stored.fields) for user_id, stored in accounts.items()}
+    held: HeldBy = {}
+    for row in found:
+        held[row[0]] = [
+            (field, holders[user_id])
+            for field, user_id in zip(selectors.UNIQUE_FIELDS, row[-3:], strict=True)
+            if user_id is not None
+        ]
     return held, accounts
 
 

@@ -244,7 +244,8 @@ def classify(
     or reported as no_match (update_only). `create_problems` holds, by position, what valid
     rows of an update lack to be created (with their numbers in the file)."""
     create_problems = create_problems or {}
-    held_by, accounts = clashes.stored_holders(job_id)
+    anchor = options.match if options.updates else "phone"
+    held_by, accounts = clashes.stored_holders(job_id, anchor=anchor)
     keys, values = _staged_keys(
         job_id, set(held_by) | clashes.shared_in_file(job_id), create_problems
     )
