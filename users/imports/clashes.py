@@ -26,8 +26,6 @@ _KEYS = {
 # What is read of a stored holder: its id, its customer fields and what import_refusal needs.
 _HOLDER_COLUMNS = ("id", *rules.CUSTOMER_FIELDS, *roles.IMPORT_TARGET_FIELDS)
 _FIELD_COUNT = len(rules.CUSTOMER_FIELDS)
-# The same as the users' columns (their attribute names: the id, the fields, the target).
-_HOLDER_ATTNAMES = tuple(User._meta.get_field(name).column for name in _HOLDER_COLUMNS)
 
 
 def column(model: type[Model], name: str, alias: str = "") -> str:
@@ -72,7 +70,7 @@ def _holders_sql(anchor: str) -> str:
             f"ON {_KEYS[anchor][1].format(column(User, anchor, 'm'))} = {anchor_key}"
         )
     position = column(ImportStagedRow, "position", "s")
-    held = ", ".join(f"m.{connection.ops.quote_name(c)}" for c in _HOLDER_ATTNAMES)
+    held = ", ".join(column(User, name, "m") for name in _HOLDER_COLUMNS)
     ids = ", ".join(f"{sql} AS held_{n}" for n, sql in enumerate(holder_ids))
     # Only names from the models and placeholders: the values go as parameters.
     rows = (
