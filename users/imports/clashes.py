@@ -36,6 +36,19 @@ def column(model: type[Model], name: str, alias: str = "") -> str:
     return f"{alias}.{quoted}" if alias else quoted
 
 
+def _probe(field: str, key: str) -> str:
+    """SQL for the id of the user holding `key` (a staged row's column) as `field`: one probe
+    of the field's unique index. The column is named as the index names it, without a table
+    (the innermost table is the users'), as SQLite needs to match it with an expression index."""
+    users = connection.ops.quote_name(User._meta.db_table)
+    held = _KEYS[field][1].format(column(User, field))
+    if connection.vendor == "sqlite":
+        # A text column compared with an expression lends it its affinity, and SQLite then
+        # leaves the expression's index unused: unary + takes the affinity away.
+        key = f"+{key}"
+    return f"(SELECT {column(User, 'id')} FROM {users} WHERE {held} = {key} LIMIT 1)"  # noqa: S608
+
+
 def _holders_sql(anchor: str) -> str:
     """For each valid staged row of a job (the one parameter) holding a value a stored user
     holds: its position, the holder of its `anchor` field (the match key; the phone on create)
@@ -52,10 +65,9 @@ def _holders_sql(anchor: str) -> str:
         key = column(ImportStagedRow, _KEYS[field][0], "s")
         compared = _KEYS[field][1]
         holder_ids.append(
-            f"CASE WHEN {key} IS NULL THEN NULL "  # noqa: S608
+            f"CASE WHEN {key} IS NULL THEN NULL "
             f"WHEN {compared.format(column(User, field, 'm'))} = {key} THEN m.id "
-            f"ELSE (SELECT {column(User, 'id', 'u')} FROM {users} u "
-            f"WHERE {compared.format(column(User, field, 'u'))} = {key} LIMIT 1) END"
+            f"ELSE {_probe(field, key)} END"
         )
     if connection.vendor == "postgresql":
         # LATERAL ... LIMIT 1: one probe of the anchor's index a row, never a hash join over
@@ -65,9 +77,10 @@ def _holders_sql(anchor: str) -> str:
             f"WHERE {anchored} = {anchor_key} LIMIT 1) m ON true"
         )
     else:
+        # SQLite probes an expression index only for the expression as the index writes it
+        # (LOWER("email"), no table before the column): the holder's id, then the holder.
         anchor_join = (
-            f"LEFT JOIN {users} m "
-            f"ON {_KEYS[anchor][1].format(column(User, anchor, 'm'))} = {anchor_key}"
+            f"LEFT JOIN {users} m ON {column(User, 'id', 'm')} = {_probe(anchor, anchor_key)}"
         )
     position = column(ImportStagedRow, "position", "s")
     held = ", ".join(column(User, name, "m") for name in _HOLDER_COLUMNS)
