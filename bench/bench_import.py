@@ -111,14 +111,14 @@ FLOOR = textwrap.dedent(
 )
 
 TARGETS = {
-    ("postgres", 10_000): {"total_s": 1.3, "ratio": 6.0, "preview_s": 0.6, "wire_kb": 60},
-    ("postgres", 100_000): {"total_s": 12.0, "ratio": 6.0, "peak_mb": 300},
+    ("postgres", 10_000): {"total_s": 0.6, "slowest": 1.15, "wire_kb": 60},
+    ("postgres", 100_000): {"total_s": 6.0, "slowest": 1.15, "peak_mb": 250},
     ("sqlite", 10_000): {"total_s": 1.3},
 }
 
 
 # A 10,000-row update (half its rows changing two fields) within this much of a 10,000 create.
-UPDATE_TARGET_RATIO = 1.5
+UPDATE_TARGET_RATIO = 1.3
 
 
 def run_snippet(code: str, env: dict) -> float:
@@ -196,6 +196,7 @@ def verdict(target: dict, measured: dict) -> str:
         "preview_s": ("preview", "s"),
         "wire_kb": ("wire", "KB"),
         "peak_mb": ("RSS", "MB"),
+        "slowest": ("slowest / median", ""),
     }
     parts = []
     for key, limit in target.items():
@@ -231,6 +232,7 @@ def main() -> None:
                 "-",
                 "-",
                 "-",
+                "-",
             ]
         )
     floors = {}
@@ -249,6 +251,7 @@ def main() -> None:
                 f"{floors[size]:.2f}",
                 "1.0",
                 f"{size / floors[size]:,.0f}",
+                "-",
                 "-",
                 "-",
                 "-",
@@ -286,6 +289,7 @@ def main() -> None:
         measured = {key: median(runs, key) for key in ("preview_s", "total_s", "peak_mb")}
         measured["wire_kb"] = median(runs, "wire_kb")
         measured["ratio"] = measured["total_s"] / floors[size]
+        measured["slowest"] = max(r["total_s"] for r in runs) / measured["total_s"]
         table.append(
             [
                 f"primepre on {database}: upload -> COMPLETE",
@@ -297,6 +301,7 @@ def main() -> None:
                 f"{measured['peak_mb']:.0f}",
                 f"{measured['wire_kb']:.0f} ({runs[0]['encoding']}) / "
                 f"{median(runs, 'json_kb'):.0f}",
+                f"{measured['slowest']:.2f}",
                 verdict(TARGETS.get((database, size), {}), measured),
             ]
         )
@@ -316,6 +321,7 @@ def main() -> None:
                 f"{size / measured['total_s']:,.0f}",
                 f"{measured['peak_mb']:.0f}",
                 "-",
+                f"{max(r['total_s'] for r in runs) / measured['total_s']:.2f}",
                 f"{ratio:.2f}x the create of {size:,}: "
                 + ("yes" if ratio <= UPDATE_TARGET_RATIO else "NO")
                 + f" (target <= {UPDATE_TARGET_RATIO}x)",
@@ -334,6 +340,7 @@ def main() -> None:
             "rows/s",
             "peak RSS web+worker MB",
             "preview on the wire KB (encoding) / JSON KB",
+            "slowest / median",
             "targets met",
         ],
         table,

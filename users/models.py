@@ -1,6 +1,6 @@
 """The app's models, every one of them: users and their roles, customers' change history,
-import jobs with their chunks, row errors and undos, the column mappings remembered, texted
-PINs, sign-in links and the counters of the rate limits.
+import jobs with their staged rows, row errors and undos, the column mappings remembered,
+texted PINs, sign-in links and the counters of the rate limits.
 
 One module of about 580 lines, on purpose: Django finds an app's models in `users.models`, its
 migrations name them there, and every package imports them from it; split, they would only
@@ -353,26 +353,57 @@ class ImportJob(LeasedJob):
         return self.to_create_count + self.to_update_count
 
 
-class ImportChunk(models.Model):
-    """A slice of an import's rows, stored compactly so a job is read one slice at a time.
+class ImportStagedRow(models.Model):
+    """One row of an upload as its preview staged it (users.imports.stored_rows reads and writes
+    these): its place in the file, the preview's verdict (`outcome`, one letter of
+    users.imports.stored_rows.Outcome), its normalised customer fields as columns, the keys the
+    users' unique indexes compare (so duplicates are found by joins on them), the cells as
+    uploaded, and, for a row that updates a customer, that customer and the changes.
 
-    `rows` holds CHUNK_ROWS rows as JSON text, written and read only by
-    users.imports.stored_rows (StoredRow says what each row holds, Outcome its verdict).
-    """
+    Keyed by (job, position): one row is found, re-validated and re-classified by its job and
+    place alone. No other index: every row of a preview is written by one COPY, and each index
+    would be upkeep on it; the joins probe the users' indexes, not these rows'."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    first_row = models.PositiveIntegerField()
-    rows = models.TextField()
-
-    class Meta:
-        ordering = ["job", "index"]
-        constraints = [
-            models.UniqueConstraint(fields=["job", "index"], name="import_chunk_job_index"),
-        ]
+    pk = models.CompositePrimaryKey("job_id", "position")
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="staged_rows", db_index=False
+    )
+    # The row's place among the file's data rows (0-based); `source_row` its number in the file.
+    position = models.PositiveIntegerField()
+    source_row = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=1)
+    # Whether every field passed its rules (a valid row of an update may still lack what a
+    # create needs: its outcome says what came of it).
+    valid = models.BooleanField()
+    # The normalised fields (users.customers.rules.CUSTOMER_FIELDS); a field that failed its
+    # rule is NULL. Text without length limits: the rules bound what is kept.
+    shipping_mark = models.TextField(null=True)
+    first_name = models.TextField(null=True)
+    last_name = models.TextField(null=True)
+    email = models.TextField(null=True)
+    phone = models.TextField(null=True)
+    region = models.TextField(null=True)
+    company_name = models.TextField(null=True)
+    nickname = models.TextField(null=True)
+    user_type = models.TextField(null=True)
+    # The unique values as the users' unique indexes compare them (LOWER(email),
+    # UPPER(shipping_mark); the phone is compared as it is): the mark the file gave, not one
+    # the import chose.
+    email_key = models.TextField(null=True)
+    mark_key = models.TextField(null=True)
+    # The fields the row gives a value for (an update changes only those), comma-separated.
+    given = models.TextField(default="")
+    # The cells as uploaded, compact JSON (NUL shown as U+FFFD).
+    raw = models.TextField()
+    mark_generated = models.BooleanField(default=False, db_default=False)
+    # The customer an update (or unchanged) row matched: no foreign key, the run finds a
+    # customer deleted since and says so.
+    customer_id = models.BigIntegerField(null=True)
+    # [[field, old, new], ...] of each field an update changes, compact JSON.
+    changes = models.TextField(null=True)
 
     def __str__(self) -> str:
-        return f"Rows from {self.first_row} of {self.job_id}"
+        return f"Row {self.source_row} of {self.job_id}"
 
 
 class ImportRowError(models.Model):
@@ -380,7 +411,7 @@ class ImportRowError(models.Model):
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
     row = models.PositiveIntegerField()
-    # The row's place in the file (0-based), which says which ImportChunk holds it.
+    # The row's place in the file (0-based): its ImportStagedRow's position.
     position = models.PositiveIntegerField(default=0)
     field = models.CharField(max_length=30, blank=True, default="")
     code = models.CharField(max_length=30)

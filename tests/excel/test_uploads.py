@@ -13,7 +13,7 @@ from rest_framework import status
 from tests.excel import builders
 from users.errors import NO_DATA, UNSUPPORTED_FILE_TYPE
 from users.imports import preview, store
-from users.models import ImportChunk, ImportJob
+from users.models import ImportJob, ImportStagedRow
 
 pytestmark = pytest.mark.django_db
 
@@ -63,22 +63,20 @@ def test_a_csv_cell_reading_nan_stays_text(staff_client):
 
 
 def test_a_stored_preview_holding_a_non_finite_number_still_answers_its_pages(staff_client):
-    # given a preview stored before the reader turned NaN into text (its chunk's JSON has NaN)
-    body = upload(staff_client, builders.xlsx_bytes([HEADER, KWAME])).json()
-    chunk = ImportChunk.objects.get(job_id=body["upload_id"])
-    rows = json.loads(chunk.rows)
-    rows[0][3][-1] = math.nan  # a field the candidates page shows
-    chunk.rows = json.dumps(rows)
-    chunk.save()
+    # given a preview stored before the reader turned NaN into text (its row's cells hold NaN)
+    invalid = [*KWAME[:4], "not a phone"]
+    body = upload(staff_client, builders.xlsx_bytes([HEADER, invalid])).json()
+    staged = ImportStagedRow.objects.filter(job_id=body["upload_id"])
+    staged.update(raw=json.dumps([*invalid[:4], math.nan]))
 
     # when its rows are paged
-    response = page(staff_client, body["upload_id"], "create")
+    response = page(staff_client, body["upload_id"], "invalid")
 
     # then the page answers, the number as null, rather than a 500
     assert response.status_code == status.HTTP_200_OK
-    [candidate] = response.json()["results"]
-    assert candidate["source_row_number"] == 2
-    assert None in candidate.values()
+    [row] = response.json()["results"]
+    assert row["source_row_number"] == 2
+    assert None in row["raw_data"].values()
 
 
 def test_a_preview_is_never_stored_with_a_non_finite_number(staff):
@@ -88,9 +86,9 @@ def test_a_preview_is_never_stored_with_a_non_finite_number(staff):
 
     job = preview.preview_create(owner=staff, source=source, rows=rows)
 
-    # then the stored chunk is strict JSON, each such number the text Excel shows for it
-    stored = ImportChunk.objects.get(job=job).rows
-    cells = [row[2][-1] for row in json.loads(stored, parse_constant=pytest.fail)]
+    # then the staged cells are strict JSON, each such number the text Excel shows for it
+    stored = ImportStagedRow.objects.filter(job=job).order_by("position").values_list("raw")
+    cells = [json.loads(raw, parse_constant=pytest.fail)[-1] for (raw,) in stored]
     assert cells == ["#NUM!", "#NUM!"]
 
 

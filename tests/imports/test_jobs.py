@@ -72,6 +72,6 @@ def test_old_previews_and_the_rows_of_old_imports_are_pruned(owner, settings):
     assert ImportJob.objects.filter(pk=fresh.pk).exists()
     assert finished.rows_pruned_at is not None
     assert (finished.created_count, finished.batch_duplicate_count) == (2, 1)
-    assert not finished.chunks.exists()
+    assert not finished.staged_rows.exists()
     assert not finished.row_errors.exists()
     assert User.objects.filter(import_job=finished).count() == 2

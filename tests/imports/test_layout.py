@@ -57,6 +57,8 @@ def test_the_preview_s_stages_lie_beneath_its_entry_points():
     # then each stage reaches only the stages after it
     assert "preview" in graph["read"]
     assert "preview" in graph["remap"]
-    assert {"parse", "classify", "spool", "store"} <= graph["preview"]
-    for stage in ("parse", "classify", "spool", "store", "stored_rows", "marks"):
+    assert {"parse", "classify", "store", "stored_rows"} <= graph["preview"]
+    assert "spool" in graph["remap"]
+    assert "clashes" in graph["classify"]
+    for stage in ("parse", "classify", "clashes", "spool", "store", "stored_rows", "marks"):
         assert not graph[stage] & {"read", "remap", "preview", "run", "jobs", "apis"}

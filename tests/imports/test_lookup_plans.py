@@ -3,7 +3,8 @@
 Postgres prices LOWER(email) at one operator's cost, so against 1,000 values `LOWER(email) IN
 (...)` looked cheaper as a sequential scan than as 1,000 probes of the email index from about
 30,000 customers on: 10-60 ms a query where the index takes 1. Each lookup here is run for
-real on 100,000 customers and its plan, read back with EXPLAIN, must probe the index.
+real on 100,000 customers and its plan, read back with EXPLAIN, must probe the index; so is
+the preview's join of its staged rows with the customers (users.imports.clashes).
 """
 
 import json
@@ -14,7 +15,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from users.customers import selectors
-from users.models import User
+from users.imports import clashes
+from users.models import ImportJob, User
 
 STORED = 100_000
 WANTED = 1_000
@@ -158,3 +160,49 @@ def test_an_imports_customers_are_found_by_the_job_and_row_index(many_customers)
 
     # then the unique (import_job, source_row) index serves it: the job needs no index of its own
     assert used == {"user_import_job_source_row_unique"}
+
+
+@pytest.fixture
+def staged_job(many_customers) -> ImportJob:
+    """A preview of WANTED valid rows staged beside the STORED customers: half of them holding
+    a stored customer's phone, email and mark, half new ones."""
+    job = ImportJob.objects.create(owner=User.objects.get(phone="+233200000001"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO users_importstagedrow (job_id, position, source_row, outcome, valid, "
+            "phone, email, shipping_mark, email_key, mark_key, given, raw) "
+            "SELECT %s, n, n + 2, 'c', true, phone, email, mark, email, mark, '', '[]' "
+            "FROM generate_series(0, %s) AS n, LATERAL (SELECT "
+            "CASE WHEN n %% 2 = 0 THEN '+2332' || lpad((n + 1)::text, 8, '0') "
+            "ELSE '+2335' || lpad(n::text, 8, '0') END AS phone, "
+            "CASE WHEN n %% 2 = 0 THEN 'c' || (n + 1) ELSE 'new' || n END "
+            "|| '@example.com' AS email, "
+            "CASE WHEN n %% 2 = 0 THEN 'PM' || (n + 1) ELSE 'NEW' || n END AS mark) AS row",
+            [job.pk, WANTED - 1],
+        )
+        cursor.execute("ANALYZE users_importstagedrow")
+    return job
+
+
+@pytest.mark.parametrize("anchor", ["phone", "email", "shipping_mark"])
+def test_a_staged_previews_rows_are_joined_with_the_three_unique_indexes(staged_job, anchor):
+    # given 100,000 customers and a preview of 1,000 staged rows
+    # when the customers holding the rows' values are found by joining the staged rows (an
+    # update reads its match key's holder with the row)
+    used = indexes_used(lambda: clashes.stored_holders(staged_job.pk, anchor=anchor))
+
+    # then each field is read through its own unique index, and nothing scans the table
+    assert by_field(used) == THE_THREE
+
+
+def test_the_join_finds_the_customers_the_staged_rows_name(staged_job):
+    # given 100,000 customers and 1,000 staged rows, every other one holding a stored
+    # customer's phone, email and mark
+    # when the holders are found
+    held, _ = clashes.stored_holders(staged_job.pk)
+
+    # then those rows, and only those, are named, each by its three values
+    assert sorted(held) == list(range(0, WANTED, 2))
+    assert {tuple(name for name, _ in found) for found in held.values()} == {
+        ("phone", "email", "shipping_mark")
+    }

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import preview, queue, run
 from users.customers import selectors
-from users.imports import classify
+from users.customers.rules import CUSTOMER_FIELDS
+from users.imports import clashes
+from users.imports.stored_rows import stage
 from users.models import ImportJob, ImportRowError, User
 
 pytestmark = pytest.mark.django_db
@@ -132,18 +134,16 @@ def stored_users(owner):
     CustomerFactory(phone="+233241000009", email="c@example.com", shipping_mark="PM D")
 
 
-def _effective(found, stored, match):
-    """What classify makes of the lookups, row by row: the customer a row updates and the other
-    users its values name, or (no customer matched) every user its values name."""
-    seen = {}
-    for index, held in found.items():
-        customer = next((h.id for name, h in held if name == match and h.id in stored), None)
-        if customer is None:
-            seen[index] = ("held", sorted((name, h.id) for name, h in held))
-        else:
-            others = sorted((name, h.id) for name, h in held if h.id != customer)
-            seen[index] = ("matched", customer, stored[customer], others)
-    return seen
+def _staged(job, values) -> None:
+    """Valid rows holding these keys, staged for the job as a preview stages them."""
+    empty = dict.fromkeys(CUSTOMER_FIELDS)
+    stage(
+        job.pk,
+        [
+            (i, i + 2, "c", True, *{**empty, "phone": p}.values(), e, m, "", "[]")
+            for i, (p, e, m) in enumerate(values)
+        ],
+    )
 
 
 @property_settings
@@ -155,22 +155,26 @@ def _effective(found, stored, match):
         min_size=1,
         max_size=30,
     ),
-    match=st.sampled_from(["phone", "email", "shipping_mark"]),
+    anchor=st.sampled_from(["phone", "email", "shipping_mark"]),
 )
-def test_an_updates_lookups_find_what_looking_up_every_value_finds(stored_users, values, match):
-    """Looking up the match key, then only the values its customer does not hold, gives
-    classify what looking up every value of every row (and the customers' fields) gives."""
-    keys = [
-        classify.RowKeys(index=i, row=i + 2, valid=True, phone=p, email=e, mark=m, mark_base=None)
-        for i, (p, e, m) in enumerate(values)
-    ]
-    everything = classify._existing_clashes(keys)
-    plain = {
-        u.pk for u in User.objects.filter(user_role="CUSTOMER", is_staff=False, is_superuser=False)
-    }
-    ids = {h.id for held in everything.values() for name, h in held if name == match}
-    fields = selectors.customer_fields_of(ids=ids & plain)
+def test_the_staged_rows_join_finds_what_looking_up_every_value_finds(
+    stored_users, owner, values, anchor
+):
+    """Joining the staged rows with the users' unique indexes names, for every row, the users
+    that looking up its values one row at a time (selectors.Clashes) names, in the same order,
+    and reads each as an import sees it, whichever field's holder is read with the row (the
+    others' are probed only for a value that holder does not hold)."""
 
-    found, stored = classify._matches_and_clashes(keys, match)
+    def body():
+        job = ImportJob.objects.create(owner=owner)
+        _staged(job, values)
 
-    assert _effective(found, stored, match) == _effective(everything, fields, match)
+        held, accounts = clashes.stored_holders(job.pk, anchor=anchor)
+
+        for i, (p, e, m) in enumerate(values):
+            one_row = selectors.Clashes([{"phone": p, "email": e, "shipping_mark": m}])
+            assert held.get(i, []) == one_row.of_keys(p, e, m)
+        ids = {h.id for found in held.values() for _, h in found}
+        assert accounts == selectors.customer_fields_of(ids=ids)
+
+    rolled_back(body)

@@ -1,7 +1,6 @@
 """Running jobs: batches, checkpoint, claim, resume. Real commits (transaction=True), so what a
 crashed worker leaves behind is what the next one sees."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -10,10 +9,8 @@ from django.utils import timezone
 
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import customer_record, phone, preview, queue, records, run
-from users.customers.rules import CUSTOMER_FIELDS
-from users.imports import bulk, stored_rows
 from users.imports import run as runner
-from users.models import ImportChunk, ImportJob, ImportRowError, User
+from users.models import ImportJob, ImportRowError, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,21 +82,6 @@ def test_imported_customers_have_no_usable_password_and_know_their_origin(owner)
     assert customer.accessible_warehouses == []
 
 
-def test_a_row_stored_before_a_field_was_added_takes_that_field_s_default(owner):
-    job = queue(preview(owner, records(2)))
-    for chunk in job.chunks.all():
-        rows = json.loads(chunk.rows)
-        for row in rows:
-            row[3] = row[3][: CUSTOMER_FIELDS.index("user_type")]
-        ImportChunk.objects.filter(pk=chunk.pk).update(rows=json.dumps(rows))
-
-    assert run(job) == "complete"
-
-    assert set(User.objects.filter(import_job=job).values_list("user_type", flat=True)) == {
-        "INDIVIDUAL"
-    }
-
-
 def test_a_crash_at_a_batch_boundary_resumes_with_nothing_lost_or_doubled(owner, monkeypatch):
     job = queue(preview(owner, records(35)))
     crash_on_call(monkeypatch, "_run_batch", 3)
@@ -124,8 +106,9 @@ def test_a_crash_at_a_batch_boundary_resumes_with_nothing_lost_or_doubled(owner,
 
 def test_a_crash_in_the_middle_of_a_batch_rolls_that_batch_back_and_resumes(owner, monkeypatch):
     job = queue(preview(owner, records(35)))
-    # The second batch dies after its customers were inserted, before its checkpoint moved.
-    crash_on_call(monkeypatch, "_advance", 2)
+    # The second batch dies after its checkpoint moved and its customers were inserted, before
+    # it committed.
+    crash_on_call(monkeypatch, "_invite_after_commit", 2)
 
     with pytest.raises(Crash):
         run(job, worker="first")
@@ -146,18 +129,18 @@ def test_a_crash_in_the_middle_of_a_batch_rolls_that_batch_back_and_resumes(owne
 def test_progress_never_goes_back_across_a_crash(owner, monkeypatch):
     job = queue(preview(owner, records(45)))
     seen: list[tuple[int, int]] = []
-    original_advance = runner._advance
-
-    def recording(job_row, **kwargs):
-        original_advance(job_row, **kwargs)
-        seen.append((job_row.checkpoint, job_row.created_count))
-
-    monkeypatch.setattr(runner, "_advance", recording)
     original_batch = runner._run_batch
+
+    def recording(*args, **kwargs):
+        result = original_batch(*args, **kwargs)
+        seen.append(ImportJob.objects.values_list("checkpoint", "created_count").get(pk=job.pk))
+        return result
+
+    monkeypatch.setattr(runner, "_run_batch", recording)
     crash_on_call(monkeypatch, "_run_batch", 3)
     with pytest.raises(Crash):
         run(job, worker="first")
-    monkeypatch.setattr(runner, "_run_batch", original_batch)
+    monkeypatch.setattr(runner, "_run_batch", recording)
     make_stale(job)
 
     run(job, worker="second")
@@ -181,11 +164,11 @@ def test_a_worker_that_lost_its_claim_stops_at_the_next_batch(owner, monkeypatch
     original = runner._run_batch
     calls = {"n": 0}
 
-    def steal_after_first(job_id, worker_id, batch, end, *rest):
+    def steal_after_first(*args, **kwargs):
         calls["n"] += 1
-        result = original(job_id, worker_id, batch, end, *rest)
+        result = original(*args, **kwargs)
         if calls["n"] == 1:
-            ImportJob.objects.filter(pk=job_id).update(worker_id="thief")
+            ImportJob.objects.filter(pk=job.pk).update(worker_id="thief")
         return result
 
     monkeypatch.setattr(runner, "_run_batch", steal_after_first)
@@ -232,7 +215,7 @@ def test_a_lost_database_connection_is_retried(owner, monkeypatch):
 
 def test_an_unexpected_error_fails_the_job_with_a_message(owner, monkeypatch):
     job = queue(preview(owner, records(25)))
-    original = runner._next_batch
+    original = runner.batch_plan
     calls = {"n": 0}
 
     def broken_on_second(*args, **kwargs):
@@ -241,7 +224,7 @@ def test_an_unexpected_error_fails_the_job_with_a_message(owner, monkeypatch):
             raise ValueError("a bug")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "_next_batch", broken_on_second)
+    monkeypatch.setattr(runner, "batch_plan", broken_on_second)
 
     assert run(job) == "failed"
 
@@ -324,17 +307,17 @@ def test_a_batch_the_database_rejects_in_its_one_statement_is_redone_one_custome
 ):
     job = queue(preview(owner, records(25)))
     CustomerFactory(phone="+233" + phone(13)[1:], shipping_mark="ELSEWHERE", email="x@example.com")
-    original = bulk.insert_rows
+    original = runner.insert_staged
     refused: list[int] = []
 
-    def recording(model, *, rows, **kwargs):
+    def recording(job, *, start, end, now):
         try:
-            original(model, rows=rows, **kwargs)
+            return original(job, start=start, end=end, now=now)
         except IntegrityError:
-            refused.append(len(rows))
+            refused.append(end - start)
             raise
 
-    monkeypatch.setattr(bulk, "insert_rows", recording)
+    monkeypatch.setattr(runner, "insert_staged", recording)
 
     run(job)
 
@@ -369,23 +352,21 @@ def test_names_holding_the_characters_a_bulk_load_escapes_are_stored_exactly(own
     )
 
 
-def test_each_stored_chunk_is_read_once_however_batches_fall_across_chunks(owner, monkeypatch):
-    # Chunks of 7 rows and batches of 10: batches begin and end inside chunks.
-    monkeypatch.setattr(stored_rows, "CHUNK_ROWS", 7)
-    job = queue(preview(owner, records(30)))
-    read = []
-    original = stored_rows.chunk_read
+def test_batches_count_only_rows_to_write_and_end_after_the_last_row(owner):
+    # given 30 rows, every third invalid, in batches of 10 rows to write
+    rows = [
+        customer_record(n, phone="not a phone") if n % 3 == 2 else customer_record(n)
+        for n in range(30)
+    ]
+    job = queue(preview(owner, rows))
 
-    def counting(job_id, index):
-        read.append(index)
-        return original(job_id, index)
+    # when it runs
+    assert run(job) == "complete"
 
-    monkeypatch.setattr(stored_rows, "chunk_read", counting)
-
-    run(job)
-
-    assert read == [0, 1, 2, 3, 4]
-    assert imported(job) == list(range(2, 32))
+    # then every valid row is a customer, and the checkpoint is past the file's last row
+    job.refresh_from_db()
+    assert imported(job) == [n + 2 for n in range(30) if n % 3 != 2]
+    assert (job.created_count, job.checkpoint) == (20, 30)
 
 
 def test_after_a_large_import_postgres_knows_the_new_rows(owner, settings, monkeypatch):

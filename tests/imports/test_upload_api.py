@@ -711,5 +711,5 @@ def test_a_long_value_in_a_legacy_customers_body_is_refused_and_kept_cut(staff_c
     assert job.invalid_count == 1
     error = job.row_errors.get()
     assert (error.field, error.code) == ("first_name", "too_long")
-    stored = stored_rows.decode(job.chunks.get().rows)[0].raw
+    stored = next(iter(stored_rows.StoredRows(job.pk))).raw
     assert max(len(str(cell)) for cell in stored) <= 1001

@@ -77,31 +77,63 @@ def insert_rows(
         cursor.executemany(statement, [(*row, *shared_values) for row in rows])
 
 
-def update_rows(model: type[Model], *, fields: Sequence[str], rows: Iterable[Sequence]) -> None:
-    """Sets `fields` of many rows of `model`'s table in one statement: each row is (primary key,
-    *values in `fields` order, as stored). On Postgres one UPDATE ... FROM (VALUES ...), on
-    SQLite one prepared UPDATE run for every row. Runs in the caller's transaction; the
-    database checks every constraint (IntegrityError if one row breaks one)."""
+_TEXT_TYPES = frozenset({"CharField", "TextField", "EmailField"})
+
+
+def typed(value: str, field) -> str:
+    """A value (SQL) as `field`'s type: Postgres takes a column of NULLs, or a parameter in
+    a SELECT list, for text. Text stays text, so that a value too long for its column is
+    refused rather than cut, as a CAST to varchar(n) would."""
+    if connection.vendor != "postgresql" or field.get_internal_type() in _TEXT_TYPES:
+        return value  # SQLite stores a value as it comes, and CAST would change it
+    return f"CAST({value} AS {field.db_type(connection)})"
+
+
+def update_rows(
+    model: type[Model],
+    *,
+    fields: Sequence[str],
+    rows: Iterable[Sequence],
+    key: str | None = None,
+    scope: Mapping[str, object] | None = None,
+) -> None:
+    """Sets `fields` of many rows of `model`'s table in one statement: each row is (its `key`,
+    the primary key unless named, *values in `fields` order, as stored), among the rows
+    matching `scope` (field -> value). On Postgres one UPDATE ... FROM (VALUES ...), on SQLite
+    one prepared UPDATE run for every row. Runs in the caller's transaction; the database checks
+    every constraint (IntegrityError if one row breaks one)."""
     rows = list(rows)
     if not rows:
         return
     meta = model._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    pk = quote(meta.pk.column)
-    columns = [quote(meta.get_field(name).column) for name in fields]
+    key_field = meta.pk if key is None else meta.get_field(key)
+    pk = quote(key_field.column)
+    value_fields = [meta.get_field(name) for name in fields]
+    columns = [quote(field.column) for field in value_fields]
+    scoped = [(quote(meta.get_field(name).column), value) for name, value in (scope or {}).items()]
+    scope_params = [
+        meta.get_field(name).get_db_prep_value(value, connection)
+        for name, value in (scope or {}).items()
+    ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             placeholders = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
             values = ", ".join([placeholders] * len(rows))
-            assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+            assignments = ", ".join(
+                f"{column} = {typed(f'v.{column}', field)}"
+                for column, field in zip(columns, value_fields, strict=True)
+            )
+            conditions = "".join(f" AND {table}.{column} = %s" for column, _ in scoped)
             # Only names from the model and placeholders: the values go as parameters.
             statement = (
                 f"UPDATE {table} SET {assignments} FROM (VALUES {values}) "  # noqa: S608
-                f"AS v({pk}, {', '.join(columns)}) WHERE {table}.{pk} = v.{pk}"
+                f"AS v({pk}, {', '.join(columns)}) WHERE {table}.{pk} = v.{pk}{conditions}"
             )
-            cursor.execute(statement, [value for row in rows for value in row])
+            cursor.execute(statement, [value for row in rows for value in row] + scope_params)
             return
         assignments = ", ".join(f"{column} = %s" for column in columns)
-        statement = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608
-        cursor.executemany(statement, [(*row[1:], row[0]) for row in rows])
+        conditions = "".join(f" AND {column} = %s" for column, _ in scoped)
+        statement = f"UPDATE {table} SET {assignments} WHERE {pk} = %s{conditions}"  # noqa: S608
+        cursor.executemany(statement, [(*row[1:], row[0], *scope_params) for row in rows])

@@ -19,7 +19,7 @@ from users.imports import mappings, read, selectors
 from users.imports.stored_rows import Outcome, StoredRows
 from users.imports.tasks import import_job_enqueue, import_undo_enqueue
 from users.imports.undo import import_changes
-from users.models import ImportChunk, ImportJob, ImportRowError, ImportUndo, User
+from users.models import ImportJob, ImportRowError, ImportStagedRow, ImportUndo, User
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +131,8 @@ def _preview_sent_back(*, user: User, records: list[dict]) -> ImportJob | None:
     listed = min(job.to_create_count, settings.IMPORT_PREVIEW_LIST_LIMIT)
     if not listed or len(records) != listed:
         return None
-    to_create = (row for row in StoredRows(job.pk) if row.outcome == Outcome.CREATE)
-    for record, row in zip(records, to_create, strict=False):
+    to_create = StoredRows(job.pk, outcomes=[Outcome.CREATE]).page(offset=0, limit=listed)
+    for record, row in zip(records, to_create, strict=True):
         if record != row.candidate():
             return None
     return job
@@ -281,7 +281,7 @@ def import_jobs_prune() -> tuple[int, int]:
     )
     for job_id in finished:
         with transaction.atomic():
-            ImportChunk.objects.filter(job_id=job_id).delete()
+            ImportStagedRow.objects.filter(job_id=job_id).delete()
             ImportRowError.objects.filter(job_id=job_id).delete()
             ImportJob.objects.filter(pk=job_id).update(rows_pruned_at=now)
     if previews or finished:

@@ -86,6 +86,19 @@ def leased(model: type[Job], pk: object, worker_id: str) -> Job:
     return job
 
 
+def lease_advance(model: type[ImportJob] | type[ImportUndo], pk: object, worker_id: str, **changes):
+    """Checks the lease, row-locks the job for the caller's transaction and writes its progress
+    (`changes`: values or F() expressions) with a new heartbeat, all in one UPDATE: Cancelled
+    if it was cancelled (only an import can be), LostLease if another worker holds it. An
+    UPDATE that waited for a cancel's lock finds the job no longer running."""
+    held = model.objects.filter(pk=pk, status=ImportJob.Status.RUNNING, worker_id=worker_id)
+    if held.update(heartbeat_at=timezone.now(), **changes):
+        return
+    if model.objects.filter(pk=pk, status=ImportJob.Status.CANCELLED).exists():
+        raise Cancelled
+    raise LostLease
+
+
 def lease_release(model: type[ImportJob] | type[ImportUndo], pk: object, worker_id: str) -> bool:
     """Hands the job back to the queue (this worker is stopping); its task queues it again.
     False when the job is no longer this worker's to hand back (cancelled, or taken over)."""

@@ -39,8 +39,8 @@ MAX_CELL_CHARS = 1000
 
 
 # The most characters a row's cells hold in all (at most 256 columns of MAX_CELL_CHARS would be
-# 256,000, and a chunk holds 1,000 rows): a row with more is invalid, and only this much of it is
-# kept for the preview, the status and errors.xlsx.
+# 256,000, and a reader holds 2,000 staged rows at a time): a row with more is invalid, and only
+# this much of it is kept for the preview, the status and errors.xlsx.
 MAX_ROW_CHARS = 8000
 
 

@@ -31,8 +31,11 @@ def progress_percent(job: ImportJob) -> int:
 
 def not_created_rows(job: ImportJob) -> Iterator[tuple[StoredRow, list[ImportRowError]]]:
     """Every row of the upload that was not created, with its reasons, in file order: invalid,
-    duplicates, and rows that failed while running."""
-    for rows in StoredRows(job.pk).chunks():
+    duplicates, and rows that failed while running (only when some did are the rows written
+    read too)."""
+    failed_at_run = ImportRowError.objects.filter(job=job, at_run=True).exists()
+    stored = StoredRows(job.pk, outcomes=None if failed_at_run else NOT_WRITTEN)
+    for rows in stored.pages():
         errors = errors_by_row(job, {row.source_row for row in rows})
         for row in rows:
             row_errors = errors.get(row.source_row, [])
@@ -41,8 +44,8 @@ def not_created_rows(job: ImportJob) -> Iterator[tuple[StoredRow, list[ImportRow
 
 
 def first_not_created(job: ImportJob, limit: int) -> list[tuple[StoredRow, list[ImportRowError]]]:
-    """The first `limit` rows not created, with their reasons, reading only the chunks that hold
-    them (a status poll must stay cheap while a 100,000-row job runs). Every row not created has
+    """The first `limit` rows not created, with their reasons, reading only those rows (a status
+    poll must stay cheap while a 100,000-row job runs). Every row not created has
     at least one ImportRowError, which says where the row is."""
     positions = list(
         ImportRowError.objects.filter(job=job)

@@ -1,13 +1,16 @@
 """A stored upload read again with another column mapping (the file is not kept)."""
 
 import logging
+import tempfile
 from collections.abc import Iterator
+from typing import IO
 
 from users.customers.rules import TOO_LONG, FieldProblem
 from users.excel.cells import CutText
 from users.imports import stored_rows
 from users.imports.parse import CUT_MARK, MAX_CELL_CHARS, ImportOptions
 from users.imports.preview import preview_create
+from users.imports.spool import spool_rows, spooled
 from users.imports.store import PreviewSource, not_replaceable
 from users.models import ImportJob, ImportRowError
 
@@ -47,11 +50,11 @@ def preview_remap(*, job: ImportJob, chosen: dict) -> ImportJob:
     layout = job.column_mapping.get("layout", "header")
     header_row = job.column_mapping.get("header_row") or 1
 
-    def rows() -> Iterator[tuple[int, list]]:
+    def rows(spool: IO[bytes]) -> Iterator[tuple[int, list]]:
         if layout == "header":
             yield header_row, list(job.headers)
-        for row in stored_rows.StoredRows(job.pk):
-            yield row.source_row, restored_cells(row.raw)
+        for source_row, raw in spooled(spool):
+            yield source_row, restored_cells(raw)
 
     source = PreviewSource(
         file_name=job.file_name,
@@ -60,16 +63,19 @@ def preview_remap(*, job: ImportJob, chosen: dict) -> ImportJob:
         file_type=job.file_type,
         sheet_name=job.column_mapping.get("sheet"),
     )
-    remapped = preview_create(
-        owner=job.owner,
-        source=source,
-        rows=rows(),
-        options=ImportOptions(mode=job.mode, match=job.match, blank_clears=job.blank_clears),
-        chosen=chosen,
-        layout=layout,
-        replacing=job,
-        carried=_row_length_problems(job),
-    )
+    # The staged rows go to a spool first: the new preview replaces them as it stages its own.
+    with tempfile.TemporaryFile(prefix="primepre-remap-") as spool:
+        spool_rows(spool, ((row.source_row, row.raw) for row in stored_rows.StoredRows(job.pk)))
+        remapped = preview_create(
+            owner=job.owner,
+            source=source,
+            rows=rows(spool),
+            options=ImportOptions(mode=job.mode, match=job.match, blank_clears=job.blank_clears),
+            chosen=chosen,
+            layout=layout,
+            replacing=job,
+            carried=_row_length_problems(job),
+        )
     logger.info(
         "[IMPORT-REMAP] job=%s layout=%s chosen=%s rows=%s",
         job.pk,

@@ -101,25 +101,15 @@ def list_totals(job: ImportJob) -> dict[str, int]:
 def _collect(
     job: ImportJob, names: tuple[str, ...], *, offset: int, limit: int
 ) -> dict[str, list[StoredRow]]:
-    """The stored rows of each named list, from `offset`, at most `limit` each: one scan, which
-    stops as soon as every list has what it can have (the job's counts say how many that is)."""
+    """The staged rows of each named list, from `offset`, at most `limit` each: one query for
+    each list that holds any (the job's counts say which)."""
     totals = list_totals(job)
-    wanted = {name: LISTS[name] for name in names}
-    missing = {name: min(limit, max(0, totals[name] - offset)) for name in names}
-    seen = dict.fromkeys(names, 0)
-    found: dict[str, list[StoredRow]] = {name: [] for name in names}
-    if not any(missing.values()):
-        return found
-    for row in StoredRows(job.pk):
-        for name, outcomes in wanted.items():
-            if row.outcome in outcomes:
-                if seen[name] >= offset and missing[name]:
-                    found[name].append(row)
-                    missing[name] -= 1
-                seen[name] += 1
-        if not any(missing.values()):
-            break
-    return found
+    return {
+        name: StoredRows(job.pk, outcomes=LISTS[name]).page(offset=offset, limit=limit)
+        if totals[name] > offset
+        else []
+        for name in names
+    }
 
 
 def _existing_customers(rows: list[StoredRow], viewer: User) -> dict[int, list[dict]]:

@@ -1,11 +1,12 @@
 """Running imports.
 
-A job runs in batches. Each batch is one transaction that inserts its customers in one
-statement (COPY on Postgres, one prepared INSERT for every row on SQLite), updates the customers
-its rows matched in one more (UPDATE ... FROM (VALUES ...) on Postgres, one prepared UPDATE for
-every row on SQLite) with a CustomerChange for each, and advances the job's checkpoint, so a
-worker killed at any instant leaves every batch either fully in or fully out, and the next
-worker resumes at the checkpoint. A batch the database rejects (a customer taken
+A job runs in batches of its staged rows (users.imports.stored_rows). Each batch is one
+transaction that checks the lease and advances the job's checkpoint, progress and heartbeat in
+one UPDATE, inserts its customers in one more (INSERT ... SELECT from the staged rows), and
+updates the customers its rows matched (UPDATE ... FROM (VALUES ...) on Postgres, one prepared
+UPDATE for every row on SQLite) with a CustomerChange for each, so a worker killed at any
+instant leaves every batch either fully in or fully out, and the next worker resumes at the
+checkpoint. A batch the database rejects (a customer taken
 since the preview) is redone one customer per transaction, each also advancing the checkpoint,
 so that customer fails alone.
 
@@ -32,25 +33,26 @@ from django.db import (
     connection,
     transaction,
 )
+from django.db.models import F
 from django.utils import timezone
 
 from users.imports.leases import (
     Cancelled,
     LostLease,
     RunOutcome,
+    lease_advance,
     lease_release,
     lease_take,
     leased,
     with_db_retries,
 )
-from users.imports.stored_rows import TO_WRITE, Outcome, StoredRows
+from users.imports.stored_rows import Outcome, StoredRow, StoredRows, batch_plan
 from users.imports.writes import (
-    Batch,
     UpdateOutcome,
     Updates,
     customer_of,
-    insert_batch,
     insert_one,
+    insert_staged,
     update_one,
 )
 from users.models import ImportJob, User
@@ -88,79 +90,82 @@ def _advance(
     )
 
 
-def _next_batch(stored: StoredRows, start: int, size: int) -> tuple[Batch, int]:
-    """Up to `size` rows to write (create or update) from `start`, and the index just after the
-    last row read."""
-    batch: Batch = []
-    end = start
-    for index, row in stored.starting_at(start):
-        end = index + 1
-        if row.outcome in TO_WRITE:
-            batch.append((index, row))
-            if len(batch) == size:
-                break
-    return batch, end
-
-
 def _invite_after_commit(job: ImportJob, source_rows: list[int], on_created: OnCreated | None):
     if job.notify and source_rows and on_created is not None:
         transaction.on_commit(partial(on_created, source_rows))
 
 
 def _run_batch(
-    job_id,
+    job: ImportJob,
     worker_id: str,
-    batch: Batch,
-    end: int,
+    plan: list[tuple[int, Outcome]],
+    span: tuple[int, int],
     on_created: OnCreated | None = None,
 ) -> tuple[int, int, int]:
-    """Writes one batch; returns (created, updated, failed)."""
+    """Writes the rows of `plan` (those to write from `span`'s start to its end, not
+    included); returns (created, updated, failed). `job` is the job as the run began: what
+    does not change while it runs (owner, match, notify)."""
     now = timezone.now()
-    creates = [(index, row) for index, row in batch if row.outcome == Outcome.CREATE]
-    updates = [(index, row) for index, row in batch if row.outcome == Outcome.UPDATE]
+    start, end = span
+    creates = sum(outcome == Outcome.CREATE for _, outcome in plan)
+    updates: list[StoredRow] = []
+    if creates < len(plan):
+        # Read by the range of the staging table's key (an IN list of positions cost twice).
+        for page in StoredRows(job.pk, outcomes=[Outcome.UPDATE]).pages(start=start, end=end):
+            updates += page
     try:
         with transaction.atomic():
-            job = leased(ImportJob, job_id, worker_id)
-            if creates:
-                insert_batch(job, creates, now)
             changed = Updates(job, updates)
-            changed.write(job, now)
-            _advance(
-                job,
+            lease_advance(
+                ImportJob,
+                job.pk,
+                worker_id,
                 checkpoint=end,
-                created=len(creates),
-                updated=len(changed.rows),
-                unchanged=changed.unchanged,
-                failed=len(changed.not_written),
+                created_count=F("created_count") + creates,
+                updated_count=F("updated_count") + len(changed.rows),
+                run_unchanged_count=F("run_unchanged_count") + changed.unchanged,
+                failed_count=F("failed_count") + len(changed.not_written),
             )
-            _invite_after_commit(job, [row.source_row for _, row in creates], on_created)
-        return len(creates), len(changed.rows), len(changed.not_written)
+            created = insert_staged(job, start=start, end=end, now=now) if creates else []
+            changed.write(job, now)
+            _invite_after_commit(job, created, on_created)
+        return len(created), len(changed.rows), len(changed.not_written)
     except IntegrityError:
         pass
+    rows = StoredRows(job.pk).at(position for position, _ in plan)
+    return _run_one_by_one(job.pk, worker_id, rows, end, on_created)
+
+
+def _run_one_by_one(
+    job_id, worker_id: str, rows: list[StoredRow], end: int, on_created: OnCreated | None
+) -> tuple[int, int, int]:
+    """A batch the database refused, redone one customer per transaction (each advancing the
+    checkpoint past its row), so that only the customer at fault fails."""
+    now = timezone.now()
     created = updated = failed = 0
-    for index, row in batch:
+    for row in rows:
         with transaction.atomic():
             job = leased(ImportJob, job_id, worker_id)
-            if job.checkpoint > index:
+            if job.checkpoint > row.position:
                 continue  # done before a retry of this batch
             if row.outcome == Outcome.UPDATE:
-                outcome = update_one(job, index, row, now)
+                outcome = update_one(job, row, now)
                 updated += outcome == UpdateOutcome.UPDATED
                 failed += outcome == UpdateOutcome.FAILED
                 _advance(
                     job,
-                    checkpoint=index + 1,
+                    checkpoint=row.position + 1,
                     updated=int(outcome == UpdateOutcome.UPDATED),
                     unchanged=int(outcome == UpdateOutcome.UNCHANGED),
                     failed=int(outcome == UpdateOutcome.FAILED),
                 )
-            elif insert_one(job, index, row, customer_of(job, row, now)):
+            elif insert_one(job, row, customer_of(job, row, now)):
                 created += 1
-                _advance(job, checkpoint=index + 1, created=1)
+                _advance(job, checkpoint=row.position + 1, created=1)
                 _invite_after_commit(job, [row.source_row], on_created)
             else:
                 failed += 1
-                _advance(job, checkpoint=index + 1, failed=1)
+                _advance(job, checkpoint=row.position + 1, failed=1)
     with transaction.atomic():
         _advance(leased(ImportJob, job_id, worker_id), checkpoint=end)
     return created, updated, failed
@@ -228,26 +233,25 @@ def _fail(job_id, worker_id: str, message: str) -> None:
 
 
 def _step(
-    job_id,
-    worker_id: str,
-    batch_size: int,
-    stored: StoredRows,
-    on_created: OnCreated | None = None,
+    job: ImportJob, worker_id: str, batch_size: int, on_created: OnCreated | None = None
 ) -> tuple[int, int, int, int, int] | None:
     """One batch from the job's checkpoint: (rows, created, updated, failed, new checkpoint), or
     None when no row is left. Safe to retry: it starts again from whatever checkpoint was
     committed."""
-    checkpoint = ImportJob.objects.values_list("checkpoint", flat=True).get(pk=job_id)
-    batch, end = _next_batch(stored, checkpoint, batch_size)
-    if not batch and end == checkpoint:
+    checkpoint = ImportJob.objects.values_list("checkpoint", flat=True).get(pk=job.pk)
+    plan = batch_plan(job.pk, start=checkpoint, size=batch_size)
+    # The batch ends after its last row, or, when fewer rows than a batch are left to write,
+    # after the last row of the file.
+    end = plan[-1][0] + 1 if len(plan) == batch_size else job.total_rows
+    if end <= checkpoint:
         return None
-    if not batch:
-        # Only rows that need no insert were left: move past them.
+    if not plan:
+        # Only rows that need no write were left: move past them.
         with transaction.atomic():
-            _advance(leased(ImportJob, job_id, worker_id), checkpoint=end)
+            lease_advance(ImportJob, job.pk, worker_id, checkpoint=end)
         return 0, 0, 0, 0, end
-    created, updated, failed = _run_batch(job_id, worker_id, batch, end, on_created)
-    return len(batch), created, updated, failed, end
+    created, updated, failed = _run_batch(job, worker_id, plan, (checkpoint, end), on_created)
+    return len(plan), created, updated, failed, end
 
 
 def _next_batch_size(job_id, batch_size: int) -> int:
@@ -333,7 +337,6 @@ def import_job_run(
         _rss_mb(),
     )
     batches = 0
-    stored = StoredRows(job_id)
     try:
         while True:
             if should_stop():
@@ -342,9 +345,7 @@ def import_job_run(
                 logger.info("[IMPORT-RELEASE] job=%s worker=%s", job_id, worker_id)
                 return RunOutcome.RELEASED
             batch_started = time.monotonic()
-            step = with_db_retries(
-                partial(_step, job_id, worker_id, batch_size, stored, on_created)
-            )
+            step = with_db_retries(partial(_step, job, worker_id, batch_size, on_created))
             if step is None:
                 break
             batches += 1

@@ -1,52 +1,43 @@
-"""The preview's rows between its stages, on a temporary file: memory holds each row's keys
-(users.imports.classify), not its cells and values, so a 100,000-row preview stays within a
-few tens of MB."""
+"""Rows on a temporary file, in marshalled blocks: a remap reads its upload's staged rows here
+before the new preview replaces them, so memory holds one block, not the upload."""
 
 import marshal
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
-from users.customers.rules import FieldProblem
-from users.imports.parse import ParsedRow
-
-# Rows per block of the spool between the stages.
+# Rows per block of the spool.
 SPOOL_BLOCK_ROWS = 1000
 
 
 _BLOCK_LENGTH = struct.Struct("<Q")
 
 
-def spool_block(spool: IO[bytes], block: list[tuple]) -> None:
-    """Rows to the spool as one marshalled block of up to SPOOL_BLOCK_ROWS, behind its length:
-    read back whole, a block costs 1.5 us a row against 16 us for marshal.load row by row."""
+def _block_write(spool: IO[bytes], block: list[tuple]) -> None:
+    """Rows to the spool as one marshalled block, behind its length: read back whole, a block
+    costs 1.5 us a row against 16 us for marshal.load row by row."""
     if block:
         data = marshal.dumps(block)
         spool.write(_BLOCK_LENGTH.pack(len(data)))
         spool.write(data)
 
 
-def spooled(spool: IO[bytes]) -> Iterator[tuple[int, ParsedRow]]:
-    index = 0
-    while header := spool.read(_BLOCK_LENGTH.size):
-        (length,) = _BLOCK_LENGTH.unpack(header)
-        # Our own spool, written a moment ago by preview_create: not outside input.
-        for row, raw, values, problems, given in marshal.loads(spool.read(length)):  # noqa: S302
-            yield index, ParsedRow(row, raw, values, [FieldProblem(*p) for p in problems], given)
-            index += 1
+def spool_rows(spool: IO[bytes], rows: Iterable[tuple]) -> None:
+    """Writes the rows (tuples of plain values: str, int, float, bool, None, lists of them) to
+    the spool, and leaves it at its start."""
+    block: list[tuple] = []
+    for row in rows:
+        block.append(row)
+        if len(block) == SPOOL_BLOCK_ROWS:
+            _block_write(spool, block)
+            block = []
+    _block_write(spool, block)
+    spool.seek(0)
 
 
-def spooled_values(spool: IO[bytes], indexes: set[int]) -> dict[int, dict]:
-    """The cleaned values of these rows, read from the spool (which is left at its start), its
-    blocks taken apart without building a ParsedRow a row."""
-    spool.seek(0)
-    found: dict[int, dict] = {}
-    index = 0
+def spooled(spool: IO[bytes]) -> Iterator[tuple]:
+    """The rows spool_rows wrote, in order."""
     while header := spool.read(_BLOCK_LENGTH.size):
         (length,) = _BLOCK_LENGTH.unpack(header)
-        block = marshal.loads(spool.read(length))  # noqa: S302 (our own spool, as spooled)
-        for offset in indexes.intersection(range(index, index + len(block))):
-            found[offset] = block[offset - index][2]
-        index += len(block)
-    spool.seek(0)
-    return found
+        # Our own spool, written a moment ago by spool_rows: not outside input.
+        yield from marshal.loads(spool.read(length))  # noqa: S302

@@ -1,22 +1,25 @@
-"""The preview stored: the job (PARSED, with its counts and column mapping), its rows
-(users.imports.stored_rows) and its row errors, in one transaction; a remap stores its new
-preview in the same job while it is still a preview."""
+"""The preview stored: the job (PARSED), its rows staged with the verdict each has when nothing
+clashes (users.imports.stored_rows), then the verdicts classification found, the marks it chose,
+every row error, and the job's counts and column mapping; a remap stores its new preview in the
+same job while it is still a preview. The caller holds one transaction around all of it."""
 
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO
 
-from django.db import transaction
+from django.db import connection
 from rest_framework import status
 
-from users.customers.rules import CUSTOMER_FIELDS
+from users.customers import selectors
+from users.customers.rules import CUSTOMER_FIELDS, FieldProblem
 from users.errors import ApplicationError
 from users.excel.columns import ColumnMap
 from users.imports import bulk, stored_rows
-from users.imports.classify import Classified
-from users.imports.parse import ImportOptions, ParsedRow, storable
-from users.imports.spool import spooled
-from users.imports.stored_rows import Outcome, StoredRow
-from users.models import ImportChunk, ImportJob, ImportRowError, User
+from users.imports.clashes import column
+from users.imports.classify import NO_MATCH_CODE, Classified, CreateProblems
+from users.imports.parse import FIELD_LABELS, ImportOptions, ParsedRow, storable
+from users.imports.stored_rows import Outcome
+from users.models import ImportJob, ImportRowError, ImportStagedRow, User
 
 _VALUE_CAP = 300
 
@@ -30,10 +33,6 @@ class PreviewSource:
     file_sha256: str
     file_type: str
     sheet_name: str | None = None  # the sheet read, of a workbook
-
-
-def values_list(values: dict[str, object]) -> list:
-    return [values.get(name) for name in CUSTOMER_FIELDS]
 
 
 def _mapping_json(column_map: ColumnMap, width: int, sheet: str | None) -> dict:
@@ -51,48 +50,11 @@ def _mapping_json(column_map: ColumnMap, width: int, sheet: str | None) -> dict:
     }
 
 
-def preview_store(
-    *,
-    owner: User,
-    source: PreviewSource,
-    options: ImportOptions,
-    column_map: ColumnMap,
-    width: int,
-    spool: IO[bytes],
-    total: int,
-    classified: Classified,
-    replacing: ImportJob | None = None,
+def job_begin(
+    *, owner: User, source: PreviewSource, options: ImportOptions, replacing: ImportJob | None
 ) -> ImportJob:
-    """Stores the preview in one transaction: the job (new, or `replacing`'s) with its counts,
-    its rows, their errors."""
-    preview = {
-        "column_mapping": _mapping_json(column_map, width, source.sheet_name),
-        "headers": storable(column_map.headers),
-        "total_rows": total,
-        "invalid_count": classified.count(Outcome.INVALID),
-        "existing_duplicate_count": classified.count(Outcome.EXISTING),
-        "batch_duplicate_count": classified.count(Outcome.BATCH),
-        "to_create_count": classified.count(Outcome.CREATE),
-        "to_update_count": classified.count(Outcome.UPDATE),
-        "unchanged_count": classified.count(Outcome.UNCHANGED),
-        "ambiguous_count": classified.count(Outcome.AMBIGUOUS),
-        "no_match_count": classified.count(Outcome.NO_MATCH),
-    }
-    with transaction.atomic():
-        job = _job_of_preview(owner, source, options, preview, replacing)
-        _store_rows(job, spool, total, classified)
-    return job
-
-
-def _job_of_preview(
-    owner: User,
-    source: PreviewSource,
-    options: ImportOptions,
-    preview: dict[str, object],
-    replacing: ImportJob | None,
-) -> ImportJob:
-    """A new job holding the preview's counts and mapping, or the job it replaces (a remap),
-    locked, its rows and row errors gone."""
+    """A new job for the preview, or the job it replaces (a remap), locked, its staged rows and
+    row errors gone."""
     if replacing is None:
         return ImportJob.objects.create(
             owner=owner,
@@ -103,59 +65,50 @@ def _job_of_preview(
             file_size=source.file_size,
             file_sha256=source.file_sha256,
             file_type=source.file_type,
-            **preview,
         )
     job = replaceable(replacing.pk)
-    ImportChunk.objects.filter(job=job).delete()
+    ImportStagedRow.objects.filter(job=job).delete()
     ImportRowError.objects.filter(job=job).delete()
-    for name, value in preview.items():
-        setattr(job, name, value)
-    job.save(update_fields=[*preview, "updated_at"])
     return job
 
 
-def _store_rows(job: ImportJob, spool: IO[bytes], total: int, classified: Classified) -> None:
-    """The spooled rows with their verdicts, in chunks, and their problems as row errors."""
-    chunk: list[StoredRow] = []
-    errors: list[tuple] = []
-    for index, parsed in spooled(spool):
-        problems = parsed.problems or classified.problems.get(index, [])
-        chunk.append(_stored_row(index, parsed, classified))
-        errors.extend(
-            (parsed.row, index, p.field, p.code, p.message, storable(str(p.value)[:_VALUE_CAP]))
-            for p in problems
-        )
-        if len(chunk) == stored_rows.CHUNK_ROWS:
-            stored_rows.chunk_store(job.pk, index // stored_rows.CHUNK_ROWS, chunk)
-            chunk = []
-        if len(errors) >= 2000:
-            _insert_errors(job, errors)
-            errors = []
-    if chunk:
-        stored_rows.chunk_store(job.pk, (total - 1) // stored_rows.CHUNK_ROWS, chunk)
-    _insert_errors(job, errors)
+def provisional(parsed: ParsedRow, options: ImportOptions) -> Outcome:
+    """The row's verdict if nothing clashes with it: invalid, no_match (update_only), invalid
+    for what a create needs (update), else to create."""
+    if parsed.problems:
+        return Outcome.INVALID
+    if options.mode == ImportJob.Mode.UPDATE_ONLY:
+        return Outcome.NO_MATCH
+    if parsed.create_problems:
+        return Outcome.INVALID
+    return Outcome.CREATE
 
 
-def _stored_row(index: int, parsed: ParsedRow, classified: Classified) -> StoredRow:
-    """The row at `index` as stored: its verdict, its cells, its values (with the mark the
-    import chose, if it chose one) and, to update, its customer and changes."""
+def staged_row(position: int, parsed: ParsedRow, options: ImportOptions) -> tuple:
+    """The row as stored_rows.stage writes it (STAGED_FIELDS)."""
     values = parsed.values
-    generated = index in classified.generated_marks
-    if generated:
-        values = {**values, "shipping_mark": classified.generated_marks[index]}
-    return StoredRow(
-        source_row=parsed.row,
-        outcome=stored_rows.OUTCOMES[chr(classified.outcomes[index])],
-        raw=storable(parsed.raw),
-        values=values_list(values),
-        mark_generated=generated,
-        # Changes hold cleaned and stored values only: no NUL can be among them.
-        customer_id=classified.matched.get(index),
-        changes=classified.changes.get(index, ()),
+    return (
+        position,
+        parsed.row,
+        provisional(parsed, options),
+        not parsed.problems,
+        *[values.get(name) for name in CUSTOMER_FIELDS],
+        selectors.unique_key("email", values.get("email")),
+        selectors.unique_key("shipping_mark", values.get("shipping_mark")),
+        ",".join(parsed.given),
+        stored_rows.raw_json(storable(parsed.raw)),
     )
 
 
-def _insert_errors(job: ImportJob, errors: list[tuple]) -> None:
+def row_errors(row: int, position: int, problems: Iterable[FieldProblem]) -> list[tuple]:
+    """(row, position, field, code, message, value) of each problem, as errors_insert takes."""
+    return [
+        (row, position, p.field, p.code, p.message, storable(str(p.value)[:_VALUE_CAP]))
+        for p in problems
+    ]
+
+
+def errors_insert(job_id: object, errors: Sequence[tuple]) -> None:
     """(row, position, field, code, message, value) tuples as the job's ImportRowErrors, in one
     statement (a file of existing customers has three for each of its rows)."""
     if errors:
@@ -163,7 +116,120 @@ def _insert_errors(job: ImportJob, errors: list[tuple]) -> None:
             ImportRowError,
             fields=("row", "position", "field", "code", "message", "value"),
             rows=errors,
-            shared={"job": job.pk, "at_run": False},
+            shared={"job": job_id, "at_run": False},
+        )
+
+
+def preview_finish(
+    job: ImportJob,
+    *,
+    source: PreviewSource,
+    column_map: ColumnMap,
+    width: int,
+    total: int,
+    classified: Classified,
+    create_problems: CreateProblems,
+) -> ImportJob:
+    """Stores what classification found (verdicts, marks, reasons) over the staged rows, and
+    the job's counts and column mapping."""
+    _verdicts_store(job, classified)
+    errors = [
+        error
+        for position, problems in classified.problems.items()
+        for error in row_errors(classified.source_rows[position], position, problems)
+    ]
+    if job.mode == ImportJob.Mode.UPDATE_ONLY:
+        _no_match_errors(job)
+    else:
+        # The rows not classified stay invalid for what a create needs (provisional).
+        errors += [
+            error
+            for position, (row, problems) in create_problems.items()
+            if position not in classified.outcomes
+            for error in row_errors(row, position, problems)
+        ]
+    errors_insert(job.pk, errors)
+    counts = stored_rows.outcome_counts(job.pk)
+    preview = {
+        "column_mapping": _mapping_json(column_map, width, source.sheet_name),
+        "headers": storable(column_map.headers),
+        "total_rows": total,
+        "invalid_count": counts[Outcome.INVALID],
+        "existing_duplicate_count": counts[Outcome.EXISTING],
+        "batch_duplicate_count": counts[Outcome.BATCH],
+        "to_create_count": counts[Outcome.CREATE],
+        "to_update_count": counts[Outcome.UPDATE],
+        "unchanged_count": counts[Outcome.UNCHANGED],
+        "ambiguous_count": counts[Outcome.AMBIGUOUS],
+        "no_match_count": counts[Outcome.NO_MATCH],
+    }
+    for name, value in preview.items():
+        setattr(job, name, value)
+    job.save(update_fields=[*preview, "updated_at"])
+    return job
+
+
+def _verdicts_store(job: ImportJob, classified: Classified) -> None:
+    """The verdicts of the rows classified (with the customer and changes of an update), and
+    the marks chosen, over what the rows were staged with."""
+    stored_rows.staged_set(
+        job.pk,
+        ("outcome", "customer_id", "changes"),
+        [
+            (
+                position,
+                outcome.value,
+                classified.matched.get(position),
+                # Changes hold cleaned and stored values only: no NUL can be among them.
+                json.dumps(classified.changes[position])
+                if position in classified.changes
+                else None,
+            )
+            for position, outcome in classified.outcomes.items()
+        ],
+    )
+    stored_rows.staged_set(
+        job.pk,
+        ("shipping_mark", "mark_generated"),
+        [(position, mark, True) for position, mark in classified.generated_marks.items()],
+    )
+
+
+def _no_match_errors(job: ImportJob) -> None:
+    """The reason of every no_match row (update_only), in one INSERT ... SELECT: most rows of
+    an update_only file of new customers are such rows."""
+    field = job.match
+    label = FIELD_LABELS[field].lower()
+    key = {"phone": "phone", "email": "email_key", "shipping_mark": "mark_key"}[field]
+    staged = {
+        name: column(ImportStagedRow, name)
+        for name in ("job", "source_row", "position", "outcome", key)
+    }
+    columns = ", ".join(
+        column(ImportRowError, name)
+        for name in ("job", "row", "position", "field", "code", "message", "value", "at_run")
+    )
+    table = connection.ops.quote_name(ImportRowError._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} ({columns}) "  # noqa: S608
+        f"SELECT {staged['job']}, {staged['source_row']}, {staged['position']}, %s, %s, "
+        f"CASE WHEN COALESCE({staged[key]}, '') = '' THEN %s ELSE %s END, "
+        f"COALESCE({staged[key]}, ''), %s FROM {stored_rows.staged_table()} "
+        f"WHERE {staged['job']} = %s AND {staged['outcome']} = %s"
+    )
+    job_key = ImportStagedRow._meta.get_field("job").get_db_prep_value(job.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                field,
+                NO_MATCH_CODE,
+                f"The row has no {label}.",
+                f"No customer has this {label}.",
+                False,
+                job_key,
+                Outcome.NO_MATCH.value,
+            ],
         )
 
 

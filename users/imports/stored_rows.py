@@ -1,11 +1,14 @@
-"""An import's stored rows: one type (StoredRow), the preview's verdict on each (Outcome), and
-the one way to write (encode) and read them back (StoredRows).
+"""An import's staged rows: one type (StoredRow), the preview's verdict on each (Outcome), the
+way they are written (stage, then their verdicts and chosen marks set by position) and the one
+way they are read back (StoredRows).
 
-A job's rows are stored in ImportChunk rows of CHUNK_ROWS each, as compact JSON lists
-[source_row, outcome, raw cells, values, mark_generated(, customer_id, changes)]: lists, not
-objects, because a 100,000-row job stores 100,000 of them and names would double their size.
-Everything that reads them (the run, the preview lists, errors.xlsx, the remap, the legacy
-confirm) reads them here, as StoredRows.
+A job's rows live in the staging table (ImportStagedRow, keyed by job and position), one row
+of the table a row of the file, its fields in columns: the preview writes them by COPY (one
+prepared INSERT run for every row on SQLite), finds duplicates by joins on their keys
+(users.imports.clashes), sets the verdicts of the few rows that need one, and the run inserts
+customers from them with INSERT ... SELECT (users.imports.writes). Everything that reads them
+(the run's per-customer fallback and updates, the preview lists, errors.xlsx, the remap, the
+legacy confirm) reads them here, as StoredRows.
 """
 
 import json
@@ -13,17 +16,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from django.db import connection
+from django.db.models import Count
+
 from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.cells import finite
-from users.models import ImportChunk
-
-# Rows a chunk holds; a row's place in the file (its position, 0-based) says which chunk.
-CHUNK_ROWS = 1000
+from users.imports import bulk
+from users.models import ImportStagedRow
 
 
 class Outcome(StrEnum):
-    """What the preview found a row to be, stored as one letter (a 100,000-row job stores it
-    100,000 times)."""
+    """What the preview found a row to be, stored as one letter."""
 
     CREATE = "c"
     INVALID = "i"
@@ -39,29 +42,26 @@ TO_WRITE = frozenset({Outcome.CREATE, Outcome.UPDATE})
 NOT_WRITTEN = frozenset(
     {Outcome.INVALID, Outcome.EXISTING, Outcome.BATCH, Outcome.AMBIGUOUS, Outcome.NO_MATCH}
 )
-# Outcome by its letter: a dict lookup, cheaper than Outcome(letter) 100,000 times.
+# Outcome by its letter: a dict lookup, cheaper than Outcome(letter) for every row read.
 OUTCOMES = {outcome.value: outcome for outcome in Outcome}
 
 
 class StoredRow(NamedTuple):
-    """One row of an upload as the preview stored it. A NamedTuple: a chunk of 1,000 is built
-    from its JSON lists at the cost of tuples, which a run of 100,000 rows reads back whole."""
+    """One row of an upload as the preview staged it."""
 
+    position: int  # the row's place among the file's data rows (0-based)
     source_row: int  # the row's number in the file
     outcome: Outcome
     raw: list[Any]  # the cells as uploaded (NUL shown as U+FFFD)
-    # The normalised fields in CUSTOMER_FIELDS order; rows stored before a field was added
-    # hold fewer (the model's default applies).
-    values: list[Any]
+    values: list[Any]  # the normalised fields in CUSTOMER_FIELDS order (None: failed its rule)
     mark_generated: bool  # the shipping mark was chosen by the import, not given
     customer_id: int | None = None  # the customer an update (or unchanged) row matched
     # [field, old, new] of each field an update changes, as the preview found them.
     changes: Sequence[Sequence[Any]] = ()
 
     def fields(self) -> dict[str, Any]:
-        """The normalised fields by name (those a row stored before a field was added lacks
-        are left out)."""
-        return dict(zip(CUSTOMER_FIELDS, self.values, strict=False))
+        """The normalised fields by name."""
+        return dict(zip(CUSTOMER_FIELDS, self.values, strict=True))
 
     def candidate(self) -> dict[str, Any]:
         """The row as the preview lists it (and as the legacy confirm body sends it back)."""
@@ -72,101 +72,146 @@ class StoredRow(NamedTuple):
         }
 
 
-def encode(rows: Iterable[StoredRow]) -> str:
-    """Compact JSON text: it reads back exactly (str, int, float, bool, None) and costs Postgres
-    nothing to store, where jsonb is parsed and rebuilt on the way in and out (10 ms against
-    7 ms to write a 1,000-row chunk, 7 against 4 to read one, measured). The rows are dumped as
-    the tuples they are (an Outcome is a str), a row without a match without its empty tail: no
-    list is built a row (bench/bench_stored_rows.py). A NaN or infinity (which the readers
-    never yield, and JSON cannot hold) is stored as the text Excel shows."""
-    stored = [row[:5] if row.customer_id is None else row for row in rows]
+# --- writing -----------------------------------------------------------------------------------
+
+# The columns stage() writes, in the order of the tuples it is given.
+STAGED_FIELDS = (
+    "position",
+    "source_row",
+    "outcome",
+    "valid",
+    *CUSTOMER_FIELDS,
+    "email_key",
+    "mark_key",
+    "given",
+    "raw",
+)
+
+
+def raw_json(cells: list) -> str:
+    """Cells as compact JSON text: it reads back exactly (str, int, float, bool, None). A NaN
+    or infinity (which the readers never yield, and JSON cannot hold) is stored as the text
+    Excel shows."""
     try:
-        return json.dumps(stored, separators=(",", ":"), allow_nan=False)
+        return json.dumps(cells, separators=(",", ":"), allow_nan=False)
     except ValueError:
-        return json.dumps(finite(stored), separators=(",", ":"), allow_nan=False)
+        return json.dumps(finite(cells), separators=(",", ":"), allow_nan=False)
 
 
-# What a row stored without a match (a create, an invalid row...) lacks at its end.
-_UNMATCHED = (None, ())
-_as_row = tuple.__new__
+def stage(job_id: object, rows: Iterable[Sequence]) -> None:
+    """Writes rows (values in STAGED_FIELDS order) of the job to the staging table in one
+    statement (COPY on Postgres)."""
+    bulk.insert_rows(ImportStagedRow, fields=STAGED_FIELDS, rows=rows, shared={"job": job_id})
 
 
-def decode(text: str) -> list[StoredRow]:
-    """The rows of one stored chunk. Each stored list is made the row's tuple in place (its
-    outcome letter an Outcome, its 0/1 a bool), with no call a row: a run of 100,000 rows
-    reads every one of them back (1.3 us a row over json.loads, against 4.3 us through a
-    constructor taking the list apart, measured)."""
-    rows: list[Any] = json.loads(text)
-    for position, stored in enumerate(rows):
-        stored[1] = OUTCOMES[stored[1]]
-        stored[4] = stored[4] == 1  # true, or 1 as rows were stored before
-        if len(stored) == 5:
-            stored += _UNMATCHED
-        rows[position] = _as_row(StoredRow, stored)
-    return rows
+def staged_set(job_id: object, fields: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Sets `fields` of the job's rows at these positions: each row is (position, *values), in
+    one statement (users.imports.bulk.update_rows)."""
+    bulk.update_rows(
+        ImportStagedRow, fields=fields, rows=rows, key="position", scope={"job": job_id}
+    )
+
+
+def outcome_counts(job_id: object) -> dict[Outcome, int]:
+    """How many of the job's rows each outcome holds."""
+    counts = dict.fromkeys(Outcome, 0)
+    for letter, count in (
+        ImportStagedRow.objects.filter(job_id=job_id)
+        .order_by()
+        .values_list("outcome")
+        .annotate(count=Count("*"))
+    ):
+        counts[OUTCOMES[letter]] = count
+    return counts
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+# Rows read in one query when a reader walks a job's rows (a 100,000-row job holds 50 pages).
+PAGE_ROWS = 2000
+_READ = (
+    "position",
+    "source_row",
+    "outcome",
+    "raw",
+    *CUSTOMER_FIELDS,
+    "mark_generated",
+    "customer_id",
+    "changes",
+)
+_FIRST_FIELD = _READ.index(CUSTOMER_FIELDS[0])
+_LAST_FIELD = _FIRST_FIELD + len(CUSTOMER_FIELDS)
+
+
+def _row(staged: tuple) -> StoredRow:
+    raw, changes = staged[3], staged[_LAST_FIELD + 2]
+    return StoredRow(
+        staged[0],
+        staged[1],
+        OUTCOMES[staged[2]],
+        json.loads(raw) if raw else [],
+        list(staged[_FIRST_FIELD:_LAST_FIELD]),
+        staged[_LAST_FIELD],
+        staged[_LAST_FIELD + 1],
+        json.loads(changes) if changes else (),
+    )
 
 
 class StoredRows:
-    """A job's stored rows, one chunk in memory at a time. The chunk read last is kept, so
-    readers that come back to it (the run's batches share chunks) decode it once."""
+    """A job's staged rows, read a page at a time in file order, all of them or those of some
+    outcomes: the one reader of what a preview staged."""
 
-    def __init__(self, job_id: object) -> None:
+    def __init__(self, job_id: object, *, outcomes: Iterable[Outcome] | None = None) -> None:
         self.job_id = job_id
-        self._index: int | None = None
-        self._rows: list[StoredRow] | None = None
+        self.outcomes = None if outcomes is None else sorted(outcomes)
 
-    def chunk(self, index: int) -> list[StoredRow] | None:
-        """The rows of chunk `index` (numbered 0, 1, 2...), or None past the last."""
-        if index != self._index:
-            self._rows = chunk_read(self.job_id, index)
-            self._index = index
-        return self._rows
+    def _query(self):
+        rows = ImportStagedRow.objects.filter(job_id=self.job_id)
+        if self.outcomes is not None:
+            rows = rows.filter(outcome__in=self.outcomes)
+        return rows.order_by("position").values_list(*_READ)
 
-    def chunks(self) -> Iterator[list[StoredRow]]:
-        """Every chunk's rows, in file order."""
-        index = 0
-        while (rows := self.chunk(index)) is not None:
+    def pages(self, *, start: int = 0, end: int | None = None) -> Iterator[list[StoredRow]]:
+        """The rows from position `start` (to `end`, not included), PAGE_ROWS at a time."""
+        query = self._query()
+        if end is not None:
+            query = query.filter(position__lt=end)
+        while rows := [_row(r) for r in query.filter(position__gte=start)[:PAGE_ROWS]]:
             yield rows
-            index += 1
+            start = rows[-1].position + 1
 
     def __iter__(self) -> Iterator[StoredRow]:
-        """Every row, in file order."""
-        for rows in self.chunks():
+        """Every row (of the outcomes asked for), in file order."""
+        for rows in self.pages():
             yield from rows
 
-    def starting_at(self, start: int) -> Iterator[tuple[int, StoredRow]]:
-        """(position, row) from position `start` on."""
-        position = start
-        while (rows := self.chunk(position // CHUNK_ROWS)) is not None:
-            offset = position % CHUNK_ROWS
-            if offset >= len(rows):
-                return
-            yield from enumerate(rows[offset:], start=position)
-            position += len(rows) - offset
+    def page(self, *, offset: int, limit: int) -> list[StoredRow]:
+        """`limit` rows from the `offset`th on (a preview list's page)."""
+        return [_row(r) for r in self._query()[offset : offset + limit]]
 
-    def at(self, positions: list[int]) -> list[StoredRow]:
-        """The rows at these positions, reading only the chunks that hold them, in one query."""
-        chunks = {
-            index: decode(text)
-            for index, text in ImportChunk.objects.filter(
-                job_id=self.job_id, index__in={p // CHUNK_ROWS for p in positions}
-            ).values_list("index", "rows")
-        }
-        return [chunks[p // CHUNK_ROWS][p % CHUNK_ROWS] for p in positions]
+    def at(self, positions: Iterable[int]) -> list[StoredRow]:
+        """The rows at these positions, in file order."""
+        wanted = sorted(set(positions))
+        found: list[StoredRow] = []
+        for start in range(0, len(wanted), PAGE_ROWS):
+            chunk = wanted[start : start + PAGE_ROWS]
+            found += [_row(r) for r in self._query().filter(position__in=chunk)]
+        return found
 
 
-def chunk_read(job_id: object, index: int) -> list[StoredRow] | None:
-    """The rows of one stored chunk, or None past the last."""
-    text = (
-        ImportChunk.objects.filter(job_id=job_id, index=index)
-        .values_list("rows", flat=True)
-        .first()
+def batch_plan(job_id: object, *, start: int, size: int) -> list[tuple[int, Outcome]]:
+    """(position, outcome) of up to `size` rows to write (create or update) from `start`, in
+    file order: one probe of the staging table's key."""
+    rows = (
+        ImportStagedRow.objects.filter(
+            job_id=job_id, position__gte=start, outcome__in=sorted(TO_WRITE)
+        )
+        .order_by("position")
+        .values_list("position", "outcome")[:size]
     )
-    return None if text is None else decode(text)
+    return [(position, OUTCOMES[letter]) for position, letter in rows]
 
 
-def chunk_store(job_id: object, index: int, rows: list[StoredRow]) -> None:
-    """Stores chunk `index` of the job's rows."""
-    ImportChunk.objects.create(
-        job_id=job_id, index=index, first_row=index * CHUNK_ROWS, rows=encode(rows)
-    )
+def staged_table() -> str:
+    """The staging table's name, quoted for SQL."""
+    return connection.ops.quote_name(ImportStagedRow._meta.db_table)

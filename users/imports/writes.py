@@ -1,7 +1,8 @@
-"""What one batch of an import writes: its new customers in one statement (insert_batch), its
-updates in one more with a CustomerChange each (Updates), or, when the database refuses the
-batch, one customer at a time with the reason a row failed recorded (insert_one, update_one).
-The run (users.imports.run) holds the transaction, the lease and the checkpoint around them."""
+"""What one batch of an import writes: its new customers in one statement from the staged rows
+(insert_staged: INSERT ... SELECT), its updates in one more with a CustomerChange each
+(Updates), or, when the database refuses the batch, one customer at a time with the reason a
+row failed recorded (insert_one, update_one). The run (users.imports.run) holds the
+transaction, the lease and the checkpoint around them."""
 
 import json
 import secrets
@@ -9,16 +10,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from users.customers import roles, rules, selectors, services
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk
-from users.imports.stored_rows import StoredRow
-from users.models import CustomerChange, ImportJob, ImportRowError, Role, User
-
-# Rows of one batch, each with its position in the file.
-Batch = list[tuple[int, StoredRow]]
+from users.imports.stored_rows import Outcome, StoredRow, staged_table
+from users.models import CustomerChange, ImportJob, ImportRowError, ImportStagedRow, Role, User
 
 REJECTED = "rejected"
 CUSTOMER_GONE = "customer_deleted"
@@ -44,38 +42,65 @@ def customer_of(job: ImportJob, row: StoredRow, now: datetime) -> User:
 
 
 _ROW_FIELDS = ("password", *CUSTOMER_FIELDS, "source_row")
-_DEFAULTS = [User._meta.get_field(name).get_default() for name in CUSTOMER_FIELDS]
 
 
-def _stored_values(row: StoredRow) -> list:
-    """A stored row's values in CUSTOMER_FIELDS order. Rows stored before a field was added (a
-    preview made before an upgrade) hold fewer: the missing fields take the model's default."""
-    values = row.values
-    if len(values) < len(CUSTOMER_FIELDS):
-        return [*values, *_DEFAULTS[len(values) :]]
-    return values
+def _random_password_sql() -> str:
+    """SQL for what _unusable_password makes, a new value for each row: the prefix (the one
+    parameter) and random text from the database (gen_random_uuid: Postgres 13 on)."""
+    if connection.vendor == "postgresql":
+        return "%s || replace(CAST(gen_random_uuid() AS text), '-', '')"
+    return "%s || lower(hex(randomblob(20)))"
 
 
-def insert_batch(job: ImportJob, batch: Batch, now: datetime) -> None:
-    """The whole batch in one statement (users.imports.bulk: COPY on Postgres, one prepared
-    INSERT for every row on SQLite), no model instances; IntegrityError if the database refuses
-    any row. What is the same for every row (role, flags, owner, job, date joined) comes from
-    one customer built as bulk_create would build it.
-
-    On SQLite bulk_create took 180-250 ms a 1,000-row batch, with Django's 52 rows a statement
-    or with statements as large as SQLite allows alike, against 40 ms here (measured)."""
-    model = customer_of(job, batch[0][1], now)
-    shared = {
-        field.name: getattr(model, field.attname)
+def insert_staged(job: ImportJob, *, start: int, end: int, now: datetime) -> list[int]:
+    """The staged rows to create from position `start` to `end` (not included) as customers,
+    in one INSERT ... SELECT (no row passes through Python); returns their rows in the file.
+    IntegrityError if the database refuses any of them. What is the same for every customer
+    (role, flags, owner, job, date joined) comes from one customer built as bulk_create would
+    build it, each value prepared by its field and cast to its column's type."""
+    quote = connection.ops.quote_name
+    model = User(
+        user_role=Role.CUSTOMER, created_by_id=job.owner_id, import_job_id=job.pk, date_joined=now
+    )
+    shared = [
+        field
         for field in User._meta.concrete_fields
         if not field.primary_key and field.name not in _ROW_FIELDS
+    ]
+    staged = {
+        name: f"s.{quote(ImportStagedRow._meta.get_field(name).column)}"
+        for name in (*CUSTOMER_FIELDS, "source_row", "job", "position", "outcome")
     }
-    rows = [(_unusable_password(), *_stored_values(row), row.source_row) for _, row in batch]
-    bulk.insert_rows(User, fields=_ROW_FIELDS, rows=rows, shared=shared)
+    columns = [quote(User._meta.get_field(name).column) for name in _ROW_FIELDS]
+    columns += [quote(field.column) for field in shared]
+    selected = [
+        _random_password_sql(),
+        *(staged[name] for name in (*CUSTOMER_FIELDS, "source_row")),
+        *(bulk.typed("%s", field) for field in shared),
+    ]
+    # Only names from the models and placeholders: the values go as parameters.
+    sql = (
+        f"INSERT INTO {quote(User._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {', '.join(selected)} FROM {staged_table()} s "
+        f"WHERE {staged['job']} = %s AND {staged['position']} >= %s "
+        f"AND {staged['position']} < %s AND {staged['outcome']} = %s "
+        f"ORDER BY {staged['position']} RETURNING {columns[len(CUSTOMER_FIELDS) + 1]}"
+    )
+    params = [
+        UNUSABLE_PASSWORD_PREFIX,
+        *(field.get_db_prep_save(getattr(model, field.attname), connection) for field in shared),
+        ImportStagedRow._meta.get_field("job").get_db_prep_value(job.pk, connection),
+        start,
+        end,
+        Outcome.CREATE.value,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _record_failure(
-    job: ImportJob, position: int, row: StoredRow, user: User, *, exclude_id: int | None = None
+    job: ImportJob, row: StoredRow, user: User, *, exclude_id: int | None = None
 ) -> None:
     values = {field: getattr(user, field) for field in selectors.UNIQUE_FIELDS}
     clashes = selectors.Clashes([values], exclude_id=exclude_id)
@@ -84,7 +109,7 @@ def _record_failure(
         ImportRowError.objects.create(
             job=job,
             row=row.source_row,
-            position=position,
+            position=row.position,
             code=REJECTED,
             message="The database refused this row.",
             at_run=True,
@@ -94,7 +119,7 @@ def _record_failure(
         ImportRowError(
             job=job,
             row=row.source_row,
-            position=position,
+            position=row.position,
             field=p.field,
             code=p.code,
             message=p.message,
@@ -105,7 +130,7 @@ def _record_failure(
     )
 
 
-def insert_one(job: ImportJob, position: int, row: StoredRow, user: User) -> bool:
+def insert_one(job: ImportJob, row: StoredRow, user: User) -> bool:
     """Inserts one customer in a savepoint; False (and the reason recorded) if refused."""
     for attempt in range(2):
         try:
@@ -123,7 +148,7 @@ def insert_one(job: ImportJob, position: int, row: StoredRow, user: User) -> boo
                 continue
             break
     user.pk = None
-    _record_failure(job, position, row, user)
+    _record_failure(job, row, user)
     return False
 
 
@@ -140,8 +165,8 @@ class Updates:
     account may have been made staff, or its holder may have set a password, since the
     preview)."""
 
-    def __init__(self, job: ImportJob, batch: Batch):
-        ids = [row.customer_id for _, row in batch]
+    def __init__(self, job: ImportJob, batch: list[StoredRow]):
+        ids = [row.customer_id for row in batch]
         # Locked: nobody changes them between this read and the UPDATE, so `old` is true and
         # the rule is decided on what the UPDATE writes to.
         current = selectors.customer_fields_of(ids=ids, lock=True)
@@ -151,11 +176,11 @@ class Updates:
         self.fields: set[str] = set()
         self.changes: list[tuple] = []
         self.unchanged = 0
-        self.not_written: list[tuple[int, StoredRow, roles.Refusal]] = []
-        for (index, row), customer_id in zip(batch, ids, strict=True):
+        self.not_written: list[tuple[StoredRow, roles.Refusal]] = []
+        for row, customer_id in zip(batch, ids, strict=True):
             account = current.get(customer_id)
             if account is None:
-                self.not_written.append((index, row, _GONE))
+                self.not_written.append((row, _GONE))
                 continue
             stored = account.fields
             fields = {
@@ -165,7 +190,7 @@ class Updates:
             }
             refusal = roles.import_refusal(account.target, match=job.match, fields=fields)
             if refusal is not None:
-                self.not_written.append((index, row, refusal))
+                self.not_written.append((row, refusal))
                 continue
             if not fields:
                 self.unchanged += 1
@@ -192,11 +217,11 @@ class Updates:
                     "changed_at": now,
                 },
             )
-        for index, row, refusal in self.not_written:
+        for row, refusal in self.not_written:
             ImportRowError.objects.create(
                 job=job,
                 row=row.source_row,
-                position=index,
+                position=row.position,
                 field=refusal.field,
                 code=refusal.code,
                 message=refusal.message,
@@ -210,17 +235,17 @@ class UpdateOutcome(StrEnum):
     FAILED = "failed"  # the reason recorded
 
 
-def update_one(job: ImportJob, index: int, row: StoredRow, now: datetime) -> UpdateOutcome:
+def update_one(job: ImportJob, row: StoredRow, now: datetime) -> UpdateOutcome:
     """Updates one customer in a savepoint."""
     try:
         with transaction.atomic():
-            updates = Updates(job, [(index, row)])
+            updates = Updates(job, [row])
             updates.write(job, now)
     except IntegrityError:
         customer_id = row.customer_id
         values = {name: new for name, _old, new in row.changes}
         user = User(**{name: values.get(name) for name in selectors.UNIQUE_FIELDS})
-        _record_failure(job, index, row, user, exclude_id=customer_id)
+        _record_failure(job, row, user, exclude_id=customer_id)
         return UpdateOutcome.FAILED
     if updates.not_written:
         return UpdateOutcome.FAILED

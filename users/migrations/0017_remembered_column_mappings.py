@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("users", "0015_user_import_job_without_its_own_index"),
+        ("users", "0016_import_staged_rows"),
     ]
 
     operations = [
