@@ -7,6 +7,7 @@ or raises FieldError with one of the row error codes. None of this touches the d
 import functools
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -95,7 +96,7 @@ DUPLICATE_MESSAGES = {
 
 
 def duplicate_problems(
-    values: dict[str, object], held: list[tuple[str, m.User]]
+    values: Mapping[str, object], held: Sequence[tuple[str, object]]
 ) -> list[FieldProblem]:
     """One duplicate_existing problem for each (field, holder) that selectors.Clashes found:
     the API, the admin and the import word a value another customer holds alike."""

@@ -3,6 +3,7 @@ aliases, forgiving a typo or two), or, for a file whose first row is data, the l
 layout A-E; and the mapping an admin chooses over either."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA
@@ -263,7 +264,7 @@ def _find_column(value: str, column_map: ColumnMap, width: int) -> int | None:
     return None
 
 
-def apply_choices(column_map: ColumnMap, chosen: dict[str, object], *, width: int) -> ColumnMap:
+def apply_choices(column_map: ColumnMap, chosen: Mapping[str, object], *, width: int) -> ColumnMap:
     """`column_map` with the admin's choices over it: {field: header text or column letter, or
     null to leave the field out}. A column chosen for one field is taken from any other field
     the header matching gave it. Raises FileError(invalid_column_mapping) naming every unknown
@@ -358,7 +359,7 @@ def map_first_row(
     cells: list[object],
     *,
     header_required: bool = False,
-    chosen: dict[str, object] | None = None,
+    chosen: Mapping[str, object] | None = None,
     required: tuple[str, ...] = REQUIRED_FIELDS,
 ) -> ColumnMap | None:
     """The mapping a file's first non-blank row declares, with the admin's choices over it, or
@@ -379,7 +380,7 @@ def map_first_row(
 def map_legacy(
     *,
     width: int,
-    chosen: dict[str, object] | None = None,
+    chosen: Mapping[str, object] | None = None,
     required: tuple[str, ...] = REQUIRED_FIELDS,
 ) -> ColumnMap:
     """The legacy layout A-E, with the admin's choices (by column letter) over it."""

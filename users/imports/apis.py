@@ -3,13 +3,16 @@ the column mappings remembered, and the upload dashboard's stats."""
 
 import io
 import tempfile
+from uuid import UUID
 
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -31,18 +34,26 @@ from users.imports import (
     serializers,
     stats,
 )
-from users.models import CustomerChange
+from users.models import CustomerChange, ImportJob, RememberedMapping, User
 from users.web.compression import compressed
 from users.web.errors import invalid_choice
 from users.web.pagination import PAGE, PageNumberPagination, positive_int_param
 from users.web.parsers import JSONParser
 from users.web.schema import error_responses
 
+
+class StaffRequest(Request):
+    """The request of a view here: IsStaff (the default permission) let it through, so its
+    user is signed in. Names the type only; DRF makes the requests."""
+
+    user: User
+
+
 ROWS_DELETED = "rows_deleted"
 PREVIEW_PAGE_MAX = 1000
 
 
-def _job_or_404(job_id, user):
+def _job_or_404(job_id: UUID | str, user: User) -> ImportJob:
     job = selectors.import_job_get(job_id=job_id, user=user)
     if job is None:
         raise Http404
@@ -59,7 +70,7 @@ class UploadView(APIView):
         responses={200: serializers.PreviewSerializer, **error_responses(400, 401, 403, 413, 415)},
         tags=["import"],
     )
-    def post(self, request):
+    def post(self, request: StaffRequest) -> Response:
         upload = request.FILES.get("file")
         if upload is None:
             raise ApplicationError(
@@ -90,7 +101,7 @@ class RemapView(APIView):
         responses={200: serializers.PreviewSerializer, **error_responses(400, 401, 403, 404, 409)},
         tags=["import"],
     )
-    def post(self, request, upload_id):
+    def post(self, request: StaffRequest, upload_id: UUID) -> Response:
         job = _job_or_404(upload_id, request.user)
         data = serializers.RemapInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -106,7 +117,7 @@ class CancelView(APIView):
         responses={200: serializers.ImportStatusSerializer, **error_responses(401, 403, 404, 409)},
         tags=["import"],
     )
-    def post(self, request, task_id):
+    def post(self, request: StaffRequest, task_id: UUID) -> Response:
         job = jobs.import_job_cancel(job=_job_or_404(task_id, request.user), user=request.user)
         return Response(progress.job_status(job, viewer=request.user))
 
@@ -131,7 +142,7 @@ class BulkCreateView(APIView):
         },
         tags=["import"],
     )
-    def post(self, request):
+    def post(self, request: StaffRequest) -> Response:
         data = serializers.BulkCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
@@ -175,7 +186,7 @@ class StatusView(APIView):
         responses={200: serializers.ImportStatusSerializer, **error_responses(401, 403, 404)},
         tags=["import"],
     )
-    def get(self, request, task_id):
+    def get(self, request: StaffRequest, task_id: UUID) -> Response:
         job = jobs.import_job_watched(job=_job_or_404(task_id, request.user))
         return Response(progress.job_status(job, viewer=request.user))
 
@@ -188,7 +199,7 @@ class FailedRowsView(APIView):
         },
         tags=["import"],
     )
-    def get(self, request, task_id):
+    def get(self, request: StaffRequest, task_id: UUID) -> FileResponse:
         job = _job_or_404(task_id, request.user)
         if job.rows_pruned_at is not None:
             raise ApplicationError(
@@ -225,7 +236,7 @@ class PreviewPageView(APIView):
         responses={200: serializers.PreviewPageSerializer, **error_responses(400, 401, 403, 404)},
         tags=["import"],
     )
-    def get(self, request, upload_id):
+    def get(self, request: StaffRequest, upload_id: UUID) -> Response:
         job = _job_or_404(upload_id, request.user)
         name = request.query_params.get("list", "")
         if name not in reports.LISTS:
@@ -253,7 +264,7 @@ class TemplateView(APIView):
         },
         tags=["import"],
     )
-    def get(self, request):
+    def get(self, request: StaffRequest) -> FileResponse:
         buffer = io.BytesIO()
         template.write_template(buffer)
         buffer.seek(0)
@@ -268,13 +279,13 @@ class StatsView(APIView):
         responses={200: serializers.StatsOutputSerializer, **error_responses(401, 403)},
         tags=["import"],
     )
-    def get(self, request):
+    def get(self, request: StaffRequest) -> Response:
         return Response(
             serializers.StatsOutputSerializer(stats.customer_stats(user=request.user)).data
         )
 
 
-def _undo_body(job, viewer) -> dict:
+def _undo_body(job: ImportJob, viewer: User) -> dict[str, object]:
     job.refresh_from_db()
     return {
         "success": True,
@@ -283,7 +294,7 @@ def _undo_body(job, viewer) -> dict:
     }
 
 
-def _undo_message(job) -> str:
+def _undo_message(job: ImportJob) -> str:
     if job.undo.status == job.Status.QUEUED:
         return "Undo queued."
     return (
@@ -304,7 +315,7 @@ class UndoView(APIView):
         },
         tags=["import"],
     )
-    def post(self, request, task_id):
+    def post(self, request: StaffRequest, task_id: UUID) -> Response:
         undo_job, _asked_now = jobs.import_undo_request(job_id=task_id, user=request.user)
         return Response(_undo_body(undo_job.job, request.user), status=status.HTTP_202_ACCEPTED)
 
@@ -312,7 +323,7 @@ class UndoView(APIView):
         responses={200: serializers.UndoAnswerSerializer, **error_responses(401, 403, 404)},
         tags=["import"],
     )
-    def get(self, request, task_id):
+    def get(self, request: StaffRequest, task_id: UUID) -> Response:
         job = _job_or_404(task_id, request.user)
         if not hasattr(job, "undo"):
             raise Http404
@@ -320,19 +331,20 @@ class UndoView(APIView):
         return Response(_undo_body(job, request.user))
 
 
-class ImportChangesView(ListAPIView):
+class ImportChangesView(ListAPIView[CustomerChange]):
     """The changes an import made (and its undo restored), newest first, paged."""
 
     serializer_class = serializers.CustomerChangeSerializer
     pagination_class = PageNumberPagination
+    request: StaffRequest
 
     @extend_schema(
         tags=["import"], responses={200: serializers.CustomerChangeSerializer(many=True)}
     )
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[CustomerChange]:
         job = _job_or_404(self.kwargs["task_id"], self.request.user)
         return (
             CustomerChange.objects.filter(import_job=job)
@@ -345,24 +357,25 @@ class ImportChangesView(ListAPIView):
         )
 
 
-class ColumnMappingListView(ListAPIView):
+class ColumnMappingListView(ListAPIView[RememberedMapping]):
     """The column mappings remembered when imports whose columns were chosen by hand were
     confirmed, newest choice first, paged."""
 
     serializer_class = serializers.RememberedMappingSerializer
     pagination_class = PageNumberPagination
+    request: StaffRequest
 
     @extend_schema(
         tags=["import"], responses={200: serializers.RememberedMappingSerializer(many=True)}
     )
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[RememberedMapping]:
         return mappings.remembered_mapping_list(viewer=self.request.user)
 
-    def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
+    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
+        page = self.paginate_queryset(self.get_queryset()) or []
         return self.get_paginated_response([mappings.remembered_mapping_json(m) for m in page])
 
 
@@ -372,7 +385,7 @@ class ColumnMappingView(APIView):
         responses={204: None, **error_responses(401, 403, 404)},
         tags=["import"],
     )
-    def delete(self, request, mapping_id: int):
+    def delete(self, request: StaffRequest, mapping_id: int) -> Response:
         """Forgets a remembered mapping: the next upload with its headers is read by the header
         matching alone."""
         mappings.remembered_mapping_forget(mapping_id=mapping_id, user=request.user)

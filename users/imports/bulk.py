@@ -10,12 +10,20 @@ breaks one. Runs in the caller's transaction."""
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from io import StringIO
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
+from django.db.models.options import Options
 
 # Text format of COPY: these four characters are written as escapes, and NULL as \N.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _field(meta: Options[Any], name: str) -> Field[Any, Any]:
+    """The field `name` of a model: here always one of its columns, not the other side of a
+    relation (which get_field may also answer)."""
+    return cast("Field[Any, Any]", meta.get_field(name))
 
 
 def _copy_text(value: object) -> str:
@@ -24,7 +32,8 @@ def _copy_text(value: object) -> str:
     if hasattr(value, "adapted") and hasattr(value, "dumps"):
         # A JSON field's value as its field prepares it for psycopg2 (an SQL literal adapter,
         # whose str() is quoted SQL): COPY wants the JSON text itself.
-        return value.dumps(value.adapted).translate(_COPY_ESCAPES)
+        dumped: str = value.dumps(value.adapted)  # psycopg2's Json.dumps: the JSON text
+        return dumped.translate(_COPY_ESCAPES)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, datetime):
@@ -32,7 +41,7 @@ def _copy_text(value: object) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def _copy_line(row: Sequence) -> str:
+def _copy_line(row: Sequence[Any]) -> str:
     line = "\t".join(["\\N" if value is None else str(value) for value in row])
     # Values are almost never anything COPY must escape: join them as they are (a ninth of the
     # time), unless the line shows one that is.
@@ -46,19 +55,19 @@ def insert_rows(
     model: type[Model],
     *,
     fields: Sequence[str],
-    rows: Iterable[Sequence],
+    rows: Iterable[Sequence[Any]],
     shared: Mapping[str, object],
 ) -> None:
     """Inserts `rows` (values in `fields` order, as stored) into `model`'s table, each with the
     `shared` values (model values, prepared here by their fields)."""
     meta = model._meta
-    row_fields = [meta.get_field(name) for name in fields]
-    shared_fields = [meta.get_field(name) for name in shared]
+    row_fields = [_field(meta, name) for name in fields]
+    shared_fields = [_field(meta, name) for name in shared]
     shared_values = [
         field.get_db_prep_save(shared[field.name], connection) for field in shared_fields
     ]
     quote = connection.ops.quote_name
-    columns = [quote(field.column) for field in (*row_fields, *shared_fields)]
+    columns = [quote(str(field.column)) for field in (*row_fields, *shared_fields)]
     table = quote(meta.db_table)
     if connection.vendor == "postgresql":
         shared_text = "".join("\t" + _copy_text(value) for value in shared_values)
@@ -80,7 +89,7 @@ def insert_rows(
 _TEXT_TYPES = frozenset({"CharField", "TextField", "EmailField"})
 
 
-def typed(value: str, field) -> str:
+def typed(value: str, field: Field[Any, Any]) -> str:
     """A value (SQL) as `field`'s type: Postgres takes a column of NULLs, or a parameter in
     a SELECT list, for text. Text stays text, so that a value too long for its column is
     refused rather than cut, as a CAST to varchar(n) would."""
@@ -93,7 +102,7 @@ def update_rows(
     model: type[Model],
     *,
     fields: Sequence[str],
-    rows: Iterable[Sequence],
+    rows: Iterable[Sequence[Any]],
     key: str | None = None,
     scope: Mapping[str, object] | None = None,
 ) -> None:
@@ -108,13 +117,13 @@ def update_rows(
     meta = model._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    key_field = meta.pk if key is None else meta.get_field(key)
-    pk = quote(key_field.column)
-    value_fields = [meta.get_field(name) for name in fields]
-    columns = [quote(field.column) for field in value_fields]
-    scoped = [(quote(meta.get_field(name).column), value) for name, value in (scope or {}).items()]
+    key_field = meta.pk if key is None else _field(meta, key)
+    pk = quote(str(key_field.column))
+    value_fields = [_field(meta, name) for name in fields]
+    columns = [quote(str(field.column)) for field in value_fields]
+    scoped = [(quote(str(_field(meta, n).column)), value) for n, value in (scope or {}).items()]
     scope_params = [
-        meta.get_field(name).get_db_prep_value(value, connection)
+        _field(meta, name).get_db_prep_value(value, connection)
         for name, value in (scope or {}).items()
     ]
     with connection.cursor() as cursor:

@@ -10,6 +10,8 @@ thousands of customers on (the planner prices LOWER(email) at one operator), whi
 import slower as the customer base grows. SQLite's planner probes the indexes of a plain join
 by itself."""
 
+from typing import Any
+
 from django.db import connection
 from django.db.models import Field, Model
 
@@ -101,7 +103,7 @@ def _holders_sql(anchor: str) -> str:
 HeldBy = dict[int, list[tuple[str, selectors.Holder]]]
 
 
-def _holder(user_id: int, fields: dict) -> selectors.Holder:
+def _holder(user_id: int, fields: dict[str, Any]) -> selectors.Holder:
     return selectors.Holder(
         user_id,
         fields["phone"],

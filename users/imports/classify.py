@@ -11,6 +11,8 @@ are read back and classified here, in file order, by the rules below."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, cast
+from uuid import UUID
 
 from users.customers import roles, rules, selectors
 from users.customers.rules import CUSTOMER_FIELDS, DUPLICATE_IN_FILE, FieldProblem
@@ -62,7 +64,7 @@ class Classified:
     generated_marks: dict[int, str] = field(default_factory=dict)
     # Rows to update: the customer's id, and [field, old, new] for each field that changes.
     matched: dict[int, int] = field(default_factory=dict)
-    changes: dict[int, list[list]] = field(default_factory=dict)
+    changes: dict[int, list[list[Any]]] = field(default_factory=dict)
     # The number in the file of each row classified, by position.
     source_rows: dict[int, int] = field(default_factory=dict)
 
@@ -85,15 +87,15 @@ _KEY_COLUMNS = ("position", "source_row", "phone", "email_key", "mark_key", "giv
 
 
 def _staged_keys(
-    job_id: object, positions: set[int], create_problems: CreateProblems
-) -> tuple[list[RowKeys], dict[int, dict]]:
+    job_id: UUID, positions: set[int], create_problems: CreateProblems
+) -> tuple[list[RowKeys], dict[int, dict[str, Any]]]:
     """The keys of the valid staged rows at these positions, in file order, and each one's
     fields by position (an update compares them with its customer's)."""
     rows = ImportStagedRow.objects.filter(job_id=job_id, valid=True).order_by("position")
     if len(positions) < 1000:
         rows = rows.filter(position__in=sorted(positions))
     keys: list[RowKeys] = []
-    values: dict[int, dict] = {}
+    values: dict[int, dict[str, Any]] = {}
     for staged in rows.values_list(*_KEY_COLUMNS, *CUSTOMER_FIELDS).iterator(2000):
         position = staged[0]
         if position not in positions:
@@ -125,21 +127,21 @@ def _not_a_customer(target: roles.ImportTarget) -> bool:
 def _refused(k: RowKeys, refusal: roles.Refusal) -> list[FieldProblem]:
     """A matched row the import may not write (needs_review): listed with the existing
     duplicates, so the preview names the account it matched."""
-    return [
-        FieldProblem(
-            refusal.field, refusal.code, refusal.message, k.unique_values().get(refusal.field, "")
-        )
-    ]
+    # The refused field is none (""), the match key or a field the row changes: the row holds it.
+    value = cast(str, k.unique_values().get(refusal.field, ""))
+    return [FieldProblem(refusal.field, refusal.code, refusal.message, value)]
 
 
-def row_changes(stored: dict, new: dict, given: Iterable[str], *, blank_clears: bool) -> list[list]:
+def row_changes(
+    stored: dict[str, Any], new: dict[str, Any], given: Iterable[str], *, blank_clears: bool
+) -> list[list[Any]]:
     """[field, old, new] for each field the row changes: those it gives a value for, and with
     blank_clears the clearable ones it leaves blank. Both sides are normalised by the same rules,
     so an email or mark typed in another case is no change."""
     fields = set(given)
     if blank_clears:
         fields |= set(CLEARABLE_FIELDS)
-    changes = []
+    changes: list[list[Any]] = []
     for name in CUSTOMER_FIELDS:
         if name not in fields or name not in new:
             continue
@@ -170,7 +172,7 @@ def _ambiguous_problems(
             f"{FIELD_LABELS[name].lower()} "
             + (f"customer #{holder.id}" if holder.id in shown else "another account")
             + ": fix the row.",
-            k.unique_values()[name],
+            cast(str, k.unique_values()[name]),  # a value another account holds: not None
         )
         for name, holder in others
     ]
@@ -193,11 +195,13 @@ class _FirstRows:
         self._rows.setdefault(name, {})[value] = row
 
 
-def _batch_problems(k: RowKeys, seen: _FirstRows, extra=()) -> list[FieldProblem]:
+def _batch_problems(
+    k: RowKeys, seen: _FirstRows, extra: tuple[tuple[str, object], ...] = ()
+) -> list[FieldProblem]:
     pairs = (*k.unique_items(), *extra)
     if not any(value and seen.get(name, value) is not None for name, value in pairs):
         return []  # the common case, without building a problem list
-    problems = []
+    problems: list[FieldProblem] = []
     for name, value in pairs:
         first = seen.get(name, value) if value else None
         if first is not None:
@@ -208,7 +212,7 @@ def _batch_problems(k: RowKeys, seen: _FirstRows, extra=()) -> list[FieldProblem
                 name, value = "", ""
             else:
                 message = f"Same {FIELD_LABELS[name].lower()} as row {first}."
-            problems.append(FieldProblem(name, DUPLICATE_IN_FILE, message, value))
+            problems.append(FieldProblem(name, DUPLICATE_IN_FILE, message, str(value)))
     return problems
 
 
@@ -227,7 +231,7 @@ def _match(
 
 
 def classify(
-    job_id: object,
+    job_id: UUID,
     *,
     viewer: User,
     options: ImportOptions = CREATE_ONLY,
@@ -290,7 +294,7 @@ def _classify_matched(
     k: RowKeys,
     customer_id: int,
     stored: selectors.Stored,
-    new_values: dict,
+    new_values: dict[str, Any],
     seen: _FirstRows,
     options: ImportOptions,
 ) -> None:
@@ -346,7 +350,7 @@ def _classify_unmatched(
     _remember(seen, k)
 
 
-def _choose_marks(job_id: object, result: Classified, create_problems: CreateProblems) -> None:
+def _choose_marks(job_id: UUID, result: Classified, create_problems: CreateProblems) -> None:
     """Rows to create that give no mark get one first; duplicates after them, only to show the
     mark they would have had (they take none from a row that is created). A matched row keeps
     the customer's mark."""
@@ -367,7 +371,10 @@ def _choose_marks(job_id: object, result: Classified, create_problems: CreatePro
                 "mark_key", flat=True
             )
         )
-        result.generated_marks = marks_chosen(creates + duplicates, reserved=reserved)
+        result.generated_marks = marks_chosen(
+            creates + duplicates,
+            reserved=cast("set[str]", reserved),  # no NULL: isnull=False
+        )
 
 
 _BASES: dict[str, str] = {}

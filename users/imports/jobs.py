@@ -7,6 +7,8 @@ is users.imports.tasks.
 
 import logging
 from datetime import timedelta
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -104,7 +106,7 @@ def import_job_queue(
 
 
 def import_job_confirm(
-    *, job_id, user: User, notify: bool = False, idempotency_key: str | None = None
+    *, job_id: UUID | str, user: User, notify: bool = False, idempotency_key: str | None = None
 ) -> ImportJob:
     """Queues an uploaded job. Confirming twice, or retrying with the same Idempotency-Key,
     returns the same job."""
@@ -121,7 +123,7 @@ def import_job_confirm(
     return import_job_queue(job=job, notify=notify, idempotency_key=idempotency_key)
 
 
-def _preview_sent_back(*, user: User, records: list[dict]) -> ImportJob | None:
+def _preview_sent_back(*, user: User, records: list[dict[str, Any]]) -> ImportJob | None:
     """The caller's latest preview, when `records` are exactly the unique_candidates its answer
     carried (the same rows with the same values, in order): the SPA's confirm sends them back."""
     job = ImportJob.objects.filter(owner=user).order_by("-created_at", "-pk").first()
@@ -139,7 +141,11 @@ def _preview_sent_back(*, user: User, records: list[dict]) -> ImportJob | None:
 
 
 def import_records_confirm(
-    *, user: User, records: list[dict], notify: bool = False, idempotency_key: str | None = None
+    *,
+    user: User,
+    records: list[dict[str, Any]],
+    notify: bool = False,
+    idempotency_key: str | None = None,
 ) -> ImportJob:
     """The legacy body. When it is the caller's latest preview sent back, that preview is
     confirmed, so its counts, history and errors.xlsx cover the whole file (its invalid and
@@ -228,7 +234,7 @@ def import_job_watched(*, job: ImportJob) -> ImportJob:
     return job
 
 
-def import_jobs_recover_stale(*, job_ids: list | None = None) -> int:
+def import_jobs_recover_stale(*, job_ids: list[UUID] | None = None) -> int:
     """Queues again every job whose worker went quiet (heartbeat older than IMPORT_STALE_AFTER)
     and every queued job no worker took up; fails jobs that used up IMPORT_MAX_ATTEMPTS.
     Safe to call from any number of processes at once. Returns how many jobs it touched."""
@@ -240,8 +246,8 @@ def import_jobs_recover_stale(*, job_ids: list | None = None) -> int:
     )
     if job_ids is not None:
         stale = stale.filter(pk__in=job_ids)
-    stale = stale.values_list("pk", "status", "heartbeat_at", "attempts")
-    for job_id, job_status, heartbeat_at, attempts in stale:
+    rows = stale.values_list("pk", "status", "heartbeat_at", "attempts")
+    for job_id, job_status, heartbeat_at, attempts in rows:
         same = ImportJob.objects.filter(pk=job_id, status=job_status, heartbeat_at=heartbeat_at)
         if job_status == ImportJob.Status.RUNNING and attempts >= settings.IMPORT_MAX_ATTEMPTS:
             touched += same.update(
@@ -292,7 +298,7 @@ def import_jobs_prune() -> tuple[int, int]:
 # --- undo ---------------------------------------------------------------------------------------
 
 
-def import_undo_request(*, job_id, user: User) -> tuple[ImportUndo, bool]:
+def import_undo_request(*, job_id: UUID | str, user: User) -> tuple[ImportUndo, bool]:
     """Queues the undo of an import the caller may see (its owner, or a super admin): (the
     undo, whether it was asked for now). Asking again returns the undo already asked for."""
     job = selectors.import_job_get(job_id=job_id, user=user)
@@ -349,7 +355,7 @@ def import_undo_request(*, job_id, user: User) -> tuple[ImportUndo, bool]:
     return undo, True
 
 
-def import_undos_recover_stale(*, undo_ids: list | None = None) -> int:
+def import_undos_recover_stale(*, undo_ids: list[int] | None = None) -> int:
     """Queues again every undo whose worker went quiet (or that no worker took up); fails those
     that used up IMPORT_MAX_ATTEMPTS. Returns how many it touched."""
     now = timezone.now()

@@ -78,7 +78,9 @@ def leased(model: type[Job], pk: object, worker_id: str) -> Job:
     """The job (an import, or an undo: `model`), row-locked for this transaction, if this
     worker still holds its lease: Cancelled if it was cancelled (only an import can be),
     LostLease if another worker holds it."""
-    job = model.objects.select_for_update().get(pk=pk)
+    # The plugin checks `pk` against the key of both models the TypeVar allows (a UUID, an
+    # int) at once; each caller passes the key of the model it names.
+    job = model.objects.select_for_update().get(pk=pk)  # type: ignore[misc]
     if job.status == ImportJob.Status.CANCELLED:
         raise Cancelled
     if job.status != ImportJob.Status.RUNNING or job.worker_id != worker_id:
@@ -86,7 +88,9 @@ def leased(model: type[Job], pk: object, worker_id: str) -> Job:
     return job
 
 
-def lease_advance(model: type[ImportJob] | type[ImportUndo], pk: object, worker_id: str, **changes):
+def lease_advance(
+    model: type[ImportJob] | type[ImportUndo], pk: object, worker_id: str, **changes: object
+) -> None:
     """Checks the lease, row-locks the job for the caller's transaction and writes its progress
     (`changes`: values or F() expressions) with a new heartbeat, all in one UPDATE: Cancelled
     if it was cancelled (only an import can be), LostLease if another worker holds it. An

@@ -15,9 +15,10 @@ way, confirming the import then remembers the new choice in place of the old one
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -52,10 +53,10 @@ class Recalled:
     preview keeps of whose choice it was (ColumnMap.remembered, the job's column_mapping)."""
 
     choices: dict[str, str | None]
-    note: dict
+    note: dict[str, Any]
 
 
-def _note(mapping: RememberedMapping, choices: dict[str, str | None]) -> dict:
+def _note(mapping: RememberedMapping, choices: dict[str, str | None]) -> dict[str, Any]:
     return {
         "id": mapping.pk,
         "choices": choices,
@@ -65,7 +66,7 @@ def _note(mapping: RememberedMapping, choices: dict[str, str | None]) -> dict:
 
 
 def _usable(
-    first: tuple[int, list], choices: dict[str, str | None], options: ImportOptions
+    first: tuple[int, list[Any]], choices: dict[str, str | None], options: ImportOptions
 ) -> bool:
     """Whether the header row maps with these choices as the preview will map it: a choice
     made for an update (which needs only the match key's column) may leave out a column a
@@ -87,11 +88,11 @@ def _remembered_for(key: str) -> RememberedMapping | None:
 
 
 def mapping_recall(
-    rows: Iterable[tuple[int, list]],
+    rows: Iterable[tuple[int, list[Any]]],
     *,
-    chosen: dict | None,
+    chosen: Mapping[str, object] | None,
     options: ImportOptions = CREATE_ONLY,
-) -> tuple[Iterator[tuple[int, list]], Recalled | None]:
+) -> tuple[Iterator[tuple[int, list[Any]]], Recalled | None]:
     """The rows (all of them still to read) and the remembered mapping for their header row,
     if there is one and no column_mapping was sent with the upload: one query, by the unique
     index on the headers' digest."""
@@ -134,7 +135,7 @@ def _hand_choices(job: ImportJob) -> dict[str, str | None]:
     return choices
 
 
-def _count_use(note: dict) -> None:
+def _count_use(note: dict[str, Any]) -> None:
     """A confirmed import read its columns from the remembered choice: counted, unless the
     choice was forgotten or made again since the preview."""
     chosen_at = parse_datetime(note["chosen_at"])
@@ -181,13 +182,13 @@ def mapping_remember(*, job: ImportJob) -> RememberedMapping | None:
     return remembered
 
 
-def _chooser(chooser: User | None) -> dict | None:
+def _chooser(chooser: User | None) -> dict[str, Any] | None:
     if chooser is None:
         return None
     return {"id": chooser.pk, "name": chooser.get_full_name() or chooser.phone}
 
 
-def recalled_json(job: ImportJob, *, viewer: User) -> dict | None:
+def recalled_json(job: ImportJob, *, viewer: User) -> dict[str, Any] | None:
     """The preview's `remembered_mapping`: which remembered choice read the upload, whose it
     was (named only if `viewer` may see them: roles.visible) and when; None when none did."""
     note = job.column_mapping.get("remembered")
@@ -245,7 +246,7 @@ def shown_chooser(mapping: RememberedMapping) -> User | None:
     return mapping.chosen_by if shown is not None else None
 
 
-def remembered_mapping_json(mapping: RememberedMapping) -> dict:
+def remembered_mapping_json(mapping: RememberedMapping) -> dict[str, Any]:
     """One remembered mapping as the API shows it (read by remembered_mapping_list)."""
     return {
         "id": mapping.pk,

@@ -2,8 +2,9 @@
 every row through users.customers.rules, every problem kept (validate). Also what of a row is
 kept for display: its cells bounded in length (bounded_raw), without NUL (storable)."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from users.customers import rules
 from users.customers.rules import REQUIRED, TOO_LONG, FieldProblem
@@ -67,7 +68,7 @@ CREATE_ONLY = ImportOptions()
 @dataclass(slots=True)
 class ParsedRow:
     row: int
-    raw: list
+    raw: list[Any]
     values: dict[str, object]
     problems: list[FieldProblem]
     # Update modes: the fields the row gives a value for (a column and a non-blank cell), and
@@ -77,13 +78,13 @@ class ParsedRow:
 
 
 def map_rows(
-    rows: Iterable[tuple[int, list]],
+    rows: Iterable[tuple[int, list[Any]]],
     *,
     header_required: bool = False,
     options: ImportOptions = CREATE_ONLY,
-    chosen: dict | None = None,
+    chosen: Mapping[str, object] | None = None,
     layout: str | None = None,
-) -> tuple[ColumnMap, Iterator[tuple[int, list]]]:
+) -> tuple[ColumnMap, Iterator[tuple[int, list[Any]]]]:
     """The column map (from a header row, or the legacy layout), with the admin's choices over
     it, and the data rows after it. An update needs only the match key's column; a create needs
     the names and phone too. `layout` ("header" or "legacy") says what the first row is when
@@ -104,7 +105,7 @@ def map_rows(
         if column_map is not None:
             return replace(column_map, header_row=first_row), iterator
 
-    def with_first() -> Iterator[tuple[int, list]]:
+    def with_first() -> Iterator[tuple[int, list[Any]]]:
         yield first_row, first_cells
         yield from iterator
 
@@ -120,7 +121,7 @@ def _blank(value: object) -> bool:
 
 
 def parse_row(
-    row: int, cells: list, column_map: ColumnMap, options: ImportOptions = CREATE_ONLY
+    row: int, cells: list[Any], column_map: ColumnMap, options: ImportOptions = CREATE_ONLY
 ) -> ParsedRow:
     cells = [cut_cell(cell, MAX_CELL_CHARS) for cell in cells]
     data = column_map.values(cells)
@@ -130,7 +131,7 @@ def parse_row(
         {name: None if name in cut_fields else value for name, value in data.items()}
     )
     problems = [p for p in problems if p.field not in cut_fields]
-    problems += [_long_cell(name, data[name]) for name in cut_fields]
+    problems += [_long_cell(name, cast(CutText, data[name])) for name in cut_fields]
     problems += _long_cells_of_other_columns(cells, column_map)
     raw, length = bounded_raw(cells)
     if length > MAX_ROW_CHARS:
@@ -163,7 +164,7 @@ def _long_cell(field_name: str, cell: CutText) -> FieldProblem:
     return FieldProblem(field_name, TOO_LONG, f"This cell {_cell_message(cell.length)}", str(cell))
 
 
-def _long_cells_of_other_columns(cells: list, column_map: ColumnMap) -> list[FieldProblem]:
+def _long_cells_of_other_columns(cells: list[Any], column_map: ColumnMap) -> list[FieldProblem]:
     mapped = set(column_map.fields.values())
     problems = []
     for index, cell in enumerate(cells):
@@ -176,7 +177,7 @@ def _long_cells_of_other_columns(cells: list, column_map: ColumnMap) -> list[Fie
     return problems
 
 
-def bounded_raw(cells: list) -> tuple[list, int]:
+def bounded_raw(cells: list[Any]) -> tuple[list[Any], int]:
     """The cells as kept for display, and how many characters they held (a cell counted up to
     MAX_CELL_CHARS: a longer one has an error of its own): text cut to MAX_CELL_CHARS, and to
     MAX_ROW_CHARS for the row, each cut cell ending in CUT_MARK (or None once the row's room is
@@ -186,7 +187,7 @@ def bounded_raw(cells: list) -> tuple[list, int]:
     length = 0
     for cell in cells:
         if isinstance(cell, str):
-            cell = cut_cell(cell, MAX_CELL_CHARS)
+            cell = cast(str, cut_cell(cell, MAX_CELL_CHARS))  # text, cut or whole
             length += len(cell)
             if isinstance(cell, CutText) or len(cell) > room:
                 cell = str(cell)[: room - 1] + CUT_MARK if room else None
@@ -198,7 +199,7 @@ def bounded_raw(cells: list) -> tuple[list, int]:
 
 
 def parse_rows(
-    data_rows: Iterable[tuple[int, list]],
+    data_rows: Iterable[tuple[int, list[Any]]],
     column_map: ColumnMap,
     *,
     max_rows: int,
@@ -214,7 +215,7 @@ def parse_rows(
         yield parse_row(row, cells, column_map, options)
 
 
-def storable(value):
+def storable(value: Any) -> Any:
     """`value` with NUL characters shown as U+FFFD: Postgres text and jsonb cannot hold NUL.
     Only what is kept for display (raw cells, headers, offending values) is touched: a field
     holding a NUL is refused as invalid_characters before anything is stored."""

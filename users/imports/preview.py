@@ -17,8 +17,9 @@ customer.
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -52,15 +53,15 @@ class Staged:
 
 def _stage_rows(
     job: ImportJob,
-    data_rows: Iterable[tuple[int, list]],
+    data_rows: Iterable[tuple[int, list[Any]]],
     column_map: ColumnMap,
     options: ImportOptions,
     carried: dict[int, list[FieldProblem]] | None,
 ) -> Staged:
     """Every row validated and staged, block by block, with its problems as row errors."""
     staged = Staged(width=len(column_map.headers))
-    block: list[tuple] = []
-    errors: list[tuple] = []
+    block: list[tuple[Any, ...]] = []
+    errors: list[tuple[Any, ...]] = []
     for position, parsed in enumerate(
         parse_rows(data_rows, column_map, max_rows=settings.IMPORT_MAX_ROWS, options=options)
     ):
@@ -88,14 +89,14 @@ def preview_create(
     *,
     owner: User,
     source: PreviewSource,
-    rows: Iterable[tuple[int, list]],
+    rows: Iterable[tuple[int, list[Any]]],
     header_required: bool = False,
     options: ImportOptions = CREATE_ONLY,
-    chosen: dict | None = None,
+    chosen: Mapping[str, object] | None = None,
     layout: str | None = None,
     replacing: ImportJob | None = None,
     carried: dict[int, list[FieldProblem]] | None = None,
-    remembered: dict | None = None,
+    remembered: dict[str, Any] | None = None,
 ) -> ImportJob:
     """Reads, validates, stages and classifies every row, and stores a PARSED job (or,
     `replacing`, stores the new preview in that job). Writes no customer. `chosen` is the

@@ -3,6 +3,7 @@ that were not created (the status's first ones, errors.xlsx's every one)."""
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 from users.customers import selectors
 from users.imports import parse
@@ -60,7 +61,7 @@ def first_not_created(job: ImportJob, limit: int) -> list[tuple[StoredRow, list[
     return [(row, errors.get(row.source_row, [])) for row in rows]
 
 
-def job_status(job: ImportJob, *, viewer: User) -> dict:
+def job_status(job: ImportJob, *, viewer: User) -> dict[str, object]:
     """The status endpoint's answer (field names as the SPA reads them), for `viewer`: who
     undid it only if they may see them (roles.visible)."""
     finished = job.status in ImportJob.FINISHED_STATUSES
@@ -117,7 +118,7 @@ def _shown(viewer: User, user_id: int | None) -> int | None:
     return user_id if user_id in selectors.visible_ids(actor=viewer, ids=[user_id]) else None
 
 
-def undo_status(job: ImportJob, *, viewer: User) -> dict | None:
+def undo_status(job: ImportJob, *, viewer: User) -> dict[str, object] | None:
     """The undo of the job, if one was asked for: its progress and counts, and the first
     customers it kept as they were (with why), for `viewer`: a kept account or the one who
     asked for the undo are named only if they may see them."""
@@ -168,12 +169,12 @@ def _running_message(job: ImportJob) -> str:
     return f"Created {job.created_count:,} of {job.to_create_count:,} customers so far."
 
 
-def failed_rows_table(job: ImportJob) -> tuple[list[str], Iterator[list]]:
+def failed_rows_table(job: ImportJob) -> tuple[list[str], Iterator[list[Any]]]:
     """errors.xlsx: the columns as uploaded plus "Error", and every row not created."""
     width = max(job.column_mapping.get("width", 0), len(column_names(job, 0)))
     headers = [*column_names(job, width), "Error"]
 
-    def rows() -> Iterator[list]:
+    def rows() -> Iterator[list[Any]]:
         for row, row_errors in not_created_rows(job):
             cells, _ = parse.bounded_raw(row.raw[:width])
             cells += [None] * (width - len(cells))

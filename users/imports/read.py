@@ -8,8 +8,10 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.files import File
 
 from users.errors import FILE_TOO_LARGE, NO_DATA, FileError
 from users.imports import mappings
@@ -18,10 +20,13 @@ from users.imports.preview import preview_create
 from users.imports.store import PreviewSource
 from users.models import ImportJob, User
 
+if TYPE_CHECKING:
+    from users.excel.reading import ReaderLimits
+
 logger = logging.getLogger(__name__)
 
 
-def reader_limits():
+def reader_limits() -> "ReaderLimits":
     from users.excel.reading import ReaderLimits
 
     return ReaderLimits(
@@ -34,7 +39,7 @@ def reader_limits():
     )
 
 
-def _sha256_and_path(upload, spool) -> tuple[str, str]:
+def _sha256_and_path(upload: File[bytes], spool: IO[bytes]) -> tuple[str, str]:
     """The upload's digest, and a path to its bytes on disk (the reader runs in a child process)."""
     digest = hashlib.sha256()
     path = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else None
@@ -49,7 +54,11 @@ def _sha256_and_path(upload, spool) -> tuple[str, str]:
 
 
 def preview_from_upload(
-    *, owner: User, upload, options: ImportOptions = CREATE_ONLY, chosen: dict | None = None
+    *,
+    owner: User,
+    upload: File[bytes],
+    options: ImportOptions = CREATE_ONLY,
+    chosen: dict[str, object] | None = None,
 ) -> ImportJob:
     """An uploaded spreadsheet -> a PARSED job (or FileError for the file as a whole); `chosen`
     is the admin's column mapping over the header matching; without one, a mapping remembered
@@ -96,7 +105,7 @@ def preview_from_upload(
 _RECORD_META_KEYS = {"source_row_number", "row", "id", "shipping_mark_generated", "reason"}
 
 
-def _record_rows(records: list[dict]) -> Iterator[tuple[int, list]]:
+def _record_rows(records: list[dict[str, Any]]) -> Iterator[tuple[int, list[Any]]]:
     """Legacy records as rows of a virtual sheet: a header row of their keys, then one row each.
 
     Rows keep the source_row_number the preview gave them when every record has a distinct one;
@@ -106,7 +115,7 @@ def _record_rows(records: list[dict]) -> Iterator[tuple[int, list]]:
         for key in record:
             if key not in keys and key not in _RECORD_META_KEYS and len(keys) < 64:
                 keys.append(key)
-    numbers = [record.get("source_row_number") for record in records]
+    numbers: list[Any] = [record.get("source_row_number") for record in records]
     given = all(isinstance(n, int) and not isinstance(n, bool) and n > 1 for n in numbers)
     if not given or len(set(numbers)) != len(numbers):
         numbers = list(range(2, len(records) + 2))
@@ -121,7 +130,7 @@ def _scalar(value: object) -> object:
     return str(value)
 
 
-def preview_from_records(*, owner: User, records: list[dict]) -> ImportJob:
+def preview_from_records(*, owner: User, records: list[dict[str, Any]]) -> ImportJob:
     """The legacy body {customers: [...]}: validated again exactly like an uploaded file."""
     if not records:
         raise FileError(NO_DATA, "The list of customers is empty.")

@@ -3,7 +3,7 @@
 import logging
 import tempfile
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 from users.customers.rules import TOO_LONG, FieldProblem
 from users.excel.cells import CutText
@@ -17,7 +17,7 @@ from users.models import ImportJob, ImportRowError
 logger = logging.getLogger(__name__)
 
 
-def restored_cells(raw: list) -> list:
+def restored_cells(raw: list[Any]) -> list[Any]:
     """A stored row's cells as the reader gave them, as far as the stored row can tell: a text
     cell stored cut (MAX_CELL_CHARS long, ending in CUT_MARK) is a cut cell again."""
     return [
@@ -39,7 +39,7 @@ def _row_length_problems(job: ImportJob) -> dict[int, list[FieldProblem]]:
     return found
 
 
-def preview_remap(*, job: ImportJob, chosen: dict) -> ImportJob:
+def preview_remap(*, job: ImportJob, chosen: dict[str, object]) -> ImportJob:
     """The upload read again from its stored rows (the file is not kept) with the admin's column
     mapping over the header matching: validated and classified anew (with the upload's mode and
     match key), stored in the same job."""
@@ -50,7 +50,7 @@ def preview_remap(*, job: ImportJob, chosen: dict) -> ImportJob:
     layout = job.column_mapping.get("layout", "header")
     header_row = job.column_mapping.get("header_row") or 1
 
-    def rows(spool: IO[bytes]) -> Iterator[tuple[int, list]]:
+    def rows(spool: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
         if layout == "header":
             yield header_row, list(job.headers)
         for source_row, raw in spooled(spool):

@@ -2,6 +2,7 @@
 and what a row's errors say (users.imports.progress reads a running or finished job)."""
 
 import math
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -49,7 +50,7 @@ def column_names(job: ImportJob, width: int) -> list[str]:
     return [name or f"Column {column_letter(i)}" for i, name in enumerate(names)]
 
 
-def raw_data(job: ImportJob, raw: list) -> dict[str, object]:
+def raw_data(job: ImportJob, raw: list[Any]) -> dict[str, object]:
     """A stored row by column name, within the caps it was stored under (rows stored before the
     caps existed may be longer)."""
     cells, _ = parse.bounded_raw(raw)
@@ -73,7 +74,7 @@ def reason(errors: list[ImportRowError]) -> str:
     )
 
 
-def error_json(error: ImportRowError) -> dict:
+def error_json(error: ImportRowError) -> dict[str, object]:
     return {
         "row": error.row,
         "field": error.field,
@@ -112,7 +113,7 @@ def _collect(
     }
 
 
-def _existing_customers(rows: list[StoredRow], viewer: User) -> dict[int, list[dict]]:
+def _existing_customers(rows: list[StoredRow], viewer: User) -> dict[int, list[dict[str, object]]]:
     """For rows that clash with stored users: those `viewer` may see (roles.visible), in two
     queries. A row that clashes with an account hidden from them still says which of its
     values is taken, and names nobody."""
@@ -139,7 +140,9 @@ def _existing_customers(rows: list[StoredRow], viewer: User) -> dict[int, list[d
     }
 
 
-def list_entries(job: ImportJob, name: str, rows: list[StoredRow], *, viewer: User) -> list[dict]:
+def list_entries(
+    job: ImportJob, name: str, rows: list[StoredRow], *, viewer: User
+) -> list[dict[str, object]]:
     """Shapes stored rows for one preview list, as the SPA reads them, for `viewer`."""
     errors = errors_by_row(job, {row.source_row for row in rows})
     if name == "invalid":
@@ -197,7 +200,7 @@ def field_letters(job: ImportJob) -> dict[str, str]:
     columns by header text (or, legacy, by position): the letter is found from that."""
     mapping = job.column_mapping
     if "letters" in mapping:
-        return mapping["letters"]
+        return cast("dict[str, str]", mapping["letters"])  # as _mapping_json stored it
     if mapping.get("layout") == "legacy":
         return {name: column_letter(index) for index, name in enumerate(LEGACY_LAYOUT)}
     headers = list(job.headers)
@@ -208,7 +211,7 @@ def field_letters(job: ImportJob) -> dict[str, str]:
     }
 
 
-def columns(job: ImportJob) -> list[dict]:
+def columns(job: ImportJob) -> list[dict[str, object]]:
     """Every column of the upload: its letter, its header text, the field read from it (or
     None) and how that was decided: "header" (its text names the field), "guess" (its text is a
     typo or two away from one that does), "chosen" (by the admin), "remembered" (as an admin
@@ -251,7 +254,7 @@ def columns(job: ImportJob) -> list[dict]:
     return found
 
 
-def column_guesses(job: ImportJob) -> list[dict]:
+def column_guesses(job: ImportJob) -> list[dict[str, object]]:
     """The columns mapped from a header with a typo, for the admin to confirm or change."""
     mapping = job.column_mapping
     guessed = mapping.get("guessed") or {}
@@ -269,7 +272,7 @@ def column_guesses(job: ImportJob) -> list[dict]:
     ]
 
 
-def field_choices() -> list[dict]:
+def field_choices() -> list[dict[str, object]]:
     """The fields a column can be mapped to (the keys of a column_mapping)."""
     return [
         {"field": name, "label": label, "required": name in REQUIRED_FIELDS}
@@ -332,7 +335,7 @@ def job_row_errors(job: ImportJob) -> QuerySet[ImportRowError]:
     return ImportRowError.objects.filter(job=job).order_by("row", "id")
 
 
-def preview_response(job: ImportJob, *, viewer: User) -> dict:
+def preview_response(job: ImportJob, *, viewer: User) -> dict[str, object]:
     """The answer to an upload (the SPA reads these names), as `viewer` may see it. Lists hold
     at most IMPORT_PREVIEW_LIST_LIMIT entries each; `summary` always counts everything."""
     limit = settings.IMPORT_PREVIEW_LIST_LIMIT
@@ -383,7 +386,9 @@ def preview_response(job: ImportJob, *, viewer: User) -> dict:
     }
 
 
-def preview_page(job: ImportJob, *, viewer: User, name: str, page: int, page_size: int) -> dict:
+def preview_page(
+    job: ImportJob, *, viewer: User, name: str, page: int, page_size: int
+) -> dict[str, object]:
     """One page of one preview list (for previews larger than the list limit)."""
     totals = list_totals(job)
     rows = _collect(job, (name,), offset=(page - 1) * page_size, limit=page_size)[name]

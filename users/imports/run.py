@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
+from uuid import UUID
 
 import psutil
 from django.conf import settings
@@ -60,6 +61,8 @@ from users.models import ImportJob, User
 logger = logging.getLogger(__name__)
 
 OnCreated = Callable[[list[int]], None]
+# A job's key: a UUID, or its text as a task is given it.
+JobId = UUID | str
 
 
 def _advance(
@@ -90,7 +93,9 @@ def _advance(
     )
 
 
-def _invite_after_commit(job: ImportJob, source_rows: list[int], on_created: OnCreated | None):
+def _invite_after_commit(
+    job: ImportJob, source_rows: list[int], on_created: OnCreated | None
+) -> None:
     if job.notify and source_rows and on_created is not None:
         transaction.on_commit(partial(on_created, source_rows))
 
@@ -137,7 +142,7 @@ def _run_batch(
 
 
 def _run_one_by_one(
-    job_id, worker_id: str, rows: list[StoredRow], end: int, on_created: OnCreated | None
+    job_id: JobId, worker_id: str, rows: list[StoredRow], end: int, on_created: OnCreated | None
 ) -> tuple[int, int, int]:
     """A batch the database refused, redone one customer per transaction (each advancing the
     checkpoint past its row), so that only the customer at fault fails."""
@@ -175,7 +180,7 @@ def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 1024 / 1024
 
 
-def _finish(job_id, worker_id: str) -> ImportJob:
+def _finish(job_id: JobId, worker_id: str) -> ImportJob:
     with transaction.atomic():
         job = leased(ImportJob, job_id, worker_id)
         job.status = ImportJob.Status.COMPLETE
@@ -226,7 +231,7 @@ def _analyze_after_bulk_load(job: ImportJob) -> None:
         logger.warning("[IMPORT-ANALYZE] job=%s error=%s", job.pk, type(error).__name__)
 
 
-def _fail(job_id, worker_id: str, message: str) -> None:
+def _fail(job_id: JobId, worker_id: str, message: str) -> None:
     ImportJob.objects.filter(pk=job_id, worker_id=worker_id).exclude(
         status__in=ImportJob.FINISHED_STATUSES
     ).update(status=ImportJob.Status.FAILED, finished_at=timezone.now(), message=message[:500])
@@ -254,7 +259,7 @@ def _step(
     return len(plan), created, updated, failed, end
 
 
-def _next_batch_size(job_id, batch_size: int) -> int:
+def _next_batch_size(job_id: JobId, batch_size: int) -> int:
     """Halves the batch size (down to 50) while the process is above the memory ceiling."""
     rss = _rss_mb()
     if rss <= settings.IMPORT_MEMORY_CEILING_MB or batch_size <= 50:
@@ -302,7 +307,7 @@ def _log_done(job: ImportJob, started: float) -> None:
     )
 
 
-def _lost(job_id: object, worker_id: str, batches: int) -> RunOutcome:
+def _lost(job_id: JobId, worker_id: str, batches: int) -> RunOutcome:
     """The lease moved mid-run: the job was cancelled (a cancel takes the lease), or another
     worker took it over."""
     if ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.CANCELLED).exists():
@@ -314,7 +319,7 @@ def _lost(job_id: object, worker_id: str, batches: int) -> RunOutcome:
 
 def import_job_run(
     *,
-    job_id,
+    job_id: JobId,
     worker_id: str,
     should_stop: Callable[[], bool] = lambda: False,
     on_created: OnCreated | None = None,

@@ -1,5 +1,7 @@
 """Reads of import jobs: who may see which, and the queue at a glance."""
 
+from uuid import UUID
+
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Min, QuerySet
 
@@ -17,14 +19,14 @@ def import_jobs_visible(
     return queryset
 
 
-def import_job_get(*, job_id, user: User) -> ImportJob | None:
+def import_job_get(*, job_id: UUID | str, user: User) -> ImportJob | None:
     try:
         return import_jobs_visible(user=user).filter(pk=job_id).first()
     except (ValueError, TypeError, ValidationError):
         return None
 
 
-def import_queue_summary() -> dict:
+def import_queue_summary() -> dict[str, object]:
     """Import jobs waiting and running, and the oldest heartbeat among the running ones."""
     active = ImportJob.objects.filter(status__in=ImportJob.ACTIVE_STATUSES)
     counts = dict(active.values_list("status").annotate(n=Count("id")).order_by())

@@ -1,6 +1,8 @@
 """Import input (types only) and the shapes of the import answers (documenting the dicts
 users.imports.reports and users.imports.stats build)."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ParseError
@@ -18,6 +20,11 @@ from users.web.fields import NOT_TEXT, StrictBooleanField
 # More keys than there are fields is not a mapping.
 MAPPING_MAX_KEYS = 32
 MAPPING_MAX_VALUES = 2 * MAPPING_MAX_KEYS + 1
+# The admin's column mapping: {field: header text or column letter, or None}.
+ChosenColumns = dict[str, str | None]
+# Some answers have a field named like an attribute the stubs give every serializer or field
+# (errors, data, label, required). DRF's metaclass takes declared fields off the class, so the
+# name is the field's; the stubs cannot tell, hence `type: ignore[assignment]` on those lines.
 
 
 @extend_schema_field(
@@ -27,7 +34,7 @@ MAPPING_MAX_VALUES = 2 * MAPPING_MAX_KEYS + 1
         "example": {"phone": "Mobile No.", "first_name": "B", "email": None},
     }
 )
-class ColumnMappingField(serializers.Field):
+class ColumnMappingField(serializers.Field[ChosenColumns, Any, ChosenColumns, Any]):
     """{field: header text or column letter, or null}: a JSON object, or in a multipart upload
     that object as JSON text. Which names and columns exist is the pipeline's to say."""
 
@@ -35,7 +42,7 @@ class ColumnMappingField(serializers.Field):
         "invalid": 'A JSON object such as {{"phone": "Mobile No.", "first_name": "B"}}.',
     }
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> ChosenColumns:
         if isinstance(data, str):
             # Text that is not JSON is this field's error; JSON over the parser's bounds (too
             # deep, too many values) is the 400 a body of that shape gets.
@@ -54,11 +61,13 @@ class ColumnMappingField(serializers.Field):
                 self.fail("invalid")
         return data
 
-    def to_representation(self, value):
+    def to_representation(self, value: ChosenColumns) -> ChosenColumns:
         return value
 
 
-def _choice(choices, default: str, help_text: str) -> serializers.ChoiceField:
+def _choice(
+    choices: list[tuple[str, str]], default: str, help_text: str
+) -> serializers.ChoiceField:
     return serializers.ChoiceField(
         choices=choices,
         default=default,
@@ -69,7 +78,7 @@ def _choice(choices, default: str, help_text: str) -> serializers.ChoiceField:
     )
 
 
-class UploadOptionsSerializer(serializers.Serializer):
+class UploadOptionsSerializer(serializers.Serializer[Any]):
     """What the admin chose beside the file (the file itself is checked by the reader, which
     tells an empty or broken file apart)."""
 
@@ -107,7 +116,7 @@ def _text_or_null(name: str) -> serializers.CharField:
     )
 
 
-class LegacyCustomerSerializer(serializers.Serializer):
+class LegacyCustomerSerializer(serializers.Serializer[Any]):
     """Documents one customer of the legacy body: a preview's candidate as the SPA sends it
     back. Each customer field is text or null; other keys (source_row_number ...) are kept
     and ignored. The rules are those of an upload: a row breaking them is reported in the
@@ -132,7 +141,7 @@ class LegacyCustomerField(serializers.DictField):
     accepts for it: "Mobile") text or null: a JSON object or number there would otherwise be
     stored as its Python text ("{'a': 1}")."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> dict[Any, Any]:
         record = super().to_internal_value(data)
         wrong = [
             key
@@ -146,7 +155,7 @@ class LegacyCustomerField(serializers.DictField):
         return record
 
 
-class RemapInputSerializer(serializers.Serializer):
+class RemapInputSerializer(serializers.Serializer[Any]):
     column_mapping = ColumnMappingField(
         help_text='{"phone": "Mobile No.", "first_name": "B"}: a header text or a column letter '
         "per field, null to leave a field out; fields not named keep their column."
@@ -157,7 +166,7 @@ class LegacyCustomerListField(serializers.ListField):
     """The legacy body's customers: its length is checked before each customer is, so that a
     list of many small objects costs nothing more than its parse."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> list[Any]:
         if isinstance(data, list) and len(data) > LEGACY_BULK_CUSTOMERS:
             raise FileError(
                 file_errors.TOO_MANY_ROWS,
@@ -167,7 +176,7 @@ class LegacyCustomerListField(serializers.ListField):
         return super().to_internal_value(data)
 
 
-class BulkCreateInputSerializer(serializers.Serializer):
+class BulkCreateInputSerializer(serializers.Serializer[Any]):
     """An upload_id, or the legacy list of customers."""
 
     upload_id = serializers.UUIDField(required=False)
@@ -180,9 +189,9 @@ class BulkCreateInputSerializer(serializers.Serializer):
     )
     notify = StrictBooleanField(default=False)
 
-    one_of_required = {"upload_id": {}, "customers": {}}
+    one_of_required: dict[str, dict[str, object]] = {"upload_id": {}, "customers": {}}
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "upload_id" not in attrs and "customers" not in attrs:
             raise serializers.ValidationError(
                 {"upload_id": ["Give the upload_id of a preview."]}, code="required"
@@ -190,7 +199,7 @@ class BulkCreateInputSerializer(serializers.Serializer):
         return attrs
 
 
-class BulkCreateOutputSerializer(serializers.Serializer):
+class BulkCreateOutputSerializer(serializers.Serializer[Any]):
     success = serializers.BooleanField()
     message = serializers.CharField()
     task_id = serializers.UUIDField()
@@ -199,7 +208,7 @@ class BulkCreateOutputSerializer(serializers.Serializer):
     estimated_time_seconds = serializers.IntegerField()
 
 
-class CandidateSerializer(serializers.Serializer):
+class CandidateSerializer(serializers.Serializer[Any]):
     source_row_number = serializers.IntegerField()
     shipping_mark = serializers.CharField()
     first_name = serializers.CharField()
@@ -213,7 +222,7 @@ class CandidateSerializer(serializers.Serializer):
     shipping_mark_generated = serializers.BooleanField()
 
 
-class RowErrorSerializer(serializers.Serializer):
+class RowErrorSerializer(serializers.Serializer[Any]):
     row = serializers.IntegerField()
     field = serializers.CharField(allow_blank=True)
     code = serializers.CharField()
@@ -221,14 +230,14 @@ class RowErrorSerializer(serializers.Serializer):
     value = serializers.CharField(allow_blank=True)
 
 
-class InvalidRowSerializer(serializers.Serializer):
+class InvalidRowSerializer(serializers.Serializer[Any]):
     source_row_number = serializers.IntegerField()
     reason = serializers.CharField(allow_blank=True)
     raw_data = serializers.DictField(child=serializers.JSONField(allow_null=True))
-    errors = RowErrorSerializer(many=True)
+    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]
 
 
-class ExistingCustomerSerializer(serializers.Serializer):
+class ExistingCustomerSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     phone = serializers.CharField()
     email = serializers.CharField(allow_null=True)
@@ -237,18 +246,18 @@ class ExistingCustomerSerializer(serializers.Serializer):
     last_name = serializers.CharField()
 
 
-class ExistingDuplicateSerializer(serializers.Serializer):
+class ExistingDuplicateSerializer(serializers.Serializer[Any]):
     candidate = CandidateSerializer()
     reason = serializers.CharField()
     existing_customers = ExistingCustomerSerializer(many=True)
 
 
-class BatchDuplicateSerializer(serializers.Serializer):
+class BatchDuplicateSerializer(serializers.Serializer[Any]):
     candidate = CandidateSerializer()
     reason = serializers.CharField()
 
 
-class PreviewSummarySerializer(serializers.Serializer):
+class PreviewSummarySerializer(serializers.Serializer[Any]):
     total_rows = serializers.IntegerField()
     invalid = serializers.IntegerField()
     existing_duplicates = serializers.IntegerField()
@@ -256,7 +265,7 @@ class PreviewSummarySerializer(serializers.Serializer):
     to_create = serializers.IntegerField()
 
 
-class ParsingResultsSerializer(serializers.Serializer):
+class ParsingResultsSerializer(serializers.Serializer[Any]):
     invalid_rows = InvalidRowSerializer(many=True)
     total_rows = serializers.IntegerField()
     valid_candidates = serializers.IntegerField(
@@ -265,13 +274,13 @@ class ParsingResultsSerializer(serializers.Serializer):
     )
 
 
-class DuplicateResultsSerializer(serializers.Serializer):
+class DuplicateResultsSerializer(serializers.Serializer[Any]):
     existing_duplicates = ExistingDuplicateSerializer(many=True)
     batch_duplicates = BatchDuplicateSerializer(many=True)
     unique_candidates = CandidateSerializer(many=True)
 
 
-class ColumnSerializer(serializers.Serializer):
+class ColumnSerializer(serializers.Serializer[Any]):
     column = serializers.CharField()
     header = serializers.CharField(allow_blank=True)
     field = serializers.CharField(allow_null=True)
@@ -280,7 +289,7 @@ class ColumnSerializer(serializers.Serializer):
     )
 
 
-class ChooserSerializer(serializers.Serializer):
+class ChooserSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
@@ -299,14 +308,14 @@ def _choices_field() -> ColumnMappingField:
     )
 
 
-class RecalledMappingSerializer(serializers.Serializer):
+class RecalledMappingSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField(help_text="The remembered mapping (it may have been forgotten).")
     chosen_by = _chooser_field()
     chosen_at = serializers.DateTimeField()
     choices = _choices_field()
 
 
-class RememberedMappingSerializer(serializers.Serializer):
+class RememberedMappingSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     headers = serializers.ListField(
         child=serializers.CharField(allow_blank=True),
@@ -321,38 +330,38 @@ class RememberedMappingSerializer(serializers.Serializer):
     last_used_at = serializers.DateTimeField(allow_null=True)
 
 
-class ColumnGuessSerializer(serializers.Serializer):
+class ColumnGuessSerializer(serializers.Serializer[Any]):
     field = serializers.CharField()
     column = serializers.CharField()
     header = serializers.CharField()
     taken_for = serializers.CharField()
 
 
-class FieldChoiceSerializer(serializers.Serializer):
+class FieldChoiceSerializer(serializers.Serializer[Any]):
     field = serializers.CharField()
-    label = serializers.CharField()
-    required = serializers.BooleanField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    required = serializers.BooleanField()  # type: ignore[assignment]
 
 
-class ChangeSerializer(serializers.Serializer):
+class ChangeSerializer(serializers.Serializer[Any]):
     field = serializers.CharField()
     old = serializers.JSONField(allow_null=True)
     new = serializers.JSONField(allow_null=True)
 
 
-class UpdateRowSerializer(serializers.Serializer):
+class UpdateRowSerializer(serializers.Serializer[Any]):
     source_row_number = serializers.IntegerField()
     customer_id = serializers.IntegerField()
     changes = ChangeSerializer(many=True)
 
 
-class UpdateResultsSerializer(serializers.Serializer):
+class UpdateResultsSerializer(serializers.Serializer[Any]):
     to_update = UpdateRowSerializer(many=True)
     ambiguous = BatchDuplicateSerializer(many=True)
     no_match = BatchDuplicateSerializer(many=True)
 
 
-class PreviewSerializer(serializers.Serializer):
+class PreviewSerializer(serializers.Serializer[Any]):
     success = serializers.BooleanField()
     message = serializers.CharField()
     upload_id = serializers.UUIDField()
@@ -381,13 +390,13 @@ class PreviewSerializer(serializers.Serializer):
     parsing_results = ParsingResultsSerializer()
     duplicate_results = DuplicateResultsSerializer()
     update_results = UpdateResultsSerializer()
-    errors = RowErrorSerializer(many=True)
+    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]
     errors_total = serializers.IntegerField()
     list_limit = serializers.IntegerField()
     lists_truncated = serializers.BooleanField()
 
 
-class PreviewPageSerializer(serializers.Serializer):
+class PreviewPageSerializer(serializers.Serializer[Any]):
     upload_id = serializers.UUIDField()
     list = serializers.CharField()
     count = serializers.IntegerField()
@@ -397,17 +406,17 @@ class PreviewPageSerializer(serializers.Serializer):
     results = serializers.ListField(child=serializers.DictField())
 
 
-class FailedRowSerializer(serializers.Serializer):
+class FailedRowSerializer(serializers.Serializer[Any]):
     row = serializers.IntegerField()
     reason = serializers.CharField(allow_blank=True)
     codes = serializers.ListField(child=serializers.CharField())
-    data = serializers.DictField(child=serializers.JSONField(allow_null=True))
+    data = serializers.DictField(child=serializers.JSONField(allow_null=True))  # type: ignore[assignment]
 
 
 __all__ = ["CustomerChangeSerializer"]
 
 
-class UndoStatusSerializer(serializers.Serializer):
+class UndoStatusSerializer(serializers.Serializer[Any]):
     task_id = serializers.UUIDField()
     status = serializers.CharField()
     message = serializers.CharField(allow_blank=True)
@@ -424,7 +433,7 @@ class UndoStatusSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
-class UndoAnswerSerializer(serializers.Serializer):
+class UndoAnswerSerializer(serializers.Serializer[Any]):
     """The undo endpoint's answer: the undo's progress under `undo`."""
 
     success = serializers.BooleanField()
@@ -433,7 +442,7 @@ class UndoAnswerSerializer(serializers.Serializer):
     undo = UndoStatusSerializer()
 
 
-class ImportStatusSerializer(serializers.Serializer):
+class ImportStatusSerializer(serializers.Serializer[Any]):
     task_id = serializers.UUIDField()
     status = serializers.ChoiceField(
         choices=["PARSED", "QUEUED", "RUNNING", "COMPLETE", "FAILED", "CANCELLED"]
@@ -451,7 +460,7 @@ class ImportStatusSerializer(serializers.Serializer):
     total_updates = serializers.IntegerField()
     total_rows = serializers.IntegerField()
     progress_percent = serializers.IntegerField(min_value=0, max_value=100)
-    errors = serializers.ListField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
     errors_total = serializers.IntegerField()
     failed_rows = FailedRowSerializer(many=True)
     failed_rows_total = serializers.IntegerField()
@@ -471,18 +480,18 @@ class ImportStatusSerializer(serializers.Serializer):
     undo = UndoStatusSerializer(allow_null=True)
 
 
-class RegionCountSerializer(serializers.Serializer):
+class RegionCountSerializer(serializers.Serializer[Any]):
     region = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
 
 
-class JobOwnerSerializer(serializers.Serializer):
+class JobOwnerSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class UploadHistorySerializer(serializers.Serializer):
+class UploadHistorySerializer(serializers.Serializer[Any]):
     task_id = serializers.UUIDField()
     file_name = serializers.CharField()
     owner = JobOwnerSerializer()
@@ -495,7 +504,7 @@ class UploadHistorySerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
-class StatsOutputSerializer(serializers.Serializer):
+class StatsOutputSerializer(serializers.Serializer[Any]):
     total_customers = serializers.IntegerField()
     active_customers = serializers.IntegerField()
     verified_customers = serializers.IntegerField()

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from users.customers import selectors as customers
@@ -13,7 +13,7 @@ RECENT_DAYS = 30
 HISTORY_LIMIT = 20
 
 
-def _customers(user: User):
+def _customers(user: User) -> QuerySet[User]:
     """The customers `user` may see (users.customers.roles.visible), as the list counts them."""
     return customers.users_of(actor=user, scope=customers.Scope.CUSTOMERS)
 
@@ -30,7 +30,7 @@ def customer_counts(*, user: User) -> dict[str, int]:
     )
 
 
-def region_distribution(*, user: User) -> list[dict]:
+def region_distribution(*, user: User) -> list[dict[str, object]]:
     """Every region in Region order with its number of customers `user` may see, zeros
     included."""
     counts = dict(_customers(user).values_list("region").annotate(count=Count("id")).order_by())
@@ -40,7 +40,7 @@ def region_distribution(*, user: User) -> list[dict]:
     ]
 
 
-def upload_history(*, user: User, limit: int = HISTORY_LIMIT) -> list[dict]:
+def upload_history(*, user: User, limit: int = HISTORY_LIMIT) -> list[dict[str, object]]:
     """The latest imports `user` may see, newest first: who imported the file, when, and how
     many customers it created. Previews never confirmed are not imports and are left out."""
     jobs = (
@@ -66,7 +66,7 @@ def upload_history(*, user: User, limit: int = HISTORY_LIMIT) -> list[dict]:
     ]
 
 
-def customer_stats(*, user: User) -> dict:
+def customer_stats(*, user: User) -> dict[str, object]:
     """The stats endpoint's answer, for `user` (who decides which imports are listed)."""
     return {
         **customer_counts(user=user),

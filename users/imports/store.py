@@ -6,6 +6,8 @@ same job while it is still a preview. The caller holds one transaction around al
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
 from django.db import connection
 from rest_framework import status
@@ -35,7 +37,7 @@ class PreviewSource:
     sheet_name: str | None = None  # the sheet read, of a workbook
 
 
-def _mapping_json(column_map: ColumnMap, width: int, sheet: str | None) -> dict:
+def _mapping_json(column_map: ColumnMap, width: int, sheet: str | None) -> dict[str, object]:
     return {
         "sheet": storable(sheet),
         "layout": column_map.layout,
@@ -84,7 +86,7 @@ def provisional(parsed: ParsedRow, options: ImportOptions) -> Outcome:
     return Outcome.CREATE
 
 
-def staged_row(position: int, parsed: ParsedRow, options: ImportOptions) -> tuple:
+def staged_row(position: int, parsed: ParsedRow, options: ImportOptions) -> tuple[Any, ...]:
     """The row as stored_rows.stage writes it (STAGED_FIELDS)."""
     values = parsed.values
     return (
@@ -100,7 +102,7 @@ def staged_row(position: int, parsed: ParsedRow, options: ImportOptions) -> tupl
     )
 
 
-def row_errors(row: int, position: int, problems: Iterable[FieldProblem]) -> list[tuple]:
+def row_errors(row: int, position: int, problems: Iterable[FieldProblem]) -> list[tuple[Any, ...]]:
     """(row, position, field, code, message, value) of each problem, as errors_insert takes."""
     return [
         (row, position, p.field, p.code, p.message, storable(str(p.value)[:_VALUE_CAP]))
@@ -108,7 +110,7 @@ def row_errors(row: int, position: int, problems: Iterable[FieldProblem]) -> lis
     ]
 
 
-def errors_insert(job_id: object, errors: Sequence[tuple]) -> None:
+def errors_insert(job_id: object, errors: Sequence[tuple[Any, ...]]) -> None:
     """(row, position, field, code, message, value) tuples as the job's ImportRowErrors, in one
     statement (a file of existing customers has three for each of its rows)."""
     if errors:
@@ -245,7 +247,7 @@ def not_replaceable(job: ImportJob | None) -> ApplicationError:
     )
 
 
-def replaceable(job_id) -> ImportJob:
+def replaceable(job_id: UUID) -> ImportJob:
     """The job, row-locked for the transaction the caller is in, while it is still a preview;
     409 once it was confirmed (a confirm that races a remap either comes first, or queues the
     new preview)."""

@@ -15,9 +15,10 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any, NamedTuple
+from uuid import UUID
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.cells import finite
@@ -88,7 +89,7 @@ STAGED_FIELDS = (
 )
 
 
-def raw_json(cells: list) -> str:
+def raw_json(cells: list[Any]) -> str:
     """Cells as compact JSON text: it reads back exactly (str, int, float, bool, None). A NaN
     or infinity (which the readers never yield, and JSON cannot hold) is stored as the text
     Excel shows."""
@@ -98,13 +99,13 @@ def raw_json(cells: list) -> str:
         return json.dumps(finite(cells), separators=(",", ":"), allow_nan=False)
 
 
-def stage(job_id: object, rows: Iterable[Sequence]) -> None:
+def stage(job_id: object, rows: Iterable[Sequence[Any]]) -> None:
     """Writes rows (values in STAGED_FIELDS order) of the job to the staging table in one
     statement (COPY on Postgres)."""
     bulk.insert_rows(ImportStagedRow, fields=STAGED_FIELDS, rows=rows, shared={"job": job_id})
 
 
-def staged_set(job_id: object, fields: Sequence[str], rows: Sequence[Sequence]) -> None:
+def staged_set(job_id: object, fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Sets `fields` of the job's rows at these positions: each row is (position, *values), in
     one statement (users.imports.bulk.update_rows)."""
     bulk.update_rows(
@@ -112,7 +113,7 @@ def staged_set(job_id: object, fields: Sequence[str], rows: Sequence[Sequence]) 
     )
 
 
-def outcome_counts(job_id: object) -> dict[Outcome, int]:
+def outcome_counts(job_id: UUID) -> dict[Outcome, int]:
     """How many of the job's rows each outcome holds."""
     counts = dict.fromkeys(Outcome, 0)
     for letter, count in (
@@ -143,7 +144,7 @@ _FIRST_FIELD = _READ.index(CUSTOMER_FIELDS[0])
 _LAST_FIELD = _FIRST_FIELD + len(CUSTOMER_FIELDS)
 
 
-def _row(staged: tuple) -> StoredRow:
+def _row(staged: tuple[Any, ...]) -> StoredRow:
     raw, changes = staged[3], staged[_LAST_FIELD + 2]
     return StoredRow(
         staged[0],
@@ -161,11 +162,11 @@ class StoredRows:
     """A job's staged rows, read a page at a time in file order, all of them or those of some
     outcomes: the one reader of what a preview staged."""
 
-    def __init__(self, job_id: object, *, outcomes: Iterable[Outcome] | None = None) -> None:
+    def __init__(self, job_id: UUID, *, outcomes: Iterable[Outcome] | None = None) -> None:
         self.job_id = job_id
         self.outcomes = None if outcomes is None else sorted(outcomes)
 
-    def _query(self):
+    def _query(self) -> QuerySet[ImportStagedRow, tuple[Any, ...]]:
         rows = ImportStagedRow.objects.filter(job_id=self.job_id)
         if self.outcomes is not None:
             rows = rows.filter(outcome__in=self.outcomes)
@@ -199,7 +200,7 @@ class StoredRows:
         return found
 
 
-def batch_plan(job_id: object, *, start: int, size: int) -> list[tuple[int, Outcome]]:
+def batch_plan(job_id: UUID, *, start: int, size: int) -> list[tuple[int, Outcome]]:
     """(position, outcome) of up to `size` rows to write (create or update) from `start`, in
     file order: one probe of the staging table's key."""
     rows = (

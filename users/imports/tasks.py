@@ -11,6 +11,7 @@ import socket
 import time
 import uuid
 from functools import partial
+from typing import Any
 
 from django.db import connections, transaction
 from django.dispatch import receiver
@@ -62,34 +63,34 @@ def import_undo_task(undo_id: int) -> str:
 
 
 @task()
-def import_job_invites_task(job_id: str, source_rows: list[int]) -> dict:
+def import_job_invites_task(job_id: str, source_rows: list[int]) -> dict[str, object]:
     user_ids, owner_id = invites.import_job_invitees(job_id=job_id, source_rows=source_rows)
     return invites_send_until_stopped(user_ids=user_ids, created_by_id=owner_id, job_id=job_id)
 
 
-def _enqueue(job_id) -> None:
+def _enqueue(job_id: uuid.UUID | str) -> None:
     result = import_job_task.enqueue(job_id=str(job_id))
     ImportJob.objects.filter(pk=job_id).update(task_result_id=str(result.id)[:64])
 
 
-def import_job_enqueue(job_id) -> None:
+def import_job_enqueue(job_id: uuid.UUID | str) -> None:
     """Queues the job's task once the current transaction commits (so the worker sees the job)."""
     transaction.on_commit(partial(_enqueue, job_id))
 
 
-def import_undo_enqueue(undo_id) -> None:
+def import_undo_enqueue(undo_id: int) -> None:
     """Queues the undo's task once the current transaction commits."""
     transaction.on_commit(partial(import_undo_task.enqueue, undo_id=undo_id))
 
 
-def invites_enqueue(job_id, source_rows: list[int]) -> None:
+def invites_enqueue(job_id: uuid.UUID | str, source_rows: list[int]) -> None:
     """Queues the invites of the customers created from these rows (run calls this once their
     batch has committed)."""
     import_job_invites_task.enqueue(job_id=str(job_id), source_rows=source_rows)
 
 
 @receiver(task_enqueued)
-def _wake_workers(sender, **kwargs) -> None:
+def _wake_workers(sender: object, **kwargs: object) -> None:
     """A task went into the database queue: NOTIFY the listening workers (Postgres delivers it
     when the transaction that queued the task commits, so a woken worker finds the task)."""
     if not (isinstance(sender, type) and issubclass(sender, DatabaseBackend)):
@@ -110,18 +111,19 @@ class Wakeup:
     terminated backend) is reopened at the next wait, the poll covering the moment between."""
 
     def __init__(self, *, using: str | None = None):
+        # A backend's Database (its DB-API module) is missing from the stubs: the ignores below.
         self._database = connections[using or DBTaskResult.objects.db]
-        self._listener = None
+        self._listener: Any = None  # psycopg2's connection (the library has no types)
         if self._database.vendor == "postgresql":
             self._listen()
 
-    def _listen(self):
+    def _listen(self) -> Any:
         try:
             raw = self._database.get_new_connection(self._database.get_connection_params())
             raw.autocommit = True
             with raw.cursor() as cursor:
                 cursor.execute(f"LISTEN {WAKE_CHANNEL}")
-        except self._database.Database.Error as error:
+        except self._database.Database.Error as error:  # type: ignore[attr-defined]
             logger.warning("[WORKER-LISTEN] error=%s", type(error).__name__)
             return None
         self._listener = raw
@@ -142,7 +144,7 @@ class Wakeup:
             while not listener.notifies and (remaining := deadline - time.monotonic()) > 0:
                 select.select([listener], [], [], remaining)
                 listener.poll()
-        except (self._database.Database.Error, OSError) as error:
+        except (self._database.Database.Error, OSError) as error:  # type: ignore[attr-defined]
             logger.warning("[WORKER-LISTEN] error=%s", type(error).__name__)
             # Listening again before the caller's next look at the queue leaves no moment in
             # which a notification could be missed.

@@ -18,11 +18,14 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from users.customers import roles
@@ -60,7 +63,7 @@ KEPT_MESSAGES = {
 }
 
 
-def import_changes(job_id):
+def import_changes(job_id: UUID) -> QuerySet[CustomerChange]:
     return CustomerChange.objects.filter(import_job_id=job_id, source=CustomerChange.Source.IMPORT)
 
 
@@ -106,7 +109,7 @@ def _later_changes(undo: ImportUndo, customer_ids: list[int]) -> dict[int, int]:
     )
 
 
-def _target(stored: dict) -> roles.ImportTarget:
+def _target(stored: dict[str, Any]) -> roles.ImportTarget:
     return roles.ImportTarget(*(stored[name] for name in roles.IMPORT_TARGET_FIELDS))
 
 
@@ -116,7 +119,9 @@ def _kept(undo: ImportUndo, customer_id: int, action: str, code: str) -> UndoKep
     )
 
 
-def _restore_batch(undo: ImportUndo, changes: list[CustomerChange], now) -> tuple[int, int]:
+def _restore_batch(
+    undo: ImportUndo, changes: list[CustomerChange], now: datetime
+) -> tuple[int, int]:
     """Restores the fields of these changes (customers locked first); returns (restored,
     kept). IntegrityError if the database refuses a restored value."""
     ids = [change.customer_id for change in changes]
@@ -206,7 +211,7 @@ def _delete_batch(undo: ImportUndo, customer_ids: list[int]) -> tuple[int, int]:
     return len(delete), len(kept)
 
 
-def _step(undo_id, worker_id: str, batch_size: int) -> bool:
+def _step(undo_id: int, worker_id: str, batch_size: int) -> bool:
     """One batch from the checkpoint; False when nothing is left. Safe to retry: it starts again
     from whatever checkpoint was committed."""
     undo = ImportUndo.objects.get(pk=undo_id)
@@ -263,7 +268,7 @@ def _step(undo_id, worker_id: str, batch_size: int) -> bool:
     return True
 
 
-def _finish(undo_id, worker_id: str) -> ImportUndo:
+def _finish(undo_id: int, worker_id: str) -> ImportUndo:
     with transaction.atomic():
         undo = leased(ImportUndo, undo_id, worker_id)
         now = timezone.now()
@@ -283,7 +288,7 @@ def _finish(undo_id, worker_id: str) -> ImportUndo:
 
 
 def import_undo_run(
-    *, undo_id, worker_id: str, should_stop: Callable[[], bool] = lambda: False
+    *, undo_id: int, worker_id: str, should_stop: Callable[[], bool] = lambda: False
 ) -> RunOutcome:
     """Runs the undo from its checkpoint to the end, and says what it came to (RunOutcome;
     an undo is never cancelled)."""

@@ -8,6 +8,7 @@ import json
 import secrets
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, cast
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import IntegrityError, connection, transaction
@@ -15,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from users.customers import roles, rules, selectors, services
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk
+from users.imports.clashes import column
 from users.imports.stored_rows import Outcome, StoredRow, staged_table
 from users.models import CustomerChange, ImportJob, ImportRowError, ImportStagedRow, Role, User
 
@@ -68,11 +70,11 @@ def insert_staged(job: ImportJob, *, start: int, end: int, now: datetime) -> lis
         if not field.primary_key and field.name not in _ROW_FIELDS
     ]
     staged = {
-        name: f"s.{quote(ImportStagedRow._meta.get_field(name).column)}"
+        name: column(ImportStagedRow, name, "s")
         for name in (*CUSTOMER_FIELDS, "source_row", "job", "position", "outcome")
     }
-    columns = [quote(User._meta.get_field(name).column) for name in _ROW_FIELDS]
-    columns += [quote(field.column) for field in shared]
+    columns = [column(User, name) for name in _ROW_FIELDS]
+    columns += [quote(str(field.column)) for field in shared]
     selected = [
         _random_password_sql(),
         *(staged[name] for name in (*CUSTOMER_FIELDS, "source_row")),
@@ -166,15 +168,15 @@ class Updates:
     preview)."""
 
     def __init__(self, job: ImportJob, batch: list[StoredRow]):
-        ids = [row.customer_id for row in batch]
+        ids = [cast(int, row.customer_id) for row in batch]  # an update row names its customer
         # Locked: nobody changes them between this read and the UPDATE, so `old` is true and
         # the rule is decided on what the UPDATE writes to.
         current = selectors.customer_fields_of(ids=ids, lock=True)
         # The customers' rows as they will be, and the fields any of them changes: the UPDATE
         # sets only those columns (a file mostly changes the same few fields of every row).
-        self.rows: list[dict] = []
+        self.rows: list[dict[str, Any]] = []
         self.fields: set[str] = set()
-        self.changes: list[tuple] = []
+        self.changes: list[tuple[Any, ...]] = []
         self.unchanged = 0
         self.not_written: list[tuple[StoredRow, roles.Refusal]] = []
         for row, customer_id in zip(batch, ids, strict=True):
