@@ -85,13 +85,13 @@ def post_worker_init(worker) -> None:
 
 def post_request(worker, req, environ, resp) -> None:
     """Ends the worker after this request (as max_requests does: the master starts a new one)
-    when its RSS grew past MAX_WORKER_GROWTH_MB and no other request is in hand: one that is
-    (another admin's upload) would have only graceful_timeout left to finish, so the check
-    waits for a later request."""
+    when its RSS grew past MAX_WORKER_GROWTH_MB and no other connection is open: one that is
+    (another admin's upload still arriving, or a kept-alive connection about to bring one)
+    would have only graceful_timeout left to finish, so the check waits for a later request."""
     if not MAX_WORKER_GROWTH_MB or not worker.alive:
         return
-    # gthread's requests in hand, this one included (other worker classes hold one at a time).
-    if len(getattr(worker, "futures", ())) > 1:
+    # gthread's open connections, this one included (other worker classes hold one at a time).
+    if getattr(worker, "nr_conns", 1) > 1:
         return
     grown = _rss_mb(worker.pid) - getattr(worker, "rss_at_start_mb", float("inf"))
     if grown > MAX_WORKER_GROWTH_MB:
