@@ -15,7 +15,7 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-# The token of a sign-in link (users.accounts.links): it opens an account, like a password.
+# The token of a sign-in link (users.credentials.links): it opens an account, like a password.
 _LINK_TOKEN_RE = re.compile(r"/i/([0-9a-z]{1,13})/[^/\s\"'?]+")
 # Digit runs that stand alone (not inside an id such as a UUID or a hex digest).
 _PHONE_RE = re.compile(r"(?<![\w-])\+?\d[\d ]{7,17}\d(?![\w-])")

@@ -362,7 +362,7 @@ PHONE_VERIFICATION_MAX_ATTEMPTS = 5
 PHONE_VERIFICATION_RESEND_SECONDS = env.int("PHONE_VERIFICATION_RESEND_SECONDS", default=60)
 PHONE_VERIFICATION_MAX_PER_HOUR = env.int("PHONE_VERIFICATION_MAX_PER_HOUR", default=5)
 
-# Sign-in links (users.accounts.links): the backend's public address, which starts every link
+# Sign-in links (users.credentials.links): the backend's public address, which starts every link
 # texted to a customer (the task worker that texts them has no request to read it from), and how
 # long a link of each purpose opens its page.
 SIGN_IN_LINK_BASE_URL = env.str(

@@ -1,6 +1,6 @@
 """The app's models, every one of them: users and their roles, customers' change history,
-import jobs with their staged rows, row errors and undos, texted PINs, sign-in links and the
-counters of the rate limits.
+import jobs with their staged rows, row errors and undos, the column mappings remembered,
+texted PINs, sign-in links and the counters of the rate limits.
 
 One module of about 580 lines, on purpose: Django finds an app's models in `users.models`, its
 migrations name them there, and every package imports them from it; split, they would only
@@ -508,6 +508,40 @@ class UndoKept(models.Model):
         return f"Kept user {self.customer_id}: {self.code}"
 
 
+class RememberedMapping(models.Model):
+    """The columns an admin chose by hand for a file with these headers, remembered when that
+    import was confirmed, so the next upload whose headers are the same (users.imports.mappings
+    says when they are) is read the same way.
+
+    `headers_key` is the digest of the file's normalised header texts, sorted: a file whose
+    columns were moved around holds the same columns, and the choices name columns by their
+    header text, not by their place. `choices` is a column mapping as the upload takes it
+    ({field: header text, or null to leave the field out})."""
+
+    headers_key = models.CharField(max_length=64)
+    # The header row of the file the columns were chosen for, as uploaded (for display).
+    headers = models.JSONField(default=list)
+    choices = models.JSONField(default=dict)
+    chosen_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    chosen_at = models.DateTimeField(default=timezone.now)
+    # Confirmed imports that read their columns from this choice since it was made.
+    times_used = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-chosen_at", "-id"]
+        # A constraint rather than unique=True: on Postgres that would add a second index, for
+        # LIKE, which nothing here asks of a digest.
+        constraints = [
+            models.UniqueConstraint(fields=["headers_key"], name="remembered_mapping_headers_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"Columns chosen for {len(self.headers)} headers"
+
+
 class TextedPin(models.Model):
     """A PIN texted to a user's phone (users.accounts.pins): stored hashed, valid until
     `expires_at`, ended by too many wrong guesses (`attempts`), used once (`used_at`)."""
@@ -554,7 +588,7 @@ class PhoneVerificationPin(TextedPin):
 
 class SignInLink(models.Model):
     """A link that lets its holder into their account without a password: texted to the
-    account's phone, or made by an admin to pass on by hand (users.accounts.links). The token in
+    account's phone, or made by an admin to pass on by hand (users.credentials.links). The token in
     the link is Django's password-reset token, bound to this row (the account's newest link), so
     a newer link voids this one; `used_at` makes it single-use."""
 

@@ -19,7 +19,7 @@ from tests.spa import (
     fetch,
 )
 from users.accounts import reset, verification
-from users.accounts.links import tokens
+from users.credentials.links import tokens
 from users.messaging import sms
 from users.messaging.invites import invite_text
 from users.models import SignInLink, User

@@ -14,8 +14,8 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import CustomerFactory, StaffFactory
-from users.accounts.links import sign_in_link_issue
 from users.accounts.rate_limits import LoginRateThrottle
+from users.credentials.links import sign_in_link_issue
 from users.models import PasswordChange, SignInLink
 
 pytestmark = pytest.mark.django_db

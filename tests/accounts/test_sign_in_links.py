@@ -1,4 +1,4 @@
-"""Sign-in links as made and checked by users.accounts.links (the pages that open them are
+"""Sign-in links as made and checked by users.credentials.links (the pages that open them are
 tested through HTTP in test_link_pages.py)."""
 
 from datetime import timedelta
@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, StaffFactory
-from users.accounts.links import (
+from users.credentials.links import (
     LinkState,
     sign_in_link_check,
     sign_in_link_issue,

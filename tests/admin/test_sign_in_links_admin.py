@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import CustomerFactory, StaffFactory
-from users.accounts.links import LinkState, sign_in_link_check
+from users.credentials.links import LinkState, sign_in_link_check
 from users.messaging import sms
 from users.models import Role, SignInLink, User
 

@@ -223,3 +223,56 @@ def test_staff_update_customers_from_the_admin_see_each_change_and_undo_it(page,
     assert (kwame.last_name, kwame.region) == ("Mensah", "ASHANTI")
     assert not Customer.objects.filter(phone="+233201234567").exists()
     page.screenshot(path=ARTIFACTS / "undone.png", full_page=True)
+
+
+def test_staff_choose_a_column_once_and_the_next_file_with_those_headers_is_read_so(
+    page, site, tmp_path
+):
+    # Given a staff member and a weekly export whose phone column is not the one headed Phone
+    StaffFactory(phone="+233241234567", first_name="Esi", last_name="Quaye")
+    header = ["Mark", "First Name", "Last Name", "Phone", "WhatsApp Line"]
+    first_week = tmp_path / "week-1.xlsx"
+    first_week.write_bytes(
+        builders.xlsx_bytes([header, ["PM WEEK ONE", "Kwame", "Mensah", "", "0551000001"]])
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    expect = sync_api.expect
+
+    # When they upload it, choose the WhatsApp column for the phone, and confirm
+    sign_in(page, site, "024 123 4567")
+    page.goto(f"{site}{reverse('admin:users_customer_import')}")
+    page.get_by_label("Spreadsheet").set_input_files(first_week)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#summary-invalid")).to_have_text("1")
+    page.locator("#map-phone").select_option("E")
+    page.get_by_role("button", name="Read the file again with these columns").click()
+    expect(page.locator("#summary-to-create")).to_have_text("1")
+    page.get_by_role("button", name="Confirm: create 1 customer").click()
+    expect(page.locator("#import-message")).to_be_visible()
+    run.import_job_run(job_id=ImportJob.objects.get().pk, worker_id="e2e-worker")
+
+    # And next week upload the same export, its columns in another order
+    second_week = tmp_path / "week-2.xlsx"
+    second_week.write_bytes(
+        builders.xlsx_bytes(
+            [
+                ["WhatsApp Line", "Phone", "Mark", "First Name", "Last Name"],
+                ["0551000002", "", "PM WEEK TWO", "Ama", "Owusu"],
+            ]
+        )
+    )
+    page.goto(f"{site}{reverse('admin:users_customer_import')}")
+    page.get_by_label("Spreadsheet").set_input_files(second_week)
+    page.get_by_role("button", name="Preview").click()
+
+    # Then the preview reads the phone from the WhatsApp column, and says whose choice that was
+    expect(page.locator("#import-remembered")).to_contain_text("Columns read as Esi Quaye chose")
+    expect(page.locator("#remembered-phone")).to_be_visible()
+    expect(page.locator("#map-phone")).to_have_value("A")
+    expect(page.locator("#summary-to-create")).to_have_text("1")
+    expect(page.locator("#summary-invalid")).to_have_text("0")
+    page.screenshot(path=ARTIFACTS / "remembered-mapping.png", full_page=True)
+
+    # And the remembered mapping is listed in the admin, where it can be forgotten
+    page.get_by_role("link", name="remembered column mappings").click()
+    expect(page.locator("#result_list")).to_contain_text("phone ← WhatsApp Line")

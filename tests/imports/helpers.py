@@ -41,3 +41,23 @@ def queue(job: ImportJob) -> ImportJob:
 
 def run(job: ImportJob, worker: str = "test-worker", **kwargs) -> str:
     return runner.import_job_run(job_id=job.pk, worker_id=worker, **kwargs)
+
+
+# A till's weekly export (remembered column mappings): no header names a field, so the admin
+# chooses every column the first time.
+TILL_HEADER = ["Cust Ref", "Fore", "Fam", "Cellphone #", "Other Cell", "Town"]
+TILL_CHOICES = {
+    "shipping_mark": "Cust Ref",
+    "first_name": "Fore",
+    "last_name": "Fam",
+    "phone": "Cellphone #",
+}
+
+
+def till_rows(first: int, count: int = 2) -> list[list]:
+    """Rows of the till's export: rows `first`... have distinct phones (phone(n)) and other
+    phones (020...)."""
+    return [
+        [f"PM TILL {n}", f"First{n}", f"Last{n}", phone(n), f"020{1000000 + n:07d}", "Volta"]
+        for n in range(first, first + count)
+    ]

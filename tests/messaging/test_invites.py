@@ -9,7 +9,7 @@ from django.urls import reverse
 from twilio.base.exceptions import TwilioRestException
 
 from tests.imports.helpers import customer_record, preview, records
-from users.accounts.links import LinkState, sign_in_link_check
+from users.credentials.links import LinkState, sign_in_link_check
 from users.messaging import sms
 from users.messaging.invites import invite_text
 from users.models import ImportJob, SignInLink

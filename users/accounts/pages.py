@@ -1,4 +1,4 @@
-"""The pages a sign-in link opens (users.accounts.links), served by the backend because the SPA
+"""The pages a sign-in link opens (users.credentials.links), served by the backend because the SPA
 has none for them: set your password (an invite), confirm your number (a sign-up), choose a new
 password (Forgot password). One short path serves all three; the link's purpose picks the page.
 
@@ -17,9 +17,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from users.accounts import links, rate_limits
-from users.accounts.links import LinkCheck, LinkState
+from users.accounts import rate_limits
+from users.credentials import links
 from users.credentials import services as credentials
+from users.credentials.links import LinkCheck, LinkState
 from users.models import SignInLink, User
 
 PURPOSES = SignInLink.Purpose

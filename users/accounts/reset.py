@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from users.accounts import links, pins
+from users.accounts import pins
+from users.credentials import links
 from users.credentials import services as credentials
 from users.customers import rules
 from users.errors import INVALID_PIN, ApplicationError

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from users.accounts import links, pins, selectors
+from users.accounts import pins, selectors
+from users.credentials import links
 from users.errors import INVALID_PIN, ApplicationError
 from users.messaging.sms import sms_send
 from users.models import PhoneVerificationPin, SignInLink, User

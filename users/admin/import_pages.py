@@ -21,7 +21,7 @@ from users import errors
 from users.customers.rules import CUSTOMER_FIELDS
 from users.errors import FileError
 from users.excel.columns import TEMPLATE_HEADERS
-from users.imports import jobs, parse, progress, read, remap, reports, selectors
+from users.imports import jobs, mappings, parse, progress, read, remap, reports, selectors
 from users.messaging import sms
 from users.models import ImportJob
 
@@ -200,6 +200,7 @@ def _mapping_rows(job: ImportJob, preview: dict) -> list[dict]:
     the file) with the column the header matching (or the admin) gave it selected."""
     letters = reports.field_letters(job)
     guesses = {guess["field"]: guess for guess in preview["column_guesses"]}
+    remembered = mappings.recalled_fields(job)
     options = [
         (
             column["column"],
@@ -215,6 +216,7 @@ def _mapping_rows(job: ImportJob, preview: dict) -> list[dict]:
             "selected": letters.get(choice["field"], ""),
             "header": preview["column_mapping"].get(choice["field"], ""),
             "guess": guesses.get(choice["field"]),
+            "remembered": choice["field"] in remembered,
             "options": options,
         }
         for choice in preview["field_choices"]
@@ -223,21 +225,26 @@ def _mapping_rows(job: ImportJob, preview: dict) -> list[dict]:
 
 class ImportRemapView(_ImportView):
     """The preview's mapping form: the fields whose column changed are sent as the admin's
-    column mapping, and the upload is read again from its stored rows."""
+    column mapping, with the fields chosen before (with the upload, an earlier remap, or
+    remembered) as they are, and the upload is read again from its stored rows (a remap reads
+    over the header matching: a choice not sent would be lost)."""
 
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, job_id) -> HttpResponse:
         job = self.job(request, job_id)
         letters = reports.field_letters(job)
-        chosen = {}
+        changed = {}
         for name in CUSTOMER_FIELDS:
             key = f"map-{name}"
             if key in request.POST and request.POST[key] != letters.get(name, ""):
-                chosen[name] = request.POST[key] or None
-        if not chosen:
+                changed[name] = request.POST[key] or None
+        if not changed:
             messages.info(request, "The mapping is unchanged.")
             return redirect(JOB_PAGE, job_id=job.pk)
+        chosen = {
+            name: letters.get(name) for name in job.column_mapping.get("chosen") or []
+        } | changed
         try:
             remap.preview_remap(job=job, chosen=chosen)
         except FileError as error:

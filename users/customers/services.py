@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework import status
 
-from users.accounts.links import sign_in_link_issue
 from users.credentials import services as credentials
+from users.credentials.links import sign_in_link_issue
 from users.customers import roles, rules, selectors
 from users.customers.roles import Action
 from users.customers.rules import FieldProblem

@@ -107,6 +107,8 @@ class ColumnMap:
     guessed: dict[str, str] = field(default_factory=dict)
     # the fields whose column the admin chose
     chosen: tuple[str, ...] = ()
+    # when the choices were remembered ones (users.imports.mappings): whose, and when
+    remembered: dict[str, object] = field(default_factory=dict)
     header_row: int = 0  # the header's row number in the file (0: no header row)
 
     def values(self, cells: list[object]) -> dict[str, object]:

@@ -1,5 +1,5 @@
 """Import endpoints: template, upload (preview), preview pages, confirm, status, failed rows,
-and the upload dashboard's stats."""
+the column mappings remembered, and the upload dashboard's stats."""
 
 import io
 import tempfile
@@ -21,6 +21,7 @@ from users.excel import template
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
 from users.imports import (
     jobs,
+    mappings,
     parse,
     progress,
     read,
@@ -342,3 +343,37 @@ class ImportChangesView(ListAPIView):
             )
             .order_by("-changed_at", "-id")
         )
+
+
+class ColumnMappingListView(ListAPIView):
+    """The column mappings remembered when imports whose columns were chosen by hand were
+    confirmed, newest choice first, paged."""
+
+    serializer_class = serializers.RememberedMappingSerializer
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        tags=["import"], responses={200: serializers.RememberedMappingSerializer(many=True)}
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return mappings.remembered_mapping_list(viewer=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([mappings.remembered_mapping_json(m) for m in page])
+
+
+class ColumnMappingView(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None, **error_responses(401, 403, 404)},
+        tags=["import"],
+    )
+    def delete(self, request, mapping_id: int):
+        """Forgets a remembered mapping: the next upload with its headers is read by the header
+        matching alone."""
+        mappings.remembered_mapping_forget(mapping_id=mapping_id, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -15,7 +15,7 @@ from rest_framework import status
 
 from users import errors
 from users.errors import ApplicationError
-from users.imports import read, selectors
+from users.imports import mappings, read, selectors
 from users.imports.stored_rows import Outcome, StoredRows
 from users.imports.tasks import import_job_enqueue, import_undo_enqueue
 from users.imports.undo import import_changes
@@ -55,10 +55,11 @@ def _raise_in_progress(active: ImportJob) -> None:
 def import_job_queue(
     *, job: ImportJob, notify: bool = False, idempotency_key: str | None = None
 ) -> ImportJob:
-    """PARSED -> QUEUED (or straight to COMPLETE when there is nothing to create)."""
+    """PARSED -> QUEUED (or straight to COMPLETE when there is nothing to create); columns
+    chosen by hand are remembered for the file's headers (users.imports.mappings)."""
     now = timezone.now()
     if job.to_write_count == 0:
-        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PARSED).update(
+        done = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PARSED).update(
             status=ImportJob.Status.COMPLETE,
             confirmed_at=now,
             started_at=now,
@@ -69,6 +70,8 @@ def import_job_queue(
             else "Nothing to write: no row creates or changes a customer.",
         )
         job.refresh_from_db()
+        if done:
+            mappings.mapping_remember(job=job)
         return job
     active = _active_job_of(job.owner_id)
     if active is not None and active.pk != job.pk:
@@ -94,6 +97,8 @@ def import_job_queue(
             _raise_in_progress(active)
         raise
     job.refresh_from_db()
+    if updated:
+        mappings.mapping_remember(job=job)
     logger.info("[IMPORT-CONFIRM] job=%s rows=%s notify=%s", job.pk, job.to_write_count, notify)
     return job
 

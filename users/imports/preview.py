@@ -18,7 +18,7 @@ customer.
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import transaction
@@ -95,15 +95,19 @@ def preview_create(
     layout: str | None = None,
     replacing: ImportJob | None = None,
     carried: dict[int, list[FieldProblem]] | None = None,
+    remembered: dict | None = None,
 ) -> ImportJob:
     """Reads, validates, stages and classifies every row, and stores a PARSED job (or,
     `replacing`, stores the new preview in that job). Writes no customer. `chosen` is the
     admin's column mapping; `carried` holds problems by row that the rows no longer show (a
-    remap's rows were stored within the row caps)."""
+    remap's rows were stored within the row caps); `remembered` notes that `chosen` is a
+    remembered mapping (users.imports.mappings)."""
     started = time.monotonic()
     column_map, data_rows = map_rows(
         rows, header_required=header_required, options=options, chosen=chosen, layout=layout
     )
+    if remembered:
+        column_map = replace(column_map, remembered=remembered)
     with transaction.atomic():
         job = store.job_begin(owner=owner, source=source, options=options, replacing=replacing)
         staged = _stage_rows(job, data_rows, column_map, options, carried)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from django.conf import settings
 
 from users.errors import FILE_TOO_LARGE, NO_DATA, FileError
+from users.imports import mappings
 from users.imports.parse import CREATE_ONLY, MAX_CELL_CHARS, ImportOptions
 from users.imports.preview import preview_create
 from users.imports.store import PreviewSource
@@ -51,7 +52,8 @@ def preview_from_upload(
     *, owner: User, upload, options: ImportOptions = CREATE_ONLY, chosen: dict | None = None
 ) -> ImportJob:
     """An uploaded spreadsheet -> a PARSED job (or FileError for the file as a whole); `chosen`
-    is the admin's column mapping over the header matching."""
+    is the admin's column mapping over the header matching; without one, a mapping remembered
+    for the file's headers is used (users.imports.mappings)."""
     from users.excel.reading import open_rows
 
     started = time.monotonic()
@@ -70,8 +72,14 @@ def preview_from_upload(
                 file_type=stream.file_type,
                 sheet_name=stream.sheet_name,
             )
+            rows, recalled = mappings.mapping_recall(stream, chosen=chosen, options=options)
             job = preview_create(
-                owner=owner, source=source, rows=stream, options=options, chosen=chosen
+                owner=owner,
+                source=source,
+                rows=rows,
+                options=options,
+                chosen=recalled.choices if recalled else chosen,
+                remembered=recalled.note if recalled else None,
             )
     logger.info(
         "[IMPORT-UPLOAD] job=%s type=%s bytes=%s rows=%s ms=%d",

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from users.customers import selectors
 from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.columns import LEGACY_LAYOUT, REQUIRED_FIELDS, TEMPLATE_HEADERS, column_letter
-from users.imports import parse
+from users.imports import mappings, parse
 from users.imports.stored_rows import Outcome, StoredRow, StoredRows
 from users.models import ImportJob, ImportRowError, User
 
@@ -211,13 +211,15 @@ def field_letters(job: ImportJob) -> dict[str, str]:
 def columns(job: ImportJob) -> list[dict]:
     """Every column of the upload: its letter, its header text, the field read from it (or
     None) and how that was decided: "header" (its text names the field), "guess" (its text is a
-    typo or two away from one that does), "chosen" (by the admin) or "position" (the legacy
+    typo or two away from one that does), "chosen" (by the admin), "remembered" (as an admin
+    chose it for a file with these headers: users.imports.mappings) or "position" (the legacy
     layout)."""
     mapping = job.column_mapping
     letters = field_letters(job)
     by_letter = {letter: name for name, letter in letters.items()}
     guessed = mapping.get("guessed") or {}
     chosen = set(mapping.get("chosen") or [])
+    remembered = mappings.recalled_fields(job)
     legacy = mapping.get("layout") == "legacy"
     headers = [] if legacy else list(job.headers)
     width = max(mapping.get("width", 0), len(headers))
@@ -228,7 +230,9 @@ def columns(job: ImportJob) -> list[dict]:
         how = None
         if name is not None:
             how = (
-                "chosen"
+                "remembered"
+                if name in remembered
+                else "chosen"
                 if name in chosen
                 else "guess"
                 if name in guessed
@@ -293,15 +297,15 @@ def summary(job: ImportJob) -> dict[str, int]:
 
 
 def preview_message(job: ImportJob) -> str:
-    guesses = "".join(
+    notes = "".join(
         f' Column {g["column"]} "{g["header"]}" was taken for {g["taken_for"]}: check it.'
         for g in column_guesses(job)
-    )
+    ) + mappings.recalled_message(job)
     if job.mode == ImportJob.Mode.CREATE:
         return (
             f"{job.total_rows:,} rows read: {job.to_create_count:,} to create, "
             f"{job.invalid_count:,} invalid, {job.existing_duplicate_count:,} already exist, "
-            f"{job.batch_duplicate_count:,} repeated in the file." + guesses
+            f"{job.batch_duplicate_count:,} repeated in the file." + notes
         )
     parts = [
         f"{job.to_update_count:,} to update",
@@ -321,7 +325,7 @@ def preview_message(job: ImportJob) -> str:
             else []
         ),
     ]
-    return f"{job.total_rows:,} rows read: " + ", ".join(parts) + "." + guesses
+    return f"{job.total_rows:,} rows read: " + ", ".join(parts) + "." + notes
 
 
 def job_row_errors(job: ImportJob) -> QuerySet[ImportRowError]:
@@ -354,6 +358,7 @@ def preview_response(job: ImportJob, *, viewer: User) -> dict:
         "unmapped_columns": job.column_mapping.get("unmapped", []),
         "columns": columns(job),
         "column_guesses": column_guesses(job),
+        "remembered_mapping": mappings.recalled_json(job, viewer=viewer),
         "field_choices": field_choices(),
         "summary": summary(job),
         "parsing_results": {

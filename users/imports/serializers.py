@@ -276,8 +276,49 @@ class ColumnSerializer(serializers.Serializer):
     header = serializers.CharField(allow_blank=True)
     field = serializers.CharField(allow_null=True)
     match = serializers.ChoiceField(
-        choices=["header", "guess", "chosen", "position"], allow_null=True
+        choices=["header", "guess", "chosen", "remembered", "position"], allow_null=True
     )
+
+
+class ChooserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+def _chooser_field() -> ChooserSerializer:
+    return ChooserSerializer(
+        allow_null=True,
+        help_text="The admin whose choice it is (the owner of the import confirmed with it); "
+        "null when the caller may not see them, or the account is gone.",
+    )
+
+
+def _choices_field() -> ColumnMappingField:
+    return ColumnMappingField(
+        help_text="{field: header text, or null for a field left out}, as a column_mapping."
+    )
+
+
+class RecalledMappingSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The remembered mapping (it may have been forgotten).")
+    chosen_by = _chooser_field()
+    chosen_at = serializers.DateTimeField()
+    choices = _choices_field()
+
+
+class RememberedMappingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    headers = serializers.ListField(
+        child=serializers.CharField(allow_blank=True),
+        help_text="The header row of the file the columns were chosen for.",
+    )
+    choices = _choices_field()
+    chosen_by = _chooser_field()
+    chosen_at = serializers.DateTimeField()
+    times_used = serializers.IntegerField(
+        help_text="Confirmed imports read with this choice since it was made."
+    )
+    last_used_at = serializers.DateTimeField(allow_null=True)
 
 
 class ColumnGuessSerializer(serializers.Serializer):
@@ -330,6 +371,11 @@ class PreviewSerializer(serializers.Serializer):
     unmapped_columns = serializers.ListField(child=serializers.CharField())
     columns = ColumnSerializer(many=True)
     column_guesses = ColumnGuessSerializer(many=True)
+    remembered_mapping = RecalledMappingSerializer(
+        allow_null=True,
+        help_text="The columns were read as an admin chose them for a file with the same headers "
+        '(columns[].match is then "remembered"); null when they were not.',
+    )
     field_choices = FieldChoiceSerializer(many=True)
     summary = PreviewSummarySerializer()
     parsing_results = ParsingResultsSerializer()

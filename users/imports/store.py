@@ -43,6 +43,7 @@ def _mapping_json(column_map: ColumnMap, width: int, sheet: str | None) -> dict:
         "letters": column_map.letters(),
         "guessed": storable(column_map.guessed),
         "chosen": list(column_map.chosen),
+        "remembered": column_map.remembered,
         "header_row": column_map.header_row,
         "unmapped": storable(column_map.unmapped),
         "width": width,

@@ -16,6 +16,16 @@ urlpatterns = [
         apis.RemapView.as_view(),
         name="import-remap",
     ),
+    path(
+        "customers/excel/column-mappings/",
+        apis.ColumnMappingListView.as_view(),
+        name="import-column-mappings",
+    ),
+    path(
+        "customers/excel/column-mappings/<int:mapping_id>/",
+        apis.ColumnMappingView.as_view(),
+        name="import-column-mapping",
+    ),
     path("customers/excel/bulk-create/", apis.BulkCreateView.as_view(), name="import-confirm"),
     path(
         "customers/excel/bulk-create/<uuid:task_id>/cancel/",

@@ -1,5 +1,5 @@
 """Invites: a text holding the customer's sign-in link, which opens the page where they set their
-first password (users.accounts.links, purpose invite).
+first password (users.credentials.links, purpose invite).
 
 Who gets one: an active customer who has never had a password of their own (no usable password
 and never signed in): `awaiting_first_password`. Three ways send them, all through the task
@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from users.accounts.links import sign_in_link_issue
+from users.credentials.links import sign_in_link_issue
 from users.messaging.sms import SmsSender
 from users.models import ImportJob, Role, SignInLink, User
 

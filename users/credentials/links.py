@@ -39,6 +39,8 @@ class SignInLinkTokens(PasswordResetTokenGenerator):
     """Django's password-reset token, bound besides to the account's newest link (its id and
     purpose): a newer link voids the older ones, and a link of one purpose opens no other."""
 
+    # The module's name when the first links were made: the salt is part of every token, so
+    # links already texted keep working.
     key_salt = "users.accounts.links.SignInLinkTokens"
 
     def _make_hash_value(self, user: User, timestamp: int) -> str:
@@ -133,7 +135,7 @@ def sign_in_link_check(*, uid: str, token: str, lock: bool = False) -> LinkCheck
     accounts = User.objects.select_for_update() if lock else User.objects
     user = accounts.filter(pk=user_id, is_active=True).first() if user_id else None
     link = newest_link(user=user) if user is not None else None
-    if link is None or len(token) > TOKEN_MAX or not tokens.signed(user, token):
+    if user is None or link is None or len(token) > TOKEN_MAX or not tokens.signed(user, token):
         return LinkCheck(LinkState.INVALID)
     if link.used_at is not None:
         return LinkCheck(LinkState.USED, user, link)
@@ -160,9 +162,9 @@ def sign_in_link_act(*, uid: str, token: str, password: str | None = None) -> Li
     made to pass on by hand carries the admin's word, as their Verified tick does. Answers the
     check (VALID when it acted)."""
     check = sign_in_link_check(uid=uid, token=token, lock=True)
-    if check.state != LinkState.VALID:
-        return check
     user, link = check.user, check.link
+    if check.state != LinkState.VALID or user is None or link is None:
+        return check
     if not sign_in_link_use(link=link):
         return LinkCheck(LinkState.USED, user, link)
     if not user.is_verified:
