@@ -362,7 +362,7 @@ class LiveStack:
         return self.sql(
             "SELECT job.id, job.status, job.total_rows, COALESCE(sum(stored.n), 0) "
             "FROM users_importjob job LEFT JOIN ("
-            "  SELECT job_id, json_array_length(rows::json) AS n FROM users_importchunk"
+            "  SELECT job_id, count(*) AS n FROM users_importstagedrow GROUP BY job_id"
             ") stored ON stored.job_id = job.id "
             "GROUP BY job.id HAVING job.total_rows <> COALESCE(sum(stored.n), 0)"
         )

@@ -180,7 +180,7 @@ def _storing_preview(stack: LiveStack) -> bool:
         stack.sql(
             "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
-            "AND query LIKE 'INSERT INTO \"users_importchunk\"%%'"
+            "AND query LIKE 'COPY \"users_importstagedrow\"%%'"
         )
     )
 
