@@ -1,0 +1,63 @@
+"""The blocking keys of the near-duplicate check (users.imports.resemblance): three keys of the
+phone (its last six characters, all but its last three, all but the three before those) and the
+email's local part, each an expression index that SQLite and Postgres both build."""
+
+import django.db.models.expressions
+import django.db.models.functions.text
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("users", "0015_user_import_job_without_its_own_index"),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(
+                django.db.models.functions.text.Right("phone", 6), name="user_phone_last_six_idx"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(
+                django.db.models.functions.text.Left(
+                    "phone",
+                    django.db.models.expressions.CombinedExpression(
+                        django.db.models.functions.text.Length("phone"), "-", models.Value(3)
+                    ),
+                ),
+                name="user_phone_but_last3_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(
+                django.db.models.functions.text.Concat(
+                    django.db.models.functions.text.Left(
+                        "phone",
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.Length("phone"), "-", models.Value(6)
+                        ),
+                    ),
+                    django.db.models.functions.text.Right("phone", 3),
+                ),
+                name="user_phone_but_middle3_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(
+                django.db.models.functions.text.Left(
+                    "email",
+                    django.db.models.expressions.CombinedExpression(
+                        django.db.models.functions.text.StrIndex("email", models.Value("@")),
+                        "-",
+                        models.Value(1),
+                    ),
+                ),
+                name="user_email_local_part_idx",
+            ),
+        ),
+    ]
