@@ -83,12 +83,16 @@ PHONE_MAX = 16  # "+" and at most 15 digits (ITU-T E.164)
 
 
 # The blocking keys of the near-duplicate check (users.imports.resemblance), each behind an index
-# of its own: a one-digit slip in a phone's last nine digits leaves two of their three blocks of
-# three whole, so one of the three phone keys is equal; and the email's local part. One
-# expression here serves the index and the query, so that both say the same SQL.
-PHONE_LAST_SIX = Right("phone", 6)
-PHONE_BUT_LAST_THREE = Left("phone", Length("phone") - 3)
-PHONE_BUT_MIDDLE_THREE = Concat(Left("phone", Length("phone") - 6), Right("phone", 3))
+# of its own. A phone's last nine digits in four blocks (3, 2, 2 and 2 digits): a one-digit slip
+# leaves three of them whole, so the phone without one block or another is equal. And the
+# email's local part. One expression here serves the index and the query, so that both say the
+# same SQL.
+PHONE_WITHOUT_BLOCK = (
+    Right("phone", 6),
+    Concat(Left("phone", Length("phone") - 6), Right("phone", 4)),
+    Concat(Left("phone", Length("phone") - 4), Right("phone", 2)),
+    Left("phone", Length("phone") - 2),
+)
 EMAIL_LOCAL_PART = Left("email", StrIndex("email", models.Value("@")) - 1)
 
 
@@ -179,9 +183,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(fields=["user_role", "region"]),
             # The customer list's default order.
             models.Index(fields=["user_role", "-date_joined", "-id"], name="user_role_joined_idx"),
-            models.Index(PHONE_LAST_SIX, name="user_phone_last_six_idx"),
-            models.Index(PHONE_BUT_LAST_THREE, name="user_phone_but_last3_idx"),
-            models.Index(PHONE_BUT_MIDDLE_THREE, name="user_phone_but_middle3_idx"),
+            *(
+                models.Index(key, name=f"user_phone_but_block{n}_idx")
+                for n, key in enumerate(PHONE_WITHOUT_BLOCK, start=1)
+            ),
             models.Index(EMAIL_LOCAL_PART, name="user_email_local_part_idx"),
         ]
 

@@ -6,15 +6,16 @@ swapped, the same company with the same phone ending. For each such row: whom it
 why, as a stable reason code and a sentence (docs/importing.md, "Near-duplicates").
 
 Candidates come from the database by blocking keys, each behind an expression index that
-SQLite and Postgres both use (users.models: PHONE_LAST_SIX, PHONE_BUT_LAST_THREE,
-PHONE_BUT_MIDDLE_THREE, EMAIL_LOCAL_PART): one query per CHUNK_ROWS rows, never a read of
-every customer. The rules then compare each row with its candidates in Python, where names can
-be folded (accents, case, spaces, hyphens) as no portable SQL can. Earlier rows of the file are
-blocked by the same keys, so a row is compared alike with customers and with rows.
+SQLite and Postgres both use (users.models: PHONE_WITHOUT_BLOCK, EMAIL_LOCAL_PART): one query
+per CHUNK_ROWS rows, never a read of every customer. The rules then compare each row with its
+candidates in Python, where names can be folded (accents, case, spaces, hyphens) as no portable
+SQL can. Earlier rows of the file are blocked by the same keys, so a row is compared alike with
+customers and with rows.
 
 Reads the database, writes nothing.
 """
 
+import functools
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -23,14 +24,7 @@ from itertools import islice
 
 from django.db import connection
 
-from users.models import (
-    EMAIL_LOCAL_PART,
-    PHONE_BUT_LAST_THREE,
-    PHONE_BUT_MIDDLE_THREE,
-    PHONE_LAST_SIX,
-    Role,
-    User,
-)
+from users.models import EMAIL_LOCAL_PART, PHONE_WITHOUT_BLOCK, Role, User
 
 PHONE_ONE_DIGIT_APART = "phone_one_digit_apart"
 PHONE_DIGITS_SWAPPED = "phone_digits_swapped"
@@ -106,13 +100,18 @@ class Resemblance:
     row: int | None = None
 
 
+# Names repeat (a file of 10,000 rows holds a few hundred first names): each is folded once.
+@functools.lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """A name as compared here: compatibility forms and accents undone, case folded, and
     nothing but letters and digits kept (`Adjoa-Mensah` is `adjoamensah`, `José` is `jose`)."""
+    if text.isascii() and text.isalpha():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if char.isalnum()).casefold()
 
 
+@functools.lru_cache(maxsize=8192)
 def fold_company(text: str) -> str:
     """A company's name folded word by word, without its legal form (`Mensah Trading Ltd.` is
     `mensahtrading`)."""
@@ -125,11 +124,11 @@ def fold_company(text: str) -> str:
     return "".join(kept)
 
 
-def phone_keys(phone: str) -> tuple[str, str, str]:
-    """The phone's three blocking keys, as the indexes' expressions compute them: its last six
-    characters, all but its last three, all but the three before those. A one-digit slip (or
-    two neighbouring digits swapped within a block) in the last nine digits leaves one equal."""
-    return phone[-6:], phone[:-3], phone[:-6] + phone[-3:]
+def phone_keys(phone: str) -> tuple[str, str, str, str]:
+    """The phone's four blocking keys, as PHONE_WITHOUT_BLOCK computes them: the phone without
+    one of the blocks of 3, 2, 2 and 2 digits its last nine make. A one-digit slip (or two
+    neighbouring digits swapped within a block) in the last nine digits leaves one equal."""
+    return phone[-6:], phone[:-6] + phone[-4:], phone[:-4] + phone[-2:], phone[:-2]
 
 
 def email_local_part(email: str | None) -> str | None:
@@ -154,9 +153,13 @@ class _Person:
     last: str
     phone: str
     email: str | None
+    # The email's local part when it says more than the names (`kwame.mensah85`, `kmensah`),
+    # else None: every Kwame Mensah wants `kwame.mensah`, at one provider or another.
     local_part: str | None
     company: str
     mark: str | None
+    # (kind, value) of each blocking key, the kinds as _candidates' query names them.
+    keys: tuple[tuple[str, str], ...]
 
     @classmethod
     def of(cls, values: RowValues | _Stored, *, customer_id: int | None = None) -> "_Person":
@@ -172,29 +175,29 @@ class _Person:
         else:
             position = None
             first, last, phone, email, company, mark = values
+        first, last = fold(first), fold(last)
+        local_part = email_local_part(email)
+        if local_part is not None and fold(local_part) in (first + last, last + first):
+            local_part = None
+        keys = tuple(zip(_PHONE_KINDS, phone_keys(phone), strict=True))
         return cls(
             customer_id=customer_id,
             position=position,
-            first=fold(first),
-            last=fold(last),
+            first=first,
+            last=last,
             phone=phone,
             email=email or None,
-            local_part=email_local_part(email),
+            local_part=local_part,
             company=fold_company(company or ""),
             mark=mark.upper() if mark else None,
+            keys=(*keys, ("local_part", local_part)) if local_part else keys,
         )
-
-    def blocking_keys(self) -> Iterator[tuple[str, str]]:
-        """(kind, value) of each blocking key, the kinds as _candidates' query names them."""
-        yield from zip(_PHONE_KINDS, phone_keys(self.phone), strict=True)
-        if self.local_part:
-            yield "local_part", self.local_part
 
     def target(self) -> str:
         return f"customer #{self.customer_id}" if self.customer_id else f"row {self.position}"
 
 
-_PHONE_KINDS = ("last_six", "but_last_three", "but_middle_three")
+_PHONE_KINDS = ("phone_but_block1", "phone_but_block2", "phone_but_block3", "phone_but_block4")
 
 
 def _phone_slip(a: str, b: str) -> str | None:
@@ -260,9 +263,7 @@ def _verdict(row: _Person, other: _Person) -> tuple[str, str] | None:
 # The kinds of blocking key, with the expression of each (users.models, where their indexes
 # are declared).
 KEY_EXPRESSIONS = {
-    "last_six": PHONE_LAST_SIX,
-    "but_last_three": PHONE_BUT_LAST_THREE,
-    "but_middle_three": PHONE_BUT_MIDDLE_THREE,
+    **dict(zip(_PHONE_KINDS, PHONE_WITHOUT_BLOCK, strict=True)),
     "local_part": EMAIL_LOCAL_PART,
 }
 _CANDIDATE_COLUMNS = (
@@ -302,7 +303,8 @@ _Params = list[str | list[str]]
 
 
 def _key_query(kind: str, keys: list[str]) -> tuple[str, _Params]:
-    """The customers holding one of `keys` of this kind, and the parameters.
+    """The customers holding one of `keys` of this kind, each after the key it holds, and the
+    parameters.
 
     On Postgres, one probe of the key's index per key (a LATERAL subquery per element of an
     array), at most BLOCK_LIMIT customers each: an IN list of 1,000 expressions is planned as a
@@ -316,45 +318,48 @@ def _key_query(kind: str, keys: list[str]) -> tuple[str, _Params]:
     # Only names and constants from the model, and placeholders: the keys go as parameters.
     if connection.vendor == "postgresql":
         sql = (
-            "SELECT held.* FROM unnest(%s::text[]) AS wanted(key) CROSS JOIN LATERAL "  # noqa: S608
-            f"(SELECT {columns} FROM {table} WHERE {role} = %s AND {key_sql(kind)} = wanted.key "
-            f"LIMIT {BLOCK_LIMIT}) AS held"
+            "SELECT wanted.key, held.* FROM unnest(%s::text[]) AS wanted(key) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE {role} = %s "
+            f"AND {key_sql(kind)} = wanted.key LIMIT {BLOCK_LIMIT}) AS held"
         )
         return sql, [keys, Role.CUSTOMER.value]
     # SQLite, without statistics, would read every customer by the role's index instead of the
     # key's; the unary + (a no-op on text) keeps the role out of its choice of index.
     placeholders = ", ".join(["%s"] * len(keys))
-    sql = (
-        f"SELECT {columns} FROM {table} WHERE +{role} = %s AND {key_sql(kind)} IN ({placeholders})"  # noqa: S608
-    )
+    where = f"+{role} = %s AND {key_sql(kind)} IN ({placeholders})"
+    sql = f"SELECT {key_sql(kind)}, {columns} FROM {table} WHERE {where}"  # noqa: S608
     return sql, [Role.CUSTOMER.value, *keys]
 
 
 def _candidates(rows: list[_Person]) -> dict[tuple[str, str], list[_Person]]:
     """The stored customers holding any blocking key of these rows, by (kind, key): one query,
-    a UNION ALL of one part per kind of key, so that each reads its own index (an OR of the
-    four reads the whole table on Postgres)."""
+    a UNION ALL of one part per kind of key, so that each reads its own index (an OR of them
+    reads the whole table on Postgres). A customer found by two keys is folded once."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for row in rows:
-        for kind, value in row.blocking_keys():
+        for kind, value in row.keys:
             wanted[kind].add(value)
+    kinds = list(wanted)
     parts: list[str] = []
     params: _Params = []
-    for kind, values in wanted.items():
-        sql, part_params = _key_query(kind, sorted(values))
-        parts.append(sql)
+    for n, kind in enumerate(kinds):
+        sql, part_params = _key_query(kind, sorted(wanted[kind]))
+        parts.append(f"SELECT {n}, part.* FROM ({sql}) AS part")  # noqa: S608
         params += part_params
     if not parts:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
-        # A customer found by two keys comes twice: once is enough.
-        stored = {row[0]: row for row in cursor.fetchall()}
+        held = cursor.fetchall()
+    people: dict[int, _Person] = {}
     found: dict[tuple[str, str], list[_Person]] = defaultdict(list)
-    for pk, first, last, phone, email, company, mark in stored.values():
-        person = _Person.of((first, last, phone, email, company, mark), customer_id=pk)
-        for key in person.blocking_keys():
-            found[key].append(person)
+    for n, key, pk, *values in held:
+        person = people.get(pk)
+        if person is None:
+            first, last, phone, email, company, mark = values
+            stored = (first, last, phone, email, company, mark)
+            person = people[pk] = _Person.of(stored, customer_id=pk)
+        found[(kinds[n], key)].append(person)
     return found
 
 
@@ -400,16 +405,15 @@ def near_duplicates(rows: Iterable[RowValues]) -> dict[int, Resemblance]:
         people = [_Person.of(values) for values in chunk]
         stored = _candidates(people)
         for values, person in zip(chunk, people, strict=True):
-            keys = list(person.blocking_keys())
             others = {
                 id(other): other
-                for key in keys
+                for key in person.keys
                 for block in (stored.get(key, ()), earlier.get(key, ()))
                 for other in islice(block, BLOCK_LIMIT)
             }
             resemblance = _best(values.position, person, others.values())
             if resemblance is not None:
                 found[values.position] = resemblance
-            for key in keys:
+            for key in person.keys:
                 earlier[key].append(person)
     return found

@@ -1,6 +1,6 @@
-"""The blocking keys of the near-duplicate check (users.imports.resemblance): three keys of the
-phone (its last six characters, all but its last three, all but the three before those) and the
-email's local part, each an expression index that SQLite and Postgres both build."""
+"""The blocking keys of the near-duplicate check (users.imports.resemblance): the phone without
+each of four blocks of its last nine digits, and the email's local part, each an expression
+index that SQLite and Postgres both build."""
 
 import django.db.models.expressions
 import django.db.models.functions.text
@@ -16,19 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="user",
             index=models.Index(
-                django.db.models.functions.text.Right("phone", 6), name="user_phone_last_six_idx"
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="user",
-            index=models.Index(
-                django.db.models.functions.text.Left(
-                    "phone",
-                    django.db.models.expressions.CombinedExpression(
-                        django.db.models.functions.text.Length("phone"), "-", models.Value(3)
-                    ),
-                ),
-                name="user_phone_but_last3_idx",
+                django.db.models.functions.text.Right("phone", 6), name="user_phone_but_block1_idx"
             ),
         ),
         migrations.AddIndex(
@@ -41,9 +29,36 @@ class Migration(migrations.Migration):
                             django.db.models.functions.text.Length("phone"), "-", models.Value(6)
                         ),
                     ),
-                    django.db.models.functions.text.Right("phone", 3),
+                    django.db.models.functions.text.Right("phone", 4),
                 ),
-                name="user_phone_but_middle3_idx",
+                name="user_phone_but_block2_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(
+                django.db.models.functions.text.Concat(
+                    django.db.models.functions.text.Left(
+                        "phone",
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.functions.text.Length("phone"), "-", models.Value(4)
+                        ),
+                    ),
+                    django.db.models.functions.text.Right("phone", 2),
+                ),
+                name="user_phone_but_block3_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(
+                django.db.models.functions.text.Left(
+                    "phone",
+                    django.db.models.expressions.CombinedExpression(
+                        django.db.models.functions.text.Length("phone"), "-", models.Value(2)
+                    ),
+                ),
+                name="user_phone_but_block4_idx",
             ),
         ),
         migrations.AddIndex(
