@@ -16,6 +16,7 @@ Reads the database, writes nothing.
 """
 
 import functools
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -100,13 +101,16 @@ class Resemblance:
     row: int | None = None
 
 
+_NOT_ASCII_ALNUM = re.compile("[^0-9a-z]+")
+
+
 # Names repeat (a file of 10,000 rows holds a few hundred first names): each is folded once.
 @functools.lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """A name as compared here: compatibility forms and accents undone, case folded, and
     nothing but letters and digits kept (`Adjoa-Mensah` is `adjoamensah`, `José` is `jose`)."""
-    if text.isascii() and text.isalpha():
-        return text.lower()
+    if text.isascii():
+        return _NOT_ASCII_ALNUM.sub("", text.lower())
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if char.isalnum()).casefold()
 
@@ -289,6 +293,12 @@ def _literal(value: object) -> str:
 
 def key_sql(kind: str) -> str:
     """The SQL of a kind of blocking key, its constants written in."""
+    return _key_sql(kind, connection.vendor)
+
+
+@functools.lru_cache(maxsize=16)
+def _key_sql(kind: str, vendor: str) -> str:
+    """key_sql for the database of this vendor (compiled once: it never changes)."""
     query = User.objects.all().query
     expression = KEY_EXPRESSIONS[kind].resolve_expression(query)
     compiled: tuple[str, list[object]] = query.get_compiler(connection=connection).compile(
