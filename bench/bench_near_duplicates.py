@@ -20,6 +20,7 @@ and --stored customers beside the preview's (the real server, a 10,000-row workb
 """
 
 import argparse
+import contextlib
 import io
 import os
 import random
@@ -374,15 +375,12 @@ def row_values(batch: Batch):
     ]
 
 
-def finder_seconds(rows, runs: int):
+def finder_once(rows) -> tuple[float, dict]:
     from users.imports.resemblance import near_duplicates
 
-    times, found = [], {}
-    for _ in range(runs):
-        started = time.perf_counter()
-        found = near_duplicates(rows)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), found
+    started = time.perf_counter()
+    found = near_duplicates(rows)
+    return time.perf_counter() - started, found
 
 
 def quality(batch: Batch, found, ids: dict[int, int]) -> list[list]:
@@ -442,17 +440,27 @@ def distractors_flagged(batch: Batch, found) -> str:
     return f"distractors flagged: {counts}; new people flagged: {others}"
 
 
-def preview_seconds(env: dict, password: str, runs: int) -> float:
+def timed(
+    env: dict, password: str, rows, runs: int, preview: bool
+) -> tuple[float, float | None, dict]:
+    """Medians of `runs` of the finder on `rows` and, when `preview`, of the preview of a
+    BATCH-row workbook through the real server, taken in turns so that both meet the same
+    load; and what the finder found."""
+    finder_times, preview_times, found = [], [], {}
     path = xlsx_file(BATCH, phone_start=0)
-    times = []
-    with running_stack(env) as (base, _):
-        auth = login(base, password)
+    with contextlib.ExitStack() as stack:
+        if preview:
+            base, _ = stack.enter_context(running_stack(env))
+            auth = login(base, password)
         for _ in range(runs):
-            started = time.perf_counter()
-            response = upload(base, auth, path)
-            times.append(time.perf_counter() - started)
-            response.raise_for_status()
-    return statistics.median(times)
+            seconds, found = finder_once(rows)
+            finder_times.append(seconds)
+            if preview:
+                started = time.perf_counter()
+                upload(base, auth, path).raise_for_status()
+                preview_times.append(time.perf_counter() - started)
+    preview_median = statistics.median(preview_times) if preview_times else None
+    return statistics.median(finder_times), preview_median, found
 
 
 def load_average() -> str:
@@ -478,14 +486,13 @@ def main() -> None:
     empty_batch = make_batch(random.Random(SEED), [], set())
     batch = make_batch(rng, stored, taken)
 
-    timings = []
-    finder_empty, _ = finder_seconds(row_values(empty_batch), args.runs)
-    preview_empty = None if args.no_preview else preview_seconds(env, password, args.runs)
-    timings.append([0, finder_empty, preview_empty])
+    preview = not args.no_preview
+    finder_empty, preview_empty, _ = timed(
+        env, password, row_values(empty_batch), args.runs, preview
+    )
     ids = seed(stored)
-    finder_full, found = finder_seconds(row_values(batch), args.runs)
-    preview_full = None if args.no_preview else preview_seconds(env, password, args.runs)
-    timings.append([args.stored, finder_full, preview_full])
+    finder_full, preview_full, found = timed(env, password, row_values(batch), args.runs, preview)
+    timings = [[0, finder_empty, preview_empty], [args.stored, finder_full, preview_full]]
     load_end = load_average()
 
     print(f"load average {load_start} at the start, {load_end} at the end")
@@ -499,7 +506,7 @@ def main() -> None:
     print(distractors_flagged(batch, found))
     print_table(
         f"The finder on {BATCH:,} rows beside the preview of a {BATCH:,}-row workbook "
-        f"(medians of {args.runs})",
+        f"(medians of {args.runs}, taken in turns)",
         ["customers stored", "finder s", "preview s", "finder / preview"],
         [
             [

@@ -23,9 +23,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
-from django.db import connection
-
-from users.models import EMAIL_LOCAL_PART, PHONE_WITHOUT_BLOCK, Role, User
+from users.imports.resemblance_keys import (
+    BLOCK_LIMIT,
+    PHONE_KINDS,
+    customers_holding,
+    email_local_part,
+    phone_keys,
+)
 
 PHONE_ONE_DIGIT_APART = "phone_one_digit_apart"
 PHONE_DIGITS_SWAPPED = "phone_digits_swapped"
@@ -59,11 +63,6 @@ MESSAGES = {
 # The digits two phones of one company must end alike: what stays when an operator's prefix
 # was mistyped (024 for 054) or the number was ported.
 COMPANY_PHONE_TAIL = 7
-
-# The most customers and earlier rows a row is compared with through one key: a key that many
-# share (a generic email like info@, a block of a company's numbers) tells nobody apart, and
-# comparing every pair of them would grow with the square of the file.
-BLOCK_LIMIT = 50
 
 # Rows per query. Postgres prices the query of 1,000 rows' keys (4,000 probes) above its
 # jit_above_cost, and compiling it took longer (20 ms) than running it (7 ms); 500 rows stay
@@ -128,80 +127,82 @@ def fold_company(text: str) -> str:
     return "".join(kept)
 
 
-def phone_keys(phone: str) -> tuple[str, str, str, str]:
-    """The phone's four blocking keys, as PHONE_WITHOUT_BLOCK computes them: the phone without
-    one of the blocks of 3, 2, 2 and 2 digits its last nine make. A one-digit slip (or two
-    neighbouring digits swapped within a block) in the last nine digits leaves one equal."""
-    return phone[-6:], phone[:-6] + phone[-4:], phone[:-4] + phone[-2:], phone[:-2]
+_DIGIT = re.compile("[0-9]")
 
 
-def email_local_part(email: str | None) -> str | None:
-    """What EMAIL_LOCAL_PART computes: the email before its (first) @."""
-    if not email or "@" not in email:
-        return None
-    return email.split("@", 1)[0]
+def _telling_local_part(email: str | None, first: str, last: str) -> str | None:
+    """The email's local part when it says more than the names (`kwame.mensah85`, `kmensah`),
+    else None: every Kwame Mensah wants `kwame.mensah`, at one provider or another."""
+    local_part = email_local_part(email)
+    if local_part is None or _DIGIT.search(local_part):
+        return local_part
+    folded, first, last = fold(local_part), fold(first), fold(last)
+    return None if folded in (first + last, last + first) else local_part
 
 
-# A stored customer's first name, last name, phone, email, company and mark, as _candidates
-# reads them.
-_Stored = tuple[str, str, str, str | None, str, str | None]
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Person:
-    """A customer or a row, folded once for every comparison."""
+    """A customer or a row: its values as given, its blocking keys. Names and company are folded
+    only when a candidate is compared (most rows have none), each text once (fold's cache)."""
 
     customer_id: int | None
     position: int | None
-    first: str
-    last: str
+    first_name: str
+    last_name: str
     phone: str
     email: str | None
-    # The email's local part when it says more than the names (`kwame.mensah85`, `kmensah`),
-    # else None: every Kwame Mensah wants `kwame.mensah`, at one provider or another.
     local_part: str | None
-    company: str
+    company_name: str
     mark: str | None
     # (kind, value) of each blocking key, the kinds as _candidates' query names them.
     keys: tuple[tuple[str, str], ...]
 
     @classmethod
-    def of(cls, values: RowValues | _Stored, *, customer_id: int | None = None) -> "_Person":
-        if isinstance(values, RowValues):
-            position: int | None = values.position
-            first, last, phone, email = (
-                values.first_name,
-                values.last_name,
-                values.phone,
-                values.email,
-            )
-            company, mark = values.company_name, values.shipping_mark
-        else:
-            position = None
-            first, last, phone, email, company, mark = values
-        first, last = fold(first), fold(last)
-        local_part = email_local_part(email)
-        if local_part is not None and fold(local_part) in (first + last, last + first):
-            local_part = None
-        keys = tuple(zip(_PHONE_KINDS, phone_keys(phone), strict=True))
+    def of(
+        cls,
+        *,
+        first_name: str,
+        last_name: str,
+        phone: str,
+        email: str | None,
+        company_name: str,
+        mark: str | None,
+        customer_id: int | None = None,
+        position: int | None = None,
+    ) -> "_Person":
+        local_part = _telling_local_part(email, first_name, last_name)
+        keys = tuple(zip(PHONE_KINDS, phone_keys(phone), strict=True))
         return cls(
             customer_id=customer_id,
             position=position,
-            first=first,
-            last=last,
+            first_name=first_name,
+            last_name=last_name,
             phone=phone,
             email=email or None,
             local_part=local_part,
-            company=fold_company(company or ""),
+            company_name=company_name or "",
             mark=mark.upper() if mark else None,
             keys=(*keys, ("local_part", local_part)) if local_part else keys,
         )
 
+    @classmethod
+    def of_row(cls, row: RowValues) -> "_Person":
+        return cls.of(
+            first_name=row.first_name,
+            last_name=row.last_name,
+            phone=row.phone,
+            email=row.email,
+            company_name=row.company_name,
+            mark=row.shipping_mark,
+            position=row.position,
+        )
+
+    def names(self) -> tuple[str, str]:
+        """First and last name, folded."""
+        return fold(self.first_name), fold(self.last_name)
+
     def target(self) -> str:
         return f"customer #{self.customer_id}" if self.customer_id else f"row {self.position}"
-
-
-_PHONE_KINDS = ("phone_but_block1", "phone_but_block2", "phone_but_block3", "phone_but_block4")
 
 
 def _phone_slip(a: str, b: str) -> str | None:
@@ -236,13 +237,14 @@ def _verdict(row: _Person, other: _Person) -> tuple[str, str] | None:
     target = other.target()
     slip = _phone_slip(row.phone, other.phone)
     same_local_part = row.local_part is not None and row.local_part == other.local_part
-    named = bool(row.first and row.last)
-    if named and row.first == other.first and row.last == other.last:
+    (first, last), (other_first, other_last) = row.names(), other.names()
+    named = bool(first and last)
+    if named and first == other_first and last == other_last:
         if slip:
             return slip, MESSAGES[slip].format(target)
         if same_local_part:
             return SAME_EMAIL_LOCAL_PART, MESSAGES[SAME_EMAIL_LOCAL_PART].format(target)
-    if named and row.first == other.last and row.last == other.first:
+    if named and first == other_last and last == other_first:
         link = (
             _ONE_DIGIT
             if slip == PHONE_ONE_DIGIT_APART
@@ -255,121 +257,37 @@ def _verdict(row: _Person, other: _Person) -> tuple[str, str] | None:
         if link:
             return NAMES_SWAPPED, MESSAGES[NAMES_SWAPPED].format(link.format(target))
     if (
-        row.company
-        and row.company == other.company
-        and row.phone[-COMPANY_PHONE_TAIL:] == other.phone[-COMPANY_PHONE_TAIL:]
+        row.phone[-COMPANY_PHONE_TAIL:] == other.phone[-COMPANY_PHONE_TAIL:]
+        and (company := fold_company(row.company_name))
+        and company == fold_company(other.company_name)
     ):
         message = MESSAGES[SAME_COMPANY_PHONE_TAIL].format(COMPANY_PHONE_TAIL, target)
         return SAME_COMPANY_PHONE_TAIL, message
     return None
 
 
-# The kinds of blocking key, with the expression of each (users.models, where their indexes
-# are declared).
-KEY_EXPRESSIONS = {
-    **dict(zip(_PHONE_KINDS, PHONE_WITHOUT_BLOCK, strict=True)),
-    "local_part": EMAIL_LOCAL_PART,
-}
-_CANDIDATE_COLUMNS = (
-    "id",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "company_name",
-    "shipping_mark",
-)
-
-
-def _literal(value: object) -> str:
-    """A constant of a key's expression (a length, the @, the empty text) written into the SQL,
-    as the index's definition holds it: SQLite uses an expression index only for the same
-    expression, and a bound parameter is not the same. Only the model's constants come here,
-    never a row's value."""
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def key_sql(kind: str) -> str:
-    """The SQL of a kind of blocking key, its constants written in."""
-    return _key_sql(kind, connection.vendor)
-
-
-@functools.lru_cache(maxsize=16)
-def _key_sql(kind: str, vendor: str) -> str:
-    """key_sql for the database of this vendor (compiled once: it never changes)."""
-    query = User.objects.all().query
-    expression = KEY_EXPRESSIONS[kind].resolve_expression(query)
-    compiled: tuple[str, list[object]] = query.get_compiler(connection=connection).compile(
-        expression
-    )
-    sql, params = compiled
-    return sql % tuple(_literal(param) for param in params)
-
-
-# A query's parameters: keys, an array of keys (Postgres), the role.
-_Params = list[str | list[str]]
-
-
-def _key_query(kind: str, keys: list[str]) -> tuple[str, _Params]:
-    """The customers holding one of `keys` of this kind, each after the key it holds, and the
-    parameters.
-
-    On Postgres, one probe of the key's index per key (a LATERAL subquery per element of an
-    array), at most BLOCK_LIMIT customers each: an IN list of 1,000 expressions is planned as a
-    sequential scan of 100,000 customers (75 ms against a few by the indexes, EXPLAIN ANALYZE,
-    Postgres 15), as users.customers.selectors._holding_query found for LOWER(email). SQLite's
-    planner uses the key's index for IN (the test of the plans checks both)."""
-    quote = connection.ops.quote_name
-    table = quote(User._meta.db_table)
-    columns = ", ".join(f"{table}.{quote(column)}" for column in _CANDIDATE_COLUMNS)
-    role = f"{table}.{quote('user_role')}"
-    # Only names and constants from the model, and placeholders: the keys go as parameters.
-    if connection.vendor == "postgresql":
-        sql = (
-            "SELECT wanted.key, held.* FROM unnest(%s::text[]) AS wanted(key) "  # noqa: S608
-            f"CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE {role} = %s "
-            f"AND {key_sql(kind)} = wanted.key LIMIT {BLOCK_LIMIT}) AS held"
-        )
-        return sql, [keys, Role.CUSTOMER.value]
-    # SQLite, without statistics, would read every customer by the role's index instead of the
-    # key's; the unary + (a no-op on text) keeps the role out of its choice of index.
-    placeholders = ", ".join(["%s"] * len(keys))
-    where = f"+{role} = %s AND {key_sql(kind)} IN ({placeholders})"
-    sql = f"SELECT {key_sql(kind)}, {columns} FROM {table} WHERE {where}"  # noqa: S608
-    return sql, [Role.CUSTOMER.value, *keys]
-
-
 def _candidates(rows: list[_Person]) -> dict[tuple[str, str], list[_Person]]:
-    """The stored customers holding any blocking key of these rows, by (kind, key): one query,
-    a UNION ALL of one part per kind of key, so that each reads its own index (an OR of them
-    reads the whole table on Postgres). A customer found by two keys is folded once."""
+    """The stored customers holding any blocking key of these rows, by (kind, key); a customer
+    found by two keys is made once."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for row in rows:
         for kind, value in row.keys:
             wanted[kind].add(value)
-    kinds = list(wanted)
-    parts: list[str] = []
-    params: _Params = []
-    for n, kind in enumerate(kinds):
-        sql, part_params = _key_query(kind, sorted(wanted[kind]))
-        parts.append(f"SELECT {n}, part.* FROM ({sql}) AS part")  # noqa: S608
-        params += part_params
-    if not parts:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        held = cursor.fetchall()
     people: dict[int, _Person] = {}
     found: dict[tuple[str, str], list[_Person]] = defaultdict(list)
-    for n, key, pk, *values in held:
+    for kind, key, pk, first, last, phone, email, company, mark in customers_holding(wanted):
         person = people.get(pk)
         if person is None:
-            first, last, phone, email, company, mark = values
-            stored = (first, last, phone, email, company, mark)
-            person = people[pk] = _Person.of(stored, customer_id=pk)
-        found[(kinds[n], key)].append(person)
+            person = people[pk] = _Person.of(
+                first_name=first,
+                last_name=last,
+                phone=phone,
+                email=email,
+                company_name=company,
+                mark=mark,
+                customer_id=pk,
+            )
+        found[(kind, key)].append(person)
     return found
 
 
@@ -410,20 +328,24 @@ def near_duplicates(rows: Iterable[RowValues]) -> dict[int, Resemblance]:
     compared all the same, but never with whom they clash (the preview passes the rows left to
     create). One query per CHUNK_ROWS rows; memory: the rows' folded values and keys."""
     found: dict[int, Resemblance] = {}
-    earlier: dict[tuple[str, str], list[_Person]] = defaultdict(list)
+    earlier: dict[tuple[str, str], list[_Person]] = {}
     for chunk in _chunks(rows):
-        people = [_Person.of(values) for values in chunk]
+        people = [_Person.of_row(values) for values in chunk]
         stored = _candidates(people)
         for values, person in zip(chunk, people, strict=True):
-            others = {
-                id(other): other
-                for key in person.keys
-                for block in (stored.get(key, ()), earlier.get(key, ()))
-                for other in islice(block, BLOCK_LIMIT)
-            }
-            resemblance = _best(values.position, person, others.values())
-            if resemblance is not None:
-                found[values.position] = resemblance
+            others: list[_Person] = []
             for key in person.keys:
-                earlier[key].append(person)
+                if block := stored.get(key):
+                    others += block[:BLOCK_LIMIT]
+                if block := earlier.get(key):
+                    others += block[:BLOCK_LIMIT]
+                    block.append(person)
+                else:
+                    earlier[key] = [person]
+            if others:
+                # A candidate found by two keys is compared once.
+                unique = {id(other): other for other in others}.values()
+                resemblance = _best(values.position, person, unique)
+                if resemblance is not None:
+                    found[values.position] = resemblance
     return found
