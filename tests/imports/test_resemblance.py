@@ -179,6 +179,17 @@ def test_a_row_that_clashes_exactly_with_the_customer_is_not_a_near_duplicate_of
     assert found == {}
 
 
+def test_a_row_clashing_with_one_customer_may_still_resemble_another(kwame):
+    # given a namesake of kwame holding the row's email exactly
+    holder = CustomerFactory(first_name="Kwame", last_name="Mensah", email="kwame.m@gmail.com")
+
+    # when the row's phone is one digit from kwame's
+    found = near_duplicates([row(email="kwame.m@gmail.com", phone="+233241234568")])
+
+    # then it resembles kwame, never the holder of its email
+    assert found[2].customer_id == kwame.pk != holder.pk
+
+
 @pytest.mark.parametrize(
     "other",
     [
