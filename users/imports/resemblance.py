@@ -25,6 +25,7 @@ from itertools import islice
 
 from users.imports.resemblance_keys import (
     BLOCK_LIMIT,
+    KEY_EXPRESSIONS,
     PHONE_KINDS,
     customers_holding,
     email_local_part,
@@ -127,6 +128,13 @@ def fold_company(text: str) -> str:
     return "".join(kept)
 
 
+# A key is kept as one text, its kind's mark and its value (`0234567`): a 100,000-row file
+# keeps half a million of them for its earlier rows, and a pair of texts would take twice the
+# memory of one.
+_PREFIX = {kind: str(n) for n, kind in enumerate(KEY_EXPRESSIONS)}
+_KIND_OF = {prefix: kind for kind, prefix in _PREFIX.items()}
+_PHONE_PREFIXES = tuple(_PREFIX[kind] for kind in PHONE_KINDS)
+
 _DIGIT = re.compile("[0-9]")
 
 
@@ -154,8 +162,8 @@ class _Person:
     local_part: str | None
     company_name: str
     mark: str | None
-    # (kind, value) of each blocking key, the kinds as _candidates' query names them.
-    keys: tuple[tuple[str, str], ...]
+    # Each blocking key as one text: its kind's mark (_PREFIX) then its value.
+    keys: tuple[str, ...]
 
     @classmethod
     def of(
@@ -171,7 +179,7 @@ class _Person:
         position: int | None = None,
     ) -> "_Person":
         local_part = _telling_local_part(email, first_name, last_name)
-        keys = tuple(zip(PHONE_KINDS, phone_keys(phone), strict=True))
+        keys = tuple(map(str.__add__, _PHONE_PREFIXES, phone_keys(phone)))
         return cls(
             customer_id=customer_id,
             position=position,
@@ -182,7 +190,7 @@ class _Person:
             local_part=local_part,
             company_name=company_name or "",
             mark=mark.upper() if mark else None,
-            keys=(*keys, ("local_part", local_part)) if local_part else keys,
+            keys=(*keys, _PREFIX["local_part"] + local_part) if local_part else keys,
         )
 
     @classmethod
@@ -266,15 +274,15 @@ def _verdict(row: _Person, other: _Person) -> tuple[str, str] | None:
     return None
 
 
-def _candidates(rows: list[_Person]) -> dict[tuple[str, str], list[_Person]]:
-    """The stored customers holding any blocking key of these rows, by (kind, key); a customer
-    found by two keys is made once."""
+def _candidates(rows: list[_Person]) -> dict[str, list[_Person]]:
+    """The stored customers holding any blocking key of these rows, by key; a customer found by
+    two keys is made once."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for row in rows:
-        for kind, value in row.keys:
-            wanted[kind].add(value)
+        for key in row.keys:
+            wanted[_KIND_OF[key[0]]].add(key[1:])
     people: dict[int, _Person] = {}
-    found: dict[tuple[str, str], list[_Person]] = defaultdict(list)
+    found: dict[str, list[_Person]] = defaultdict(list)
     for kind, key, pk, first, last, phone, email, company, mark in customers_holding(wanted):
         person = people.get(pk)
         if person is None:
@@ -287,7 +295,7 @@ def _candidates(rows: list[_Person]) -> dict[tuple[str, str], list[_Person]]:
                 mark=mark,
                 customer_id=pk,
             )
-        found[(kind, key)].append(person)
+        found[_PREFIX[kind] + key].append(person)
     return found
 
 
@@ -328,7 +336,8 @@ def near_duplicates(rows: Iterable[RowValues]) -> dict[int, Resemblance]:
     compared all the same, but never with whom they clash (the preview passes the rows left to
     create). One query per CHUNK_ROWS rows; memory: the rows' folded values and keys."""
     found: dict[int, Resemblance] = {}
-    earlier: dict[tuple[str, str], list[_Person]] = {}
+    # The earlier rows by key: most keys are one row's, kept without a list.
+    earlier: dict[str, _Person | list[_Person]] = {}
     for chunk in _chunks(rows):
         people = [_Person.of_row(values) for values in chunk]
         stored = _candidates(people)
@@ -337,11 +346,15 @@ def near_duplicates(rows: Iterable[RowValues]) -> dict[int, Resemblance]:
             for key in person.keys:
                 if block := stored.get(key):
                     others += block[:BLOCK_LIMIT]
-                if block := earlier.get(key):
-                    others += block[:BLOCK_LIMIT]
-                    block.append(person)
+                held = earlier.get(key)
+                if held is None:
+                    earlier[key] = person
+                elif isinstance(held, list):
+                    others += held[:BLOCK_LIMIT]
+                    held.append(person)
                 else:
-                    earlier[key] = [person]
+                    others.append(held)
+                    earlier[key] = [held, person]
             if others:
                 # A candidate found by two keys is compared once.
                 unique = {id(other): other for other in others}.values()
