@@ -1,0 +1,134 @@
+"""The blocking keys of the near-duplicate check (users.imports.resemblance) and the query that
+finds the stored customers holding them: each key an expression of users.models
+(PHONE_WITHOUT_BLOCK, EMAIL_LOCAL_PART) behind an index of its own, computed alike here in
+Python for the rows, and read through that index on SQLite and on Postgres
+(tests/imports/test_resemblance_plans.py)."""
+
+import functools
+from collections.abc import Mapping
+
+from django.db import connection
+
+from users.models import EMAIL_LOCAL_PART, PHONE_WITHOUT_BLOCK, Role, User
+
+# The most customers and earlier rows a row is compared with through one key: a key that many
+# share (a generic email like info@, a block of a company's numbers) tells nobody apart, and
+# comparing every pair of them would grow with the square of the file.
+BLOCK_LIMIT = 50
+
+
+# A stored customer found by a key: the key's kind and value, then id, first name, last name,
+# phone, email, company and mark.
+Held = tuple[str, str, int, str, str, str, str | None, str, str | None]
+
+
+def phone_keys(phone: str) -> tuple[str, str, str, str]:
+    """The phone's four blocking keys, as PHONE_WITHOUT_BLOCK computes them: the phone without
+    one of the blocks of 3, 2, 2 and 2 digits its last nine make. A one-digit slip (or two
+    neighbouring digits swapped within a block) in the last nine digits leaves one equal."""
+    return phone[-6:], phone[:-6] + phone[-4:], phone[:-4] + phone[-2:], phone[:-2]
+
+
+def email_local_part(email: str | None) -> str | None:
+    """What EMAIL_LOCAL_PART computes: the email before its (first) @."""
+    if not email or "@" not in email:
+        return None
+    return email.split("@", 1)[0]
+
+
+PHONE_KINDS = ("phone_but_block1", "phone_but_block2", "phone_but_block3", "phone_but_block4")
+
+
+# The kinds of blocking key, with the expression of each (users.models, where their indexes
+# are declared).
+KEY_EXPRESSIONS = {
+    **dict(zip(PHONE_KINDS, PHONE_WITHOUT_BLOCK, strict=True)),
+    "local_part": EMAIL_LOCAL_PART,
+}
+_CANDIDATE_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "company_name",
+    "shipping_mark",
+)
+
+
+def _literal(value: object) -> str:
+    """A constant of a key's expression (a length, the @, the empty text) written into the SQL,
+    as the index's definition holds it: SQLite uses an expression index only for the same
+    expression, and a bound parameter is not the same. Only the model's constants come here,
+    never a row's value."""
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def key_sql(kind: str) -> str:
+    """The SQL of a kind of blocking key, its constants written in."""
+    return _key_sql(kind, connection.vendor)
+
+
+@functools.lru_cache(maxsize=16)
+def _key_sql(kind: str, vendor: str) -> str:
+    """key_sql for the database of this vendor (compiled once: it never changes)."""
+    query = User.objects.all().query
+    expression = KEY_EXPRESSIONS[kind].resolve_expression(query)
+    compiled: tuple[str, list[object]] = query.get_compiler(connection=connection).compile(
+        expression
+    )
+    sql, params = compiled
+    return sql % tuple(_literal(param) for param in params)
+
+
+# A query's parameters: keys, an array of keys (Postgres), the role.
+_Params = list[str | list[str]]
+
+
+def key_query(kind: str, keys: list[str]) -> tuple[str, _Params]:
+    """The customers holding one of `keys` of this kind, each after the key it holds, and the
+    parameters.
+
+    On Postgres, one probe of the key's index per key (a LATERAL subquery per element of an
+    array), at most BLOCK_LIMIT customers each: an IN list of 1,000 expressions is planned as a
+    sequential scan of 100,000 customers (75 ms against a few by the indexes, EXPLAIN ANALYZE,
+    Postgres 15), as users.customers.selectors._holding_query found for LOWER(email). SQLite's
+    planner uses the key's index for IN (the test of the plans checks both)."""
+    quote = connection.ops.quote_name
+    table = quote(User._meta.db_table)
+    columns = ", ".join(f"{table}.{quote(column)}" for column in _CANDIDATE_COLUMNS)
+    role = f"{table}.{quote('user_role')}"
+    # Only names and constants from the model, and placeholders: the keys go as parameters.
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT wanted.key, held.* FROM unnest(%s::text[]) AS wanted(key) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT {columns} FROM {table} WHERE {role} = %s "
+            f"AND {key_sql(kind)} = wanted.key LIMIT {BLOCK_LIMIT}) AS held"
+        )
+        return sql, [keys, Role.CUSTOMER.value]
+    # SQLite, without statistics, would read every customer by the role's index instead of the
+    # key's; the unary + (a no-op on text) keeps the role out of its choice of index.
+    placeholders = ", ".join(["%s"] * len(keys))
+    where = f"+{role} = %s AND {key_sql(kind)} IN ({placeholders})"
+    sql = f"SELECT {key_sql(kind)}, {columns} FROM {table} WHERE {where}"  # noqa: S608
+    return sql, [Role.CUSTOMER.value, *keys]
+
+
+def customers_holding(wanted: Mapping[str, set[str]]) -> list[Held]:
+    """The customers holding any of the keys wanted (by kind), each after the key it was found
+    by: one query, a UNION ALL of one part per kind, so that each reads its own index (an OR
+    of them reads the whole table on Postgres). A customer holding two keys comes twice."""
+    kinds = [kind for kind, keys in wanted.items() if keys]
+    parts: list[str] = []
+    params: _Params = []
+    for n, kind in enumerate(kinds):
+        sql, part_params = key_query(kind, sorted(wanted[kind]))
+        parts.append(f"SELECT {n}, part.* FROM ({sql}) AS part")  # noqa: S608
+        params += part_params
+    if not parts:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return [(kinds[n], *rest) for n, *rest in cursor.fetchall()]
