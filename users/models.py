@@ -315,6 +315,9 @@ class ImportJob(LeasedJob):
     ambiguous_count = models.PositiveIntegerField(default=0)
     # update_only: rows that match no customer.
     no_match_count = models.PositiveIntegerField(default=0)
+    # Rows to create that resemble a customer or an earlier row (users.imports.resemblance):
+    # a part of to_create_count, created like the others.
+    possible_duplicate_count = models.PositiveIntegerField(default=0)
 
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
@@ -420,6 +423,13 @@ class ImportStagedRow(models.Model):
     customer_id = models.BigIntegerField(null=True)
     # [[field, old, new], ...] of each field an update changes, compact JSON.
     changes = models.TextField(null=True)
+    # A possible duplicate (users.imports.resemblance): the customer it resembles, or the number
+    # in the file of the earlier row it resembles, and why (a reason code and a sentence). No
+    # foreign key, as for customer_id: the customer may be deleted before anyone looks.
+    resembles_customer_id = models.BigIntegerField(null=True)
+    resembles_row = models.PositiveIntegerField(null=True)
+    resemblance_code = models.TextField(null=True)
+    resemblance_message = models.TextField(null=True)
 
     def __str__(self) -> str:
         return f"Row {self.source_row} of {self.job_id}"

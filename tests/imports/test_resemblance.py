@@ -1,21 +1,34 @@
 """The near-duplicate finder (users.imports.resemblance): each rule against stored customers and
 against earlier rows of the file, what it leaves alone (exact duplicates, people who only share
-a name, a surname or a company), and names written with other accents, case and spaces."""
+a name, a surname or a company), and names written with other accents, case and spaces. Rows
+are staged as rows to create of a real job, as the preview stages them."""
+
+from collections.abc import Iterable
 
 import pytest
 
 from tests.factories import CustomerFactory, StaffFactory
+from tests.imports.helpers import staged_job
 from users.imports import resemblance, resemblance_keys
-from users.imports.resemblance import RowValues, near_duplicates
+from users.imports.resemblance import Resemblance
+from users.imports.stored_rows import Outcome
 
 pytestmark = pytest.mark.django_db
 
 PHONE = "+233241234567"
 
 
-def row(position: int = 2, **values) -> RowValues:
+def row(number: int = 2, **values) -> dict:
+    """A row to create, numbered `number` in the file, its fields normalised."""
     given = {"first_name": "Kwame", "last_name": "Mensah", "phone": "+233551112223"}
-    return RowValues(position=position, **{**given, **values})
+    return {"source_row": number, **given, **values}
+
+
+def near_duplicates(rows: Iterable[dict]) -> dict[int, Resemblance]:
+    """What the finder says of these rows, by each one's number in the file."""
+    rows = list(rows)
+    found = resemblance.near_duplicates(staged_job(rows).pk)
+    return {rows[position]["source_row"]: found_one for position, found_one in found.items()}
 
 
 @pytest.fixture
@@ -274,22 +287,37 @@ def test_staff_accounts_are_not_candidates():
     assert near_duplicates([row(phone="+233241234568")]) == {}
 
 
-def test_rows_are_checked_with_one_query_per_chunk(kwame, django_assert_num_queries):
-    # given ten rows, each one digit from kwame's phone in its last two digits
-    rows = [row(n, phone=f"+2332412345{n}7") for n in range(10) if n != 6]
+def test_rows_are_checked_with_a_few_queries_per_chunk(kwame, django_assert_num_queries):
+    # given ten staged rows, each one digit from kwame's phone in its last two digits (and so
+    # from one another)
+    job = staged_job(row(n, phone=f"+2332412345{n}7") for n in range(10) if n != 6)
 
-    # when they are given as an iterator
-    with django_assert_num_queries(1):
-        found = near_duplicates(iter(rows))
+    # when the finder reads them: the pairs of rows in one query, the rows (a page, and the
+    # read that finds no more), and the customers of the one chunk (its rows are each other's
+    # earlier rows: none to read apart)
+    with django_assert_num_queries(4):
+        found = resemblance.near_duplicates(job.pk)
 
-    # then one query found kwame for each
+    # then kwame, found for each (a customer before an earlier row)
     assert {f.customer_id for f in found.values()} == {kwame.pk}
     assert len(found) == 9
 
 
-def test_the_finder_of_no_rows_asks_nothing(django_assert_num_queries):
-    with django_assert_num_queries(0):
-        assert near_duplicates([]) == {}
+def test_the_finder_of_a_job_with_no_rows_to_create_finds_nothing():
+    assert resemblance.near_duplicates(staged_job([]).pk) == {}
+
+
+def test_rows_of_a_file_are_paired_by_sql_only_when_they_share_a_key():
+    # given three rows: two a digit apart, one unrelated
+    job = staged_job(
+        [row(2, phone=PHONE), row(3, phone="+233209998887"), row(4, phone="+233241234568")]
+    )
+
+    # when the staging table is asked which rows share a key with an earlier one
+    pairs = resemblance_keys.earlier_rows_sharing_a_key(job.pk, Outcome.CREATE.value)
+
+    # then only the third row, with the first (positions 2 and 0)
+    assert pairs == {2: [0]}
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.imports.helpers import staged_job
 from users.imports import resemblance, resemblance_keys
-from users.imports.resemblance import RowValues, near_duplicates
 
 STORED = 100_000
 ROWS = resemblance.CHUNK_ROWS
@@ -57,24 +57,25 @@ def nodes_of(plan: dict) -> list[dict]:
 
 
 def test_the_candidates_of_a_chunk_are_read_through_the_key_indexes(spread_customers):
-    # given 100,000 customers and a chunk of 1,000 rows of new phones and emails
-    rows = [
-        RowValues(
-            position=n + 2,
-            first_name="Kofi",
-            last_name="Boateng",
-            phone=f"+23355{n * SPREAD % 10_000_000:07d}",
-            email=f"new{n}@example.org",
-        )
+    # given 100,000 customers and a chunk of rows of new phones and emails, staged
+    job = staged_job(
+        {
+            "source_row": n + 2,
+            "first_name": "Kofi",
+            "last_name": "Boateng",
+            "phone": f"+23355{n * SPREAD % 10_000_000:07d}",
+            "email": f"new{n}@example.org",
+        }
         for n in range(ROWS)
-    ]
+    )
 
     # when the finder looks for their candidates
     with CaptureQueriesContext(connection) as queries:
-        near_duplicates(rows)
+        resemblance.near_duplicates(job.pk)
 
-    # then its one query probes the five indexes, and nothing reads the whole table
-    [query] = queries.captured_queries
+    # then its query of the customers probes the five indexes, and nothing reads the whole
+    # users table
+    [query] = [q for q in queries.captured_queries if "unnest" in q["sql"]]
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + query["sql"])
         plan = cursor.fetchone()[0]

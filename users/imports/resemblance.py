@@ -9,10 +9,12 @@ Candidates come from the database by blocking keys, each behind an expression in
 SQLite and Postgres both use (users.models: PHONE_WITHOUT_BLOCK, EMAIL_LOCAL_PART): one query
 per CHUNK_ROWS rows, never a read of every customer. The rules then compare each row with its
 candidates in Python, where names can be folded (accents, case, spaces, hyphens) as no portable
-SQL can. Earlier rows of the file are blocked by the same keys, so a row is compared alike with
-customers and with rows.
+SQL can. Earlier rows of the file are blocked by the same keys, computed and grouped over the
+staging table in SQL, so a row is compared alike with customers and with rows, and the file's
+keys are never held in Python.
 
-Reads the database, writes nothing.
+Reads the database (the job's staged rows, the customers), writes nothing: the preview stores
+what it finds (users.imports.store).
 """
 
 import functools
@@ -28,9 +30,11 @@ from users.imports.resemblance_keys import (
     KEY_EXPRESSIONS,
     PHONE_KINDS,
     customers_holding,
+    earlier_rows_sharing_a_key,
     email_local_part,
     phone_keys,
 )
+from users.imports.stored_rows import Outcome, StoredRow, StoredRows
 
 PHONE_ONE_DIGIT_APART = "phone_one_digit_apart"
 PHONE_DIGITS_SWAPPED = "phone_digits_swapped"
@@ -72,21 +76,6 @@ CHUNK_ROWS = 500
 
 # Words a company's name may carry or drop without being another company.
 _LEGAL_FORMS = frozenset({"co", "company", "inc", "limited", "llc", "ltd", "plc"})
-
-
-@dataclass(frozen=True, slots=True)
-class RowValues:
-    """A row of a preview as the finder needs it: normalised values (users.customers.rules;
-    phone in E.164, email lower-case, mark upper-case), `position` the row's number in the
-    file as the preview shows it."""
-
-    position: int
-    first_name: str
-    last_name: str
-    phone: str
-    email: str | None = None
-    company_name: str = ""
-    shipping_mark: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,15 +183,17 @@ class _Person:
         )
 
     @classmethod
-    def of_row(cls, row: RowValues) -> "_Person":
+    def of_staged(cls, row: StoredRow) -> "_Person":
+        """A staged row to create (every field it needs is valid), by its number in the file."""
+        fields = row.fields()
         return cls.of(
-            first_name=row.first_name,
-            last_name=row.last_name,
-            phone=row.phone,
-            email=row.email,
-            company_name=row.company_name,
-            mark=row.shipping_mark,
-            position=row.position,
+            first_name=fields["first_name"] or "",
+            last_name=fields["last_name"] or "",
+            phone=fields["phone"],
+            email=fields["email"],
+            company_name=fields["company_name"] or "",
+            mark=fields["shipping_mark"],
+            position=row.source_row,
         )
 
     def names(self) -> tuple[str, str]:
@@ -324,41 +315,35 @@ def _best(position: int, row: _Person, others: Iterable[_Person]) -> Resemblance
     )
 
 
-def _chunks(rows: Iterable[RowValues]) -> Iterator[list[RowValues]]:
+def _chunks(rows: Iterable[StoredRow]) -> Iterator[list[StoredRow]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, CHUNK_ROWS)):
         yield chunk
 
 
-def near_duplicates(rows: Iterable[RowValues]) -> dict[int, Resemblance]:
-    """For each row that resembles a stored customer or an earlier row of `rows` (earlier in
-    the order given), by row position: whom, and why. Rows that clash exactly with someone are
-    compared all the same, but never with whom they clash (the preview passes the rows left to
-    create). One query per CHUNK_ROWS rows; memory: the rows' folded values and keys."""
+def near_duplicates(job_id: object) -> dict[int, Resemblance]:
+    """For each staged row to create of the job that resembles a stored customer or an
+    earlier row to create, by the row's position: whom, and why. Rows that clash exactly with
+    someone are classified otherwise (users.imports.classify) and never come here.
+
+    Earlier rows come from one query over the staging table (pairs of rows sharing a key,
+    resemblance_keys.earlier_rows_sharing_a_key); customers from one query per CHUNK_ROWS rows
+    through the key indexes. Memory: one chunk of rows, their candidates, and the pairs."""
+    pairs = earlier_rows_sharing_a_key(job_id, Outcome.CREATE.value)
     found: dict[int, Resemblance] = {}
-    # The earlier rows by key: most keys are one row's, kept without a list.
-    earlier: dict[str, _Person | list[_Person]] = {}
-    for chunk in _chunks(rows):
-        people = [_Person.of_row(values) for values in chunk]
-        stored = _candidates(people)
-        for values, person in zip(chunk, people, strict=True):
-            others: list[_Person] = []
-            for key in person.keys:
-                if block := stored.get(key):
-                    others += block[:BLOCK_LIMIT]
-                held = earlier.get(key)
-                if held is None:
-                    earlier[key] = person
-                elif isinstance(held, list):
-                    others += held[:BLOCK_LIMIT]
-                    held.append(person)
-                else:
-                    others.append(held)
-                    earlier[key] = [held, person]
+    for chunk in _chunks(StoredRows(job_id, outcomes=[Outcome.CREATE])):
+        people = {row.position: _Person.of_staged(row) for row in chunk}
+        stored = _candidates(list(people.values()))
+        wanted = {p for position in people for p in pairs.get(position, ())} - set(people)
+        earlier = {row.position: _Person.of_staged(row) for row in StoredRows(job_id).at(wanted)}
+        earlier.update(people)
+        for position, person in people.items():
+            others = [other for key in person.keys for other in stored.get(key, ())[:BLOCK_LIMIT]]
+            others += [earlier[p] for p in pairs.get(position, ())]
             if others:
                 # A candidate found by two keys is compared once.
                 unique = {id(other): other for other in others}.values()
-                resemblance = _best(values.position, person, unique)
+                resemblance = _best(person.position or 0, person, unique)
                 if resemblance is not None:
-                    found[values.position] = resemblance
+                    found[position] = resemblance
     return found

@@ -8,8 +8,9 @@ import functools
 from collections.abc import Mapping
 
 from django.db import connection
+from django.db.models import Model
 
-from users.models import EMAIL_LOCAL_PART, PHONE_WITHOUT_BLOCK, Role, User
+from users.models import EMAIL_LOCAL_PART, PHONE_WITHOUT_BLOCK, ImportStagedRow, Role, User
 
 # The most customers and earlier rows a row is compared with through one key: a key that many
 # share (a generic email like info@, a block of a company's numbers) tells nobody apart, and
@@ -66,15 +67,16 @@ def _literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def key_sql(kind: str) -> str:
-    """The SQL of a kind of blocking key, its constants written in."""
-    return _key_sql(kind, connection.vendor)
+def key_sql(kind: str, model: type[Model] = User) -> str:
+    """The SQL of a kind of blocking key over `model`'s table (the users', or the staging
+    table's, which has the same phone and email columns), its constants written in."""
+    return _key_sql(kind, model, connection.vendor)
 
 
-@functools.lru_cache(maxsize=16)
-def _key_sql(kind: str, vendor: str) -> str:
+@functools.lru_cache(maxsize=32)
+def _key_sql(kind: str, model: type[Model], vendor: str) -> str:
     """key_sql for the database of this vendor (compiled once: it never changes)."""
-    query = User.objects.all().query
+    query = model._default_manager.all().query
     expression = KEY_EXPRESSIONS[kind].resolve_expression(query)
     compiled: tuple[str, list[object]] = query.get_compiler(connection=connection).compile(
         expression
@@ -132,3 +134,61 @@ def customers_holding(wanted: Mapping[str, set[str]]) -> list[Held]:
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         return [(kinds[n], *rest) for n, *rest in cursor.fetchall()]
+
+
+def _names_alone(local_part: str) -> str:
+    """SQL that holds when an email's local part is the row's names and nothing more
+    (`kwame.mensah`), roughly (ASCII case only): such a part tells nobody apart, so rows are
+    not paired by it (the rules in Python say the same, exactly)."""
+    staged = connection.ops.quote_name(ImportStagedRow._meta.db_table)
+    first, last = (
+        f"LOWER({staged}.{connection.ops.quote_name(name)})" for name in ("first_name", "last_name")
+    )
+    bare = f"REPLACE(REPLACE(REPLACE(LOWER({local_part}), '.', ''), '_', ''), '-', '')"
+    return f"{bare} IN ({first} || {last}, {last} || {first})"
+
+
+def _earlier_rows_sql() -> str:
+    """For the job's rows to create (parameters: the job and the outcome, once per kind of
+    key), each (position, earlier position) of two rows sharing a blocking key: at most the
+    BLOCK_LIMIT first rows holding a key are paired with those after them. All in SQL: the
+    keys are computed over the staging table and grouped there, never held in Python."""
+    staged = connection.ops.quote_name(ImportStagedRow._meta.db_table)
+    quote = connection.ops.quote_name
+    position, job, outcome = (
+        f"{staged}.{quote(name)}" for name in ("position", "job_id", "outcome")
+    )
+    parts = []
+    for n, kind in enumerate(KEY_EXPRESSIONS):
+        key = key_sql(kind, ImportStagedRow)
+        where = f"{job} = %s AND {outcome} = %s"
+        if kind == "local_part":
+            where += f" AND {key} <> '' AND NOT ({_names_alone(key)})"
+        parts.append(
+            f"SELECT {position} AS position, {n} AS kind, {key} AS key "  # noqa: S608
+            f"FROM {staged} WHERE {where}"
+        )
+    keyed = " UNION ALL ".join(parts)
+    return (
+        f"WITH keyed AS ({keyed}), "  # noqa: S608
+        "ranked AS (SELECT position, kind, key, "
+        "ROW_NUMBER() OVER (PARTITION BY kind, key ORDER BY position) AS n, "
+        "COUNT(*) OVER (PARTITION BY kind, key) AS holders FROM keyed), "
+        "shared AS (SELECT position, kind, key, n FROM ranked WHERE holders > 1) "
+        "SELECT DISTINCT a.position, b.position FROM shared a JOIN shared b "
+        f"ON a.kind = b.kind AND a.key = b.key AND b.n < a.n AND b.n <= {BLOCK_LIMIT} "
+        "ORDER BY 1, 2"
+    )
+
+
+def earlier_rows_sharing_a_key(job_id: object, outcome: str) -> dict[int, list[int]]:
+    """For each of the job's staged rows of `outcome` that shares a blocking key with an
+    earlier such row, by position: the positions of those earlier rows (at most BLOCK_LIMIT a
+    key). One query; what comes back is the pairs alone, a few for most files."""
+    job_key = ImportStagedRow._meta.get_field("job").get_db_prep_value(job_id, connection)
+    pairs: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_earlier_rows_sql(), [job_key, outcome] * len(KEY_EXPRESSIONS))
+        for position, earlier in cursor.fetchall():
+            pairs.setdefault(position, []).append(earlier)
+    return pairs
