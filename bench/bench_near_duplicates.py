@@ -2,7 +2,8 @@
 10,000-row batch that resemble a stored customer or an earlier row, on Postgres (a scratch
 database, BENCH_DATABASE_NAME + "_near").
 
-    .venv/bin/python bench/bench_near_duplicates.py [--stored 100000] [--runs 3] [--no-preview]
+    .venv/bin/python bench/bench_near_duplicates.py [--stored 100000] [--runs 5] [--no-preview]
+        [--memory-rows 100000]
 
 Customers are generated as a Ghanaian customer base looks to the rules: few first names (the
 day names and a few dozen others), a few dozen surnames, so that namesakes are common; mobile
@@ -13,10 +14,13 @@ or spaces; distractors that a careless rule would flag (a relative: same surname
 one digit apart; a namesake: same names, another phone; a colleague: same company, another
 phone; a row the preview reports as an exact duplicate); the rest are new people.
 
-Prints the precision and recall of each rule and overall (a flag is right when it names the
-customer or row the planted row was made from), then the finder's time for the batch against 0
-and --stored customers beside the preview's (the real server, a 10,000-row workbook; medians of
---runs), and the share of the preview the finder would add.
+The batch is staged as a preview stages it (a job's rows to create in the staging table) and
+the finder runs on that job in this process. Prints the precision and recall of each rule and
+overall (a flag is right when it names the customer or row the planted row was made from), then
+the finder's time for the batch against 0 and --stored customers beside the preview of a
+10,000-row workbook through the real server with the check (IMPORT_NEAR_DUPLICATES on) and
+without it (a second server, off), all taken in turns, medians of --runs; and the finder's peak
+memory (tracemalloc) on --memory-rows new people staged in one job.
 """
 
 import argparse
@@ -27,6 +31,7 @@ import random
 import statistics
 import sys
 import time
+import tracemalloc
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -358,29 +363,50 @@ def seed(people: list[Person]) -> dict[int, int]:
     return {n: ids[p.phone] for n, p in enumerate(people)}
 
 
-def row_values(batch: Batch):
-    from users.customers.rules import clean_text
-    from users.imports.resemblance import RowValues
+def staged(people: list[Person]):
+    """A job (of the bench's admin) holding these people as rows to create, in order, each
+    numbered in the file as the preview numbers it (its index + 2)."""
+    from users.customers.rules import CUSTOMER_FIELDS, clean_text
+    from users.imports import stored_rows
+    from users.imports.stored_rows import Outcome
+    from users.models import ImportJob, User
 
-    return [
-        RowValues(
-            position=n + 2,
+    job = ImportJob.objects.create(owner=User.objects.filter(is_superuser=True).first())
+    rows = []
+    for n, p in enumerate(people):
+        email = p.email.lower() if p.email else None
+        fields = dict.fromkeys(CUSTOMER_FIELDS)
+        fields.update(
             first_name=clean_text(p.first, max_length=50),
             last_name=clean_text(p.last, max_length=50),
             phone=p.phone,
-            email=p.email.lower() if p.email else None,
+            email=email,
             company_name=p.company,
+            shipping_mark=f"NEW {n}",
         )
-        for n, p in enumerate(batch.rows)
-    ]
+        rows.append((n, n + 2, Outcome.CREATE, True, *fields.values(), email, f"NEW {n}", "", "[]"))
+    for start in range(0, len(rows), 2000):
+        stored_rows.stage(job.pk, rows[start : start + 2000])
+    return job.pk
 
 
-def finder_once(rows) -> tuple[float, dict]:
+def finder_once(job_id) -> tuple[float, dict]:
     from users.imports.resemblance import near_duplicates
 
     started = time.perf_counter()
-    found = near_duplicates(rows)
+    found = near_duplicates(job_id)
     return time.perf_counter() - started, found
+
+
+def finder_peak_mb(job_id) -> float:
+    """The finder's peak of Python memory on the job (tracemalloc), in MB."""
+    from users.imports.resemblance import near_duplicates
+
+    tracemalloc.start()
+    near_duplicates(job_id)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 1e6
 
 
 def quality(batch: Batch, found, ids: dict[int, int]) -> list[list]:
@@ -391,17 +417,15 @@ def quality(batch: Batch, found, ids: dict[int, int]) -> list[list]:
         if truth is None:
             return False
         _, where, target = truth
-        flag = found[n + 2]
+        flag = found[n]
         if where == "customer":
             return flag.customer_id == ids[target]
         return flag.row == target + 2
 
     flags = Counter(f.reason for f in found.values())
-    correct = Counter(f.reason for n, f in ((p - 2, f) for p, f in found.items()) if right(n))
+    correct = Counter(f.reason for n, f in found.items() if right(n))
     planted = Counter(kind for kind, _, _ in batch.planted.values())
-    caught = Counter(
-        kind for n, (kind, _, _) in batch.planted.items() if n + 2 in found and right(n)
-    )
+    caught = Counter(kind for n, (kind, _, _) in batch.planted.items() if n in found and right(n))
     table = []
     for kind in KINDS:
         precision = correct[kind] / flags[kind] if flags[kind] else float("nan")
@@ -431,8 +455,8 @@ def quality(batch: Batch, found, ids: dict[int, int]) -> list[list]:
 
 
 def distractors_flagged(batch: Batch, found) -> str:
-    flagged = Counter(kind for n, kind in batch.distractors.items() if n + 2 in found)
-    others = sum(1 for p in found if p - 2 not in batch.planted and p - 2 not in batch.distractors)
+    flagged = Counter(kind for n, kind in batch.distractors.items() if n in found)
+    others = sum(1 for n in found if n not in batch.planted and n not in batch.distractors)
     counts = ", ".join(
         f"{kind} {flagged[kind]}/{DISTRACTORS}"
         for kind in ("relative", "namesake", "colleague", "exact")
@@ -441,26 +465,37 @@ def distractors_flagged(batch: Batch, found) -> str:
 
 
 def timed(
-    env: dict, password: str, rows, runs: int, preview: bool
-) -> tuple[float, float | None, dict]:
-    """Medians of `runs` of the finder on `rows` and, when `preview`, of the preview of a
-    BATCH-row workbook through the real server, taken in turns so that both meet the same
-    load; and what the finder found."""
-    finder_times, preview_times, found = [], [], {}
+    env: dict, password: str, job_id, runs: int, preview: bool
+) -> tuple[float, float | None, float | None, dict]:
+    """Medians of `runs` of the finder on the staged job and, when `preview`, of the preview of
+    a BATCH-row workbook through a server with the check and through one without it, taken in
+    turns so that all three meet the same load; and what the finder found."""
+    finder_times: list[float] = []
+    with_check: list[float] = []
+    without_check: list[float] = []
+    found: dict = {}
     path = xlsx_file(BATCH, phone_start=0)
     with contextlib.ExitStack() as stack:
         if preview:
-            base, _ = stack.enter_context(running_stack(env))
-            auth = login(base, password)
+            checked, _ = stack.enter_context(running_stack(env))
+            unchecked, _ = stack.enter_context(
+                running_stack({**env, "IMPORT_NEAR_DUPLICATES": "false"})
+            )
+            auths = {base: login(base, password) for base in (checked, unchecked)}
         for _ in range(runs):
-            seconds, found = finder_once(rows)
+            seconds, found = finder_once(job_id)
             finder_times.append(seconds)
             if preview:
-                started = time.perf_counter()
-                upload(base, auth, path).raise_for_status()
-                preview_times.append(time.perf_counter() - started)
-    preview_median = statistics.median(preview_times) if preview_times else None
-    return statistics.median(finder_times), preview_median, found
+                for base, times in ((checked, with_check), (unchecked, without_check)):
+                    started = time.perf_counter()
+                    upload(base, auths[base], path).raise_for_status()
+                    times.append(time.perf_counter() - started)
+    return (
+        statistics.median(finder_times),
+        statistics.median(with_check) if with_check else None,
+        statistics.median(without_check) if without_check else None,
+        found,
+    )
 
 
 def load_average() -> str:
@@ -470,7 +505,8 @@ def load_average() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stored", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--memory-rows", type=int, default=100_000)
     parser.add_argument("--no-preview", action="store_true", help="time the finder alone")
     args = parser.parse_args()
     load_start = load_average()
@@ -487,12 +523,19 @@ def main() -> None:
     batch = make_batch(rng, stored, taken)
 
     preview = not args.no_preview
-    finder_empty, preview_empty, _ = timed(
-        env, password, row_values(empty_batch), args.runs, preview
+    finder_empty, checked_empty, unchecked_empty, _ = timed(
+        env, password, staged(empty_batch.rows), args.runs, preview
     )
     ids = seed(stored)
-    finder_full, preview_full, found = timed(env, password, row_values(batch), args.runs, preview)
-    timings = [[0, finder_empty, preview_empty], [args.stored, finder_full, preview_full]]
+    finder_full, checked_full, unchecked_full, found = timed(
+        env, password, staged(batch.rows), args.runs, preview
+    )
+    timings = [
+        [0, finder_empty, checked_empty, unchecked_empty],
+        [args.stored, finder_full, checked_full, unchecked_full],
+    ]
+    memory_rows = args.memory_rows
+    peak = finder_peak_mb(staged(stored_people(random.Random(SEED + 1), memory_rows, set())))
     load_end = load_average()
 
     print(f"load average {load_start} at the start, {load_end} at the end")
@@ -505,18 +548,24 @@ def main() -> None:
     print()
     print(distractors_flagged(batch, found))
     print_table(
-        f"The finder on {BATCH:,} rows beside the preview of a {BATCH:,}-row workbook "
-        f"(medians of {args.runs}, taken in turns)",
-        ["customers stored", "finder s", "preview s", "finder / preview"],
+        f"The preview of a {BATCH:,}-row workbook with the check and without it, and the finder "
+        f"alone on {BATCH:,} staged rows (medians of {args.runs}, taken in turns)",
+        ["customers stored", "finder s", "preview with s", "preview without s", "with / without"],
         [
             [
                 f"{stored_count:,}",
                 f"{finder:.3f}",
-                f"{preview:.2f}" if preview else "-",
-                f"{finder / preview:.0%}" if preview else "-",
+                f"{checked:.2f}" if checked else "-",
+                f"{unchecked:.2f}" if unchecked else "-",
+                f"{checked / unchecked:.2f}x" if checked and unchecked else "-",
             ]
-            for stored_count, finder, preview in timings
+            for stored_count, finder, checked, unchecked in timings
         ],
+    )
+    print()
+    print(
+        f"finder's peak Python memory (tracemalloc) on {memory_rows:,} new people staged in one "
+        f"job, against {args.stored:,} customers: {peak:.1f} MB"
     )
 
 

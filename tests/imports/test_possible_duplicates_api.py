@@ -202,3 +202,15 @@ def test_possible_duplicates_are_written_as_creates_by_the_run(staff, kwame):
     )
 
     assert stored_rows.batch_plan(job.pk, start=0, size=10) == [(0, Outcome.CREATE)]
+
+
+def test_with_the_check_turned_off_a_look_alike_is_a_plain_row_to_create(
+    staff_client, kwame, settings
+):
+    settings.IMPORT_NEAR_DUPLICATES = False
+
+    body = upload(staff_client, AMA, KWAME_AGAIN).json()
+
+    assert body["summary"]["to_create"] == 2
+    assert body["summary"]["possible_duplicates"] == 0
+    assert body["duplicate_results"]["possible_duplicates"] == []

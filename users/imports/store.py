@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from rest_framework import status
 
@@ -133,7 +134,7 @@ def preview_finish(
     """Stores what classification found (verdicts, marks, reasons) over the staged rows, then
     which rows to create are possible duplicates, and the job's counts and column mapping."""
     _verdicts_store(job, classified)
-    if job.mode != ImportJob.Mode.UPDATE_ONLY:
+    if settings.IMPORT_NEAR_DUPLICATES and job.mode != ImportJob.Mode.UPDATE_ONLY:
         _resemblances_store(job)
     errors = [
         error
