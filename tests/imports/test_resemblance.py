@@ -12,6 +12,7 @@ from tests.imports.helpers import staged_job
 from users.imports import resemblance, resemblance_keys
 from users.imports.resemblance import Resemblance
 from users.imports.stored_rows import Outcome
+from users.models import ImportStagedRow, User
 
 pytestmark = pytest.mark.django_db
 
@@ -292,9 +293,9 @@ def test_rows_are_checked_with_a_few_queries_per_chunk(kwame, django_assert_num_
     # from one another)
     job = staged_job(row(n, phone=f"+2332412345{n}7") for n in range(10) if n != 6)
 
-    # when the finder reads them: the pairs of rows in one query, the rows (a page, and the
-    # read that finds no more), and the customers of the one chunk (its rows are each other's
-    # earlier rows: none to read apart)
+    # when the finder reads them: the customers holding their keys in one query, the rows
+    # sharing keys in another, then for the one chunk of rows with a candidate those rows and
+    # those customers
     with django_assert_num_queries(4):
         found = resemblance.near_duplicates(job.pk)
 
@@ -321,8 +322,24 @@ def test_rows_of_a_file_are_paired_by_sql_only_when_they_share_a_key():
 
 
 @pytest.mark.parametrize(
-    ("phone", "keys"),
-    [("+233241234567", ("234567", "+2332414567", "+2332412367", "+2332412345"))],
+    ("kind", "key"),
+    [
+        ("phone_but_block1", "234567"),
+        ("phone_but_block2", "+2332414567"),
+        ("phone_but_block3", "+2332412367"),
+        ("phone_but_block4", "+2332412345"),
+        ("local_part", "kwame.mensah85"),
+    ],
 )
-def test_the_phone_keys_are_the_phone_without_one_block_or_another(phone, keys):
-    assert resemblance_keys.phone_keys(phone) == keys
+def test_each_key_is_computed_alike_over_the_staged_rows_and_the_customers(kwame, kind, key):
+    # given a staged row holding kwame's phone and email
+    job = staged_job([row(phone=PHONE, email="kwame.mensah85@gmail.com")])
+    staged = ImportStagedRow.objects.filter(job=job)
+    customers = User.objects.filter(pk=kwame.pk)
+
+    # when the key's expression is computed over each table
+    expression = resemblance_keys.KEY_EXPRESSIONS[kind]
+
+    # then both give the key
+    assert staged.annotate(key=expression).values_list("key", flat=True).get() == key
+    assert customers.annotate(key=expression).values_list("key", flat=True).get() == key

@@ -5,13 +5,12 @@ a phone one digit apart, the same names with the same email before the @, first 
 swapped, the same company with the same phone ending. For each such row: whom it resembles, and
 why, as a stable reason code and a sentence (docs/importing.md, "Near-duplicates").
 
-Candidates come from the database by blocking keys, each behind an expression index that
-SQLite and Postgres both use (users.models: PHONE_WITHOUT_BLOCK, EMAIL_LOCAL_PART): one query
-per CHUNK_ROWS rows, never a read of every customer. The rules then compare each row with its
-candidates in Python, where names can be folded (accents, case, spaces, hyphens) as no portable
-SQL can. Earlier rows of the file are blocked by the same keys, computed and grouped over the
-staging table in SQL, so a row is compared alike with customers and with rows, and the file's
-keys are never held in Python.
+Candidates come from the database by blocking keys (users.imports.resemblance_keys), computed
+by the database over the job's staged rows: customers through an expression index per key that
+SQLite and Postgres both use (users.models: PHONE_WITHOUT_BLOCK, EMAIL_LOCAL_PART), earlier rows
+by grouping the staged rows on the same keys. Neither reads every customer, and the file's keys
+are never held in Python. The rules then compare each row with its candidates in Python, where
+names can be folded (accents, case, spaces, hyphens) as no portable SQL can.
 
 Reads the database (the job's staged rows, the customers), writes nothing: the preview stores
 what it finds (users.imports.store).
@@ -20,21 +19,16 @@ what it finds (users.imports.store).
 import functools
 import re
 import unicodedata
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import islice
 
 from users.imports.resemblance_keys import (
-    BLOCK_LIMIT,
-    KEY_EXPRESSIONS,
-    PHONE_KINDS,
-    customers_holding,
+    customers_resembling,
     earlier_rows_sharing_a_key,
     email_local_part,
-    phone_keys,
 )
-from users.imports.stored_rows import Outcome, StoredRow, StoredRows
+from users.imports.stored_rows import Outcome, StoredRows
+from users.models import User
 
 PHONE_ONE_DIGIT_APART = "phone_one_digit_apart"
 PHONE_DIGITS_SWAPPED = "phone_digits_swapped"
@@ -69,9 +63,7 @@ MESSAGES = {
 # was mistyped (024 for 054) or the number was ported.
 COMPANY_PHONE_TAIL = 7
 
-# Rows per query. Postgres prices the query of 1,000 rows' keys (4,000 probes) above its
-# jit_above_cost, and compiling it took longer (20 ms) than running it (7 ms); 500 rows stay
-# under.
+# Rows with a candidate read and compared at a time (with their candidates).
 CHUNK_ROWS = 500
 
 # Words a company's name may carry or drop without being another company.
@@ -117,13 +109,6 @@ def fold_company(text: str) -> str:
     return "".join(kept)
 
 
-# A key is kept as one text, its kind's mark and its value (`0234567`): a 100,000-row file
-# keeps half a million of them for its earlier rows, and a pair of texts would take twice the
-# memory of one.
-_PREFIX = {kind: str(n) for n, kind in enumerate(KEY_EXPRESSIONS)}
-_KIND_OF = {prefix: kind for kind, prefix in _PREFIX.items()}
-_PHONE_PREFIXES = tuple(_PREFIX[kind] for kind in PHONE_KINDS)
-
 _DIGIT = re.compile("[0-9]")
 
 
@@ -139,8 +124,8 @@ def _telling_local_part(email: str | None, first: str, last: str) -> str | None:
 
 @dataclass(slots=True)
 class _Person:
-    """A customer or a row: its values as given, its blocking keys. Names and company are folded
-    only when a candidate is compared (most rows have none), each text once (fold's cache)."""
+    """A customer or a row with a candidate: its values as given. Names and company are folded
+    only when compared, each text once (fold's cache)."""
 
     customer_id: int | None
     position: int | None
@@ -151,8 +136,6 @@ class _Person:
     local_part: str | None
     company_name: str
     mark: str | None
-    # Each blocking key as one text: its kind's mark (_PREFIX) then its value.
-    keys: tuple[str, ...]
 
     @classmethod
     def of(
@@ -167,8 +150,6 @@ class _Person:
         customer_id: int | None = None,
         position: int | None = None,
     ) -> "_Person":
-        local_part = _telling_local_part(email, first_name, last_name)
-        keys = tuple(map(str.__add__, _PHONE_PREFIXES, phone_keys(phone)))
         return cls(
             customer_id=customer_id,
             position=position,
@@ -176,24 +157,24 @@ class _Person:
             last_name=last_name,
             phone=phone,
             email=email or None,
-            local_part=local_part,
+            local_part=_telling_local_part(email, first_name, last_name),
             company_name=company_name or "",
             mark=mark.upper() if mark else None,
-            keys=(*keys, _PREFIX["local_part"] + local_part) if local_part else keys,
         )
 
     @classmethod
-    def of_staged(cls, row: StoredRow) -> "_Person":
-        """A staged row to create (every field it needs is valid), by its number in the file."""
-        fields = row.fields()
+    def of_staged(cls, staged: tuple) -> "_Person":
+        """A staged row to create (every field it needs is valid), as read in STAGED_COLUMNS
+        after its position, by its number in the file."""
+        _, source_row, first_name, last_name, phone, email, company_name, mark = staged
         return cls.of(
-            first_name=fields["first_name"] or "",
-            last_name=fields["last_name"] or "",
-            phone=fields["phone"],
-            email=fields["email"],
-            company_name=fields["company_name"] or "",
-            mark=fields["shipping_mark"],
-            position=row.source_row,
+            first_name=first_name or "",
+            last_name=last_name or "",
+            phone=phone,
+            email=email,
+            company_name=company_name or "",
+            mark=mark,
+            position=source_row,
         )
 
     def names(self) -> tuple[str, str]:
@@ -265,29 +246,37 @@ def _verdict(row: _Person, other: _Person) -> tuple[str, str] | None:
     return None
 
 
-def _candidates(rows: list[_Person]) -> dict[str, list[_Person]]:
-    """The stored customers holding any blocking key of these rows, by key; a customer found by
-    two keys is made once."""
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        for key in row.keys:
-            wanted[_KIND_OF[key[0]]].add(key[1:])
-    people: dict[int, _Person] = {}
-    found: dict[str, list[_Person]] = defaultdict(list)
-    for kind, key, pk, first, last, phone, email, company, mark in customers_holding(wanted):
-        person = people.get(pk)
-        if person is None:
-            person = people[pk] = _Person.of(
-                first_name=first,
-                last_name=last,
-                phone=phone,
-                email=email,
-                company_name=company,
-                mark=mark,
-                customer_id=pk,
-            )
-        found[_PREFIX[kind] + key].append(person)
-    return found
+# What is read of a candidate customer.
+_CUSTOMER_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "company_name",
+    "shipping_mark",
+)
+
+
+def _customers(ids: Iterable[int]) -> dict[int, _Person]:
+    """These customers, by id: one query."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {
+        pk: _Person.of(
+            first_name=first,
+            last_name=last,
+            phone=phone,
+            email=email,
+            company_name=company,
+            mark=mark,
+            customer_id=pk,
+        )
+        for pk, first, last, phone, email, company, mark in User.objects.filter(
+            pk__in=wanted
+        ).values_list(*_CUSTOMER_COLUMNS)
+    }
 
 
 def _best(position: int, row: _Person, others: Iterable[_Person]) -> Resemblance | None:
@@ -315,10 +304,16 @@ def _best(position: int, row: _Person, others: Iterable[_Person]) -> Resemblance
     )
 
 
-def _chunks(rows: Iterable[StoredRow]) -> Iterator[list[StoredRow]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, CHUNK_ROWS)):
-        yield chunk
+# What the finder reads of a staged row, after its position.
+STAGED_COLUMNS = (
+    "source_row",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "company_name",
+    "shipping_mark",
+)
 
 
 def near_duplicates(job_id: object) -> dict[int, Resemblance]:
@@ -326,24 +321,27 @@ def near_duplicates(job_id: object) -> dict[int, Resemblance]:
     earlier row to create, by the row's position: whom, and why. Rows that clash exactly with
     someone are classified otherwise (users.imports.classify) and never come here.
 
-    Earlier rows come from one query over the staging table (pairs of rows sharing a key,
-    resemblance_keys.earlier_rows_sharing_a_key); customers from one query per CHUNK_ROWS rows
-    through the key indexes. Memory: one chunk of rows, their candidates, and the pairs."""
-    pairs = earlier_rows_sharing_a_key(job_id, Outcome.CREATE.value)
+    Two queries find every candidate by the blocking keys over the staging table (customers
+    through the key indexes, earlier rows grouped by key: users.imports.resemblance_keys);
+    then, CHUNK_ROWS rows with a candidate at a time, those rows and their candidates are read
+    and compared. Memory: the candidates' ids, and one chunk of rows and candidates."""
+    outcome = Outcome.CREATE.value
+    customers = customers_resembling(job_id, outcome)
+    earlier = earlier_rows_sharing_a_key(job_id, outcome)
+    positions = sorted(set(customers) | set(earlier))
     found: dict[int, Resemblance] = {}
-    for chunk in _chunks(StoredRows(job_id, outcomes=[Outcome.CREATE])):
-        people = {row.position: _Person.of_staged(row) for row in chunk}
-        stored = _candidates(list(people.values()))
-        wanted = {p for position in people for p in pairs.get(position, ())} - set(people)
-        earlier = {row.position: _Person.of_staged(row) for row in StoredRows(job_id).at(wanted)}
-        earlier.update(people)
-        for position, person in people.items():
-            others = [other for key in person.keys for other in stored.get(key, ())[:BLOCK_LIMIT]]
-            others += [earlier[p] for p in pairs.get(position, ())]
-            if others:
-                # A candidate found by two keys is compared once.
-                unique = {id(other): other for other in others}.values()
-                resemblance = _best(person.position or 0, person, unique)
-                if resemblance is not None:
-                    found[position] = resemblance
+    for start in range(0, len(positions), CHUNK_ROWS):
+        chunk = positions[start : start + CHUNK_ROWS]
+        wanted = set(chunk).union(*(earlier.get(position, ()) for position in chunk))
+        rows = {
+            row[0]: _Person.of_staged(row)
+            for row in StoredRows(job_id).columns(STAGED_COLUMNS, positions=wanted)
+        }
+        stored = _customers(c for position in chunk for c in customers.get(position, ()))
+        for position in chunk:
+            others = [stored[c] for c in customers.get(position, ()) if c in stored]
+            others += [rows[p] for p in earlier.get(position, ())]
+            resemblance = _best(rows[position].position or 0, rows[position], others)
+            if resemblance is not None:
+                found[position] = resemblance
     return found
