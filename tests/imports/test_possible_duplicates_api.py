@@ -64,7 +64,7 @@ def test_a_planted_near_duplicate_shows_in_the_preview_and_is_created_on_confirm
     # then the preview counts him apart, among the rows to create, and says so
     assert body["summary"]["to_create"] == 2
     assert body["summary"]["possible_duplicates"] == 1
-    assert "1 row to create look like an existing customer" in body["message"]
+    assert "1 row to create looks like an existing customer" in body["message"]
     [entry] = body["duplicate_results"]["possible_duplicates"]
     assert entry["candidate"]["source_row_number"] == 3
     assert entry["candidate"]["phone"] == "+233241234568"

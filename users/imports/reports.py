@@ -363,9 +363,9 @@ def _possible_duplicates_note(job: ImportJob) -> str:
     count = job.possible_duplicate_count
     if not count:
         return ""
-    rows = "row" if count == 1 else "rows"
+    rows, look = ("row", "looks") if count == 1 else ("rows", "look")
     return (
-        f" {count:,} {rows} to create look like an existing customer or an earlier row: "
+        f" {count:,} {rows} to create {look} like an existing customer or an earlier row: "
         "check the possible duplicates (they are created unless you change them)."
     )
 
