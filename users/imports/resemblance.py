@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from users.imports.resemblance_keys import (
     customers_resembling,
@@ -163,7 +164,7 @@ class _Person:
         )
 
     @classmethod
-    def of_staged(cls, staged: tuple) -> "_Person":
+    def of_staged(cls, staged: tuple[Any, ...]) -> "_Person":
         """A staged row to create (every field it needs is valid), as read in STAGED_COLUMNS
         after its position, by its number in the file."""
         _, source_row, first_name, last_name, phone, email, company_name, mark = staged
