@@ -129,7 +129,7 @@ class _Person:
     only when compared, each text once (fold's cache)."""
 
     customer_id: int | None
-    position: int | None
+    position: int | None  # a row's number in the file (as the preview shows it)
     first_name: str
     last_name: str
     phone: str
