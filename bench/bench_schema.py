@@ -1,8 +1,9 @@
 """What users_user's schema costs an import's inserts: 10,000 customers COPYed in batches of
 1,000 (as the run writes them, with import_job and created_by set) into a table of --stored
-customers, with the table as it is, without its five plain indexes, without its two foreign
-keys (deferred: checked at each batch's COMMIT, here at each statement's end), and without
-both, on Postgres (a scratch database). Each variant drops its part in a transaction that is
+customers, with the table as it is, without its ten plain indexes, without its two foreign
+keys (deferred: checked at each batch's COMMIT, here at each statement's end), without both,
+and without the five of those indexes that hold the near-duplicate check's keys, all and each,
+on Postgres (a scratch database). Each variant drops its part in a transaction that is
 rolled back, so the table is the same for every one; variants alternate, medians of --runs.
 
     .venv/bin/python bench/bench_schema.py [--stored 100000] [--runs 5]
@@ -51,8 +52,11 @@ MEASURE = textwrap.dedent(
                "nickname, company_name, region, user_role, user_type, accessible_warehouses, "
                "is_verified, is_active, is_staff, date_joined, source_row, import_job_id, "
                "created_by_id, email_unproven")
+    near = sorted(name for name in plain if name in {near!r})
     variants = {{"as is": ([], []), "without the plain indexes": (plain, []),
-                "without the foreign keys": ([], keys), "without both": (plain, keys)}}
+                "without the foreign keys": ([], keys), "without both": (plain, keys),
+                "without the near-duplicate keys": (near, [])}}
+    variants.update({{f"without {{name}}": ([name], []) for name in near}})
     times = {{name: [] for name in variants}}
     class Rollback(Exception):
         pass
@@ -74,11 +78,21 @@ MEASURE = textwrap.dedent(
                     raise Rollback
             except Rollback:
                 pass
-    print(len(plain), len(keys), sorted(plain), sorted(keys))
+    print(len(plain), len(keys), sorted(plain), sorted(keys), len(variants))
     for name, seconds in times.items():
         print(name, statistics.median(seconds))
     """
 )
+
+
+# The indexes of the near-duplicate check's blocking keys (users.models), each measured alone.
+NEAR_DUPLICATE_KEYS = {
+    "user_phone_but_block1_idx",
+    "user_phone_but_block2_idx",
+    "user_phone_but_block3_idx",
+    "user_phone_but_block4_idx",
+    "user_email_local_part_idx",
+}
 
 
 def main() -> None:
@@ -89,7 +103,11 @@ def main() -> None:
     load = os.getloadavg()[0]
     env, _ = prepared_database(f"{BENCH_DB}_schema")
     output = subprocess.run(
-        [PYTHON, "-c", MEASURE.format(seed=SEED, stored=args.stored, runs=args.runs)],
+        [
+            PYTHON,
+            "-c",
+            MEASURE.format(seed=SEED, stored=args.stored, runs=args.runs, near=NEAR_DUPLICATE_KEYS),
+        ],
         cwd=ROOT,
         env=env,
         check=True,
@@ -97,8 +115,9 @@ def main() -> None:
         text=True,
     ).stdout.strip()
     lines = output.splitlines()
-    print(lines[-5])
-    figures = [line.rsplit(" ", 1) for line in lines[-4:]]
+    count = int(next(line for line in lines if line[:1].isdigit()).rsplit(" ", 1)[1])
+    print(lines[-count - 1])
+    figures = [line.rsplit(" ", 1) for line in lines[-count:]]
     whole = float(figures[0][1])
     print_table(
         f"10,000 customers COPYed in batches of 1,000 into {args.stored:,} (2 cores, load "

@@ -302,6 +302,9 @@ IMPORT_MEMORY_CEILING_MB = env.int("IMPORT_MEMORY_CEILING_MB", default=250)
 # Preview lists (candidates, invalid rows, duplicates, errors) hold at most this many entries;
 # the counts are always complete, and the rest is paged at .../upload/{upload_id}/rows/.
 IMPORT_PREVIEW_LIST_LIMIT = env.int("IMPORT_PREVIEW_LIST_LIMIT", default=1000)
+# Whether a preview looks for possible duplicates (users.imports.resemblance): off, rows that
+# resemble a customer are simply rows to create.
+IMPORT_NEAR_DUPLICATES = env.bool("IMPORT_NEAR_DUPLICATES", default=True)
 # Memory (MiB above its start) and time a spreadsheet reader process may use.
 IMPORT_READER_MEMORY_MB = env.int("IMPORT_READER_MEMORY_MB", default=256)
 IMPORT_READER_TIMEOUT = env.float("IMPORT_READER_TIMEOUT", default=120.0)

@@ -13,7 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower, Upper
+from django.db.models.functions import Concat, Left, Length, Lower, Right, StrIndex, Upper
 from django.utils import timezone
 
 
@@ -80,6 +80,20 @@ SHIPPING_MARK_MIN = 2
 SHIPPING_MARK_MAX = 100
 EMAIL_MAX = 254
 PHONE_MAX = 16  # "+" and at most 15 digits (ITU-T E.164)
+
+
+# The blocking keys of the near-duplicate check (users.imports.resemblance), each behind an index
+# of its own. A phone's last nine digits in four blocks (3, 2, 2 and 2 digits): a one-digit slip
+# leaves three of them whole, so the phone without one block or another is equal. And the
+# email's local part. One expression here serves the index and the query, so that both say the
+# same SQL.
+PHONE_WITHOUT_BLOCK = (
+    Right("phone", 6),
+    Concat(Left("phone", Length("phone") - 6), Right("phone", 4)),
+    Concat(Left("phone", Length("phone") - 4), Right("phone", 2)),
+    Left("phone", Length("phone") - 2),
+)
+EMAIL_LOCAL_PART = Left("email", StrIndex("email", models.Value("@")) - 1)
 
 
 class UserManager(BaseUserManager):
@@ -169,6 +183,11 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(fields=["user_role", "region"]),
             # The customer list's default order.
             models.Index(fields=["user_role", "-date_joined", "-id"], name="user_role_joined_idx"),
+            *(
+                models.Index(key, name=f"user_phone_but_block{n}_idx")
+                for n, key in enumerate(PHONE_WITHOUT_BLOCK, start=1)
+            ),
+            models.Index(EMAIL_LOCAL_PART, name="user_email_local_part_idx"),
         ]
 
     def __str__(self) -> str:
@@ -296,6 +315,9 @@ class ImportJob(LeasedJob):
     ambiguous_count = models.PositiveIntegerField(default=0)
     # update_only: rows that match no customer.
     no_match_count = models.PositiveIntegerField(default=0)
+    # Rows to create that resemble a customer or an earlier row (users.imports.resemblance):
+    # a part of to_create_count, created like the others.
+    possible_duplicate_count = models.PositiveIntegerField(default=0)
 
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
@@ -401,6 +423,13 @@ class ImportStagedRow(models.Model):
     customer_id = models.BigIntegerField(null=True)
     # [[field, old, new], ...] of each field an update changes, compact JSON.
     changes = models.TextField(null=True)
+    # A possible duplicate (users.imports.resemblance): the customer it resembles, or the number
+    # in the file of the earlier row it resembles, and why (a reason code and a sentence). No
+    # foreign key, as for customer_id: the customer may be deleted before anyone looks.
+    resembles_customer_id = models.BigIntegerField(null=True)
+    resembles_row = models.PositiveIntegerField(null=True)
+    resemblance_code = models.TextField(null=True)
+    resemblance_message = models.TextField(null=True)
 
     def __str__(self) -> str:
         return f"Row {self.source_row} of {self.job_id}"

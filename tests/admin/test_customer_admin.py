@@ -368,6 +368,7 @@ def test_the_preview_shows_the_summary_counts(previewed):
         "existing_duplicates": 1,
         "batch_duplicates": 1,
         "to_create": uploads.TO_CREATE,
+        "possible_duplicates": 0,
     }
     page = text(response)
     assert '<td id="summary-total-rows">5</td>' in page

@@ -73,6 +73,7 @@ def test_an_export_uploads_back_with_nothing_to_create_and_no_invalid_row(
         "existing_duplicates": len(varied_customers),
         "batch_duplicates": 0,
         "to_create": 0,
+        "possible_duplicates": 0,
     }
 
 

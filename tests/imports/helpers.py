@@ -1,7 +1,12 @@
 """Building import inputs and running jobs in tests."""
 
-from users.imports import read
+from collections.abc import Iterable
+
+from tests.factories import StaffFactory
+from users.customers.rules import CUSTOMER_FIELDS
+from users.imports import read, stored_rows
 from users.imports import run as runner
+from users.imports.stored_rows import Outcome
 from users.models import ImportJob
 
 
@@ -61,3 +66,29 @@ def till_rows(first: int, count: int = 2) -> list[list]:
         [f"PM TILL {n}", f"First{n}", f"Last{n}", phone(n), f"020{1000000 + n:07d}", "Volta"]
         for n in range(first, first + count)
     ]
+
+
+def staged_job(rows: Iterable[dict]) -> ImportJob:
+    """A job holding these rows staged to create, in this order: each row its normalised fields
+    and `source_row`, its number in the file."""
+    job = ImportJob.objects.create(owner=StaffFactory())
+    staged = []
+    for position, values in enumerate(rows):
+        fields = {name: values.get(name) for name in CUSTOMER_FIELDS}
+        fields["company_name"] = fields["company_name"] or ""
+        email, mark = fields["email"], fields["shipping_mark"]
+        staged.append(
+            (
+                position,
+                values["source_row"],
+                Outcome.CREATE,
+                True,
+                *fields.values(),
+                email.lower() if email else None,
+                mark.upper() if mark else None,
+                "first_name,last_name,phone",
+                "[]",
+            )
+        )
+    stored_rows.stage(job.pk, staged)
+    return job

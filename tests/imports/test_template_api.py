@@ -59,6 +59,7 @@ def test_uploading_the_template_unchanged_previews_its_samples_without_errors(st
         "existing_duplicates": 0,
         "batch_duplicates": 0,
         "to_create": 3,
+        "possible_duplicates": 0,
     }
     assert body["errors"] == []
     assert body["unmapped_columns"] == []

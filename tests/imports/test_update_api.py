@@ -91,6 +91,7 @@ def test_without_a_mode_a_matching_row_is_an_existing_duplicate_as_before(staff_
         "existing_duplicates": 1,
         "batch_duplicates": 0,
         "to_create": 0,
+        "possible_duplicates": 0,
     }
     assert codes(body)[2] == ["duplicate_existing"] * 3
 

@@ -55,6 +55,7 @@ def test_a_preview_answers_with_the_fields_the_spa_reads(staff_client):
         "existing_duplicates": 0,
         "batch_duplicates": 0,
         "to_create": 2,
+        "possible_duplicates": 0,
     }
     assert body["parsing_results"]["total_rows"] == 2
     assert body["parsing_results"]["valid_candidates"] == 2
@@ -387,6 +388,7 @@ def test_rows_are_classified_invalid_then_existing_then_batch(staff_client):
         "existing_duplicates": 2,
         "batch_duplicates": 1,
         "to_create": 1,
+        "possible_duplicates": 0,
     }
     assert body["duplicate_results"]["unique_candidates"][0]["source_row_number"] == 3
 

@@ -18,7 +18,7 @@ from rest_framework import status
 from users import errors
 from users.errors import ApplicationError
 from users.imports import mappings, read, selectors
-from users.imports.stored_rows import Outcome, StoredRows
+from users.imports.stored_rows import CREATES, StoredRows
 from users.imports.tasks import import_job_enqueue, import_undo_enqueue
 from users.imports.undo import import_changes
 from users.models import ImportJob, ImportRowError, ImportStagedRow, ImportUndo, User
@@ -133,7 +133,7 @@ def _preview_sent_back(*, user: User, records: list[dict[str, Any]]) -> ImportJo
     listed = min(job.to_create_count, settings.IMPORT_PREVIEW_LIST_LIMIT)
     if not listed or len(records) != listed:
         return None
-    to_create = StoredRows(job.pk, outcomes=[Outcome.CREATE]).page(offset=0, limit=listed)
+    to_create = StoredRows(job.pk, outcomes=CREATES).page(offset=0, limit=listed)
     for record, row in zip(records, to_create, strict=True):
         if record != row.candidate():
             return None

@@ -7,7 +7,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.db.models import QuerySet
 
-from users.customers import selectors
+from users.customers import roles, selectors
 from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.columns import LEGACY_LAYOUT, REQUIRED_FIELDS, TEMPLATE_HEADERS, column_letter
 from users.imports import mappings, parse
@@ -18,6 +18,7 @@ from users.models import ImportJob, ImportRowError, User
 LISTS: dict[str, tuple[Outcome, ...]] = {
     "candidates": (
         Outcome.CREATE,
+        Outcome.POSSIBLE_DUPLICATE,
         Outcome.EXISTING,
         Outcome.BATCH,
         Outcome.UPDATE,
@@ -28,14 +29,25 @@ LISTS: dict[str, tuple[Outcome, ...]] = {
     "invalid": (Outcome.INVALID,),
     "existing": (Outcome.EXISTING,),
     "batch": (Outcome.BATCH,),
-    "create": (Outcome.CREATE,),
+    # Every row to create, possible duplicates among them (they are created too).
+    "create": (Outcome.CREATE, Outcome.POSSIBLE_DUPLICATE),
+    "possible_duplicates": (Outcome.POSSIBLE_DUPLICATE,),
     "update": (Outcome.UPDATE,),
     "unchanged": (Outcome.UNCHANGED,),
     "ambiguous": (Outcome.AMBIGUOUS,),
     "no_match": (Outcome.NO_MATCH,),
 }
 # The lists an upload's answer carries (each row once); "candidates" is only paged.
-PREVIEW_LISTS = ("invalid", "existing", "batch", "create", "update", "ambiguous", "no_match")
+PREVIEW_LISTS = (
+    "invalid",
+    "existing",
+    "batch",
+    "create",
+    "possible_duplicates",
+    "update",
+    "ambiguous",
+    "no_match",
+)
 STATUS_LIST_LIMIT = 100
 
 
@@ -96,6 +108,7 @@ def list_totals(job: ImportJob) -> dict[str, int]:
         "unchanged": job.unchanged_count,
         "ambiguous": job.ambiguous_count,
         "no_match": job.no_match_count,
+        "possible_duplicates": job.possible_duplicate_count,
     }
 
 
@@ -140,6 +153,52 @@ def _existing_customers(rows: list[StoredRow], viewer: User) -> dict[int, list[d
     }
 
 
+def _resembled_customers(rows: list[StoredRow], viewer: User) -> dict[int, dict[str, object]]:
+    """The customers these possible duplicates resemble that `viewer` may see
+    (roles.visible, as the existing duplicates' customers are named), by id, in one query."""
+    ids = {
+        row.resemblance.customer_id
+        for row in rows
+        if row.resemblance and row.resemblance.customer_id is not None
+    }
+    if not ids:
+        return {}
+    found = User.objects.filter(roles.visible(viewer), pk__in=ids).values(
+        "id", "first_name", "last_name", "phone", "shipping_mark"
+    )
+    return {values["id"]: dict(values) for values in found}
+
+
+def possible_duplicate_entries(rows: list[StoredRow], viewer: User) -> list[dict[str, object]]:
+    """Each possible duplicate: the row, the reason (code and sentence), and what it resembles:
+    the customer (id, names, phone, mark) or the earlier row's number in the file. A customer
+    `viewer` may not see (roles.visible) is named by neither: the sentence says "another
+    account", as an ambiguous match's does."""
+    customers = _resembled_customers(rows, viewer)
+    entries: list[dict[str, object]] = []
+    for row in rows:
+        found = row.resemblance
+        if found is None:
+            continue  # only a possible duplicate holds one
+        customer = customers.get(found.customer_id) if found.customer_id else None
+        hidden = found.customer_id is not None and customer is None
+        entries.append(
+            {
+                "candidate": row.candidate(),
+                "reason_code": found.code,
+                "reason": found.message.replace(f"customer #{found.customer_id}", "another account")
+                if hidden
+                else found.message,
+                "resembles": {
+                    "customer_id": None if hidden else found.customer_id,
+                    "customer": customer,
+                    "row": found.row,
+                },
+            }
+        )
+    return entries
+
+
 def list_entries(
     job: ImportJob, name: str, rows: list[StoredRow], *, viewer: User
 ) -> list[dict[str, object]]:
@@ -174,6 +233,8 @@ def list_entries(
             }
             for row in rows
         ]
+    if name == "possible_duplicates":
+        return possible_duplicate_entries(rows, viewer)
     if name in ("update", "unchanged"):
         return [
             {
@@ -288,6 +349,7 @@ def summary(job: ImportJob) -> dict[str, int]:
         "existing_duplicates": job.existing_duplicate_count,
         "batch_duplicates": job.batch_duplicate_count,
         "to_create": job.to_create_count,
+        "possible_duplicates": job.possible_duplicate_count,
     }
     if job.mode != ImportJob.Mode.CREATE:
         counts |= {
@@ -299,11 +361,24 @@ def summary(job: ImportJob) -> dict[str, int]:
     return counts
 
 
+def _possible_duplicates_note(job: ImportJob) -> str:
+    """How many rows to create look like a customer or an earlier row, if any."""
+    count = job.possible_duplicate_count
+    if not count:
+        return ""
+    rows, look = ("row", "looks") if count == 1 else ("rows", "look")
+    return (
+        f" {count:,} {rows} to create {look} like an existing customer or an earlier row: "
+        "check the possible duplicates (they are created unless you change them)."
+    )
+
+
 def preview_message(job: ImportJob) -> str:
     notes = "".join(
         f' Column {g["column"]} "{g["header"]}" was taken for {g["taken_for"]}: check it.'
         for g in column_guesses(job)
     ) + mappings.recalled_message(job)
+    notes = _possible_duplicates_note(job) + notes
     if job.mode == ImportJob.Mode.CREATE:
         return (
             f"{job.total_rows:,} rows read: {job.to_create_count:,} to create, "
@@ -373,6 +448,7 @@ def preview_response(job: ImportJob, *, viewer: User) -> dict[str, object]:
             "existing_duplicates": lists["existing"],
             "batch_duplicates": lists["batch"],
             "unique_candidates": lists["create"],
+            "possible_duplicates": lists["possible_duplicates"],
         },
         "update_results": {
             "to_update": lists["update"],

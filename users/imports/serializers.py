@@ -257,12 +257,51 @@ class BatchDuplicateSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField()
 
 
+class ResembledCustomerSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    phone = serializers.CharField()
+    shipping_mark = serializers.CharField()
+
+
+class ResemblesSerializer(serializers.Serializer[Any]):
+    customer_id = serializers.IntegerField(
+        allow_null=True, help_text="The customer the row resembles (null: an earlier row)."
+    )
+    customer = ResembledCustomerSerializer(
+        allow_null=True, help_text="That customer, when the caller may see it."
+    )
+    row = serializers.IntegerField(
+        allow_null=True, help_text="The number in the file of the earlier row it resembles."
+    )
+
+
+class PossibleDuplicateSerializer(serializers.Serializer[Any]):
+    candidate = CandidateSerializer()
+    reason_code = serializers.ChoiceField(
+        choices=[
+            "phone_one_digit_apart",
+            "phone_digits_swapped",
+            "names_swapped",
+            "same_email_local_part",
+            "same_company_phone_tail",
+        ]
+    )
+    reason = serializers.CharField()
+    resembles = ResemblesSerializer()
+
+
 class PreviewSummarySerializer(serializers.Serializer[Any]):
     total_rows = serializers.IntegerField()
     invalid = serializers.IntegerField()
     existing_duplicates = serializers.IntegerField()
     batch_duplicates = serializers.IntegerField()
     to_create = serializers.IntegerField()
+    possible_duplicates = serializers.IntegerField(
+        help_text="Rows to create (counted in to_create, and created on confirm) that resemble "
+        "a customer or an earlier row."
+    )
 
 
 class ParsingResultsSerializer(serializers.Serializer[Any]):
@@ -278,6 +317,7 @@ class DuplicateResultsSerializer(serializers.Serializer[Any]):
     existing_duplicates = ExistingDuplicateSerializer(many=True)
     batch_duplicates = BatchDuplicateSerializer(many=True)
     unique_candidates = CandidateSerializer(many=True)
+    possible_duplicates = PossibleDuplicateSerializer(many=True)
 
 
 class ColumnSerializer(serializers.Serializer[Any]):

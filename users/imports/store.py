@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection
 from rest_framework import status
 
@@ -16,7 +17,7 @@ from users.customers import selectors
 from users.customers.rules import CUSTOMER_FIELDS, FieldProblem
 from users.errors import ApplicationError
 from users.excel.columns import ColumnMap
-from users.imports import bulk, stored_rows
+from users.imports import bulk, resemblance, stored_rows
 from users.imports.clashes import column
 from users.imports.classify import NO_MATCH_CODE, Classified, CreateProblems
 from users.imports.parse import FIELD_LABELS, ImportOptions, ParsedRow, storable
@@ -132,9 +133,11 @@ def preview_finish(
     classified: Classified,
     create_problems: CreateProblems,
 ) -> ImportJob:
-    """Stores what classification found (verdicts, marks, reasons) over the staged rows, and
-    the job's counts and column mapping."""
+    """Stores what classification found (verdicts, marks, reasons) over the staged rows, then
+    which rows to create are possible duplicates, and the job's counts and column mapping."""
     _verdicts_store(job, classified)
+    if settings.IMPORT_NEAR_DUPLICATES and job.mode != ImportJob.Mode.UPDATE_ONLY:
+        _resemblances_store(job)
     errors = [
         error
         for position, problems in classified.problems.items()
@@ -159,7 +162,8 @@ def preview_finish(
         "invalid_count": counts[Outcome.INVALID],
         "existing_duplicate_count": counts[Outcome.EXISTING],
         "batch_duplicate_count": counts[Outcome.BATCH],
-        "to_create_count": counts[Outcome.CREATE],
+        "to_create_count": counts[Outcome.CREATE] + counts[Outcome.POSSIBLE_DUPLICATE],
+        "possible_duplicate_count": counts[Outcome.POSSIBLE_DUPLICATE],
         "to_update_count": counts[Outcome.UPDATE],
         "unchanged_count": counts[Outcome.UNCHANGED],
         "ambiguous_count": counts[Outcome.AMBIGUOUS],
@@ -194,6 +198,34 @@ def _verdicts_store(job: ImportJob, classified: Classified) -> None:
         job.pk,
         ("shipping_mark", "mark_generated"),
         [(position, mark, True) for position, mark in classified.generated_marks.items()],
+    )
+
+
+def _resemblances_store(job: ImportJob) -> None:
+    """The rows to create that resemble a customer or an earlier row become possible
+    duplicates, with whom they resemble and why (users.imports.resemblance). They stay rows to
+    create: the run creates them, and no row error is written (errors.xlsx lists errors)."""
+    found = resemblance.near_duplicates(job.pk)
+    stored_rows.staged_set(
+        job.pk,
+        (
+            "outcome",
+            "resembles_customer_id",
+            "resembles_row",
+            "resemblance_code",
+            "resemblance_message",
+        ),
+        [
+            (
+                position,
+                Outcome.POSSIBLE_DUPLICATE.value,
+                found_one.customer_id,
+                found_one.row,
+                found_one.reason,
+                found_one.message,
+            )
+            for position, found_one in found.items()
+        ],
     )
 
 

@@ -37,14 +37,29 @@ class Outcome(StrEnum):
     UNCHANGED = "n"  # matches a customer that already holds its values
     AMBIGUOUS = "a"  # matches more than one customer
     NO_MATCH = "m"  # update_only: matches no customer
+    # To create, but resembles a customer or an earlier row (users.imports.resemblance): the
+    # run creates it as it creates CREATE rows.
+    POSSIBLE_DUPLICATE = "p"
 
 
-TO_WRITE = frozenset({Outcome.CREATE, Outcome.UPDATE})
+# The outcomes the run creates a customer for.
+CREATES = frozenset({Outcome.CREATE, Outcome.POSSIBLE_DUPLICATE})
+TO_WRITE = CREATES | {Outcome.UPDATE}
 NOT_WRITTEN = frozenset(
     {Outcome.INVALID, Outcome.EXISTING, Outcome.BATCH, Outcome.AMBIGUOUS, Outcome.NO_MATCH}
 )
 # Outcome by its letter: a dict lookup, cheaper than Outcome(letter) for every row read.
 OUTCOMES = {outcome.value: outcome for outcome in Outcome}
+
+
+class Resembled(NamedTuple):
+    """What a possible duplicate resembles, as staged: a customer's id or an earlier row's
+    number in the file, and the reason's code and sentence."""
+
+    customer_id: int | None
+    row: int | None
+    code: str
+    message: str
 
 
 class StoredRow(NamedTuple):
@@ -59,6 +74,8 @@ class StoredRow(NamedTuple):
     customer_id: int | None = None  # the customer an update (or unchanged) row matched
     # [field, old, new] of each field an update changes, as the preview found them.
     changes: Sequence[Sequence[Any]] = ()
+    # A possible duplicate: whom it resembles and why (users.imports.resemblance.Resemblance).
+    resemblance: "Resembled | None" = None
 
     def fields(self) -> dict[str, Any]:
         """The normalised fields by name."""
@@ -139,6 +156,10 @@ _READ = (
     "mark_generated",
     "customer_id",
     "changes",
+    "resembles_customer_id",
+    "resembles_row",
+    "resemblance_code",
+    "resemblance_message",
 )
 _FIRST_FIELD = _READ.index(CUSTOMER_FIELDS[0])
 _LAST_FIELD = _FIRST_FIELD + len(CUSTOMER_FIELDS)
@@ -146,6 +167,7 @@ _LAST_FIELD = _FIRST_FIELD + len(CUSTOMER_FIELDS)
 
 def _row(staged: tuple[Any, ...]) -> StoredRow:
     raw, changes = staged[3], staged[_LAST_FIELD + 2]
+    code = staged[_LAST_FIELD + 5]
     return StoredRow(
         staged[0],
         staged[1],
@@ -155,6 +177,7 @@ def _row(staged: tuple[Any, ...]) -> StoredRow:
         staged[_LAST_FIELD],
         staged[_LAST_FIELD + 1],
         json.loads(changes) if changes else (),
+        Resembled(*staged[_LAST_FIELD + 3 : _LAST_FIELD + 7]) if code else None,
     )
 
 
@@ -190,6 +213,26 @@ class StoredRows:
         """`limit` rows from the `offset`th on (a preview list's page)."""
         return [_row(r) for r in self._query()[offset : offset + limit]]
 
+    def columns(
+        self, names: Sequence[str], *, positions: Iterable[int] | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """(position, *these columns) of every row, or of the rows at `positions`, in file
+        order, PAGE_ROWS a query: for a reader of a few fields of many rows (the near-duplicate
+        finder), without the cells and changes a StoredRow decodes."""
+        rows = ImportStagedRow.objects.filter(job_id=self.job_id)
+        if self.outcomes is not None:
+            rows = rows.filter(outcome__in=self.outcomes)
+        query = rows.order_by("position").values_list("position", *names)
+        if positions is not None:
+            wanted = sorted(set(positions))
+            for start in range(0, len(wanted), PAGE_ROWS):
+                yield from query.filter(position__in=wanted[start : start + PAGE_ROWS])
+            return
+        start = 0
+        while page := list(query.filter(position__gte=start)[:PAGE_ROWS]):
+            yield from page
+            start = page[-1][0] + 1
+
     def at(self, positions: Iterable[int]) -> list[StoredRow]:
         """The rows at these positions, in file order."""
         wanted = sorted(set(positions))
@@ -202,7 +245,7 @@ class StoredRows:
 
 def batch_plan(job_id: UUID, *, start: int, size: int) -> list[tuple[int, Outcome]]:
     """(position, outcome) of up to `size` rows to write (create or update) from `start`, in
-    file order: one probe of the staging table's key."""
+    file order: one probe of the staging table's key. A possible duplicate is a CREATE here."""
     rows = (
         ImportStagedRow.objects.filter(
             job_id=job_id, position__gte=start, outcome__in=sorted(TO_WRITE)
@@ -210,7 +253,10 @@ def batch_plan(job_id: UUID, *, start: int, size: int) -> list[tuple[int, Outcom
         .order_by("position")
         .values_list("position", "outcome")[:size]
     )
-    return [(position, OUTCOMES[letter]) for position, letter in rows]
+    return [
+        (position, Outcome.UPDATE if letter == Outcome.UPDATE else Outcome.CREATE)
+        for position, letter in rows
+    ]
 
 
 def staged_table() -> str:

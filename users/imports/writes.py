@@ -85,7 +85,7 @@ def insert_staged(job: ImportJob, *, start: int, end: int, now: datetime) -> lis
         f"INSERT INTO {quote(User._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
         f"SELECT {', '.join(selected)} FROM {staged_table()} s "
         f"WHERE {staged['job']} = %s AND {staged['position']} >= %s "
-        f"AND {staged['position']} < %s AND {staged['outcome']} = %s "
+        f"AND {staged['position']} < %s AND {staged['outcome']} IN (%s, %s) "
         f"ORDER BY {staged['position']} RETURNING {columns[len(CUSTOMER_FIELDS) + 1]}"
     )
     params = [
@@ -95,6 +95,7 @@ def insert_staged(job: ImportJob, *, start: int, end: int, now: datetime) -> lis
         start,
         end,
         Outcome.CREATE.value,
+        Outcome.POSSIBLE_DUPLICATE.value,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -1,0 +1,184 @@
+"""The blocking keys of the near-duplicate check (users.imports.resemblance) and the two queries
+that find candidates by them, in SQL over the job's staged rows: the stored customers holding a
+key of a row to create, each key an expression of users.models (PHONE_WITHOUT_BLOCK,
+EMAIL_LOCAL_PART) read through an index of its own on SQLite and on Postgres
+(tests/imports/test_resemblance_plans.py); and the earlier rows to create sharing a key. The
+rows' keys are computed by the database from the staging table's columns, never in Python.
+"""
+
+import functools
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import Model
+
+from users.models import EMAIL_LOCAL_PART, PHONE_WITHOUT_BLOCK, ImportStagedRow, Role, User
+
+# The most customers a row is compared with through one key, and the most rows of a file that
+# may share a key and be paired: a key that many share (a generic email like info@, a block of
+# a company's numbers) tells nobody apart, and comparing every pair of them would grow with the
+# square of the file.
+BLOCK_LIMIT = 50
+
+
+def email_local_part(email: str | None) -> str | None:
+    """What EMAIL_LOCAL_PART computes: the email before its (first) @."""
+    if not email or "@" not in email:
+        return None
+    return email.split("@", 1)[0]
+
+
+PHONE_KINDS = ("phone_but_block1", "phone_but_block2", "phone_but_block3", "phone_but_block4")
+
+
+# The kinds of blocking key, with the expression of each (users.models, where their indexes
+# are declared).
+KEY_EXPRESSIONS = {
+    **dict(zip(PHONE_KINDS, PHONE_WITHOUT_BLOCK, strict=True)),
+    "local_part": EMAIL_LOCAL_PART,
+}
+
+
+def _literal(value: object) -> str:
+    """A constant of a key's expression (a length, the @, the empty text) written into the SQL,
+    as the index's definition holds it: SQLite uses an expression index only for the same
+    expression, and a bound parameter is not the same. Only the model's constants come here,
+    never a row's value."""
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def key_sql(kind: str, model: type[Model] = User) -> str:
+    """The SQL of a kind of blocking key over `model`'s table (the users', or the staging
+    table's, which has the same phone and email columns), its constants written in."""
+    return _key_sql(kind, model, connection.vendor)
+
+
+@functools.lru_cache(maxsize=32)
+def _key_sql(kind: str, model: type[Model], vendor: str) -> str:
+    """key_sql for the database of this vendor (compiled once: it never changes)."""
+    query = model._default_manager.all().query
+    expression = KEY_EXPRESSIONS[kind].resolve_expression(query)
+    compiled: tuple[str, list[object]] = query.get_compiler(connection=connection).compile(
+        expression
+    )
+    sql, params = compiled
+    return sql % tuple(_literal(param) for param in params)
+
+
+def _staged(name: str) -> str:
+    """A column of the staging table, quoted, after the table's name."""
+    quote = connection.ops.quote_name
+    return f"{quote(ImportStagedRow._meta.db_table)}.{quote(name)}"
+
+
+def _rows_where(kind: str) -> str:
+    """The job's staged rows of an outcome (two parameters) holding a key of this kind: an
+    email's local part only when it says more than the names."""
+    where = f"{_staged('job_id')} = %s AND {_staged('outcome')} = %s"
+    if kind == "local_part":
+        key = key_sql(kind, ImportStagedRow)
+        where += f" AND {key} <> '' AND NOT ({_names_alone(key)})"
+    return where
+
+
+def _customer_part(kind: str) -> str:
+    """(position, customer id) of each customer holding the key of this kind of a staged row
+    (parameters: the role, the job, the outcome).
+
+    On Postgres, one probe of the key's index per row (a LATERAL subquery), at most
+    BLOCK_LIMIT customers each: a join was planned as a scan of the 100,000 customers (as
+    users.imports.clashes found for the unique indexes), and an IN list of keys too. SQLite
+    probes the key's index of a plain join by itself; the unary + (a no-op on text) keeps the
+    role, which it has no statistics to weigh, out of its choice of index."""
+    quote = connection.ops.quote_name
+    users = quote(User._meta.db_table)
+    customer_id = f"{users}.{quote('id')}"
+    role = f"{users}.{quote('user_role')}"
+    held = f"{key_sql(kind)} = {key_sql(kind, ImportStagedRow)}"
+    staged = quote(ImportStagedRow._meta.db_table)
+    position = _staged("position")
+    if connection.vendor == "postgresql":
+        return (
+            f"SELECT {position}, held.id FROM {staged} CROSS JOIN LATERAL "  # noqa: S608
+            f"(SELECT {customer_id} AS id FROM {users} WHERE {role} = %s AND {held} "
+            f"LIMIT {BLOCK_LIMIT}) AS held WHERE {_rows_where(kind)}"
+        )
+    return (
+        f"SELECT {position}, {customer_id} FROM {staged} JOIN {users} "  # noqa: S608
+        f"ON +{role} = %s AND {held} WHERE {_rows_where(kind)}"
+    )
+
+
+def customers_resembling(job_id: UUID, outcome: str) -> dict[int, list[int]]:
+    """For each of the job's staged rows of `outcome` whose blocking keys a stored customer
+    holds, by position: those customers' ids (a customer holding two of its keys once). One
+    query, a UNION ALL of one part per kind of key, each reading its own index (an OR of them
+    reads the whole table on Postgres); what comes back is the candidates alone, a few for most
+    rows' hundred."""
+    job_key = ImportStagedRow._meta.get_field("job").get_db_prep_value(job_id, connection)
+    sql = " UNION ".join(_customer_part(kind) for kind in KEY_EXPRESSIONS)
+    params = [Role.CUSTOMER.value, job_key, outcome] * len(KEY_EXPRESSIONS)
+    found: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ORDER BY 1, 2", params)
+        for position, customer_id in cursor.fetchall():
+            found.setdefault(position, []).append(customer_id)
+    return found
+
+
+def _names_alone(local_part: str) -> str:
+    """SQL that holds when an email's local part is the row's names and nothing more
+    (`kwame.mensah`), roughly (ASCII case only): such a part tells nobody apart, so rows are
+    not paired by it (the rules in Python say the same, exactly)."""
+    first, last = (f"LOWER({_staged(name)})" for name in ("first_name", "last_name"))
+    bare = f"REPLACE(REPLACE(REPLACE(LOWER({local_part}), '.', ''), '_', ''), '-', '')"
+    return f"{bare} IN ({first} || {last}, {last} || {first})"
+
+
+def _earlier_rows_sql() -> str:
+    """For the job's rows to create (parameters: the job and the outcome, once per kind of
+    key), (kind, key, position) of each row holding a key that another holds too, by key and
+    position. A key that more than BLOCK_LIMIT rows share pairs none of them: it tells nobody
+    apart (a run of consecutive numbers, as a file of one company's lines holds, shares the
+    phone without its last two digits by the hundred), and pairing its rows would grow with the
+    square of the run. The keys are computed over the staging table and grouped there, never
+    held in Python."""
+    staged = connection.ops.quote_name(ImportStagedRow._meta.db_table)
+    parts = [
+        f"SELECT {_staged('position')} AS position, {n} AS kind, "  # noqa: S608
+        f"{key_sql(kind, ImportStagedRow)} AS key FROM {staged} WHERE {_rows_where(kind)}"
+        for n, kind in enumerate(KEY_EXPRESSIONS)
+    ]
+    keyed = " UNION ALL ".join(parts)
+    # Keys grouped by hashing, not by a window over them sorted (a sort of 45,000 texts took
+    # 160 ms of 250, EXPLAIN ANALYZE, Postgres 15); the rows of a shared key come back sorted,
+    # few, and are paired by the caller: a self-join of them was planned as a nested loop
+    # (the staging table's statistics never know a fresh preview's rows).
+    return (
+        f"WITH keyed AS ({keyed}), "  # noqa: S608
+        "shared AS (SELECT kind, key FROM keyed GROUP BY kind, key "
+        f"HAVING COUNT(*) BETWEEN 2 AND {BLOCK_LIMIT}) "
+        "SELECT keyed.kind, keyed.key, keyed.position FROM keyed JOIN shared "
+        "ON keyed.kind = shared.kind AND keyed.key = shared.key ORDER BY 1, 2, 3"
+    )
+
+
+def earlier_rows_sharing_a_key(job_id: UUID, outcome: str) -> dict[int, list[int]]:
+    """For each of the job's staged rows of `outcome` that shares a blocking key with an
+    earlier such row, by position: the positions of those earlier rows, in file order. One
+    query; what comes back is the rows of shared keys alone, a few for most files."""
+    job_key = ImportStagedRow._meta.get_field("job").get_db_prep_value(job_id, connection)
+    pairs: dict[int, set[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_earlier_rows_sql(), [job_key, outcome] * len(KEY_EXPRESSIONS))
+        group: tuple[object, object] | None = None
+        holders: list[int] = []
+        for kind, key, position in cursor.fetchall():
+            if (kind, key) != group:
+                group, holders = (kind, key), []
+            if holders:
+                pairs.setdefault(position, set()).update(holders)
+            holders.append(position)
+    return {position: sorted(earlier) for position, earlier in pairs.items()}
