@@ -32,9 +32,19 @@ LISTS: dict[str, tuple[Outcome, ...]] = {
     "unchanged": (Outcome.UNCHANGED,),
     "ambiguous": (Outcome.AMBIGUOUS,),
     "no_match": (Outcome.NO_MATCH,),
+    "skipped": (Outcome.SKIPPED,),
 }
 # The lists an upload's answer carries (each row once); "candidates" is only paged.
-PREVIEW_LISTS = ("invalid", "existing", "batch", "create", "update", "ambiguous", "no_match")
+PREVIEW_LISTS = (
+    "invalid",
+    "existing",
+    "batch",
+    "create",
+    "update",
+    "ambiguous",
+    "no_match",
+    "skipped",
+)
 STATUS_LIST_LIMIT = 100
 
 
@@ -86,7 +96,7 @@ def error_json(error: ImportRowError) -> dict:
 def list_totals(job: ImportJob) -> dict[str, int]:
     """How many rows each preview list holds in all."""
     return {
-        "candidates": job.total_rows - job.invalid_count,
+        "candidates": job.total_rows - job.invalid_count - job.skipped_in_preview_count,
         "invalid": job.invalid_count,
         "existing": job.existing_duplicate_count,
         "batch": job.batch_duplicate_count,
@@ -95,6 +105,7 @@ def list_totals(job: ImportJob) -> dict[str, int]:
         "unchanged": job.unchanged_count,
         "ambiguous": job.ambiguous_count,
         "no_match": job.no_match_count,
+        "skipped": job.skipped_in_preview_count,
     }
 
 
@@ -142,7 +153,7 @@ def _existing_customers(rows: list[StoredRow], viewer: User) -> dict[int, list[d
 def list_entries(job: ImportJob, name: str, rows: list[StoredRow], *, viewer: User) -> list[dict]:
     """Shapes stored rows for one preview list, as the SPA reads them, for `viewer`."""
     errors = errors_by_row(job, {row.source_row for row in rows})
-    if name == "invalid":
+    if name in ("invalid", "skipped"):
         return [
             {
                 "source_row_number": row.source_row,
@@ -285,6 +296,7 @@ def summary(job: ImportJob) -> dict[str, int]:
         "existing_duplicates": job.existing_duplicate_count,
         "batch_duplicates": job.batch_duplicate_count,
         "to_create": job.to_create_count,
+        "skipped": job.skipped_in_preview_count,
     }
     if job.mode != ImportJob.Mode.CREATE:
         counts |= {
@@ -301,6 +313,8 @@ def preview_message(job: ImportJob) -> str:
         f' Column {g["column"]} "{g["header"]}" was taken for {g["taken_for"]}: check it.'
         for g in column_guesses(job)
     ) + mappings.recalled_message(job)
+    if job.skipped_in_preview_count:
+        notes = f" {job.skipped_in_preview_count:,} skipped." + notes
     if job.mode == ImportJob.Mode.CREATE:
         return (
             f"{job.total_rows:,} rows read: {job.to_create_count:,} to create, "
@@ -340,7 +354,7 @@ def preview_response(job: ImportJob, *, viewer: User) -> dict:
     # paged at rows/?list=candidates rather than sent a second time here.
     rows = _collect(job, PREVIEW_LISTS, offset=0, limit=limit)
     lists = {name: list_entries(job, name, found, viewer=viewer) for name, found in rows.items()}
-    valid = job.total_rows - job.invalid_count
+    valid = job.total_rows - job.invalid_count - job.skipped_in_preview_count
     errors_total = job_row_errors(job).count()
     truncated = max(job.invalid_count, valid, errors_total) > limit
     return {
@@ -371,6 +385,7 @@ def preview_response(job: ImportJob, *, viewer: User) -> dict:
             "batch_duplicates": lists["batch"],
             "unique_candidates": lists["create"],
         },
+        "skipped_rows": lists["skipped"],
         "update_results": {
             "to_update": lists["update"],
             "ambiguous": lists["ambiguous"],

@@ -254,6 +254,7 @@ class PreviewSummarySerializer(serializers.Serializer):
     existing_duplicates = serializers.IntegerField()
     batch_duplicates = serializers.IntegerField()
     to_create = serializers.IntegerField()
+    skipped = serializers.IntegerField(help_text="Rows skipped in the preview.")
 
 
 class ParsingResultsSerializer(serializers.Serializer):
@@ -380,11 +381,82 @@ class PreviewSerializer(serializers.Serializer):
     summary = PreviewSummarySerializer()
     parsing_results = ParsingResultsSerializer()
     duplicate_results = DuplicateResultsSerializer()
+    skipped_rows = InvalidRowSerializer(many=True)
     update_results = UpdateResultsSerializer()
     errors = RowErrorSerializer(many=True)
     errors_total = serializers.IntegerField()
     list_limit = serializers.IntegerField()
     lists_truncated = serializers.BooleanField()
+
+
+class RowFixInputSerializer(serializers.Serializer):
+    """A fix of one row: the fields to set, each a cell's value validated as a cell of the file
+    (a field the upload has no column for cannot be fixed), or an action alone."""
+
+    shipping_mark = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    first_name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    last_name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    email = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    phone = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    region = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    company_name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    nickname = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    user_type = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    action = serializers.ChoiceField(
+        choices=["skip", "include"],
+        required=False,
+        help_text="Sent alone: skip leaves the row out of the import (it is not written and is "
+        "counted as skipped); include takes it back.",
+    )
+
+
+class RowFixSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["fix", "skip", "include"])
+    field = serializers.CharField(allow_blank=True)
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+    changed_by = ChooserSerializer(allow_null=True)
+    changed_at = serializers.DateTimeField()
+
+
+class PreviewRowSerializer(serializers.Serializer):
+    source_row_number = serializers.IntegerField()
+    outcome = serializers.ChoiceField(
+        choices=[
+            "create",
+            "invalid",
+            "existing",
+            "batch",
+            "update",
+            "unchanged",
+            "ambiguous",
+            "no_match",
+            "skipped",
+        ]
+    )
+    fields = CandidateSerializer()
+    raw_data = serializers.DictField(child=serializers.JSONField(allow_null=True))
+    reason = serializers.CharField(allow_blank=True)
+    errors = RowErrorSerializer(many=True)
+    customer_id = serializers.IntegerField(allow_null=True)
+    changes = ChangeSerializer(many=True)
+    history = RowFixSerializer(many=True)
+
+
+class RowOutcomeSerializer(serializers.Serializer):
+    source_row_number = serializers.IntegerField()
+    outcome = serializers.CharField()
+
+
+class RowFixAnswerSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    upload_id = serializers.UUIDField()
+    row = PreviewRowSerializer()
+    rows_changed = RowOutcomeSerializer(
+        many=True, help_text="Other rows whose verdict the fix changed (a duplicate freed or made)."
+    )
+    summary = PreviewSummarySerializer()
 
 
 class PreviewPageSerializer(serializers.Serializer):

@@ -36,11 +36,19 @@ class Outcome(StrEnum):
     UNCHANGED = "n"  # matches a customer that already holds its values
     AMBIGUOUS = "a"  # matches more than one customer
     NO_MATCH = "m"  # update_only: matches no customer
+    SKIPPED = "s"  # set aside by the admin in the preview (users.imports.fixes)
 
 
 TO_WRITE = frozenset({Outcome.CREATE, Outcome.UPDATE})
 NOT_WRITTEN = frozenset(
-    {Outcome.INVALID, Outcome.EXISTING, Outcome.BATCH, Outcome.AMBIGUOUS, Outcome.NO_MATCH}
+    {
+        Outcome.INVALID,
+        Outcome.EXISTING,
+        Outcome.BATCH,
+        Outcome.AMBIGUOUS,
+        Outcome.NO_MATCH,
+        Outcome.SKIPPED,
+    }
 )
 # Outcome by its letter: a dict lookup, cheaper than Outcome(letter) for every row read.
 OUTCOMES = {outcome.value: outcome for outcome in Outcome}
