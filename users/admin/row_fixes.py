@@ -13,7 +13,7 @@ from users.excel.cells import cell_to_text
 from users.excel.columns import column_index
 from users.imports import fixes, parse, reports
 from users.imports.stored_rows import Outcome
-from users.models import ImportJob, ImportRowFix
+from users.models import ImportJob, ImportRowFix, User
 
 
 def _inputs(errors: list[dict], letters: dict[str, str]) -> tuple[list[dict], list[str]]:
@@ -86,6 +86,8 @@ def fixes_save(request: HttpRequest, job: ImportJob) -> None:
     says per row what it is now, or why it was refused."""
     letters = reports.field_letters(job)
     post = request.POST
+    user = request.user
+    assert isinstance(user, User)  # the admin site lets only staff this far
     for number in _shown_rows(post.get("rows", "")):
         try:
             asked = []
@@ -98,7 +100,7 @@ def fixes_save(request: HttpRequest, job: ImportJob) -> None:
                 asked.append({fixes.ACTION_KEY: "skip" if skip else "include"})
             fixed = None
             for change in asked:
-                fixed = fixes.row_fix(job=job, row=number, body=change, user=request.user)
+                fixed = fixes.row_fix(job=job, row=number, body=change, user=user)
         except ApplicationError as error:
             messages.error(request, f"Row {number}: {error.message}")
             continue
