@@ -68,7 +68,7 @@ def test_save_fixes_without_javascript_fixes_the_row_and_redraws_the_preview(web
     )
 
     html = text(response)
-    assert "Row 3 is now create." in html
+    assert "Row 3 is now to create." in html
     assert "Row 4 is now" not in html  # unchanged: not sent
     assert 'id="summary-to-create">2<' in html
     assert 'name="fix-3-phone"' not in html

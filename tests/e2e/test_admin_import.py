@@ -320,7 +320,7 @@ def test_staff_fix_invalid_rows_in_the_preview_and_import_them(page, site, tmp_p
     page.get_by_role("button", name="Save fixes").click()
 
     # Then the preview is drawn again with every row to create
-    expect(page.get_by_text("Row 4 is now create.")).to_be_visible()
+    expect(page.get_by_text("Row 4 is now to create.")).to_be_visible()
     expect(page.locator("#summary-to-create")).to_have_text("3")
     expect(page.locator("#summary-invalid")).to_have_text("0")
     page.screenshot(path=ARTIFACTS / "row-fixes.png", full_page=True)

@@ -11,7 +11,7 @@ from users.customers.rules import CUSTOMER_FIELDS
 from users.errors import ApplicationError
 from users.excel.cells import cell_to_text
 from users.excel.columns import column_index
-from users.imports import fixes, parse, reports
+from users.imports import fixes, parse, reports, row_report
 from users.imports.stored_rows import Outcome
 from users.models import ImportJob, ImportRowFix, User
 
@@ -105,8 +105,8 @@ def fixes_save(request: HttpRequest, job: ImportJob) -> None:
             messages.error(request, f"Row {number}: {error.message}")
             continue
         if fixed is not None:
-            outcome = fixes.OUTCOME_NAMES[fixed.row.outcome]
-            messages.success(request, f"Row {number} is now {outcome.replace('_', ' ')}.")
+            outcome = row_report.outcome_text(fixes.OUTCOME_NAMES[fixed.row.outcome])
+            messages.success(request, f"Row {number} is now {outcome}.")
 
 
 def _shown_rows(text: str) -> list[int]:

@@ -53,7 +53,7 @@ def fix_answer(job: ImportJob, fixed: fixes.RowFixed, *, viewer: User) -> dict:
     row = row_json(job, fixed.row, viewer=viewer)
     return {
         "success": True,
-        "message": f"Row {row['source_row_number']} is now {_outcome_text(row['outcome'])}. "
+        "message": f"Row {row['source_row_number']} is now {outcome_text(row['outcome'])}. "
         + reports.preview_message(job),
         "upload_id": str(job.pk),
         "row": row,
@@ -78,5 +78,6 @@ _OUTCOME_TEXTS = {
 }
 
 
-def _outcome_text(name: str) -> str:
+def outcome_text(name: str) -> str:
+    """An outcome as a sentence says it ("to create", "repeated in the file")."""
     return _OUTCOME_TEXTS[name]
