@@ -183,7 +183,10 @@ class ImportJobView(_ImportView):
                 ],
                 confirm_form=ConfirmForm(),
                 sms_configured=sms.sms_configured(),
-                fix_rows=row_fixes.fix_rows(job, preview),
+                # Only the owner fixes rows (users.imports.fixes): others see the lists.
+                fix_rows=row_fixes.fix_rows(job, preview)
+                if job.owner_id == request.user.pk
+                else [],
             )
         job = jobs.import_job_watched(job=job)
         return self.render(

@@ -4,6 +4,8 @@ the form (no JavaScript needed): each row whose cells or skip box changed goes t
 service the API's PATCH calls (users.imports.fixes), and the preview is drawn again.
 users/static/users/admin_import.js saves one row in place through that API instead."""
 
+import json
+
 from django.contrib import messages
 from django.http import HttpRequest
 
@@ -13,7 +15,7 @@ from users.excel.cells import cell_to_text
 from users.excel.columns import column_index
 from users.imports import fixes, parse, reports, row_report
 from users.imports.stored_rows import Outcome
-from users.models import ImportJob, ImportRowFix, User
+from users.models import ImportJob, ImportRowFix, ImportStagedRow, User
 
 
 def _inputs(errors: list[dict], letters: dict[str, str]) -> tuple[list[dict], list[str]]:
@@ -67,9 +69,8 @@ def fix_rows(job: ImportJob, preview: dict) -> list[dict]:
     return rows
 
 
-def _body(job: ImportJob, row: int, post: dict, letters: dict[str, str]) -> dict:
-    """The cells of `row` whose posted value differs from the cell as it stands."""
-    raw = fixes.row_at(job, row).raw
+def _body(row: int, raw: list, post: dict, letters: dict[str, str]) -> dict:
+    """The cells of `row` whose posted value differs from the cell as it stands (`raw`)."""
     body = {}
     for name in CUSTOMER_FIELDS:
         key = f"fix-{row}-{name}"
@@ -88,26 +89,39 @@ def fixes_save(request: HttpRequest, job: ImportJob) -> None:
     post = request.POST
     user = request.user
     assert isinstance(user, User)  # the admin site lets only staff this far
-    for number in _shown_rows(post.get("rows", "")):
+    shown = _shown_rows(post.get("rows", ""))
+    # The rows' cells and outcomes as they stand, in one query.
+    standing = {
+        row: (json.loads(raw), outcome)
+        for row, raw, outcome in ImportStagedRow.objects.filter(
+            job=job, source_row__in=shown
+        ).values_list("source_row", "raw", "outcome")
+    }
+    for number in shown:
+        if number not in standing:
+            continue
+        raw, outcome = standing[number]
+        asked = []
+        body = _body(number, raw, post, letters)
+        if body:
+            asked.append(body)
+        skip = f"skip-{number}" in post
+        if skip != (outcome == Outcome.SKIPPED):
+            asked.append({fixes.ACTION_KEY: "skip" if skip else "include"})
+        fixed = None
         try:
-            asked = []
-            body = _body(job, number, post, letters)
-            if body:
-                asked.append(body)
-            skip = f"skip-{number}" in post
-            skipped = fixes.row_at(job, number).outcome == Outcome.SKIPPED
-            if skip != skipped:
-                asked.append({fixes.ACTION_KEY: "skip" if skip else "include"})
-            fixed = None
             for change in asked:
                 fixed = fixes.row_fix(job=job, row=number, body=change, user=user)
         except ApplicationError as error:
             messages.error(request, f"Row {number}: {error.message}")
             continue
         if fixed is not None:
-            outcome = row_report.outcome_text(fixes.OUTCOME_NAMES[fixed.row.outcome])
-            messages.success(request, f"Row {number} is now {outcome}.")
+            outcome_name = fixes.OUTCOME_NAMES[fixed.row.outcome]
+            messages.success(
+                request, f"Row {number} is now {row_report.outcome_text(outcome_name)}."
+            )
 
 
 def _shown_rows(text: str) -> list[int]:
+    """The row numbers the form showed (its hidden `rows`)."""
     return [int(part) for part in text.split(",") if part.strip().isdigit()]
