@@ -250,6 +250,7 @@ class RowView(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(
+        operation_id="import_row_retrieve",
         responses={200: serializers.PreviewRowSerializer, **error_responses(401, 403, 404)},
         tags=["import"],
     )
@@ -258,6 +259,7 @@ class RowView(APIView):
         return Response(row_report.row_json(job, fixes.row_at(job, row), viewer=request.user))
 
     @extend_schema(
+        operation_id="import_row_fix",
         request=serializers.RowFixInputSerializer,
         responses={
             200: serializers.RowFixAnswerSerializer,

@@ -289,15 +289,18 @@ def field_choices() -> list[dict]:
 
 
 def summary(job: ImportJob) -> dict[str, int]:
-    """The preview's counts; an update's adds its own (a create's stay as the SPA reads them)."""
+    """The preview's counts; an update's adds its own, and a preview with skipped rows their
+    count (a create's stay as the SPA reads them)."""
     counts = {
         "total_rows": job.total_rows,
         "invalid": job.invalid_count,
         "existing_duplicates": job.existing_duplicate_count,
         "batch_duplicates": job.batch_duplicate_count,
         "to_create": job.to_create_count,
-        "skipped": job.skipped_in_preview_count,
     }
+    if job.skipped_in_preview_count:
+        # Only once rows were skipped: a preview without any keeps the SPA's five counts.
+        counts["skipped"] = job.skipped_in_preview_count
     if job.mode != ImportJob.Mode.CREATE:
         counts |= {
             "to_update": job.to_update_count,

@@ -254,7 +254,9 @@ class PreviewSummarySerializer(serializers.Serializer):
     existing_duplicates = serializers.IntegerField()
     batch_duplicates = serializers.IntegerField()
     to_create = serializers.IntegerField()
-    skipped = serializers.IntegerField(help_text="Rows skipped in the preview.")
+    skipped = serializers.IntegerField(
+        required=False, help_text="Rows skipped in the preview (only when there are any)."
+    )
 
 
 class ParsingResultsSerializer(serializers.Serializer):

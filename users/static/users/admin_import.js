@@ -134,8 +134,9 @@
     });
     Object.keys(SUMMARY).forEach(function (name) {
       const cell = document.getElementById(SUMMARY[name]);
-      if (cell && name in answer.summary) {
-        cell.textContent = String(answer.summary[name]);
+      if (cell) {
+        // A summary without skipped rows leaves their count out.
+        cell.textContent = String(answer.summary[name] || 0);
       }
     });
     document.getElementById("import-preview-message").textContent = answer.message;
