@@ -5,12 +5,14 @@ the counts, lists, errors, history and errors.xlsx follow, and confirm creates t
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 from rest_framework import status
 
 from tests.conftest import bearer_client
+from tests.excel import builders
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import customer_record, phone, preview
 from users.imports.stored_rows import StoredRows
@@ -365,3 +367,53 @@ def test_the_task_worker_creates_a_row_fixed_in_the_preview(staff, staff_client,
     assert job.status == ImportJob.Status.COMPLETE
     assert job.created_count == 2
     assert User.objects.filter(import_job=job, phone="+233241000002").exists()
+
+
+# --- updates ----------------------------------------------------------------------------------
+
+
+def upload_update(client, rows, mode):
+    content = builders.xlsx_bytes([["Phone", "Last Name"], *rows])
+    response = client.post(
+        reverse("users:import-upload"),
+        {"file": SimpleUploadedFile("u.xlsx", content), "mode": mode, "match": "phone"},
+        format="multipart",
+    )
+    assert response.status_code == status.HTTP_200_OK
+    return ImportJob.objects.get(pk=response.json()["upload_id"])
+
+
+def test_an_update_row_fixed_to_a_customers_phone_updates_that_customer(staff_client):
+    kwame = CustomerFactory(phone="+233241234567", last_name="Mensah")
+    job = upload_update(staff_client, [["0241234", "Asante"]], "update")
+
+    body = fix(staff_client, job, 2, {"phone": "0241234567"}).json()
+
+    assert body["row"]["outcome"] == "update"
+    assert body["row"]["customer_id"] == kwame.pk
+    assert body["row"]["changes"] == [{"field": "last_name", "old": "Mensah", "new": "Asante"}]
+    assert body["summary"]["to_update"] == 1
+
+
+def test_update_only_a_row_fixed_to_a_phone_nobody_holds_matches_no_customer(staff_client):
+    CustomerFactory(phone="+233241234567", last_name="Mensah")
+    job = upload_update(staff_client, [["0241234567", "Asante"]], "update_only")
+
+    body = fix(staff_client, job, 2, {"phone": "0209999999"}).json()
+
+    assert body["row"]["outcome"] == "no_match"
+    assert [(e["code"], e["message"]) for e in body["row"]["errors"]] == [
+        ("no_match", "No customer has this phone.")
+    ]
+    assert body["summary"]["no_match"] == 1
+    assert body["summary"]["to_update"] == 0
+
+
+def test_an_update_row_that_matches_nobody_and_lacks_names_is_invalid_for_a_create(staff_client):
+    CustomerFactory(phone="+233241234567", last_name="Mensah")
+    job = upload_update(staff_client, [["0241234567", "Asante"]], "update")
+
+    body = fix(staff_client, job, 2, {"phone": "0209999999"}).json()
+
+    assert body["row"]["outcome"] == "invalid"
+    assert [(e["field"], e["code"]) for e in body["row"]["errors"]] == [("first_name", "required")]
