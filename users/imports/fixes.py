@@ -71,8 +71,8 @@ OUTCOME_NAMES = {
     for name, outcomes in reports.LISTS.items()
     if len(outcomes) == 1 and name != "candidates"
 }
-# The staged keys of the unique fields: (column, the normalised field it is the key of).
-_KEYS = (("phone", "phone"), ("email_key", "email"), ("mark_key", "shipping_mark"))
+# The staged keys of the unique fields (phone, email, mark), as the users' indexes compare them.
+_KEYS = ("phone", "email_key", "mark_key")
 
 
 @dataclass(frozen=True)
@@ -189,10 +189,10 @@ def _options(job: ImportJob) -> ImportOptions:
 
 def _keys_of(staged: ImportStagedRow | tuple) -> dict[str, set]:
     if isinstance(staged, tuple):
-        values = dict(zip(("phone", "email_key", "mark_key"), staged[1:], strict=True))
+        values = dict(zip(_KEYS, staged[1:], strict=True))
     else:
-        values = {key: getattr(staged, key) for key, _ in _KEYS}
-    return {key: {values[key]} - {None, ""} for key, _ in _KEYS}
+        values = {key: getattr(staged, key) for key in _KEYS}
+    return {key: {values[key]} - {None, ""} for key in _KEYS}
 
 
 def linked_rows(job: ImportJob, keys: dict[str, set], *, leave_out: int) -> set[int]:
@@ -211,7 +211,7 @@ def linked_rows(job: ImportJob, keys: dict[str, set], *, leave_out: int) -> set[
             .exclude(outcome=Outcome.SKIPPED.value)
             .exclude(position=leave_out)
             .exclude(position__in=sorted(found))
-            .values_list("position", "phone", "email_key", "mark_key")
+            .values_list("position", *_KEYS)
         )
         frontier = {key: set() for key in known}
         for row in rows:
@@ -248,22 +248,6 @@ class _Verdicts:
     after: dict[int, Outcome]
     source_rows: dict[int, int]
     problems: dict[int, list[FieldProblem]]
-
-
-def _reclassified(
-    job: ImportJob,
-    positions: set[int],
-    *,
-    viewer: User,
-    create_problems: CreateProblems,
-) -> Classified:
-    return classify_rows(
-        job.pk,
-        positions,
-        viewer=viewer,
-        options=_options(job),
-        create_problems=create_problems,
-    )
 
 
 def _marks_for(
@@ -537,8 +521,12 @@ def _verdicts_found(
         classified_positions.add(position)
     column_map = _column_map(job)
     create_problems = _create_problems(job, classified_positions, column_map, (position, parsed))
-    classified = _reclassified(
-        job, classified_positions, viewer=user, create_problems=create_problems
+    classified = classify_rows(
+        job.pk,
+        classified_positions,
+        viewer=user,
+        options=_options(job),
+        create_problems=create_problems,
     )
     _verdicts_write(job, classified, _marks_for(job, classified, create_problems))
     verdicts.after.update(classified.outcomes)
