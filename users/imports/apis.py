@@ -260,7 +260,7 @@ class RowView(APIView):
 
     @extend_schema(
         operation_id="import_row_fix",
-        request=serializers.RowFixInputSerializer,
+        request={"application/json": serializers.ROW_FIX_INPUT},
         responses={
             200: serializers.RowFixAnswerSerializer,
             **error_responses(400, 401, 403, 404, 409),

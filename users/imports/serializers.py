@@ -7,6 +7,7 @@ from rest_framework.exceptions import ErrorDetail, ParseError
 
 from primepre.body_limit import LEGACY_BULK_CUSTOMERS
 from users import errors as file_errors
+from users.customers.rules import CUSTOMER_FIELDS
 from users.customers.serializers import CustomerChangeSerializer
 from users.errors import FileError
 from users.excel.columns import REQUIRED_FIELDS, field_of_header
@@ -391,25 +392,30 @@ class PreviewSerializer(serializers.Serializer):
     lists_truncated = serializers.BooleanField()
 
 
-class RowFixInputSerializer(serializers.Serializer):
-    """A fix of one row: the fields to set, each a cell's value validated as a cell of the file
-    (a field the upload has no column for cannot be fixed), or an action alone."""
-
-    shipping_mark = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    first_name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    last_name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    email = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    phone = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    region = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    company_name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    nickname = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    user_type = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    action = serializers.ChoiceField(
-        choices=["skip", "include"],
-        required=False,
-        help_text="Sent alone: skip leaves the row out of the import (it is not written and is "
-        "counted as skipped); include takes it back.",
-    )
+# A fix of one row (users.imports.fixes): the fields to set, each a cell's value validated as
+# a cell of the file (a field the upload has no column for cannot be fixed), or an action alone.
+# A raw schema: a serializer cannot say "at least one field, and nothing else".
+ROW_FIX_INPUT = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {
+                name: {"type": "string", "nullable": True, "maxLength": 1000}
+                for name in CUSTOMER_FIELDS
+            },
+            "additionalProperties": False,
+            "minProperties": 1,
+        },
+        {
+            "type": "object",
+            "properties": {"action": {"type": "string", "enum": ["skip", "include"]}},
+            "required": ["action"],
+            "additionalProperties": False,
+            "description": "skip leaves the row out of the import (not written, counted as "
+            "skipped); include takes it back.",
+        },
+    ]
+}
 
 
 class RowFixSerializer(serializers.Serializer):
