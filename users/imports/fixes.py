@@ -85,7 +85,8 @@ class RowChange:
 
 def row_change_parse(body: object, *, job: ImportJob) -> RowChange:
     """The body of a fix ({field: value, ...} or {"action": ...}) checked against the upload:
-    400 for an unknown field, a field the upload has no column for, a value that is no cell
+    409 for a field the upload has no column for (its state, not the body, is at fault: a
+    remap gives it one); 400 for an unknown field, a value that is no cell
     (an object or a list), an unknown action, an action with fields, or nothing at all."""
     if not isinstance(body, dict) or not body:
         raise ApplicationError(
@@ -116,6 +117,7 @@ def row_change_parse(body: object, *, job: ImportJob) -> RowChange:
             "The upload has no column for "
             + ", ".join(FIELD_LABELS[name].lower() for name in without)
             + ": choose one first (remap), then fix the rows.",
+            status_code=status.HTTP_409_CONFLICT,
             errors={"fields": without, "columns": letters},
         )
     refused = [name for name, value in body.items() if isinstance(value, dict | list)]
