@@ -318,6 +318,8 @@ class ImportJob(LeasedJob):
     # Rows to create that resemble a customer or an earlier row (users.imports.resemblance):
     # a part of to_create_count, created like the others.
     possible_duplicate_count = models.PositiveIntegerField(default=0)
+    # Rows the admin set aside in the preview (users.imports.fixes): never written.
+    skipped_in_preview_count = models.PositiveIntegerField(default=0)
 
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
@@ -367,6 +369,7 @@ class ImportJob(LeasedJob):
             + self.batch_duplicate_count
             + self.ambiguous_count
             + self.no_match_count
+            + self.skipped_in_preview_count
         )
 
     @property
@@ -457,6 +460,37 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.row}: {self.code}"
+
+
+class ImportRowFix(models.Model):
+    """One change an admin made to a row of a preview before confirming it
+    (users.imports.fixes): a field's cell fixed (`old` the cell before, `new` the value sent),
+    or the row skipped or taken back. Kept with the job: the row's history."""
+
+    class Action(models.TextChoices):
+        FIX = "fix", "Fixed a field"
+        SKIP = "skip", "Skipped the row"
+        INCLUDE = "include", "Took the row back"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_fixes")
+    # The row's number in the file, and its place among the data rows (its staged row's key).
+    row = models.PositiveIntegerField()
+    position = models.PositiveIntegerField()
+    action = models.CharField(max_length=10, choices=Action.choices)
+    field = models.CharField(max_length=30, blank=True, default="")
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["job", "position", "id"]
+        indexes = [models.Index(fields=["job", "position"])]
+
+    def __str__(self) -> str:
+        return f"Row {self.row}: {self.action} {self.field}".rstrip()
 
 
 class CustomerChange(models.Model):

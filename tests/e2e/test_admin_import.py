@@ -276,3 +276,63 @@ def test_staff_choose_a_column_once_and_the_next_file_with_those_headers_is_read
     # And the remembered mapping is listed in the admin, where it can be forgotten
     page.get_by_role("link", name="remembered column mappings").click()
     expect(page.locator("#result_list")).to_contain_text("phone ← WhatsApp Line")
+
+
+def test_staff_fix_invalid_rows_in_the_preview_and_import_them(page, site, tmp_path):
+    # Given a staff member and a file with two rows whose phones are wrong
+    StaffFactory(phone="+233241234567")
+    spreadsheet = tmp_path / "typos.xlsx"
+    spreadsheet.write_bytes(
+        builders.xlsx_bytes(
+            [
+                ["Shipping Mark", "First Name", "Last Name", "Phone Number"],
+                ["PM GOLD", "Kwame", "Mensah", "0241000001"],
+                ["PM SILVER", "Ama", "Owusu", "024100"],
+                ["PM IRON", "Kofi", "Boateng", "12345"],
+            ]
+        )
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    expect = sync_api.expect
+
+    # When they upload it, the preview lists both rows with an input for the phone in error
+    sign_in(page, site, "024 123 4567")
+    page.goto(f"{site}{reverse('admin:users_customer_import')}")
+    page.get_by_label("Spreadsheet").set_input_files(spreadsheet)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#summary-to-create")).to_have_text("1")
+    expect(page.locator("#summary-invalid")).to_have_text("2")
+    phone_3 = page.locator("#fix-3-phone")
+    expect(phone_3).to_have_value("024100")
+    expect(page.locator("#fix-error-3-phone")).not_to_be_empty()
+
+    # And they fix row 3's phone and save that row in place (the page's script)
+    phone_3.fill("0241000002")
+    page.locator("#fix-row-3").get_by_role("button", name="Save this row").click()
+
+    # Then it is counted to create without the page being drawn again
+    expect(page.locator("#fix-outcome-3")).to_have_text("create")
+    expect(page.locator("#summary-to-create")).to_have_text("2")
+    expect(page.locator("#fix-error-3-phone")).to_have_text("Fixed.")
+
+    # When they fix row 4's phone and press Save fixes (the plain form)
+    page.locator("#fix-4-phone").fill("0241000003")
+    page.get_by_role("button", name="Save fixes").click()
+
+    # Then the preview is drawn again with every row to create
+    expect(page.get_by_text("Row 4 is now to create.")).to_be_visible()
+    expect(page.locator("#summary-to-create")).to_have_text("3")
+    expect(page.locator("#summary-invalid")).to_have_text("0")
+    page.screenshot(path=ARTIFACTS / "row-fixes.png", full_page=True)
+
+    # When they confirm and a worker runs the job, the fixed rows are customers
+    job = ImportJob.objects.get()
+    page.get_by_role("button", name="Confirm: create 3 customers").click()
+    expect(page.locator("#import-message")).to_be_visible()
+    run.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+    expect(page.get_by_role("heading", name="Import complete")).to_be_visible()
+    assert sorted(Customer.objects.filter(import_job=job).values_list("phone", flat=True)) == [
+        "+233241000001",
+        "+233241000002",
+        "+233241000003",
+    ]

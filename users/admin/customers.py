@@ -210,6 +210,11 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
                 name="users_customer_import_remap",
             ),
             path(
+                "import/<uuid:job_id>/fix/",
+                view(import_pages.ImportFixView),
+                name="users_customer_import_fix",
+            ),
+            path(
                 "import/<uuid:job_id>/cancel/",
                 view(import_pages.ImportCancelView),
                 name="users_customer_import_cancel",

@@ -18,6 +18,7 @@ from django.views import View
 
 from primepre.body_limit import BodyLimit
 from users import errors
+from users.admin import row_fixes
 from users.customers.rules import CUSTOMER_FIELDS
 from users.errors import FileError
 from users.excel.columns import TEMPLATE_HEADERS
@@ -182,6 +183,10 @@ class ImportJobView(_ImportView):
                 ],
                 confirm_form=ConfirmForm(),
                 sms_configured=sms.sms_configured(),
+                # Only the owner fixes rows (users.imports.fixes): others see the lists.
+                fix_rows=row_fixes.fix_rows(job, preview)
+                if job.owner_id == request.user.pk
+                else [],
             )
         job = jobs.import_job_watched(job=job)
         return self.render(
@@ -253,6 +258,18 @@ class ImportRemapView(_ImportView):
             messages.error(request, error.message)
         else:
             messages.success(request, "The file was read again with the columns you chose.")
+        return redirect(JOB_PAGE, job_id=job.pk)
+
+
+class ImportFixView(_ImportView):
+    """The preview's "Save fixes": the rows whose cells or skip box changed are fixed where
+    they stand (users.admin.row_fixes), and the preview is drawn again."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id) -> HttpResponse:
+        job = self.job(request, job_id)
+        row_fixes.fixes_save(request, job)
         return redirect(JOB_PAGE, job_id=job.pk)
 
 

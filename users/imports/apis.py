@@ -23,6 +23,7 @@ from users.errors import ApplicationError
 from users.excel import template
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
 from users.imports import (
+    fixes,
     jobs,
     mappings,
     parse,
@@ -30,6 +31,7 @@ from users.imports import (
     read,
     remap,
     reports,
+    row_report,
     selectors,
     serializers,
     stats,
@@ -251,6 +253,35 @@ class PreviewPageView(APIView):
                 job, viewer=request.user, name=name, page=page, page_size=page_size
             )
         )
+
+
+class RowView(APIView):
+    """One row of a preview: read it, or fix it where it stands (users.imports.fixes)."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="import_row_retrieve",
+        responses={200: serializers.PreviewRowSerializer, **error_responses(401, 403, 404)},
+        tags=["import"],
+    )
+    def get(self, request: StaffRequest, upload_id: UUID, row: int) -> Response:
+        job = _job_or_404(upload_id, request.user)
+        return Response(row_report.row_json(job, fixes.row_at(job, row), viewer=request.user))
+
+    @extend_schema(
+        operation_id="import_row_fix",
+        request={"application/json": serializers.ROW_FIX_INPUT},
+        responses={
+            200: serializers.RowFixAnswerSerializer,
+            **error_responses(400, 401, 403, 404, 409),
+        },
+        tags=["import"],
+    )
+    def patch(self, request: StaffRequest, upload_id: UUID, row: int) -> Response:
+        job = _job_or_404(upload_id, request.user)
+        fixed = fixes.row_fix(job=job, row=row, body=request.data, user=request.user)
+        return Response(row_report.fix_answer(job, fixed, viewer=request.user))
 
 
 class TemplateView(APIView):

@@ -253,6 +253,44 @@ def classify(
     keys, values = _staged_keys(
         job_id, set(held_by) | clashes.shared_in_file(job_id), create_problems
     )
+    result = _verdicts(keys, values, held_by, accounts, viewer=viewer, options=options)
+    _choose_marks(job_id, result, create_problems)
+    return result
+
+
+def classify_rows(
+    job_id: UUID,
+    positions: set[int],
+    *,
+    viewer: User,
+    options: ImportOptions = CREATE_ONLY,
+    create_problems: CreateProblems | None = None,
+) -> Classified:
+    """The verdicts of the valid staged rows at these positions alone, by the rules of
+    classify: for rows that share no unique value with any other row of the job (a fixed row
+    and every row linked to it by a shared value, users.imports.fixes), this is what classify
+    would find for them. Their holders are looked up by the unique indexes (one query); marks
+    are not chosen here."""
+    keys, values = _staged_keys(job_id, positions, create_problems or {})
+    clashing = selectors.Clashes(k.unique_values() for k in keys)
+    held_by = {k.index: held for k in keys if (held := clashing.of_keys(k.phone, k.email, k.mark))}
+    accounts = selectors.customer_fields_of(
+        ids={holder.id for held in held_by.values() for _, holder in held}
+    )
+    return _verdicts(keys, values, held_by, accounts, viewer=viewer, options=options)
+
+
+def _verdicts(
+    keys: list[RowKeys],
+    values: dict[int, dict[str, Any]],
+    held_by: clashes.HeldBy,
+    accounts: dict[int, selectors.Stored],
+    *,
+    viewer: User,
+    options: ImportOptions,
+) -> Classified:
+    """The rows' verdicts, in file order (the first occurrence of a value wins), given the
+    stored users holding their values (`held_by`, by position) and those accounts."""
     result = Classified()
     seen = _FirstRows()
     ambiguous: list[tuple[RowKeys, int, list[tuple[str, selectors.Holder]]]] = []
@@ -278,7 +316,6 @@ def classify(
             result.problems[k.index] = _ambiguous_problems(
                 k, options.match, customer_id, others, shown
             )
-    _choose_marks(job_id, result, create_problems)
     return result
 
 

@@ -36,6 +36,7 @@ LISTS: dict[str, tuple[Outcome, ...]] = {
     "unchanged": (Outcome.UNCHANGED,),
     "ambiguous": (Outcome.AMBIGUOUS,),
     "no_match": (Outcome.NO_MATCH,),
+    "skipped": (Outcome.SKIPPED,),
 }
 # The lists an upload's answer carries (each row once); "candidates" is only paged.
 PREVIEW_LISTS = (
@@ -47,6 +48,7 @@ PREVIEW_LISTS = (
     "update",
     "ambiguous",
     "no_match",
+    "skipped",
 )
 STATUS_LIST_LIMIT = 100
 
@@ -99,7 +101,7 @@ def error_json(error: ImportRowError) -> dict[str, object]:
 def list_totals(job: ImportJob) -> dict[str, int]:
     """How many rows each preview list holds in all."""
     return {
-        "candidates": job.total_rows - job.invalid_count,
+        "candidates": job.total_rows - job.invalid_count - job.skipped_in_preview_count,
         "invalid": job.invalid_count,
         "existing": job.existing_duplicate_count,
         "batch": job.batch_duplicate_count,
@@ -109,6 +111,7 @@ def list_totals(job: ImportJob) -> dict[str, int]:
         "ambiguous": job.ambiguous_count,
         "no_match": job.no_match_count,
         "possible_duplicates": job.possible_duplicate_count,
+        "skipped": job.skipped_in_preview_count,
     }
 
 
@@ -204,7 +207,7 @@ def list_entries(
 ) -> list[dict[str, object]]:
     """Shapes stored rows for one preview list, as the SPA reads them, for `viewer`."""
     errors = errors_by_row(job, {row.source_row for row in rows})
-    if name == "invalid":
+    if name in ("invalid", "skipped"):
         return [
             {
                 "source_row_number": row.source_row,
@@ -342,7 +345,8 @@ def field_choices() -> list[dict[str, object]]:
 
 
 def summary(job: ImportJob) -> dict[str, int]:
-    """The preview's counts; an update's adds its own (a create's stay as the SPA reads them)."""
+    """The preview's counts; an update's adds its own, and a preview with skipped rows their
+    count (a create's stay as the SPA reads them)."""
     counts = {
         "total_rows": job.total_rows,
         "invalid": job.invalid_count,
@@ -351,6 +355,9 @@ def summary(job: ImportJob) -> dict[str, int]:
         "to_create": job.to_create_count,
         "possible_duplicates": job.possible_duplicate_count,
     }
+    if job.skipped_in_preview_count:
+        # Only once rows were skipped: a preview without any keeps the SPA's five counts.
+        counts["skipped"] = job.skipped_in_preview_count
     if job.mode != ImportJob.Mode.CREATE:
         counts |= {
             "to_update": job.to_update_count,
@@ -379,6 +386,8 @@ def preview_message(job: ImportJob) -> str:
         for g in column_guesses(job)
     ) + mappings.recalled_message(job)
     notes = _possible_duplicates_note(job) + notes
+    if job.skipped_in_preview_count:
+        notes = f" {job.skipped_in_preview_count:,} skipped." + notes
     if job.mode == ImportJob.Mode.CREATE:
         return (
             f"{job.total_rows:,} rows read: {job.to_create_count:,} to create, "
@@ -418,7 +427,7 @@ def preview_response(job: ImportJob, *, viewer: User) -> dict[str, object]:
     # paged at rows/?list=candidates rather than sent a second time here.
     rows = _collect(job, PREVIEW_LISTS, offset=0, limit=limit)
     lists = {name: list_entries(job, name, found, viewer=viewer) for name, found in rows.items()}
-    valid = job.total_rows - job.invalid_count
+    valid = job.total_rows - job.invalid_count - job.skipped_in_preview_count
     errors_total = job_row_errors(job).count()
     truncated = max(job.invalid_count, valid, errors_total) > limit
     return {
@@ -450,6 +459,7 @@ def preview_response(job: ImportJob, *, viewer: User) -> dict[str, object]:
             "unique_candidates": lists["create"],
             "possible_duplicates": lists["possible_duplicates"],
         },
+        "skipped_rows": lists["skipped"],
         "update_results": {
             "to_update": lists["update"],
             "ambiguous": lists["ambiguous"],

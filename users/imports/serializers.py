@@ -9,6 +9,7 @@ from rest_framework.exceptions import ErrorDetail, ParseError
 
 from primepre.body_limit import LEGACY_BULK_CUSTOMERS
 from users import errors as file_errors
+from users.customers.rules import CUSTOMER_FIELDS
 from users.customers.serializers import CustomerChangeSerializer
 from users.errors import FileError
 from users.excel.columns import REQUIRED_FIELDS, field_of_header
@@ -302,6 +303,9 @@ class PreviewSummarySerializer(serializers.Serializer[Any]):
         help_text="Rows to create (counted in to_create, and created on confirm) that resemble "
         "a customer or an earlier row."
     )
+    skipped = serializers.IntegerField(
+        required=False, help_text="Rows skipped in the preview (only when there are any)."
+    )
 
 
 class ParsingResultsSerializer(serializers.Serializer[Any]):
@@ -429,11 +433,88 @@ class PreviewSerializer(serializers.Serializer[Any]):
     summary = PreviewSummarySerializer()
     parsing_results = ParsingResultsSerializer()
     duplicate_results = DuplicateResultsSerializer()
+    skipped_rows = InvalidRowSerializer(many=True)
     update_results = UpdateResultsSerializer()
     errors = RowErrorSerializer(many=True)  # type: ignore[assignment]
     errors_total = serializers.IntegerField()
     list_limit = serializers.IntegerField()
     lists_truncated = serializers.BooleanField()
+
+
+# A fix of one row (users.imports.fixes): the fields to set, each a cell's value validated as
+# a cell of the file (a field the upload has no column for cannot be fixed), or an action alone.
+# A raw schema: a serializer cannot say "at least one field, and nothing else".
+ROW_FIX_INPUT = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {
+                name: {"type": "string", "nullable": True, "maxLength": 1000}
+                for name in CUSTOMER_FIELDS
+            },
+            "additionalProperties": False,
+            "minProperties": 1,
+        },
+        {
+            "type": "object",
+            "properties": {"action": {"type": "string", "enum": ["skip", "include"]}},
+            "required": ["action"],
+            "additionalProperties": False,
+            "description": "skip leaves the row out of the import (not written, counted as "
+            "skipped); include takes it back.",
+        },
+    ]
+}
+
+
+class RowFixSerializer(serializers.Serializer[Any]):
+    action = serializers.ChoiceField(choices=["fix", "skip", "include"])
+    field = serializers.CharField(allow_blank=True)
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+    changed_by = ChooserSerializer(allow_null=True)
+    changed_at = serializers.DateTimeField()
+
+
+class PreviewRowSerializer(serializers.Serializer[Any]):
+    source_row_number = serializers.IntegerField()
+    outcome = serializers.ChoiceField(
+        choices=[
+            "create",
+            "invalid",
+            "existing",
+            "batch",
+            "update",
+            "unchanged",
+            "ambiguous",
+            "no_match",
+            "skipped",
+            "possible_duplicates",
+        ]
+    )
+    fields = CandidateSerializer()  # type: ignore[assignment]  # an answer's field, not the stub's
+    raw_data = serializers.DictField(child=serializers.JSONField(allow_null=True))
+    reason = serializers.CharField(allow_blank=True)
+    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]
+    customer_id = serializers.IntegerField(allow_null=True)
+    changes = ChangeSerializer(many=True)
+    history = RowFixSerializer(many=True)
+
+
+class RowOutcomeSerializer(serializers.Serializer[Any]):
+    source_row_number = serializers.IntegerField()
+    outcome = serializers.CharField()
+
+
+class RowFixAnswerSerializer(serializers.Serializer[Any]):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    upload_id = serializers.UUIDField()
+    row = PreviewRowSerializer()
+    rows_changed = RowOutcomeSerializer(
+        many=True, help_text="Other rows whose verdict the fix changed (a duplicate freed or made)."
+    )
+    summary = PreviewSummarySerializer()
 
 
 class PreviewPageSerializer(serializers.Serializer[Any]):

@@ -168,6 +168,7 @@ def preview_finish(
         "unchanged_count": counts[Outcome.UNCHANGED],
         "ambiguous_count": counts[Outcome.AMBIGUOUS],
         "no_match_count": counts[Outcome.NO_MATCH],
+        "skipped_in_preview_count": counts[Outcome.SKIPPED],
     }
     for name, value in preview.items():
         setattr(job, name, value)
@@ -229,11 +230,17 @@ def _resemblances_store(job: ImportJob) -> None:
     )
 
 
+def no_match_message(field: str, *, blank: bool) -> str:
+    """Why a row of update_only matches no customer by `field`: it has no value, or nobody
+    holds its value."""
+    label = FIELD_LABELS[field].lower()
+    return f"The row has no {label}." if blank else f"No customer has this {label}."
+
+
 def _no_match_errors(job: ImportJob) -> None:
     """The reason of every no_match row (update_only), in one INSERT ... SELECT: most rows of
     an update_only file of new customers are such rows."""
     field = job.match
-    label = FIELD_LABELS[field].lower()
     key = {"phone": "phone", "email": "email_key", "shipping_mark": "mark_key"}[field]
     staged = {
         name: column(ImportStagedRow, name)
@@ -258,8 +265,8 @@ def _no_match_errors(job: ImportJob) -> None:
             [
                 field,
                 NO_MATCH_CODE,
-                f"The row has no {label}.",
-                f"No customer has this {label}.",
+                no_match_message(field, blank=True),
+                no_match_message(field, blank=False),
                 False,
                 job_key,
                 Outcome.NO_MATCH.value,

@@ -40,13 +40,21 @@ class Outcome(StrEnum):
     # To create, but resembles a customer or an earlier row (users.imports.resemblance): the
     # run creates it as it creates CREATE rows.
     POSSIBLE_DUPLICATE = "p"
+    SKIPPED = "s"  # set aside by the admin in the preview (users.imports.fixes)
 
 
 # The outcomes the run creates a customer for.
 CREATES = frozenset({Outcome.CREATE, Outcome.POSSIBLE_DUPLICATE})
 TO_WRITE = CREATES | {Outcome.UPDATE}
 NOT_WRITTEN = frozenset(
-    {Outcome.INVALID, Outcome.EXISTING, Outcome.BATCH, Outcome.AMBIGUOUS, Outcome.NO_MATCH}
+    {
+        Outcome.INVALID,
+        Outcome.EXISTING,
+        Outcome.BATCH,
+        Outcome.AMBIGUOUS,
+        Outcome.NO_MATCH,
+        Outcome.SKIPPED,
+    }
 )
 # Outcome by its letter: a dict lookup, cheaper than Outcome(letter) for every row read.
 OUTCOMES = {outcome.value: outcome for outcome in Outcome}

@@ -12,6 +12,11 @@ urlpatterns = [
         name="import-preview-page",
     ),
     path(
+        "customers/excel/upload/<uuid:upload_id>/rows/<int:row>/",
+        apis.RowView.as_view(),
+        name="import-row",
+    ),
+    path(
         "customers/excel/upload/<uuid:upload_id>/remap/",
         apis.RemapView.as_view(),
         name="import-remap",

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("users", "0017_remembered_column_mappings"),
+        ("users", "0018_import_row_fixes"),
     ]
 
     operations = [

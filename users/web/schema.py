@@ -52,7 +52,8 @@ BODY_RESPONSES = {
 def add_common_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: COMMON_RESPONSES (and BODY_RESPONSES) in every
     operation that does not document them itself; and a body whose schema needs a field
-    (`required`, or `anyOf` alternatives) is a required body."""
+    (`required`, `minProperties`, `anyOf` alternatives, or `oneOf` alternatives that each need
+    one) is a required body."""
     components = result.get("components", {}).get("schemas", {})
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
@@ -75,7 +76,13 @@ def add_common_responses(result, generator, request, public):
 def _needs_a_field(components: dict, schema: dict) -> bool:
     ref = schema.get("$ref", "")
     schema = components.get(ref.rsplit("/", 1)[-1], {}) if ref else schema
-    return bool(schema.get("required") or schema.get("anyOf"))
+    one_of = schema.get("oneOf") or []
+    return bool(
+        schema.get("required")
+        or schema.get("minProperties")
+        or schema.get("anyOf")
+        or (one_of and all(_needs_a_field(components, choice) for choice in one_of))
+    )
 
 
 class _OneOfRequired(OpenApiSerializerExtension):

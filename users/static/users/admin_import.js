@@ -1,5 +1,7 @@
-// The admin's import progress page: reads the import's status from the API every second (with
-// the admin's session) and shows it, until the import has finished. No build step.
+// The admin's import pages, no build step. The progress page reads the import's status from the
+// API every second (with the admin's session) and shows it, until the import has finished. The
+// preview's "Rows to fix" form can save one row in place through the API's PATCH of that row;
+// without JavaScript its "Save fixes" posts the whole form.
 "use strict";
 
 (function () {
@@ -77,4 +79,102 @@
   }
 
   poll();
+})();
+
+(function () {
+  const form = document.getElementById("import-fix-form");
+  if (!form) {
+    return;
+  }
+  const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const SUMMARY = {
+    to_create: "summary-to-create",
+    invalid: "summary-invalid",
+    existing_duplicates: "summary-existing-duplicates",
+    batch_duplicates: "summary-batch-duplicates",
+    skipped: "summary-skipped",
+  };
+
+  function rowUrl(row) {
+    return form.dataset.rowUrl.replace(/\/0\/$/, "/" + row + "/");
+  }
+
+  async function send(row, body) {
+    const response = await fetch(rowUrl(row), {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRFToken": csrf,
+      },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json();
+    if (!response.ok) {
+      throw new Error(answer.message || "HTTP " + response.status);
+    }
+    return answer;
+  }
+
+  function show(tr, answer) {
+    const row = answer.row;
+    tr.querySelector(".import-row-outcome").textContent = row.outcome.replace("_", " ");
+    tr.querySelectorAll("input[data-field]").forEach(function (input) {
+      const messages = row.errors
+        .filter(function (error) {
+          return error.field === input.dataset.field;
+        })
+        .map(function (error) {
+          return error.message;
+        });
+      const help = document.getElementById(input.getAttribute("aria-describedby"));
+      help.textContent = messages.length ? messages.join(" ") : "Fixed.";
+      input.defaultValue = input.value;
+    });
+    Object.keys(SUMMARY).forEach(function (name) {
+      const cell = document.getElementById(SUMMARY[name]);
+      if (cell) {
+        // A summary without skipped rows leaves their count out.
+        cell.textContent = String(answer.summary[name] || 0);
+      }
+    });
+    document.getElementById("import-preview-message").textContent = answer.message;
+  }
+
+  async function save(button) {
+    const tr = button.closest("tr");
+    const row = tr.dataset.row;
+    const changed = {};
+    tr.querySelectorAll("input[data-field]").forEach(function (input) {
+      if (input.value !== input.defaultValue) {
+        changed[input.dataset.field] = input.value;
+      }
+    });
+    const skip = tr.querySelector("input[type=checkbox]");
+    const asked = [];
+    if (Object.keys(changed).length) {
+      asked.push(changed);
+    }
+    if (skip.checked !== skip.defaultChecked) {
+      asked.push({ action: skip.checked ? "skip" : "include" });
+    }
+    button.disabled = true;
+    try {
+      for (const body of asked) {
+        show(tr, await send(row, body));
+      }
+      skip.defaultChecked = skip.checked;
+    } catch (error) {
+      tr.querySelector(".import-row-outcome").textContent = "not saved: " + error.message;
+    }
+    button.disabled = false;
+  }
+
+  form.querySelectorAll(".import-fix-save").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      save(button);
+    });
+  });
 })();

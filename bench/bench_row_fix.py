@@ -1,0 +1,115 @@
+"""Row fix benchmark: what fixing one row of a preview costs, through the real server (gunicorn
+with gunicorn_config.py) on Postgres (a scratch database, BENCH_DATABASE_NAME), signed in as the
+local admin.
+
+    .venv/bin/python bench/bench_row_fix.py [--sizes 10000 100000] [--fixes 9]
+
+For each size: a workbook of that many customers in which every 500th row has a phone too
+short to be one is uploaded (the preview), then --fixes of those rows are fixed one at a time
+(PATCH .../rows/{row}/ with a valid phone: the row becomes one to create), then as many are
+fixed to the phone of the file's first row (each becomes a batch duplicate: the rows sharing
+the value are found and classified again), then one row is skipped and taken back. Each time is
+the HTTP round trip the admin's page waits for (median and slowest); the file is not read again
+(the upload's time is shown beside them for scale).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import psutil
+import requests
+
+from bench.common import (
+    _cached_workbook,
+    customer_rows,
+    login,
+    prepared_database,
+    print_table,
+    running_stack,
+    upload,
+)
+
+ROW = "/api/auth/customers/excel/upload/{}/rows/{}/"
+EVERY = 500  # one row in EVERY has a bad phone
+FIRST_DATA_ROW = 2  # the header is row 1
+
+
+def workbook(size: int, phone_start: int):
+    rows = customer_rows(size, phone_start=phone_start)
+    for row in rows[EVERY // 2 :: EVERY]:
+        row[4] = "12345"
+    return _cached_workbook(f"customers-fix-{size}-{phone_start}.xlsx", rows)
+
+
+def patch(base: str, auth: dict, upload_id: str, row: int, body: dict) -> tuple[float, dict]:
+    started = time.monotonic()
+    response = requests.patch(
+        base + ROW.format(upload_id, row), headers=auth, json=body, timeout=60
+    )
+    elapsed = time.monotonic() - started
+    response.raise_for_status()
+    return elapsed, response.json()
+
+
+def measure(base: str, auth: dict, size: int, fixes: int, phone_start: int) -> list[list]:
+    path = workbook(size, phone_start)
+    started = time.monotonic()
+    preview = upload(base, auth, path)
+    upload_s = time.monotonic() - started
+    preview.raise_for_status()
+    body = preview.json()
+    upload_id = body["upload_id"]
+    assert body["summary"]["invalid"] == size // EVERY, body["summary"]
+    bad = [FIRST_DATA_ROW + EVERY // 2 + n * EVERY for n in range(size // EVERY)]
+    first_phone = customer_rows(1, phone_start=phone_start)[0][4]
+    valid, batch = [], []
+    for n, row in enumerate(bad[:fixes]):
+        elapsed, answer = patch(base, auth, upload_id, row, {"phone": f"0271{n:06d}"})
+        assert answer["row"]["outcome"] == "create", answer["row"]
+        valid.append(elapsed)
+    for row in bad[fixes : 2 * fixes]:
+        elapsed, answer = patch(base, auth, upload_id, row, {"phone": first_phone})
+        assert answer["row"]["outcome"] == "batch", answer["row"]
+        batch.append(elapsed)
+    skip_s, answer = patch(base, auth, upload_id, bad[0], {"action": "skip"})
+    assert answer["summary"]["skipped"] == 1, answer["summary"]
+    include_s, _ = patch(base, auth, upload_id, bad[0], {"action": "include"})
+
+    def ms(values: list[float]) -> str:
+        return f"{statistics.median(values) * 1000:.0f} / {max(values) * 1000:.0f}"
+
+    return [
+        [f"{size:,}", "to create (valid phone)", ms(valid), f"{upload_s:.1f}"],
+        [f"{size:,}", "batch duplicate (first row's phone)", ms(batch), f"{upload_s:.1f}"],
+        [f"{size:,}", "skip, then include", ms([skip_s, include_s]), f"{upload_s:.1f}"],
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--fixes", type=int, default=9)
+    args = parser.parse_args()
+    env, password = prepared_database()
+    rows = []
+    with running_stack(env, workers=0) as (base, _processes):
+        auth = login(base, password)
+        for n, size in enumerate(args.sizes):
+            assert size // EVERY >= 2 * args.fixes, "too few bad rows for --fixes"
+            rows += measure(base, auth, size, args.fixes, 8_000_000 + n * 200_000)
+    load = open("/proc/loadavg").read().split()[:3]  # noqa: SIM115
+    print_table(
+        f"Fixing one row of a preview, Postgres, HTTP round trip (load average "
+        f"{' '.join(load)}, {psutil.cpu_count()} CPUs)",
+        ["rows", "fix", "median / slowest ms", "upload s"],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()
