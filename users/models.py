@@ -1,8 +1,8 @@
 """The app's models, every one of them: users and their roles, customers' change history,
-import jobs with their staged rows, row errors and undos, the column mappings remembered,
-texted PINs, sign-in links and the counters of the rate limits.
+import jobs with their staged rows, row errors, row fixes and undos, the column mappings
+remembered, texted PINs, sign-in links and the counters of the rate limits.
 
-One module of about 580 lines, on purpose: Django finds an app's models in `users.models`, its
+One module of about 730 lines, on purpose: Django finds an app's models in `users.models`, its
 migrations name them there, and every package imports them from it; split, they would only
 be gathered again in a package `__init__`.
 """
