@@ -214,3 +214,34 @@ def test_with_the_check_turned_off_a_look_alike_is_a_plain_row_to_create(
     assert body["summary"]["to_create"] == 2
     assert body["summary"]["possible_duplicates"] == 0
     assert body["duplicate_results"]["possible_duplicates"] == []
+
+
+def row_url(upload_id: str, row: int) -> str:
+    return reverse("users:import-row", kwargs={"upload_id": upload_id, "row": row})
+
+
+def test_a_possible_duplicate_skipped_and_taken_back_moves_both_of_its_counts(staff_client, kwame):
+    # given a preview in which kwame again is a possible duplicate, among the rows to create
+    body = upload(staff_client, AMA, KWAME_AGAIN).json()
+    upload_id = body["upload_id"]
+
+    # when the admin skips him
+    skipped = staff_client.patch(row_url(upload_id, 3), {"action": "skip"}, format="json")
+
+    # then he leaves both the rows to create and the possible duplicates
+    assert skipped.status_code == status.HTTP_200_OK, skipped.json()
+    assert skipped.json()["summary"]["to_create"] == 1
+    assert skipped.json()["summary"]["possible_duplicates"] == 0
+    assert skipped.json()["summary"]["skipped"] == 1
+    job = ImportJob.objects.get(pk=upload_id)
+    assert (job.to_create_count, job.possible_duplicate_count) == (1, 0)
+
+    # and when he is taken back, he is a row to create again (not checked again for
+    # resemblance: a fixed row is classified again, not compared again)
+    included = staff_client.patch(row_url(upload_id, 3), {"action": "include"}, format="json")
+    assert included.status_code == status.HTTP_200_OK, included.json()
+    assert included.json()["row"]["outcome"] == "create"
+    assert included.json()["summary"]["to_create"] == 2
+    assert included.json()["summary"]["possible_duplicates"] == 0
+    job.refresh_from_db()
+    assert (job.to_create_count, job.possible_duplicate_count) == (2, 0)

@@ -81,6 +81,7 @@ def test_an_invalid_phone_fixed_makes_the_row_one_to_create(staff, staff_client)
         "existing_duplicates": 0,
         "batch_duplicates": 0,
         "to_create": 2,
+        "possible_duplicates": 0,
     }
     assert counts(job)["invalid"] == 0
     assert errors_of(job) == []

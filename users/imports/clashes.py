@@ -52,12 +52,12 @@ def _probe(field: str, key: str) -> str:
 
 
 def _holders_sql(anchor: str) -> str:
-    """For each valid staged row of a job (the one parameter) holding a value a stored user
-    holds: its position, the holder of its `anchor` field (the match key; the phone on create)
-    with _HOLDER_COLUMNS (NULLs when nobody holds it), then the id of the holder of each unique
-    field. A value the anchor's holder holds too is nobody else's (the indexes are unique), so
-    it is answered without a probe: an update's rows, which mostly hold their customer's own
-    values, probe one index each instead of three."""
+    """For each valid staged row of a job (the first parameter), from one position to another (not
+    included; the other two), holding a value a stored user holds: its position, the holder of its
+    `anchor` field (the match key; the phone on create) with _HOLDER_COLUMNS (NULLs when nobody
+    holds it), then the id of the holder of each unique field. A value the anchor's holder holds too
+    is nobody else's (the indexes are unique), so it is answered without a probe: an update's rows,
+    which mostly hold their customer's own values, probe one index each instead of three."""
     users = connection.ops.quote_name(User._meta.db_table)
     columns = ", ".join(column(User, name, "u") for name in _HOLDER_COLUMNS)
     anchored = _KEYS[anchor][1].format(column(User, anchor, "u"))
@@ -91,6 +91,7 @@ def _holders_sql(anchor: str) -> str:
     rows = (
         f"SELECT {position} AS position, {held}, {ids} FROM {staged_table()} s "  # noqa: S608
         f"{anchor_join} WHERE {column(ImportStagedRow, 'job', 's')} = %s "
+        f"AND {position} >= %s AND {position} < %s "
         f"AND {column(ImportStagedRow, 'valid', 's')}"
     )
     # MATERIALIZED: each row's probes run once, not again for the filter.
@@ -101,6 +102,8 @@ def _holders_sql(anchor: str) -> str:
 
 
 HeldBy = dict[int, list[tuple[str, selectors.Holder]]]
+# Past any staged row's position (an int column): stored_holders' end when none is given.
+_END = 2**31 - 1
 
 
 def _holder(user_id: int, fields: dict[str, Any]) -> selectors.Holder:
@@ -115,16 +118,16 @@ def _holder(user_id: int, fields: dict[str, Any]) -> selectors.Holder:
 
 
 def stored_holders(
-    job_id: object, *, anchor: str = "phone"
+    job_id: object, *, anchor: str = "phone", start: int = 0, end: int | None = None
 ) -> tuple[HeldBy, dict[int, selectors.Stored]]:
-    """For each valid staged row of the job holding a value that a stored user holds, by its
-    position: (field, holder) in UNIQUE_FIELDS order; and each of those users as an import
-    sees it (its fields and what roles.import_refusal decides by), by id. `anchor` is the field
-    whose holder is read with the row (an update's match key): one query, and one more for
-    the other holders, if any."""
+    """For each valid staged row of the job (from position `start` to `end`, not included) holding a
+    value that a stored user holds, by its position: (field, holder) in UNIQUE_FIELDS order; and
+    each of those users as an import sees it (its fields and what roles.import_refusal decides by),
+    by id. `anchor` is the field whose holder is read with the row (an update's match key): one
+    query, and one more for the other holders, if any."""
     job_key = ImportStagedRow._meta.get_field("job").get_db_prep_value(job_id, connection)
     with connection.cursor() as cursor:
-        cursor.execute(_holders_sql(anchor), [job_key])
+        cursor.execute(_holders_sql(anchor), [job_key, start, _END if end is None else end])
         found = cursor.fetchall()
     accounts: dict[int, selectors.Stored] = {}
     for row in found:

@@ -67,12 +67,13 @@ COUNT_FIELDS = {
     Outcome.NO_MATCH: ("no_match_count",),
     Outcome.SKIPPED: ("skipped_in_preview_count",),
 }
-# The name of each outcome, as the preview's lists call them.
+# The name of each outcome, as the preview's lists call them (the list "create" holds the
+# possible duplicates too, which have a list of their own).
 OUTCOME_NAMES = {
     outcomes[0]: name
     for name, outcomes in reports.LISTS.items()
     if len(outcomes) == 1 and name != "candidates"
-}
+} | {Outcome.CREATE: "create"}
 # The staged keys of the unique fields (phone, email, mark), as the users' indexes compare them.
 _KEYS = ("phone", "email_key", "mark_key")
 
