@@ -15,6 +15,7 @@ from tests.conftest import bearer_client
 from tests.excel import builders
 from tests.factories import CustomerFactory, StaffFactory
 from tests.imports.helpers import customer_record, phone, preview
+from users.imports import fixes, jobs
 from users.imports.stored_rows import StoredRows
 from users.models import ImportJob, ImportRowFix, Role, User
 
@@ -418,3 +419,18 @@ def test_an_update_row_that_matches_nobody_and_lacks_names_is_invalid_for_a_crea
 
     assert body["row"]["outcome"] == "invalid"
     assert [(e["field"], e["code"]) for e in body["row"]["errors"]] == [("first_name", "required")]
+
+
+def test_a_confirm_holding_a_preview_read_before_a_fix_queues_the_rows_the_fix_made(staff):
+    # given a preview with nothing to write, as a confirm read it
+    job = preview(staff, [customer_record(1, phone="12")])
+    read_by_confirm = ImportJob.objects.get(pk=job.pk)
+    assert read_by_confirm.to_write_count == 0
+
+    # when a fix makes its row one to create before that confirm writes
+    fixes.row_fix(job=job, row=2, body={"phone": phone(1)}, user=staff)
+    queued = jobs.import_job_queue(job=read_by_confirm)
+
+    # then the confirm queues the job rather than completing it with nothing written
+    assert queued.status == ImportJob.Status.QUEUED
+    assert queued.to_create_count == 1

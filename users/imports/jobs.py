@@ -61,7 +61,11 @@ def import_job_queue(
     chosen by hand are remembered for the file's headers (users.imports.mappings)."""
     now = timezone.now()
     if job.to_write_count == 0:
-        done = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PARSED).update(
+        # Nothing to write as `job` was read, and still so in the row the UPDATE takes: a fix
+        # of a row (users.imports.fixes, which locks the job) may have made one to write since.
+        done = ImportJob.objects.filter(
+            pk=job.pk, status=ImportJob.Status.PARSED, to_create_count=0, to_update_count=0
+        ).update(
             status=ImportJob.Status.COMPLETE,
             confirmed_at=now,
             started_at=now,
@@ -74,7 +78,8 @@ def import_job_queue(
         job.refresh_from_db()
         if done:
             mappings.mapping_remember(job=job)
-        return job
+        if done or job.status != ImportJob.Status.PARSED or job.to_write_count == 0:
+            return job
     active = _active_job_of(job.owner_id)
     if active is not None and active.pk != job.pk:
         _raise_in_progress(active)
