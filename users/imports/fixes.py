@@ -305,34 +305,6 @@ def _no_match(job: ImportJob, position: int) -> FieldProblem:
     )
 
 
-def _verdicts_write(
-    job: ImportJob,
-    classified: Classified,
-    marks: dict[int, str],
-) -> None:
-    stored_rows.staged_set(
-        job.pk,
-        ("outcome", "customer_id", "changes"),
-        [
-            (
-                position,
-                outcome.value,
-                classified.matched.get(position),
-                json.dumps(classified.changes[position])
-                if position in classified.changes
-                else None,
-            )
-            for position, outcome in classified.outcomes.items()
-        ],
-    )
-    if marks:
-        stored_rows.staged_set(
-            job.pk,
-            ("shipping_mark", "mark_generated"),
-            [(position, mark, True) for position, mark in marks.items()],
-        )
-
-
 def _errors_write(job: ImportJob, verdicts: _Verdicts) -> None:
     """The row errors of the rows looked at, in place of the ones they had."""
     ImportRowError.objects.filter(
@@ -539,7 +511,7 @@ def _verdicts_found(
         was = verdicts.before.get(at)
         if at != position and found == Outcome.CREATE and was == Outcome.POSSIBLE_DUPLICATE:
             classified.outcomes[at] = Outcome.POSSIBLE_DUPLICATE
-    _verdicts_write(job, classified, _marks_for(job, classified, create_problems))
+    store.verdicts_store(job, classified, _marks_for(job, classified, create_problems))
     verdicts.after.update(classified.outcomes)
     verdicts.source_rows.update(classified.source_rows)
     for at, found in classified.outcomes.items():

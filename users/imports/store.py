@@ -135,7 +135,7 @@ def preview_finish(
 ) -> ImportJob:
     """Stores what classification found (verdicts, marks, reasons) over the staged rows, then
     which rows to create are possible duplicates, and the job's counts and column mapping."""
-    _verdicts_store(job, classified)
+    verdicts_store(job, classified)
     if settings.IMPORT_NEAR_DUPLICATES and job.mode != ImportJob.Mode.UPDATE_ONLY:
         _resemblances_store(job)
     errors = [
@@ -176,9 +176,12 @@ def preview_finish(
     return job
 
 
-def _verdicts_store(job: ImportJob, classified: Classified) -> None:
+def verdicts_store(
+    job: ImportJob, classified: Classified, marks: dict[int, str] | None = None
+) -> None:
     """The verdicts of the rows classified (with the customer and changes of an update), and
-    the marks chosen, over what the rows were staged with."""
+    the marks chosen (`marks`, else the classification's own), over what the rows were staged
+    with (a preview's, or a fix's: users.imports.fixes)."""
     stored_rows.staged_set(
         job.pk,
         ("outcome", "customer_id", "changes"),
@@ -195,11 +198,13 @@ def _verdicts_store(job: ImportJob, classified: Classified) -> None:
             for position, outcome in classified.outcomes.items()
         ],
     )
-    stored_rows.staged_set(
-        job.pk,
-        ("shipping_mark", "mark_generated"),
-        [(position, mark, True) for position, mark in classified.generated_marks.items()],
-    )
+    chosen = classified.generated_marks if marks is None else marks
+    if chosen:
+        stored_rows.staged_set(
+            job.pk,
+            ("shipping_mark", "mark_generated"),
+            [(position, mark, True) for position, mark in chosen.items()],
+        )
 
 
 def _resemblances_store(job: ImportJob) -> None:
