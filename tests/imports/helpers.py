@@ -1,6 +1,8 @@
 """Building import inputs and running jobs in tests."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
 
 from tests.factories import StaffFactory
 from users.customers.rules import CUSTOMER_FIELDS
@@ -92,3 +94,22 @@ def staged_job(rows: Iterable[dict]) -> ImportJob:
         )
     stored_rows.stage(job.pk, staged)
     return job
+
+
+def customers_seeded(count: int, *, phone_sql: str, phone_params: Sequence[object] = ()) -> None:
+    """`count` customers (Ama Mensah, number n from 1: email cn@example.com, mark PMn, the phone
+    `phone_sql` makes of n), written by Postgres itself (seconds, where the ORM would take
+    minutes), then ANALYZEd, as after an import."""
+    with connection.cursor() as cursor:
+        # `phone_sql` is a test's own literal expression, never input.
+        cursor.execute(
+            "INSERT INTO users_user (password, is_superuser, phone, email, shipping_mark, "  # noqa: S608
+            "first_name, last_name, nickname, company_name, region, user_role, user_type, "
+            "accessible_warehouses, is_verified, is_active, is_staff, date_joined, "
+            "email_unproven) "
+            f"SELECT '!', false, {phone_sql}, 'c' || n || '@example.com', "
+            "'PM' || n, 'Ama', 'Mensah', '', '', 'ASHANTI', 'CUSTOMER', 'INDIVIDUAL', '[]', "
+            "false, true, false, now(), false FROM generate_series(1, %s) AS n",
+            [*phone_params, count],
+        )
+        cursor.execute("ANALYZE users_user")

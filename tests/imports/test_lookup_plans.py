@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.imports.helpers import customers_seeded
 from users.customers import selectors
 from users.imports import clashes
 from users.models import ImportJob, User
@@ -28,18 +29,7 @@ def many_customers(db) -> None:
     minutes), and the planner's statistics of them, as after an import's ANALYZE."""
     if connection.vendor != "postgresql":
         pytest.skip("Postgres's query planner")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO users_user (password, is_superuser, phone, email, shipping_mark, "
-            "first_name, last_name, nickname, company_name, region, user_role, user_type, "
-            "accessible_warehouses, is_verified, is_active, is_staff, date_joined, "
-            "email_unproven) "
-            "SELECT '!', false, '+2332' || lpad(n::text, 8, '0'), 'c' || n || '@example.com', "
-            "'PM' || n, 'Ama', 'Mensah', '', '', 'ASHANTI', 'CUSTOMER', 'INDIVIDUAL', '[]', "
-            "false, true, false, now(), false FROM generate_series(1, %s) AS n",
-            [STORED],
-        )
-        cursor.execute("ANALYZE users_user")
+    customers_seeded(STORED, phone_sql="'+2332' || lpad(n::text, 8, '0')")
 
 
 def plans_of(lookup) -> list[dict]:

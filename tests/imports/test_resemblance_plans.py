@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.imports.helpers import staged_job
+from tests.imports.helpers import customers_seeded, staged_job
 from users.imports import resemblance, resemblance_keys
 
 STORED = 100_000
@@ -34,19 +34,11 @@ def spread_customers(db) -> None:
     and the planner's statistics of them (the expression indexes' included)."""
     if connection.vendor != "postgresql":
         pytest.skip("Postgres's query planner")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO users_user (password, is_superuser, phone, email, shipping_mark, "
-            "first_name, last_name, nickname, company_name, region, user_role, user_type, "
-            "accessible_warehouses, is_verified, is_active, is_staff, date_joined, "
-            "email_unproven) "
-            "SELECT '!', false, '+23324' || lpad(((n * %s) %% 10000000)::text, 7, '0'), "
-            "'c' || n || '@example.com', 'PM' || n, 'Ama', 'Mensah', '', '', 'ASHANTI', "
-            "'CUSTOMER', 'INDIVIDUAL', '[]', false, true, false, now(), false "
-            "FROM generate_series(1, %s) AS n",
-            [SPREAD, STORED],
-        )
-        cursor.execute("ANALYZE users_user")
+    customers_seeded(
+        STORED,
+        phone_sql="'+23324' || lpad(((n * %s) %% 10000000)::text, 7, '0')",
+        phone_params=[SPREAD],
+    )
 
 
 def nodes_of(plan: dict) -> list[dict]:

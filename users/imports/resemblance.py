@@ -248,16 +248,10 @@ def _verdict(row: _Person, other: _Person) -> tuple[str, str] | None:
     return None
 
 
+# What is compared of a person, customer or staged row, in _Person's order.
+_PERSON_COLUMNS = ("first_name", "last_name", "phone", "email", "company_name", "shipping_mark")
 # What is read of a candidate customer.
-_CUSTOMER_COLUMNS = (
-    "id",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "company_name",
-    "shipping_mark",
-)
+_CUSTOMER_COLUMNS = ("id", *_PERSON_COLUMNS)
 
 
 def _customers(ids: Iterable[int]) -> dict[int, _Person]:
@@ -307,15 +301,7 @@ def _best(position: int, row: _Person, others: Iterable[_Person]) -> Resemblance
 
 
 # What the finder reads of a staged row, after its position.
-STAGED_COLUMNS = (
-    "source_row",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "company_name",
-    "shipping_mark",
-)
+STAGED_COLUMNS = ("source_row", *_PERSON_COLUMNS)
 
 
 def near_duplicates(job_id: UUID) -> dict[int, Resemblance]:
