@@ -276,14 +276,14 @@ def classify(
     create_problems = create_problems or {}
     anchor = options.match if options.updates else "phone"
     shared = clashes.shared_in_file(job_id)
-    verdicts = _Verdicts()
+    classifying = _Classifying()
     for start in range(0, _staged_end(job_id), CLASSIFY_PAGE_ROWS):
         end = start + CLASSIFY_PAGE_ROWS
         held_by, accounts = clashes.stored_holders(job_id, anchor=anchor, start=start, end=end)
         wanted = set(held_by) | {position for position in shared if start <= position < end}
         keys, values = _staged_keys(job_id, wanted, create_problems, start=start, end=end)
-        verdicts.add(keys, values, held_by, accounts, options)
-    result = verdicts.explained(viewer=viewer, options=options)
+        classifying.add(keys, values, held_by, accounts, options)
+    result = classifying.explained(viewer=viewer, options=options)
     _choose_marks(job_id, result, create_problems)
     return result
 
@@ -307,13 +307,13 @@ def classify_rows(
     accounts = selectors.customer_fields_of(
         ids={holder.id for held in held_by.values() for _, holder in held}
     )
-    verdicts = _Verdicts()
-    verdicts.add(keys, values, held_by, accounts, options)
-    return verdicts.explained(viewer=viewer, options=options)
+    classifying = _Classifying()
+    classifying.add(keys, values, held_by, accounts, options)
+    return classifying.explained(viewer=viewer, options=options)
 
 
 @dataclass
-class _Verdicts:
+class _Classifying:
     """Rows' verdicts as they are found, page after page in file order (the first occurrence
     of a value wins across pages), and the ambiguous rows, explained once all are found."""
 
