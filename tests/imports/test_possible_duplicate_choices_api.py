@@ -14,7 +14,7 @@ from tests.conftest import bearer_client
 from tests.excel import builders
 from tests.factories import CustomerFactory, StaffFactory
 from users.errors import ApplicationError
-from users.imports import choices
+from users.imports import choices, rechecks, resemblance, resemblance_keys
 from users.models import CustomerChange, ImportJob, ImportRowFix, ImportStagedRow, Role, User
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +119,27 @@ def test_create_anyway_holds_while_a_linked_row_is_fixed(staff_client, kwame):
     assert answer["row"]["outcome"] == "create"
     assert (staged(upload_id, 2).outcome, staged(upload_id, 2).choice) == ("c", "c")
     assert answer["summary"]["possible_duplicates"] == 0
+
+
+def test_a_possible_duplicate_classified_again_by_a_linked_fix_stays_one(staff_client, kwame):
+    # given kwame's look-alike, and a later row repeating its email (a batch duplicate of it)
+    later = ["", "Yaw", "Boateng", "kwame@example.org", "0201234567", "Volta"]
+    upload_id = upload(staff_client, KWAME_AGAIN, later)["upload_id"]
+
+    # when the later row's email is fixed, which classifies both rows again
+    answer = staff_client.patch(
+        row_url(upload_id, 3), {"email": "yaw@example.com"}, format="json"
+    ).json()
+
+    # then the look-alike is still a possible duplicate of kwame, with its reason
+    assert answer["summary"]["possible_duplicates"] == 1
+    assert answer["rows_changed"] == []
+    row = staged(upload_id, 2)
+    assert (row.outcome, row.resembles_customer_id, row.resemblance_code) == (
+        "p",
+        kwame.pk,
+        "phone_one_digit_apart",
+    )
 
 
 def test_a_fix_of_the_rows_own_cells_drops_the_choice_and_checks_it_again(staff_client, kwame):
@@ -493,3 +514,32 @@ def test_a_password_set_since_the_choice_refuses_the_update_at_run_time(
     assert (job.updated_count, job.failed_count) == (0, 1)
     kwame.refresh_from_db()
     assert kwame.phone == KWAME_PHONE
+
+
+def test_a_fix_that_takes_a_keys_holders_past_the_limit_unpairs_them(staff_client, monkeypatch):
+    # given a limit of two rows to a blocking key, and two namesakes a digit apart (paired)
+    for module in (resemblance_keys, resemblance, rechecks):
+        monkeypatch.setattr(module, "BLOCK_LIMIT", 2)
+    rows = [
+        ["", "Esi", "Quaye", "", "0551234561", "Volta"],
+        ["", "Esi", "Quaye", "", "0551234562", "Volta"],
+        ["", "Esi", "Quaye", "", "12", "Volta"],
+    ]
+    upload_id = upload(staff_client, *rows)["upload_id"]
+    assert staged(upload_id, 3).outcome == "p"
+
+    # when a third row is fixed to a phone that holds the same key
+    staff_client.patch(row_url(upload_id, 4), {"phone": "0551234563"}, format="json")
+
+    # then none of the three is paired by it any more, as an upload of the fixed file shows
+    rows[2][4] = "0551234563"
+    fresh = upload(bearer_client(StaffFactory()), *rows)["upload_id"]
+    outcomes = {
+        job: list(
+            ImportStagedRow.objects.filter(job_id=job)
+            .order_by("position")
+            .values_list("outcome", flat=True)
+        )
+        for job in (upload_id, fresh)
+    }
+    assert outcomes[upload_id] == outcomes[fresh] == ["c", "c", "c"]

