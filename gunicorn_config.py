@@ -57,8 +57,8 @@ _log = logging.getLogger("gunicorn.error")
 # gracefully, once it is idle (below). CPython keeps the memory arenas a 100,000-row preview
 # leaves partly used: the web worker stayed 22 MB larger after one such import and 53 MB after
 # four, memory the next upload's reader process needs beside it on a 512 MB instance
-# (bench/bench_memory.py). 0 turns the replacement off.
-MAX_WORKER_GROWTH_MB = _int("GUNICORN_MAX_WORKER_GROWTH_MB", 16)
+# (bench/bench_memory.py). 10 MB: what a worker may keep at rest. 0 turns the replacement off.
+MAX_WORKER_GROWTH_MB = _int("GUNICORN_MAX_WORKER_GROWTH_MB", 10)
 # How long (seconds) a grown worker must have had no request and no open connection before it
 # is replaced. Replaced right after the request that grew it, the worker made the client's next
 # request (the confirm of a preview, the SPA's status poll two seconds later) wait for the

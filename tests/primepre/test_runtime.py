@@ -337,7 +337,7 @@ def _replaced(worker: ThreadWorker, within_s: float = 5.0) -> bool:
     ("grown_mb", "env", "replaced"),
     [
         (40, {}, True),
-        (10, {}, False),
+        (4, {}, False),
         (40, {"GUNICORN_MAX_WORKER_GROWTH_MB": "64"}, False),
         (40, {"GUNICORN_MAX_WORKER_GROWTH_MB": "0"}, False),
     ],
