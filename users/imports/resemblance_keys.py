@@ -179,11 +179,9 @@ def _earlier_rows_sql() -> str:
     square of the run. The keys are computed over the staging table and grouped there, never
     held in Python."""
     staged = connection.ops.quote_name(ImportStagedRow._meta.db_table)
-    sieve = _sieve()
     parts = [
         f"SELECT {_staged('position')} AS position, {n} AS kind, "  # noqa: S608
-        f"{key_sql(kind, ImportStagedRow)} AS key, {sieve} FROM {staged} "
-        f"WHERE {_rows_where(kind)}"
+        f"{key_sql(kind, ImportStagedRow)} AS key FROM {staged} WHERE {_rows_where(kind)}"
         for n, kind in enumerate(KEY_EXPRESSIONS)
     ]
     keyed = " UNION ALL ".join(parts)
@@ -195,9 +193,10 @@ def _earlier_rows_sql() -> str:
         f"WITH keyed AS ({keyed}), "  # noqa: S608
         "shared AS (SELECT kind, key FROM keyed GROUP BY kind, key "
         f"HAVING COUNT(*) BETWEEN 2 AND {BLOCK_LIMIT}) "
-        "SELECT keyed.kind, keyed.key, keyed.position, keyed.names, keyed.loose, keyed.firm "
-        "FROM keyed JOIN shared "
-        "ON keyed.kind = shared.kind AND keyed.key = shared.key ORDER BY 1, 2, 3"
+        f"SELECT keyed.kind, keyed.key, keyed.position, {_sieve()} "
+        f"FROM keyed JOIN shared ON keyed.kind = shared.kind AND keyed.key = shared.key "
+        f"JOIN {staged} ON {_staged('job_id')} = %s AND {_staged('position')} = keyed.position "
+        "ORDER BY 1, 2, 3"
     )
 
 
@@ -208,7 +207,7 @@ def earlier_rows_sharing_a_key(job_id: UUID, outcome: str) -> dict[int, list[int
     job_key = ImportStagedRow._meta.get_field("job").get_db_prep_value(job_id, connection)
     pairs: dict[int, set[int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_earlier_rows_sql(), [job_key, outcome] * len(KEY_EXPRESSIONS))
+        cursor.execute(_earlier_rows_sql(), [job_key, outcome] * len(KEY_EXPRESSIONS) + [job_key])
         group: tuple[object, object] | None = None
         holders: list[tuple[int, str, bool, bool]] = []
         for kind, key, *holder in cursor.fetchall():
