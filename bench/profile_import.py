@@ -77,9 +77,9 @@ PROFILED = textwrap.dedent(
         source = PreviewSource("update.json", 1, "0" * 64, "json")
         options = ImportOptions(mode=ImportJob.Mode.UPDATE)
         return preview_create(owner=owner, source=source, rows=table, options=options)
-    if stored:
+    for first in range(start - stored, start, 100_000):
         imported(read.preview_from_records(
-            owner=owner, records=records(False, start - stored, stored)))
+            owner=owner, records=records(False, first, min(100_000, start - first))))
     if update:
         imported(read.preview_from_records(owner=owner, records=records(False)))
     timed = {{}}
