@@ -62,3 +62,20 @@ def test_the_preview_s_stages_lie_beneath_its_entry_points():
     assert "clashes" in graph["classify"]
     for stage in ("parse", "classify", "clashes", "spool", "store", "stored_rows", "marks"):
         assert not graph[stage] & {"read", "remap", "preview", "run", "jobs", "apis"}
+
+
+# The most lines a module of the package holds (the house's rule is about 500: room is kept).
+MODULE_LINES = 450
+
+
+def test_each_module_of_the_import_stays_a_size_a_reader_holds():
+    # given every module of the package
+    folder = Path(users.imports.__file__).parent
+
+    # then none is longer than MODULE_LINES lines
+    long = {
+        path.stem: count
+        for path in folder.glob("*.py")
+        if (count := len(path.read_text().splitlines())) > MODULE_LINES
+    }
+    assert long == {}

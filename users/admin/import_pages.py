@@ -22,7 +22,17 @@ from users.admin import row_fixes
 from users.customers.rules import CUSTOMER_FIELDS
 from users.errors import FileError
 from users.excel.columns import TEMPLATE_HEADERS
-from users.imports import jobs, mappings, parse, progress, read, remap, reports, selectors
+from users.imports import (
+    jobs,
+    mappings,
+    parse,
+    preview_columns,
+    progress,
+    read,
+    remap,
+    reports,
+    selectors,
+)
 from users.messaging import sms
 from users.models import ImportJob
 
@@ -203,7 +213,7 @@ class ImportJobView(_ImportView):
 def _mapping_rows(job: ImportJob, preview: dict) -> list[dict]:
     """A row per field for the preview's mapping form: its select's options (every column of
     the file) with the column the header matching (or the admin) gave it selected."""
-    letters = reports.field_letters(job)
+    letters = preview_columns.field_letters(job)
     guesses = {guess["field"]: guess for guess in preview["column_guesses"]}
     remembered = mappings.recalled_fields(job)
     options = [
@@ -238,7 +248,7 @@ class ImportRemapView(_ImportView):
 
     def post(self, request: HttpRequest, job_id) -> HttpResponse:
         job = self.job(request, job_id)
-        letters = reports.field_letters(job)
+        letters = preview_columns.field_letters(job)
         changed = {}
         for name in CUSTOMER_FIELDS:
             key = f"map-{name}"

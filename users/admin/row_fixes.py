@@ -13,7 +13,7 @@ from users.customers.rules import CUSTOMER_FIELDS
 from users.errors import ApplicationError
 from users.excel.cells import cell_to_text
 from users.excel.columns import column_index
-from users.imports import fixes, parse, reports, row_report
+from users.imports import fixes, parse, preview_columns, reclassify, row_report
 from users.imports.stored_rows import Outcome
 from users.models import ImportJob, ImportRowFix, ImportStagedRow, User
 
@@ -36,7 +36,7 @@ def _inputs(errors: list[dict], letters: dict[str, str]) -> tuple[list[dict], li
                 },
             )
             entry["messages"].append(error["message"])
-        elif error["code"] != fixes.SKIPPED:
+        elif error["code"] != reclassify.SKIPPED:
             label = parse.FIELD_LABELS.get(name)
             others.append(f"{label}: {error['message']}" if label else error["message"])
     return list(inputs.values()), others
@@ -45,7 +45,7 @@ def _inputs(errors: list[dict], letters: dict[str, str]) -> tuple[list[dict], li
 def fix_rows(job: ImportJob, preview: dict) -> list[dict]:
     """The rows the form shows: the preview's invalid rows and its skipped ones (as many as
     its lists carry), each with its inputs and history."""
-    letters = reports.field_letters(job)
+    letters = preview_columns.field_letters(job)
     entries = [(entry, False) for entry in preview["parsing_results"]["invalid_rows"]] + [
         (entry, True) for entry in preview["skipped_rows"]
     ]
@@ -85,7 +85,7 @@ def _body(row: int, raw: list, post: dict, letters: dict[str, str]) -> dict:
 def fixes_save(request: HttpRequest, job: ImportJob) -> None:
     """Applies the posted form: for each row shown, its changed cells, then its skip box;
     says per row what it is now, or why it was refused."""
-    letters = reports.field_letters(job)
+    letters = preview_columns.field_letters(job)
     post = request.POST
     user = request.user
     assert isinstance(user, User)  # the admin site lets only staff this far

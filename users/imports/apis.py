@@ -1,5 +1,6 @@
-"""Import endpoints: template, upload (preview), preview pages, confirm, status, failed rows,
-the column mappings remembered, and the upload dashboard's stats."""
+"""Import endpoints: template, upload (preview), remap, confirm, cancel, status, failed rows,
+undo, the column mappings remembered, and the upload dashboard's stats (a preview's pages and
+rows: users.imports.row_apis)."""
 
 import io
 import tempfile
@@ -23,23 +24,22 @@ from users.errors import ApplicationError
 from users.excel import template
 from users.excel.writing import XLSX_CONTENT_TYPE, write_xlsx
 from users.imports import (
-    fixes,
     jobs,
     mappings,
     parse,
+    preview_serializers,
     progress,
     read,
     remap,
     reports,
-    row_report,
+    row_serializers,
     selectors,
     serializers,
     stats,
 )
 from users.models import CustomerChange, ImportJob, RememberedMapping, User
 from users.web.compression import compressed
-from users.web.errors import invalid_choice
-from users.web.pagination import PAGE, PageNumberPagination, positive_int_param
+from users.web.pagination import PageNumberPagination
 from users.web.parsers import JSONParser
 from users.web.schema import error_responses
 
@@ -52,10 +52,10 @@ class StaffRequest(Request):
 
 
 ROWS_DELETED = "rows_deleted"
-PREVIEW_PAGE_MAX = 1000
 
 
-def _job_or_404(job_id: UUID | str, user: User) -> ImportJob:
+def job_or_404(job_id: UUID | str, user: User) -> ImportJob:
+    """The job `user` may see (its owner, or a super admin), else 404."""
     job = selectors.import_job_get(job_id=job_id, user=user)
     if job is None:
         raise Http404
@@ -69,7 +69,10 @@ class UploadView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": serializers.UploadInputSerializer},
-        responses={200: serializers.PreviewSerializer, **error_responses(400, 401, 403, 413, 415)},
+        responses={
+            200: preview_serializers.PreviewSerializer,
+            **error_responses(400, 401, 403, 413, 415),
+        },
         tags=["import"],
     )
     def post(self, request: StaffRequest) -> Response:
@@ -100,11 +103,14 @@ class RemapView(APIView):
 
     @extend_schema(
         request=serializers.RemapInputSerializer,
-        responses={200: serializers.PreviewSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={
+            200: preview_serializers.PreviewSerializer,
+            **error_responses(400, 401, 403, 404, 409),
+        },
         tags=["import"],
     )
     def post(self, request: StaffRequest, upload_id: UUID) -> Response:
-        job = _job_or_404(upload_id, request.user)
+        job = job_or_404(upload_id, request.user)
         data = serializers.RemapInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = remap.preview_remap(job=job, chosen=data.validated_data["column_mapping"])
@@ -120,7 +126,7 @@ class CancelView(APIView):
         tags=["import"],
     )
     def post(self, request: StaffRequest, task_id: UUID) -> Response:
-        job = jobs.import_job_cancel(job=_job_or_404(task_id, request.user), user=request.user)
+        job = jobs.import_job_cancel(job=job_or_404(task_id, request.user), user=request.user)
         return Response(progress.job_status(job, viewer=request.user))
 
 
@@ -189,7 +195,7 @@ class StatusView(APIView):
         tags=["import"],
     )
     def get(self, request: StaffRequest, task_id: UUID) -> Response:
-        job = jobs.import_job_watched(job=_job_or_404(task_id, request.user))
+        job = jobs.import_job_watched(job=job_or_404(task_id, request.user))
         return Response(progress.job_status(job, viewer=request.user))
 
 
@@ -202,7 +208,7 @@ class FailedRowsView(APIView):
         tags=["import"],
     )
     def get(self, request: StaffRequest, task_id: UUID) -> FileResponse:
-        job = _job_or_404(task_id, request.user)
+        job = job_or_404(task_id, request.user)
         if job.rows_pruned_at is not None:
             raise ApplicationError(
                 ROWS_DELETED,
@@ -220,68 +226,6 @@ class FailedRowsView(APIView):
             filename=f"import-{job.pk}-failed-rows.xlsx",
             content_type=XLSX_CONTENT_TYPE,
         )
-
-
-@compressed
-class PreviewPageView(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("list", str, enum=list(reports.LISTS), required=True),
-            OpenApiParameter("page", PAGE),
-            OpenApiParameter(
-                "page_size",
-                {"type": "integer", "minimum": 1, "default": 100},
-                description=f"At most {PREVIEW_PAGE_MAX:,}: a larger size is read as "
-                f"{PREVIEW_PAGE_MAX:,}.",
-            ),
-        ],
-        responses={200: serializers.PreviewPageSerializer, **error_responses(400, 401, 403, 404)},
-        tags=["import"],
-    )
-    def get(self, request: StaffRequest, upload_id: UUID) -> Response:
-        job = _job_or_404(upload_id, request.user)
-        name = request.query_params.get("list", "")
-        if name not in reports.LISTS:
-            raise invalid_choice("list", reports.LISTS, "Unknown list.")
-        params = request.query_params
-        page = positive_int_param(params.get("page"), name="page", default=1)
-        page_size = positive_int_param(
-            params.get("page_size"), name="page_size", default=100, most=PREVIEW_PAGE_MAX
-        )
-        return Response(
-            reports.preview_page(
-                job, viewer=request.user, name=name, page=page, page_size=page_size
-            )
-        )
-
-
-class RowView(APIView):
-    """One row of a preview: read it, or fix it where it stands (users.imports.fixes)."""
-
-    parser_classes = [JSONParser]
-
-    @extend_schema(
-        operation_id="import_row_retrieve",
-        responses={200: serializers.PreviewRowSerializer, **error_responses(401, 403, 404)},
-        tags=["import"],
-    )
-    def get(self, request: StaffRequest, upload_id: UUID, row: int) -> Response:
-        job = _job_or_404(upload_id, request.user)
-        return Response(row_report.row_json(job, fixes.row_at(job, row), viewer=request.user))
-
-    @extend_schema(
-        operation_id="import_row_fix",
-        request={"application/json": serializers.ROW_FIX_INPUT},
-        responses={
-            200: serializers.RowFixAnswerSerializer,
-            **error_responses(400, 401, 403, 404, 409),
-        },
-        tags=["import"],
-    )
-    def patch(self, request: StaffRequest, upload_id: UUID, row: int) -> Response:
-        job = _job_or_404(upload_id, request.user)
-        fixed = fixes.row_fix(job=job, row=row, body=request.data, user=request.user)
-        return Response(row_report.fix_answer(job, fixed, viewer=request.user))
 
 
 class TemplateView(APIView):
@@ -355,7 +299,7 @@ class UndoView(APIView):
         tags=["import"],
     )
     def get(self, request: StaffRequest, task_id: UUID) -> Response:
-        job = _job_or_404(task_id, request.user)
+        job = job_or_404(task_id, request.user)
         if not hasattr(job, "undo"):
             raise Http404
         jobs.import_undos_recover_stale(undo_ids=[job.undo.pk])
@@ -376,7 +320,7 @@ class ImportChangesView(ListAPIView[CustomerChange]):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[CustomerChange]:
-        job = _job_or_404(self.kwargs["task_id"], self.request.user)
+        job = job_or_404(self.kwargs["task_id"], self.request.user)
         return (
             CustomerChange.objects.filter(import_job=job)
             .annotate(
@@ -392,12 +336,12 @@ class ColumnMappingListView(ListAPIView[RememberedMapping]):
     """The column mappings remembered when imports whose columns were chosen by hand were
     confirmed, newest choice first, paged."""
 
-    serializer_class = serializers.RememberedMappingSerializer
+    serializer_class = row_serializers.RememberedMappingSerializer
     pagination_class = PageNumberPagination
     request: StaffRequest
 
     @extend_schema(
-        tags=["import"], responses={200: serializers.RememberedMappingSerializer(many=True)}
+        tags=["import"], responses={200: row_serializers.RememberedMappingSerializer(many=True)}
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)

@@ -1,16 +1,7 @@
 """Fixing a row of a preview where it stands: a field's cell replaced by a value the admin
-types (validated by the rules a cell of the file goes through), or the row skipped, or taken
-back; then that row, and every row linked to it by a unique value, classified again.
-
-Only the rows that can change are touched: the fixed row and the valid rows sharing a phone,
-email or mark with it before or after the fix, followed through the rows sharing a value with
-those (a row freed from being a batch duplicate may now come first for another value). They
-are found by SQL on the staging table (one query a step of that walk, usually two), classified
-by users.imports.classify's rules against the customers (by the unique indexes) and one
-another, and their verdicts, row errors and the job's counts are set in a few statements. A
-row of the file shares no value with any row outside that set, so its verdict cannot change:
-the preview stays what a new upload of the fixed file would show, without reading the file or
-classifying every row again.
+types (validated by the rules a cell of the file goes through: users.imports.staged_cells), or
+the row skipped, or taken back; then that row, and every row linked to it by a unique value,
+classified again (users.imports.reclassify).
 
 Each change is recorded (ImportRowFix: who, when, the field, the cell before and the value
 after; a skip or an include as an action) and read back as the row's history.
@@ -19,24 +10,21 @@ after; a skip or an include as an action) and read back as the row's history.
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from rest_framework import status
 
 from users import errors
-from users.customers import rules
-from users.customers.rules import CUSTOMER_FIELDS, FieldProblem
+from users.customers.rules import CUSTOMER_FIELDS
 from users.errors import ApplicationError
-from users.excel.columns import ColumnMap, column_index, legacy_map
-from users.imports import remap, reports, store, stored_rows
-from users.imports.classify import NO_MATCH_CODE, Classified, CreateProblems, classify_rows
-from users.imports.marks import marks_chosen
-from users.imports.parse import FIELD_LABELS, ImportOptions, ParsedRow, parse_row
+from users.excel.columns import column_index
+from users.imports import reclassify, reports, staged_cells, store, stored_rows
+from users.imports.parse import FIELD_LABELS, ParsedRow
+from users.imports.preview_columns import field_letters
 from users.imports.stored_rows import OUTCOMES, Outcome, StoredRow, StoredRows
-from users.models import ImportJob, ImportRowError, ImportRowFix, ImportStagedRow, User
+from users.models import ImportJob, ImportRowFix, ImportStagedRow, User
 
 logger = logging.getLogger(__name__)
 
@@ -45,28 +33,9 @@ logger = logging.getLogger(__name__)
 ACTION_KEY = "action"
 ACTIONS = (ImportRowFix.Action.SKIP.value, ImportRowFix.Action.INCLUDE.value)
 
-# The row error a skipped row carries (every row not written has one: errors.xlsx and the
-# status's failed rows are found by them).
-SKIPPED = "skipped"
-SKIPPED_MESSAGE = "Skipped in the preview."
-
-ROW_NOT_FOUND = "row_not_found"
 UNKNOWN_FIELD = "unknown_field"
 NO_COLUMN_FOR_FIELD = "no_column_for_field"
 
-# The job's counts of each outcome (a possible duplicate is a row to create, counted apart too).
-COUNT_FIELDS = {
-    Outcome.CREATE: ("to_create_count",),
-    Outcome.POSSIBLE_DUPLICATE: ("to_create_count", "possible_duplicate_count"),
-    Outcome.INVALID: ("invalid_count",),
-    Outcome.EXISTING: ("existing_duplicate_count",),
-    Outcome.BATCH: ("batch_duplicate_count",),
-    Outcome.UPDATE: ("to_update_count",),
-    Outcome.UNCHANGED: ("unchanged_count",),
-    Outcome.AMBIGUOUS: ("ambiguous_count",),
-    Outcome.NO_MATCH: ("no_match_count",),
-    Outcome.SKIPPED: ("skipped_in_preview_count",),
-}
 # The name of each outcome, as the preview's lists call them (the list "create" holds the
 # possible duplicates too, which have a list of their own).
 OUTCOME_NAMES = {
@@ -74,8 +43,6 @@ OUTCOME_NAMES = {
     for name, outcomes in reports.LISTS.items()
     if len(outcomes) == 1 and name != "candidates"
 } | {Outcome.CREATE: "create"}
-# The staged keys of the unique fields (phone, email, mark), as the users' indexes compare them.
-_KEYS = ("phone", "email_key", "mark_key")
 
 
 @dataclass(frozen=True)
@@ -112,7 +79,7 @@ def row_change_parse(body: object, *, job: ImportJob) -> RowChange:
             f"Unknown field: {', '.join(unknown)}.",
             errors={"unknown": unknown, "fields": list(CUSTOMER_FIELDS)},
         )
-    letters = reports.field_letters(job)
+    letters = field_letters(job)
     without = [name for name in body if name not in letters]
     if without:
         raise ApplicationError(
@@ -147,192 +114,6 @@ def _locked_preview(job: ImportJob) -> ImportJob:
     return locked
 
 
-def staged_row_at(job: ImportJob, row: int) -> ImportStagedRow:
-    """The staged row with this number in the file; 404 if the upload has none. A row's
-    position is below its number (rows count from 1 and only grow), so the staging table's
-    key is read backwards from there: the first row found is it, or one just before it when
-    blank rows were skipped."""
-    staged = None
-    if 0 < row <= 2**31:
-        staged = (
-            ImportStagedRow.objects.filter(job=job, position__lt=row, source_row=row)
-            .order_by("-position")
-            .first()
-        )
-    if staged is None:
-        raise ApplicationError(
-            ROW_NOT_FOUND,
-            f"The upload has no row {row}: rows are numbered as in the file (the header is row 1).",
-            status_code=status.HTTP_404_NOT_FOUND,
-        )
-    return staged
-
-
-def _column_map(job: ImportJob) -> ColumnMap:
-    """The upload's columns as its preview read them."""
-    fields = {name: column_index(letter) for name, letter in reports.field_letters(job).items()}
-    if job.column_mapping.get("layout") == "legacy":
-        return replace(legacy_map(), fields=fields)
-    return ColumnMap(layout="header", fields=fields, headers=list(job.headers))
-
-
-def _parsed(job: ImportJob, row: int, raw: list[Any], column_map: ColumnMap) -> ParsedRow:
-    """A staged row's cells validated again, with the problems its stored form no longer shows
-    (a row over the length cap was stored cut)."""
-    options = _options(job)
-    parsed = parse_row(row, remap.restored_cells(raw), column_map, options)
-    carried = ImportRowError.objects.filter(
-        job=job, row=row, field="", code=rules.TOO_LONG, message__startswith="The row holds"
-    ).values_list("message", flat=True)
-    parsed.problems += [FieldProblem("", rules.TOO_LONG, message, "") for message in carried]
-    return parsed
-
-
-def _options(job: ImportJob) -> ImportOptions:
-    return ImportOptions(mode=job.mode, match=job.match, blank_clears=job.blank_clears)
-
-
-def _keys_of(staged: ImportStagedRow | tuple[Any, ...]) -> dict[str, set[str]]:
-    if isinstance(staged, tuple):
-        values = dict(zip(_KEYS, staged[1:], strict=True))
-    else:
-        values = {key: getattr(staged, key) for key in _KEYS}
-    return {key: {values[key]} - {None, ""} for key in _KEYS}
-
-
-def linked_rows(job: ImportJob, keys: dict[str, set[str]], *, leave_out: int) -> set[int]:
-    """The positions of the valid rows not skipped (but `leave_out`) that share a unique value
-    with `keys`, and with those rows, until no new value is found: one query a step."""
-    found: set[int] = set()
-    known = {key: set(values) for key, values in keys.items()}
-    frontier = known
-    while any(frontier.values()):
-        shared = Q()
-        for key, values in frontier.items():
-            if values:
-                shared |= Q(**{f"{key}__in": sorted(values)})
-        rows = (
-            ImportStagedRow.objects.filter(shared, job=job, valid=True)
-            .exclude(outcome=Outcome.SKIPPED.value)
-            .exclude(position=leave_out)
-            .exclude(position__in=sorted(found))
-            .values_list("position", *_KEYS)
-        )
-        frontier = {key: set() for key in known}
-        for row in rows:
-            found.add(row[0])
-            for key, values in _keys_of(row).items():
-                frontier[key] |= values - known[key]
-                known[key] |= values
-    return found
-
-
-def _create_problems(
-    job: ImportJob, positions: set[int], column_map: ColumnMap, fixed: tuple[int, ParsedRow]
-) -> CreateProblems:
-    """What each valid row at these positions lacks to be created (an update's rows; a
-    create's lack nothing they do not already show as problems): read again from their
-    cells."""
-    if job.mode == ImportJob.Mode.CREATE:
-        return {}
-    parsed_at = {fixed[0]: fixed[1]}
-    for row in StoredRows(job.pk).at(positions - {fixed[0]}):
-        parsed_at[row.position] = _parsed(job, row.source_row, row.raw, column_map)
-    return {
-        position: (parsed.row, parsed.create_problems)
-        for position, parsed in parsed_at.items()
-        if position in positions and parsed.create_problems and not parsed.problems
-    }
-
-
-@dataclass
-class _Verdicts:
-    """The rows whose verdict was looked at: what each was, what it is now, and its errors."""
-
-    before: dict[int, Outcome]
-    after: dict[int, Outcome]
-    source_rows: dict[int, int]
-    problems: dict[int, list[FieldProblem]]
-
-
-def _marks_for(
-    job: ImportJob, classified: Classified, create_problems: CreateProblems
-) -> dict[int, str]:
-    """A generated mark for each row classified that needs one and has none: one to create,
-    or a duplicate shown with the mark it would have had (as the preview chooses them), none
-    of them a mark the file gives or the import generated for another row."""
-    needing = ImportStagedRow.objects.filter(
-        job=job,
-        position__in=sorted(classified.outcomes),
-        mark_key__isnull=True,
-        shipping_mark__isnull=True,
-    ).values_list("position", "first_name")
-    wanted = [
-        (position, rules.shipping_mark_base(first_name or ""))
-        for position, first_name in needing
-        if classified.outcomes[position] == Outcome.CREATE
-        or (
-            classified.outcomes[position] in (Outcome.EXISTING, Outcome.BATCH)
-            and position not in create_problems
-        )
-    ]
-    if not wanted:
-        return {}
-    bases = {base for _, base in wanted}
-    similar = Q()
-    for base in bases:
-        similar |= Q(shipping_mark__istartswith=base)
-    reserved = {
-        mark.upper()
-        for mark in ImportStagedRow.objects.filter(similar, job=job).values_list(
-            "shipping_mark", flat=True
-        )
-        if mark
-    }
-    return marks_chosen(sorted(wanted), reserved=reserved)
-
-
-def _no_match(job: ImportJob, position: int) -> FieldProblem:
-    """Why a row of update_only matches no customer (as the preview says it)."""
-    column = {"phone": "phone", "email": "email_key", "shipping_mark": "mark_key"}[job.match]
-    key = (
-        ImportStagedRow.objects.filter(job=job, position=position)
-        .values_list(column, flat=True)
-        .first()
-    )
-    return FieldProblem(
-        job.match, NO_MATCH_CODE, store.no_match_message(job.match, blank=not key), key or ""
-    )
-
-
-def _errors_write(job: ImportJob, verdicts: _Verdicts) -> None:
-    """The row errors of the rows looked at, in place of the ones they had."""
-    ImportRowError.objects.filter(
-        job=job, position__in=sorted(verdicts.after), at_run=False
-    ).delete()
-    store.errors_insert(
-        job.pk,
-        [
-            error
-            for position, problems in verdicts.problems.items()
-            for error in store.row_errors(verdicts.source_rows[position], position, problems)
-        ],
-    )
-
-
-def _counts_write(job: ImportJob, verdicts: _Verdicts) -> None:
-    """The job's counts moved by the verdicts that changed (the job is locked)."""
-    changed = set()
-    for position, outcome in verdicts.after.items():
-        before = verdicts.before[position]
-        if before != outcome:
-            for moved, step in ((before, -1), (outcome, 1)):
-                for name in COUNT_FIELDS[moved]:
-                    setattr(job, name, getattr(job, name) + step)
-                    changed.add(name)
-    job.save(update_fields=[*sorted(changed), "updated_at"])
-
-
 def _history_write(
     job: ImportJob, staged: ImportStagedRow, change: RowChange, old_raw: list[Any], user: User
 ) -> None:
@@ -345,7 +126,7 @@ def _history_write(
             changed_by=user,
         )
         return
-    fields = reports.field_letters(job)
+    fields = field_letters(job)
     ImportRowFix.objects.bulk_create(
         ImportRowFix(
             job=job,
@@ -353,27 +134,12 @@ def _history_write(
             position=staged.position,
             action=ImportRowFix.Action.FIX,
             field=name,
-            old=_cell(old_raw, column_index(fields[name])),
+            old=staged_cells.cell(old_raw, column_index(fields[name])),
             new=value,
             changed_by=user,
         )
         for name, value in change.cells.items()
     )
-
-
-def _cell(raw: list[Any], index: int) -> object:
-    return raw[index] if index < len(raw) else None
-
-
-def _with_cells(job: ImportJob, raw: list[Any], cells: Mapping[str, object]) -> list[Any]:
-    """The row's cells with each fixed field's cell replaced by the value sent."""
-    letters = reports.field_letters(job)
-    new = list(raw)
-    for name, value in cells.items():
-        index = column_index(letters[name])
-        new += [None] * (index + 1 - len(new))
-        new[index] = value
-    return new
 
 
 def _staged_write(
@@ -384,7 +150,7 @@ def _staged_write(
     values = dict(
         zip(
             stored_rows.STAGED_FIELDS,
-            store.staged_row(staged.position, parsed, _options(job)),
+            store.staged_row(staged.position, parsed, staged_cells.options_of(job)),
             strict=True,
         )
     )
@@ -421,28 +187,32 @@ def row_fix(*, job: ImportJob, row: int, body: object, user: User) -> RowFixed:
     change = row_change_parse(body, job=job)
     with transaction.atomic():
         job = _locked_preview(job)
-        staged = staged_row_at(job, row)
+        staged = staged_cells.staged_row_at(job, row)
         before = OUTCOMES[staged.outcome]
         if _unchanged(before, change):
             return RowFixed(StoredRows(job.pk).at([staged.position])[0], {})
-        column_map = _column_map(job)
+        column_map = staged_cells.column_map(job)
         old_raw = json.loads(staged.raw)
-        raw = _with_cells(job, old_raw, change.cells)
-        parsed = _parsed(job, row, raw, column_map)
+        raw = staged_cells.with_cells(job, old_raw, change.cells)
+        parsed = staged_cells.parsed(job, row, raw, column_map)
         skipped = change.action == ImportRowFix.Action.SKIP or (
             before == Outcome.SKIPPED and change.action is None
         )
-        outcome = Outcome.SKIPPED if skipped else store.provisional(parsed, _options(job))
-        old_keys = _keys_of(staged)
+        outcome = (
+            Outcome.SKIPPED if skipped else store.provisional(parsed, staged_cells.options_of(job))
+        )
+        old_keys = reclassify.keys_of(staged)
         _staged_write(job, staged, parsed, outcome)
         staged.refresh_from_db()
-        keys = _keys_of(staged)
-        linked = linked_rows(
+        keys = reclassify.keys_of(staged)
+        linked = reclassify.linked_rows(
             job, {key: old_keys[key] | keys[key] for key in keys}, leave_out=staged.position
         )
-        verdicts = _verdicts_found(job, staged, parsed, outcome, before, linked, user=user)
-        _errors_write(job, verdicts)
-        _counts_write(job, verdicts)
+        verdicts = reclassify.verdicts_found(
+            job, staged, parsed, outcome, before, linked, user=user
+        )
+        reclassify.errors_write(job, verdicts)
+        reclassify.counts_write(job, verdicts)
         _history_write(job, staged, change, old_raw, user)
     logger.info(
         "[IMPORT-ROW-FIX] job=%s row=%s action=%s fields=%s linked=%s",
@@ -469,72 +239,12 @@ def _unchanged(before: Outcome, change: RowChange) -> bool:
     return False
 
 
-def _verdicts_found(
-    job: ImportJob,
-    staged: ImportStagedRow,
-    parsed: ParsedRow,
-    outcome: Outcome,
-    before: Outcome,
-    linked: set[int],
-    *,
-    user: User,
-) -> _Verdicts:
-    """The verdicts of the fixed row and the rows linked to it, classified again and stored,
-    with the problems each row now has."""
-    position = staged.position
-    befores = dict(
-        ImportStagedRow.objects.filter(job=job, position__in=sorted(linked)).values_list(
-            "position", "outcome"
-        )
-    )
-    verdicts = _Verdicts(
-        before={p: OUTCOMES[letter] for p, letter in befores.items()} | {position: before},
-        after={position: outcome},
-        source_rows={position: staged.source_row},
-        problems={},
-    )
-    classified_positions = set(linked)
-    if outcome != Outcome.SKIPPED and staged.valid:
-        classified_positions.add(position)
-    column_map = _column_map(job)
-    create_problems = _create_problems(job, classified_positions, column_map, (position, parsed))
-    classified = classify_rows(
-        job.pk,
-        classified_positions,
-        viewer=user,
-        options=_options(job),
-        create_problems=create_problems,
-    )
-    for at, found in classified.outcomes.items():
-        # Another row still to create keeps what the preview's near-duplicate check found of
-        # it (users.imports.resemblance); the fixed row itself is not checked again.
-        was = verdicts.before.get(at)
-        if at != position and found == Outcome.CREATE and was == Outcome.POSSIBLE_DUPLICATE:
-            classified.outcomes[at] = Outcome.POSSIBLE_DUPLICATE
-    store.verdicts_store(job, classified, _marks_for(job, classified, create_problems))
-    verdicts.after.update(classified.outcomes)
-    verdicts.source_rows.update(classified.source_rows)
-    for at, found in classified.outcomes.items():
-        problems = classified.problems.get(at, [])
-        if found == Outcome.NO_MATCH:
-            problems = [_no_match(job, at)]
-        elif found == Outcome.INVALID and not problems and at in create_problems:
-            problems = create_problems[at][1]
-        verdicts.problems[at] = problems
-    if position not in classified.outcomes:
-        # Invalid or skipped: its own problems, and the skip.
-        verdicts.problems[position] = list(parsed.problems)
-        if outcome == Outcome.SKIPPED:
-            verdicts.problems[position].append(FieldProblem("", SKIPPED, SKIPPED_MESSAGE, ""))
-    return verdicts
-
-
 # --- reading ---------------------------------------------------------------------------------
 
 
 def row_at(job: ImportJob, row: int) -> StoredRow:
     """The row with this number in the file, as it stands; 404 if the upload has none."""
-    return StoredRows(job.pk).at([staged_row_at(job, row).position])[0]
+    return StoredRows(job.pk).at([staged_cells.staged_row_at(job, row).position])[0]
 
 
 def row_history(job: ImportJob, positions: Iterable[int]) -> dict[int, list[ImportRowFix]]:

@@ -28,7 +28,8 @@ from users.customers.rules import FieldProblem
 from users.errors import NO_DATA, FileError
 from users.excel.columns import ColumnMap
 from users.imports import store
-from users.imports.classify import CreateProblems, classify
+from users.imports.classify import classify
+from users.imports.classify_rules import CreateProblems
 from users.imports.parse import CREATE_ONLY, ImportOptions, map_rows, parse_rows
 from users.imports.store import PreviewSource
 from users.imports.stored_rows import stage

@@ -8,9 +8,9 @@ from typing import Any
 from users.customers import selectors
 from users.imports import parse
 from users.imports.jobs import estimated_seconds
+from users.imports.preview_columns import column_names
 from users.imports.reports import (
     STATUS_LIST_LIMIT,
-    column_names,
     errors_by_row,
     job_row_errors,
     raw_data,

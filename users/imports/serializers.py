@@ -1,5 +1,7 @@
-"""Import input (types only) and the shapes of the import answers (documenting the dicts
-users.imports.reports and users.imports.stats build)."""
+"""Import input (types only) and the shapes of the answers of a confirmed import: its status,
+its undo and the upload dashboard's stats (documenting the dicts users.imports.progress and
+users.imports.stats build). The preview's answer: users.imports.preview_serializers; one row's,
+a fix's and the remembered mappings': users.imports.row_serializers."""
 
 from typing import Any
 
@@ -9,7 +11,6 @@ from rest_framework.exceptions import ErrorDetail, ParseError
 
 from primepre.body_limit import LEGACY_BULK_CUSTOMERS
 from users import errors as file_errors
-from users.customers.rules import CUSTOMER_FIELDS
 from users.customers.serializers import CustomerChangeSerializer
 from users.errors import FileError
 from users.excel.columns import REQUIRED_FIELDS, field_of_header
@@ -25,7 +26,8 @@ MAPPING_MAX_VALUES = 2 * MAPPING_MAX_KEYS + 1
 ChosenColumns = dict[str, str | None]
 # Some answers have a field named like an attribute the stubs give every serializer or field
 # (errors, data, label, required). DRF's metaclass takes declared fields off the class, so the
-# name is the field's; the stubs cannot tell, hence `type: ignore[assignment]` on those lines.
+# name is the field's; the stubs cannot tell, hence `type: ignore[assignment]` on those lines
+# (here and in the other serializer modules of the import).
 
 
 @extend_schema_field(
@@ -209,332 +211,11 @@ class BulkCreateOutputSerializer(serializers.Serializer[Any]):
     estimated_time_seconds = serializers.IntegerField()
 
 
-class CandidateSerializer(serializers.Serializer[Any]):
-    source_row_number = serializers.IntegerField()
-    shipping_mark = serializers.CharField()
-    first_name = serializers.CharField()
-    last_name = serializers.CharField()
-    email = serializers.CharField(allow_null=True)
-    phone = serializers.CharField()
-    region = serializers.CharField()
-    company_name = serializers.CharField(allow_blank=True)
-    nickname = serializers.CharField(allow_blank=True)
-    user_type = serializers.CharField()
-    shipping_mark_generated = serializers.BooleanField()
-
-
-class RowErrorSerializer(serializers.Serializer[Any]):
-    row = serializers.IntegerField()
-    field = serializers.CharField(allow_blank=True)
-    code = serializers.CharField()
-    message = serializers.CharField()
-    value = serializers.CharField(allow_blank=True)
-
-
-class InvalidRowSerializer(serializers.Serializer[Any]):
-    source_row_number = serializers.IntegerField()
-    reason = serializers.CharField(allow_blank=True)
-    raw_data = serializers.DictField(child=serializers.JSONField(allow_null=True))
-    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]
-
-
-class ExistingCustomerSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    phone = serializers.CharField()
-    email = serializers.CharField(allow_null=True)
-    shipping_mark = serializers.CharField()
-    first_name = serializers.CharField()
-    last_name = serializers.CharField()
-
-
-class ExistingDuplicateSerializer(serializers.Serializer[Any]):
-    candidate = CandidateSerializer()
-    reason = serializers.CharField()
-    existing_customers = ExistingCustomerSerializer(many=True)
-
-
-class BatchDuplicateSerializer(serializers.Serializer[Any]):
-    candidate = CandidateSerializer()
-    reason = serializers.CharField()
-
-
-class ResembledCustomerSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    first_name = serializers.CharField()
-    last_name = serializers.CharField()
-    phone = serializers.CharField()
-    shipping_mark = serializers.CharField()
-
-
-class ResemblesSerializer(serializers.Serializer[Any]):
-    customer_id = serializers.IntegerField(
-        allow_null=True, help_text="The customer the row resembles (null: an earlier row)."
-    )
-    customer = ResembledCustomerSerializer(
-        allow_null=True, help_text="That customer, when the caller may see it."
-    )
-    row = serializers.IntegerField(
-        allow_null=True, help_text="The number in the file of the earlier row it resembles."
-    )
-
-
-class PossibleDuplicateSerializer(serializers.Serializer[Any]):
-    candidate = CandidateSerializer()
-    reason_code = serializers.ChoiceField(
-        choices=[
-            "phone_one_digit_apart",
-            "phone_digits_swapped",
-            "names_swapped",
-            "same_email_local_part",
-            "same_company_phone_tail",
-        ]
-    )
-    reason = serializers.CharField()
-    resembles = ResemblesSerializer()
-
-
-class PreviewSummarySerializer(serializers.Serializer[Any]):
-    total_rows = serializers.IntegerField()
-    invalid = serializers.IntegerField()
-    existing_duplicates = serializers.IntegerField()
-    batch_duplicates = serializers.IntegerField()
-    to_create = serializers.IntegerField()
-    possible_duplicates = serializers.IntegerField(
-        help_text="Rows to create (counted in to_create, and created on confirm) that resemble "
-        "a customer or an earlier row."
-    )
-    skipped = serializers.IntegerField(
-        required=False, help_text="Rows skipped in the preview (only when there are any)."
-    )
-
-
-class ParsingResultsSerializer(serializers.Serializer[Any]):
-    invalid_rows = InvalidRowSerializer(many=True)
-    total_rows = serializers.IntegerField()
-    valid_candidates = serializers.IntegerField(
-        help_text="Valid rows: to create plus duplicates. Each is in one of the duplicate_results "
-        "lists; all of them, in file order, are paged at rows/?list=candidates."
-    )
-
-
-class DuplicateResultsSerializer(serializers.Serializer[Any]):
-    existing_duplicates = ExistingDuplicateSerializer(many=True)
-    batch_duplicates = BatchDuplicateSerializer(many=True)
-    unique_candidates = CandidateSerializer(many=True)
-    possible_duplicates = PossibleDuplicateSerializer(many=True)
-
-
-class ColumnSerializer(serializers.Serializer[Any]):
-    column = serializers.CharField()
-    header = serializers.CharField(allow_blank=True)
-    field = serializers.CharField(allow_null=True)
-    match = serializers.ChoiceField(
-        choices=["header", "guess", "chosen", "remembered", "position"], allow_null=True
-    )
-
-
-class ChooserSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
-def _chooser_field() -> ChooserSerializer:
-    return ChooserSerializer(
-        allow_null=True,
-        help_text="The admin whose choice it is (the owner of the import confirmed with it); "
-        "null when the caller may not see them, or the account is gone.",
-    )
-
-
-def _choices_field() -> ColumnMappingField:
-    return ColumnMappingField(
-        help_text="{field: header text, or null for a field left out}, as a column_mapping."
-    )
-
-
-class RecalledMappingSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField(help_text="The remembered mapping (it may have been forgotten).")
-    chosen_by = _chooser_field()
-    chosen_at = serializers.DateTimeField()
-    choices = _choices_field()
-
-
-class RememberedMappingSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    headers = serializers.ListField(
-        child=serializers.CharField(allow_blank=True),
-        help_text="The header row of the file the columns were chosen for.",
-    )
-    choices = _choices_field()
-    chosen_by = _chooser_field()
-    chosen_at = serializers.DateTimeField()
-    times_used = serializers.IntegerField(
-        help_text="Confirmed imports read with this choice since it was made."
-    )
-    last_used_at = serializers.DateTimeField(allow_null=True)
-
-
-class ColumnGuessSerializer(serializers.Serializer[Any]):
-    field = serializers.CharField()
-    column = serializers.CharField()
-    header = serializers.CharField()
-    taken_for = serializers.CharField()
-
-
-class FieldChoiceSerializer(serializers.Serializer[Any]):
-    field = serializers.CharField()
-    label = serializers.CharField()  # type: ignore[assignment]
-    required = serializers.BooleanField()  # type: ignore[assignment]
-
-
-class ChangeSerializer(serializers.Serializer[Any]):
-    field = serializers.CharField()
-    old = serializers.JSONField(allow_null=True)
-    new = serializers.JSONField(allow_null=True)
-
-
-class UpdateRowSerializer(serializers.Serializer[Any]):
-    source_row_number = serializers.IntegerField()
-    customer_id = serializers.IntegerField()
-    changes = ChangeSerializer(many=True)
-
-
-class UpdateResultsSerializer(serializers.Serializer[Any]):
-    to_update = UpdateRowSerializer(many=True)
-    ambiguous = BatchDuplicateSerializer(many=True)
-    no_match = BatchDuplicateSerializer(many=True)
-
-
-class PreviewSerializer(serializers.Serializer[Any]):
-    success = serializers.BooleanField()
-    message = serializers.CharField()
-    upload_id = serializers.UUIDField()
-    file_name = serializers.CharField(allow_blank=True)
-    file_type = serializers.CharField()
-    sheet = serializers.CharField(
-        allow_null=True,
-        help_text="The sheet read: a workbook's first visible sheet that holds data (null for "
-        "CSV and for a list of customers).",
-    )
-    column_mapping = serializers.DictField(child=serializers.CharField())
-    layout = serializers.ChoiceField(choices=["header", "legacy"])
-    mode = serializers.CharField()
-    match = serializers.CharField()
-    blank_clears = serializers.BooleanField()
-    unmapped_columns = serializers.ListField(child=serializers.CharField())
-    columns = ColumnSerializer(many=True)
-    column_guesses = ColumnGuessSerializer(many=True)
-    remembered_mapping = RecalledMappingSerializer(
-        allow_null=True,
-        help_text="The columns were read as an admin chose them for a file with the same headers "
-        '(columns[].match is then "remembered"); null when they were not.',
-    )
-    field_choices = FieldChoiceSerializer(many=True)
-    summary = PreviewSummarySerializer()
-    parsing_results = ParsingResultsSerializer()
-    duplicate_results = DuplicateResultsSerializer()
-    skipped_rows = InvalidRowSerializer(many=True)
-    update_results = UpdateResultsSerializer()
-    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]
-    errors_total = serializers.IntegerField()
-    list_limit = serializers.IntegerField()
-    lists_truncated = serializers.BooleanField()
-
-
-# A fix of one row (users.imports.fixes): the fields to set, each a cell's value validated as
-# a cell of the file (a field the upload has no column for cannot be fixed), or an action alone.
-# A raw schema: a serializer cannot say "at least one field, and nothing else".
-ROW_FIX_INPUT = {
-    "oneOf": [
-        {
-            "type": "object",
-            "properties": {
-                name: {"type": "string", "nullable": True, "maxLength": 1000}
-                for name in CUSTOMER_FIELDS
-            },
-            "additionalProperties": False,
-            "minProperties": 1,
-        },
-        {
-            "type": "object",
-            "properties": {"action": {"type": "string", "enum": ["skip", "include"]}},
-            "required": ["action"],
-            "additionalProperties": False,
-            "description": "skip leaves the row out of the import (not written, counted as "
-            "skipped); include takes it back.",
-        },
-    ]
-}
-
-
-class RowFixSerializer(serializers.Serializer[Any]):
-    action = serializers.ChoiceField(choices=["fix", "skip", "include"])
-    field = serializers.CharField(allow_blank=True)
-    old = serializers.JSONField(allow_null=True)
-    new = serializers.JSONField(allow_null=True)
-    changed_by = ChooserSerializer(allow_null=True)
-    changed_at = serializers.DateTimeField()
-
-
-class PreviewRowSerializer(serializers.Serializer[Any]):
-    source_row_number = serializers.IntegerField()
-    outcome = serializers.ChoiceField(
-        choices=[
-            "create",
-            "invalid",
-            "existing",
-            "batch",
-            "update",
-            "unchanged",
-            "ambiguous",
-            "no_match",
-            "skipped",
-            "possible_duplicates",
-        ]
-    )
-    fields = CandidateSerializer()  # type: ignore[assignment]  # an answer's field, not the stub's
-    raw_data = serializers.DictField(child=serializers.JSONField(allow_null=True))
-    reason = serializers.CharField(allow_blank=True)
-    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]
-    customer_id = serializers.IntegerField(allow_null=True)
-    changes = ChangeSerializer(many=True)
-    history = RowFixSerializer(many=True)
-
-
-class RowOutcomeSerializer(serializers.Serializer[Any]):
-    source_row_number = serializers.IntegerField()
-    outcome = serializers.CharField()
-
-
-class RowFixAnswerSerializer(serializers.Serializer[Any]):
-    success = serializers.BooleanField()
-    message = serializers.CharField()
-    upload_id = serializers.UUIDField()
-    row = PreviewRowSerializer()
-    rows_changed = RowOutcomeSerializer(
-        many=True, help_text="Other rows whose verdict the fix changed (a duplicate freed or made)."
-    )
-    summary = PreviewSummarySerializer()
-
-
-class PreviewPageSerializer(serializers.Serializer[Any]):
-    upload_id = serializers.UUIDField()
-    list = serializers.CharField()
-    count = serializers.IntegerField()
-    page = serializers.IntegerField()
-    page_size = serializers.IntegerField()
-    pages = serializers.IntegerField()
-    results = serializers.ListField(child=serializers.DictField())
-
-
 class FailedRowSerializer(serializers.Serializer[Any]):
     row = serializers.IntegerField()
     reason = serializers.CharField(allow_blank=True)
     codes = serializers.ListField(child=serializers.CharField())
     data = serializers.DictField(child=serializers.JSONField(allow_null=True))  # type: ignore[assignment]
-
-
-__all__ = ["CustomerChangeSerializer"]
 
 
 class UndoStatusSerializer(serializers.Serializer[Any]):
@@ -636,3 +317,6 @@ class StatsOutputSerializer(serializers.Serializer[Any]):
     upload_history = UploadHistorySerializer(
         many=True, help_text=f"The latest {stats.HISTORY_LIMIT} imports the caller may see."
     )
+
+
+__all__ = ["CustomerChangeSerializer"]

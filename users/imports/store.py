@@ -19,7 +19,7 @@ from users.errors import ApplicationError
 from users.excel.columns import ColumnMap
 from users.imports import bulk, resemblance, stored_rows
 from users.imports.clashes import column
-from users.imports.classify import NO_MATCH_CODE, Classified, CreateProblems
+from users.imports.classify_rules import NO_MATCH_CODE, Classified, CreateProblems
 from users.imports.parse import FIELD_LABELS, ImportOptions, ParsedRow, storable
 from users.imports.stored_rows import Outcome
 from users.models import ImportJob, ImportRowError, ImportStagedRow, User

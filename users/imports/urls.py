@@ -1,6 +1,6 @@
 from django.urls import path
 
-from users.imports import apis
+from users.imports import apis, row_apis
 
 urlpatterns = [
     path("customers/excel/template/", apis.TemplateView.as_view(), name="customer-template"),
@@ -8,12 +8,12 @@ urlpatterns = [
     path("customers/excel/upload/", apis.UploadView.as_view(), name="import-upload"),
     path(
         "customers/excel/upload/<uuid:upload_id>/rows/",
-        apis.PreviewPageView.as_view(),
+        row_apis.PreviewPageView.as_view(),
         name="import-preview-page",
     ),
     path(
         "customers/excel/upload/<uuid:upload_id>/rows/<int:row>/",
-        apis.RowView.as_view(),
+        row_apis.RowView.as_view(),
         name="import-row",
     ),
     path(

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
 from users.errors import FileError
-from users.imports import jobs, parse, progress, read, reports, run
+from users.imports import jobs, parse, preview_columns, progress, read, reports, run
 from users.imports.tasks import worker_id
 from users.management.acting import acting_user
 from users.management.output import run_with_progress
@@ -130,7 +130,7 @@ class Command(BaseCommand):
 
     def _print_preview(self, job: ImportJob) -> None:
         self.stdout.write(reports.preview_message(job))
-        mapping = ", ".join(f"{k} <- {v!r}" for k, v in reports.column_mapping(job).items())
+        mapping = ", ".join(f"{k} <- {v!r}" for k, v in preview_columns.column_mapping(job).items())
         self.stdout.write(f"Columns ({job.column_mapping['layout']}): {mapping}")
         for line in progress.job_status(job, viewer=job.owner)["errors"][:20]:
             self.stdout.write(f"  {line}")
