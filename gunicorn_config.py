@@ -6,6 +6,8 @@ One worker process with four threads: an upload being previewed never blocks sta
 import logging
 import os
 import sys
+import threading
+import time
 
 import psutil
 
@@ -52,11 +54,17 @@ control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 
 _log = logging.getLogger("gunicorn.error")
 # A worker whose RSS grew this much (MB) over what it had once the app was loaded is replaced,
-# gracefully, after the request that took it there. CPython keeps the memory arenas a
-# 100,000-row preview leaves partly used: the web worker stayed 22 MB larger after one such
-# import and 53 MB after four, memory the next upload's reader process needs beside it on a
-# 512 MB instance (bench/bench_memory.py). 0 turns the replacement off.
-MAX_WORKER_GROWTH_MB = _int("GUNICORN_MAX_WORKER_GROWTH_MB", 16)
+# gracefully, once it is idle (below). CPython keeps the memory arenas a 100,000-row preview
+# leaves partly used: the web worker stayed 22 MB larger after one such import and 53 MB after
+# four, memory the next upload's reader process needs beside it on a 512 MB instance
+# (bench/bench_memory.py). 10 MB: what a worker may keep at rest. 0 turns the replacement off.
+MAX_WORKER_GROWTH_MB = _int("GUNICORN_MAX_WORKER_GROWTH_MB", 10)
+# How long (seconds) a grown worker must have had no request and no open connection before it
+# is replaced. Replaced right after the request that grew it, the worker made the client's next
+# request (the confirm of a preview, the SPA's status poll two seconds later) wait for the
+# kept-alive connection's linger and a new worker's start: 2 to 6 s (bench/README.md, Import).
+# Idle, nobody waits: the SPA polls every 2 s while an import runs.
+RECYCLE_IDLE_S = float(os.environ.get("GUNICORN_RECYCLE_IDLE_S") or 5)
 
 
 def _rss_mb(pid: int) -> float:
@@ -67,6 +75,7 @@ def _rss_mb(pid: int) -> float:
 
 
 def post_fork(server, worker) -> None:
+    worker.forked_at = time.monotonic()
     server.log.info("[WORKER-SPAWN] pid=%s rss_mb=%.0f", worker.pid, _rss_mb(worker.pid))
 
 
@@ -81,22 +90,55 @@ def post_worker_init(worker) -> None:
     get_resolver().url_patterns  # noqa: B018 (loads the URLconf)
     freeze_start_up_objects()
     worker.rss_at_start_mb = _rss_mb(worker.pid)
+    worker.last_request_at = time.monotonic()
+    started_ms = (
+        worker.last_request_at - getattr(worker, "forked_at", worker.last_request_at)
+    ) * 1000
+    worker.log.info(
+        "[WORKER-READY] pid=%s rss_mb=%.0f start_ms=%.0f",
+        worker.pid,
+        worker.rss_at_start_mb,
+        started_ms,
+    )
 
 
 def post_request(worker, req, environ, resp) -> None:
-    """Ends the worker after this request (as max_requests does: the master starts a new one)
-    when its RSS grew past MAX_WORKER_GROWTH_MB and no other connection is open: one that is
-    (another admin's upload still arriving, or a kept-alive connection about to bring one)
-    would have only graceful_timeout left to finish, so the check waits for a later request."""
-    if not MAX_WORKER_GROWTH_MB or not worker.alive:
-        return
-    # gthread's open connections, this one included (other worker classes hold one at a time).
-    if getattr(worker, "nr_conns", 1) > 1:
+    """Notes when the worker last answered, and once its RSS has grown past
+    MAX_WORKER_GROWTH_MB, has it replaced when idle (_retire_when_idle)."""
+    worker.last_request_at = time.monotonic()
+    if not MAX_WORKER_GROWTH_MB or not worker.alive or getattr(worker, "retiring", False):
         return
     grown = _rss_mb(worker.pid) - getattr(worker, "rss_at_start_mb", float("inf"))
     if grown > MAX_WORKER_GROWTH_MB:
-        worker.log.info("[WORKER-RECYCLE] pid=%s grown_mb=%.0f", worker.pid, grown)
-        worker.alive = False
+        worker.retiring = True
+        threading.Thread(
+            target=_retire_when_idle, args=(worker, grown), name="retire-when-idle", daemon=True
+        ).start()
+
+
+def _retire_when_idle(worker, grown: float) -> None:
+    """Ends the worker (as max_requests does: the master starts a new one) once it has had no
+    request for RECYCLE_IDLE_S and no connection is open: neither a request in hand (another
+    admin's upload still arriving) nor a kept-alive one (gunicorn closes those after its
+    keepalive), so no client waits for the new worker unless it comes while that one starts."""
+    while worker.alive:
+        idle = time.monotonic() - worker.last_request_at
+        # gthread's open connections (other worker classes hold one at a time, in a request).
+        if idle >= RECYCLE_IDLE_S and getattr(worker, "nr_conns", 0) == 0:
+            worker.log.info(
+                "[WORKER-RECYCLE] pid=%s grown_mb=%.0f idle_s=%.1f", worker.pid, grown, idle
+            )
+            worker.alive = False
+            # Wakes gthread's loop, which would otherwise notice within its 1 s poll.
+            queue = getattr(worker, "method_queue", None)
+            if queue is not None:
+                queue.defer(_nothing)
+            return
+        time.sleep(max(RECYCLE_IDLE_S - idle, 0.1))
+
+
+def _nothing() -> None:
+    pass
 
 
 def worker_exit(server, worker) -> None:

@@ -148,6 +148,7 @@ def import_once(base: str, auth: dict, path, sampler: RssSampler, **options: str
         "updated": state.get("updated", 0),
         "to_create": preview.json()["summary"]["to_create"],
         "to_update": preview.json()["summary"].get("to_update", 0),
+        "possible_duplicates": preview.json()["summary"].get("possible_duplicates", 0),
         "status": state["status"],
         "peak_mb": sampler.peak,
         "wire_kb": int(preview.headers.get("Content-Length", len(preview.content))) / 1024,
@@ -345,6 +346,15 @@ def main() -> None:
         ],
         table,
     )
+    for (database, size), runs in results.items():
+        print(
+            f"\nEach run on {database}, {size:,} rows, in order (each into the customers of the "
+            "runs before it), preview s / total s, possible duplicates: "
+            + ", ".join(
+                f"{r['preview_s']:.2f} / {r['total_s']:.2f}, {r['possible_duplicates']:,}"
+                for r in runs
+            )
+        )
     for (database, size), runs in update_results.items():
         pairs = zip(results[(database, size)], runs, strict=True)
         print(

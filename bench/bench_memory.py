@@ -177,10 +177,11 @@ def web_worker(web: subprocess.Popen) -> psutil.Process | None:
     return children[0] if len(children) == 1 else None
 
 
-def worker_at_rest(web: subprocess.Popen, settle_s: float = 2.0) -> tuple[int, float]:
+def worker_at_rest(web: subprocess.Popen, settle_s: float = 8.0) -> tuple[int, float]:
     """The web worker's pid and RSS in MB once an import is done and nothing runs: sampled
     after settle_s, when a worker grown past GUNICORN_MAX_WORKER_GROWTH_MB has been replaced
-    (a new pid) and the reader process is gone."""
+    (a new pid: after GUNICORN_RECYCLE_IDLE_S, 5 s, without a request, and its successor's
+    start) and the reader process is gone."""
     time.sleep(settle_s)
     deadline = time.monotonic() + 30
     while (worker := web_worker(web)) is None:

@@ -50,7 +50,7 @@ def workbook(size: int, phone_start: int):
     rows = customer_rows(size, phone_start=phone_start)
     for row in rows[EVERY // 2 :: EVERY]:
         row[4] = "12345"
-    return _cached_workbook(f"customers-fix-{size}-{phone_start}.xlsx", rows)
+    return _cached_workbook(f"customers-fix-{size}-{phone_start}-names.xlsx", rows)
 
 
 def patch(base: str, auth: dict, upload_id: str, row: int, body: dict) -> tuple[float, dict]:

@@ -170,9 +170,13 @@ class RssSampler:
         return sum(tree_rss_mb(p) for p in self.processes)
 
 
-def customer_rows(count: int, *, phone_start: int, seed: int = 7) -> list[list]:
-    """Realistic rows in the template's columns; phones are distinct valid Ghana mobiles."""
-    rng = random.Random(seed)
+def customer_rows(count: int, *, phone_start: int, seed: int | None = None) -> list[list]:
+    """Realistic rows in the template's columns; phones are distinct valid Ghana mobiles. The
+    names are drawn afresh for each phone_start (the seed): with one seed for every workbook,
+    row n of each held the same names as row n of the others, its phone one digit apart (the
+    workbooks start 10,000 or 100,000 apart), and the near-duplicate check rightly flagged every
+    row of a second workbook as the first's customer again."""
+    rng = random.Random(phone_start if seed is None else seed)
     rows = []
     for n in range(count):
         first = rng.choice(FIRST)
@@ -227,13 +231,13 @@ def update_xlsx_file(count: int, *, phone_start: int) -> Path:
     for row in rows[::2]:
         row[2] = "Changed" + row[2]
         row[5] = "Upper West" if row[5] != "Upper West" else "Oti"
-    return _cached_workbook(f"customers-update-{count}-{phone_start}.xlsx", rows)
+    return _cached_workbook(f"customers-update-{count}-{phone_start}-names.xlsx", rows)
 
 
 def xlsx_file(count: int, *, phone_start: int) -> Path:
     """A generated customers workbook (cached under bench/out/)."""
     return _cached_workbook(
-        f"customers-{count}-{phone_start}.xlsx", customer_rows(count, phone_start=phone_start)
+        f"customers-{count}-{phone_start}-names.xlsx", customer_rows(count, phone_start=phone_start)
     )
 
 

@@ -3,10 +3,14 @@ cProfile, in one process set up as the workers are (Django loaded, start-up obje
 Postgres (a scratch database, BENCH_DATABASE_NAME). Prints each phase's wall time and its
 --top functions by cumulative time, then by own time.
 
-    .venv/bin/python bench/profile_import.py [--rows 10000] [--top 25] [--update]
+    .venv/bin/python bench/profile_import.py [--rows 10000] [--top 25] [--update] [--stored N]
 
 --update previews the same rows a second time in update mode (half of them changing), after
 the first run stored them, and profiles that preview and its run instead.
+
+--stored N first imports N customers (unprofiled) whose phones come just before the profiled
+rows' (a customer base the file's numbers sit next to: the near-duplicate check's worst case).
+The names are drawn from bench.common's lists, afresh for each range of phones.
 
 --times N runs no profiler: it times N imports (each in its own process) and prints the
 medians; with --before PATH it times, taking turns, the code of another tree too (a commit
@@ -51,13 +55,17 @@ PROFILED = textwrap.dedent(
     from users.customers.rules import normalize_phone
     freeze_start_up_objects()
     owner = User.objects.get(phone=normalize_phone({admin!r}))
-    start, rows, update = {start}, {rows}, {update}
-    def records(changed):
+    import random
+    from bench.common import FIRST, LAST
+    start, rows, update, stored = {start}, {rows}, {update}, {stored}
+    def records(changed, first=start, count=rows):
+        names = random.Random(first)
         return [
-            {{"shipping_mark": f"PR {{n}}", "first_name": "Ama", "last_name": "Mensah",
-              "email": f"pr{{n}}@example.com", "phone": f"024{{n:07d}}", "region": "Ashanti",
+            {{"shipping_mark": f"PR {{n}}", "first_name": names.choice(FIRST),
+              "last_name": names.choice(LAST), "email": f"pr{{n}}@example.com",
+              "phone": f"024{{n:07d}}", "region": "Ashanti",
               "company_name": "Changed" if changed and n % 2 else ""}}
-            for n in range(start, start + rows)
+            for n in range(first, first + count)
         ]
     def imported(job):
         ImportJob.objects.filter(pk=job.pk).update(
@@ -69,6 +77,9 @@ PROFILED = textwrap.dedent(
         source = PreviewSource("update.json", 1, "0" * 64, "json")
         options = ImportOptions(mode=ImportJob.Mode.UPDATE)
         return preview_create(owner=owner, source=source, rows=table, options=options)
+    for first in range(start - stored, start, 100_000):
+        imported(read.preview_from_records(
+            owner=owner, records=records(False, first, min(100_000, start - first))))
     if update:
         imported(read.preview_from_records(owner=owner, records=records(False)))
     timed = {{}}
@@ -137,6 +148,7 @@ def compare(args) -> None:
                 rows=args.rows,
                 top=0,
                 update=args.update,
+                stored=0,
                 profiled=False,
             )
             runs[label].append(_timed(root, envs[label], code))
@@ -162,6 +174,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--update", action="store_true")
+    parser.add_argument("--stored", type=int, default=0)
     parser.add_argument("--times", type=int, default=0)
     parser.add_argument("--before", default="")
     args = parser.parse_args()
@@ -176,6 +189,7 @@ def main() -> None:
         rows=args.rows,
         top=args.top,
         update=args.update,
+        stored=args.stored,
         profiled=True,
     )
     subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=env, check=True)

@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -323,34 +324,77 @@ def _growing_worker(open_connections: int) -> tuple[ThreadWorker, _Lines]:
     return worker, lines
 
 
+def _replaced(worker: ThreadWorker, within_s: float = 5.0) -> bool:
+    """Whether the worker stops taking requests within `within_s` (its replacement is decided
+    on a thread of its own)."""
+    deadline = time.monotonic() + within_s
+    while worker.alive and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not worker.alive
+
+
 @pytest.mark.parametrize(
-    ("grown_mb", "in_hand", "env", "replaced"),
+    ("grown_mb", "env", "replaced"),
     [
-        (40, 1, {}, True),
-        (10, 1, {}, False),
-        (40, 2, {}, False),
-        (40, 1, {"GUNICORN_MAX_WORKER_GROWTH_MB": "64"}, False),
-        (40, 1, {"GUNICORN_MAX_WORKER_GROWTH_MB": "0"}, False),
+        (40, {}, True),
+        (4, {}, False),
+        (40, {"GUNICORN_MAX_WORKER_GROWTH_MB": "64"}, False),
+        (40, {"GUNICORN_MAX_WORKER_GROWTH_MB": "0"}, False),
     ],
-    ids=["grown", "not grown enough", "another connection open", "higher limit", "off"],
+    ids=["grown", "not grown enough", "higher limit", "off"],
 )
-def test_a_web_worker_that_grew_is_replaced_after_its_request(
-    monkeypatch, grown_mb, in_hand, env, replaced
-):
+def test_a_web_worker_that_grew_is_replaced_once_idle(monkeypatch, grown_mb, env, replaced):
     # given a worker whose RSS grew by grown_mb since the app was loaded (a large preview leaves
-    # Python's arenas partly used, and the next upload's reader needs that memory), with
-    # in_hand connections open (another admin's upload still arriving counts)
-    config = load_gunicorn_config(monkeypatch, **env)
-    worker, log = _growing_worker(in_hand)
+    # Python's arenas partly used, and the next upload's reader needs that memory)
+    config = load_gunicorn_config(monkeypatch, GUNICORN_RECYCLE_IDLE_S="0.2", **env)
+    worker, log = _growing_worker(1)
+    worker.method_queue.init()
     config.post_worker_init(worker)
     worker.rss_at_start_mb -= grown_mb
 
-    # when a request ends
+    # when a request ends, and its connection closes
     config.post_request(worker, None, {}, None)
+    worker.nr_conns = 0
 
     # then the worker stops taking requests (gunicorn starts a new one) only past the limit,
-    # and says so
-    assert worker.alive is not replaced
-    assert [line.startswith("[WORKER-RECYCLE] pid=") for line in log.lines] == (
-        [True] if replaced else []
-    )
+    # once idle, and says so
+    assert _replaced(worker, within_s=1.0 if replaced else 0.6) is replaced
+    recycled = [line for line in log.lines if line.startswith("[WORKER-RECYCLE] pid=")]
+    assert len(recycled) == (1 if replaced else 0)
+
+
+def test_a_grown_web_worker_is_not_replaced_while_a_connection_is_open(monkeypatch):
+    # given a grown worker with another connection open after a request (another admin's
+    # upload still arriving, or a kept-alive connection)
+    config = load_gunicorn_config(monkeypatch, GUNICORN_RECYCLE_IDLE_S="0.1")
+    worker, _ = _growing_worker(2)
+    worker.method_queue.init()
+    config.post_worker_init(worker)
+    worker.rss_at_start_mb -= 40
+    config.post_request(worker, None, {}, None)
+    worker.nr_conns = 1
+
+    # when it has been idle past the limit, the connection still open
+    # then it keeps taking requests; once that connection closes it is replaced
+    assert not _replaced(worker, within_s=0.5)
+    worker.nr_conns = 0
+    assert _replaced(worker)
+
+
+def test_a_grown_web_worker_is_not_replaced_while_requests_keep_coming(monkeypatch):
+    # given a grown worker (the SPA polls an import's status every 2 s)
+    config = load_gunicorn_config(monkeypatch, GUNICORN_RECYCLE_IDLE_S="0.3")
+    worker, _ = _growing_worker(1)
+    worker.method_queue.init()
+    config.post_worker_init(worker)
+    worker.rss_at_start_mb -= 40
+    worker.nr_conns = 0
+
+    # when a request ends every 0.1 s for a second
+    for _ in range(10):
+        config.post_request(worker, None, {}, None)
+        time.sleep(0.1)
+        assert worker.alive
+
+    # then it is replaced only once they stop
+    assert _replaced(worker)

@@ -165,9 +165,9 @@ class JobWatch:
 
     def start_worker_once_answered(self, stack: "LiveStack") -> subprocess.Popen:
         """Starts the task worker once the web answers this job's status. A web worker that an
-        upload grew past GUNICORN_MAX_WORKER_GROWTH_MB is replaced after it, and on a busy machine
-        the new one can take longer to start than a 30,000-row job takes to run; the test must
-        see the job midway."""
+        upload grew past GUNICORN_MAX_WORKER_GROWTH_MB is replaced once idle, and on a busy
+        machine the new one can take longer to start than a 30,000-row job takes to run; the
+        test must see the job midway."""
         self.poll()
         return stack.start_worker()
 

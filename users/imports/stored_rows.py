@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from users.customers.rules import CUSTOMER_FIELDS
 from users.excel.cells import finite
@@ -249,9 +249,8 @@ class StoredRows:
             rows = rows.filter(outcome__in=self.outcomes)
         query = rows.order_by("position").values_list("position", *names)
         if positions is not None:
-            wanted = sorted(set(positions))
-            for start in range(0, len(wanted), PAGE_ROWS):
-                yield from query.filter(position__in=wanted[start : start + PAGE_ROWS])
+            for wanted in _pages_of(positions):
+                yield from query.filter(_at(wanted))
             return
         start = 0
         while page := list(query.filter(position__gte=start)[:PAGE_ROWS]):
@@ -260,12 +259,26 @@ class StoredRows:
 
     def at(self, positions: Iterable[int]) -> list[StoredRow]:
         """The rows at these positions, in file order."""
-        wanted = sorted(set(positions))
         found: list[StoredRow] = []
-        for start in range(0, len(wanted), PAGE_ROWS):
-            chunk = wanted[start : start + PAGE_ROWS]
-            found += [_row(r) for r in self._query().filter(position__in=chunk)]
+        for page in _pages_of(positions):
+            found += [_row(r) for r in self._query().filter(_at(page))]
         return found
+
+
+def _pages_of(positions: Iterable[int]) -> Iterator[list[int]]:
+    """These positions, sorted, PAGE_ROWS at a time."""
+    wanted = sorted(set(positions))
+    for start in range(0, len(wanted), PAGE_ROWS):
+        yield wanted[start : start + PAGE_ROWS]
+
+
+def _at(page: list[int]) -> Q:
+    """The staged rows at these sorted positions, bounded by the first and the last as well:
+    the bounds are what Postgres reads the key by while the staging table's statistics do not
+    yet know the job's rows (a fresh preview's never do); by the list alone it read all of the
+    job's rows and filtered them, 46 ms against 0.6 ms for 1,000 positions of 100,000 (EXPLAIN
+    ANALYZE)."""
+    return Q(position__gte=page[0], position__lte=page[-1], position__in=page)
 
 
 def batch_plan(job_id: UUID, *, start: int, size: int) -> list[tuple[int, Outcome]]:
