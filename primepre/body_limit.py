@@ -51,7 +51,9 @@ class Limits(NamedTuple):
 class BodyLimit(enum.Enum):
     """What a view's body may be (its `body_limit`; DEFAULT when it names none)."""
 
-    SMALL = "small"  # sign-in, refresh, PIN, sign-up, profile, password: a few fields
+    # sign-in, refresh, PIN, sign-up, profile, password, a choice for every possible duplicate
+    # of an import: a few fields
+    SMALL = "small"
     DEFAULT = "default"  # a staff form or JSON body: one customer, one user, a mapping
     BULK = "bulk"  # the legacy bulk body
     UPLOAD = "upload"  # a spreadsheet

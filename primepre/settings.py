@@ -264,6 +264,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
+    # Choice sets several fields share, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "PossibleDuplicateChoiceEnum": ["create", "update", "skip"],
+        "RowFixActionEnum": ["fix", "skip", "include", "create", "update"],
+    },
     # The statuses any request can get (405, 406, 413, 414, 415) in every operation.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -433,6 +433,11 @@ class ImportStagedRow(models.Model):
     resembles_row = models.PositiveIntegerField(null=True)
     resemblance_code = models.TextField(null=True)
     resemblance_message = models.TextField(null=True)
+    # The admin's choice for a possible duplicate (users.imports.choices; one letter of
+    # users.imports.stored_rows.Choice): create it anyway, update the customer it resembles, or
+    # skip it. Kept through the re-classification of other rows; dropped when its cells are
+    # fixed.
+    choice = models.CharField(max_length=1, null=True)
 
     def __str__(self) -> str:
         return f"Row {self.source_row} of {self.job_id}"
@@ -465,12 +470,17 @@ class ImportRowError(models.Model):
 class ImportRowFix(models.Model):
     """One change an admin made to a row of a preview before confirming it
     (users.imports.fixes): a field's cell fixed (`old` the cell before, `new` the value sent),
-    or the row skipped or taken back. Kept with the job: the row's history."""
+    the row skipped or taken back, or a possible duplicate created anyway or made an update of
+    the customer it resembles (`new` that customer's id). Kept with the job: the row's
+    history."""
 
     class Action(models.TextChoices):
         FIX = "fix", "Fixed a field"
         SKIP = "skip", "Skipped the row"
         INCLUDE = "include", "Took the row back"
+        # A possible duplicate's choices (users.imports.choices).
+        CREATE = "create", "Chose to create it anyway"
+        UPDATE = "update", "Chose to update the customer it resembles"
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_fixes")
     # The row's number in the file, and its place among the data rows (its staged row's key).

@@ -336,3 +336,64 @@ def test_staff_fix_invalid_rows_in_the_preview_and_import_them(page, site, tmp_p
         "+233241000002",
         "+233241000003",
     ]
+
+
+def test_staff_choose_what_becomes_of_possible_duplicates_one_by_one_and_for_all(
+    page, site, tmp_path
+):
+    # Given a staff member, a stored customer, and a file with his look-alike (a digit of the
+    # phone mistyped) and two rows that resemble each other
+    StaffFactory(phone="+233241234567")
+    kwame = CustomerFactory(
+        first_name="Kwame", last_name="Mensah", phone="+233551234567", region="ASHANTI"
+    )
+    spreadsheet = tmp_path / "look-alikes.xlsx"
+    spreadsheet.write_bytes(
+        builders.xlsx_bytes(
+            [
+                ["Shipping Mark", "First Name", "Last Name", "Phone Number", "Region"],
+                ["", "Kwame", "Mensah", "0551234568", "Volta"],
+                ["", "Ama", "Owusu", "0201234567", "Volta"],
+                ["", "Owusu", "Ama", "0201234568", "Volta"],
+            ]
+        )
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    expect = sync_api.expect
+
+    # When they upload it, the preview lists both possible duplicates, not decided
+    sign_in(page, site, "024 123 4567")
+    page.goto(f"{site}{reverse('admin:users_customer_import')}")
+    page.get_by_label("Spreadsheet").set_input_files(spreadsheet)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#summary-possible-duplicates")).to_have_text("2")
+    expect(page.locator("#choice-state-2")).to_have_text("Not decided: created on confirm")
+
+    # And choose to update kwame with row 2 (saved in place by the page's script)
+    page.get_by_role("button", name=f"Update customer #{kwame.pk}").click()
+
+    # Then the row says so, with what changes, and the counts follow without a new page
+    expect(page.locator("#choice-state-2")).to_have_text(
+        f"Update customer #{kwame.pk}: to update (phone, region)"
+    )
+    expect(page.locator("#summary-possible-duplicates")).to_have_text("1")
+    expect(page.locator("#summary-to-create")).to_have_text("2")
+
+    # When they create every possible duplicate left anyway (the form, posted)
+    page.get_by_role("button", name="Create all anyway").click()
+
+    # Then the page is drawn again with nothing left to decide
+    expect(page.get_by_text("1 possible duplicate chosen to be created anyway.")).to_be_visible()
+    expect(page.locator("#choice-state-4")).to_have_text("Create anyway")
+    expect(page.locator("#summary-possible-duplicates")).to_have_text("0")
+    page.screenshot(path=ARTIFACTS / "possible-duplicates.png", full_page=True)
+
+    # When they confirm and a worker runs the job, kwame is updated and the two rows created
+    job = ImportJob.objects.get()
+    page.get_by_role("button", name="Confirm: create 2, update 1").click()
+    expect(page.locator("#import-message")).to_be_visible()
+    run.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+    expect(page.get_by_role("heading", name="Import complete")).to_be_visible()
+    kwame.refresh_from_db()
+    assert (kwame.phone, kwame.region) == ("+233551234568", "VOLTA")
+    assert Customer.objects.filter(import_job=job).count() == 2

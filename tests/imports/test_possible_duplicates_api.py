@@ -236,12 +236,11 @@ def test_a_possible_duplicate_skipped_and_taken_back_moves_both_of_its_counts(st
     job = ImportJob.objects.get(pk=upload_id)
     assert (job.to_create_count, job.possible_duplicate_count) == (1, 0)
 
-    # and when he is taken back, he is a row to create again (not checked again for
-    # resemblance: a fixed row is classified again, not compared again)
+    # and when he is taken back, he is compared again: a possible duplicate again
     included = staff_client.patch(row_url(upload_id, 3), {"action": "include"}, format="json")
     assert included.status_code == status.HTTP_200_OK, included.json()
-    assert included.json()["row"]["outcome"] == "create"
+    assert included.json()["row"]["outcome"] == "possible_duplicates"
     assert included.json()["summary"]["to_create"] == 2
-    assert included.json()["summary"]["possible_duplicates"] == 0
+    assert included.json()["summary"]["possible_duplicates"] == 1
     job.refresh_from_db()
-    assert (job.to_create_count, job.possible_duplicate_count) == (2, 0)
+    assert (job.to_create_count, job.possible_duplicate_count) == (2, 1)

@@ -343,3 +343,77 @@ def test_each_key_is_computed_alike_over_the_staged_rows_and_the_customers(kwame
     # then both give the key
     assert staged.annotate(key=expression).values_list("key", flat=True).get() == key
     assert customers.annotate(key=expression).values_list("key", flat=True).get() == key
+
+
+def test_the_rows_holding_a_key_are_the_rows_whose_key_it_is():
+    # given rows whose phones differ from the first in each block, or in two, and emails whose
+    # local parts hold the characters LIKE reads as wild
+    phones = [
+        "+233241234567",  # the row looked up
+        "+233241234568",  # the last block
+        "+233241234467",  # the third
+        "+233241224567",  # the second
+        "+233240234567",  # the first
+        "+233241234576",  # two blocks: shares the first three
+        "+233251234567",  # before the nine digits: shares the last six
+        "+233249999999",  # nothing
+        "+23324123456",  # a digit short
+    ]
+    emails = ["k_m%1@example.com", "kxm%1@example.com", "k_m%1@example.org", "k\\m@example.com"]
+    rows = [
+        row(n + 2, phone=phone, email=emails[n] if n < len(emails) else None)
+        for n, phone in enumerate(phones)
+    ]
+    job = staged_job(rows)
+    keys = resemblance_keys.row_keys(job.pk, range(len(rows)))
+
+    # when the rows holding the first row's keys are looked up
+    holders = resemblance_keys.rows_holding(job.pk, keys[0], ["c"])
+
+    # then each key's holders are exactly the rows that hold it, as the database computes it
+    expected = {
+        key: [position for position, held in sorted(keys.items()) if key in held] for key in keys[0]
+    }
+    assert holders == expected
+    local_part = next(key for key in keys[0] if key[0] == 4)
+    assert holders[local_part] == [0, 2]
+
+
+def test_a_newcomer_replaces_what_a_row_resembled_only_when_it_ranks_higher():
+    # given a row that resembles a customer by its company (as staged), and two rows before it
+    # that just became rows to create: a namesake a digit apart, and a colleague
+    customer = CustomerFactory(company_name="Mensah Trading Ltd", phone="+233201112224")
+    rows = [
+        row(2, phone="+233551112223"),
+        row(
+            3,
+            first_name="Yaw",
+            last_name="Boateng",
+            phone="+233271112224",
+            company_name="Mensah Trading",
+        ),
+        row(4, phone="+233551112224", company_name="Mensah Trading"),
+    ]
+    job = staged_job(rows)
+    ImportStagedRow.objects.filter(job=job, position=2).update(
+        outcome=Outcome.POSSIBLE_DUPLICATE.value,
+        resembles_customer_id=customer.pk,
+        resemblance_code=resemblance.SAME_COMPANY_PHONE_TAIL,
+        resemblance_message="Same company.",
+    )
+
+    # when it is compared with the colleague alone, it keeps the customer (a customer ranks
+    # before a row under the same rule); with the namesake, the namesake ranks higher
+    kept = resemblance.near_duplicates_with(job.pk, {2: {1}})[2]
+    replaced = resemblance.near_duplicates_with(job.pk, {2: {0, 1}})[2]
+
+    assert (kept.reason, kept.customer_id, kept.row) == (
+        resemblance.SAME_COMPANY_PHONE_TAIL,
+        customer.pk,
+        None,
+    )
+    assert (replaced.reason, replaced.customer_id, replaced.row) == (
+        resemblance.PHONE_ONE_DIGIT_APART,
+        None,
+        2,
+    )

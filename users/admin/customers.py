@@ -215,6 +215,11 @@ class CustomerAdmin(ForStaff, admin.ModelAdmin):
                 name="users_customer_import_fix",
             ),
             path(
+                "import/<uuid:job_id>/choose/",
+                view(import_pages.ImportChoiceView),
+                name="users_customer_import_choose",
+            ),
+            path(
                 "import/<uuid:job_id>/cancel/",
                 view(import_pages.ImportCancelView),
                 name="users_customer_import_cancel",

@@ -18,7 +18,7 @@ from django.views import View
 
 from primepre.body_limit import BodyLimit
 from users import errors
-from users.admin import row_fixes
+from users.admin import possible_duplicates, row_fixes
 from users.customers.rules import CUSTOMER_FIELDS
 from users.errors import FileError
 from users.excel.columns import TEMPLATE_HEADERS
@@ -197,6 +197,10 @@ class ImportJobView(_ImportView):
                 fix_rows=row_fixes.fix_rows(job, preview)
                 if job.owner_id == request.user.pk
                 else [],
+                choice_rows=possible_duplicates.choice_rows(job, request.user),
+                may_choose=job.owner_id == request.user.pk,
+                shows_updates=job.mode != ImportJob.Mode.CREATE
+                or "to_update" in preview["summary"],
             )
         job = jobs.import_job_watched(job=job)
         return self.render(
@@ -280,6 +284,18 @@ class ImportFixView(_ImportView):
     def post(self, request: HttpRequest, job_id) -> HttpResponse:
         job = self.job(request, job_id)
         row_fixes.fixes_save(request, job)
+        return redirect(JOB_PAGE, job_id=job.pk)
+
+
+class ImportChoiceView(_ImportView):
+    """A choice for a possible duplicate, or for all of them (users.admin.possible_duplicates),
+    and the preview drawn again."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, job_id) -> HttpResponse:
+        job = self.job(request, job_id)
+        possible_duplicates.choice_save(request, job)
         return redirect(JOB_PAGE, job_id=job.pk)
 
 

@@ -13,7 +13,7 @@ from users.customers.rules import CUSTOMER_FIELDS
 from users.errors import ApplicationError
 from users.excel.cells import cell_to_text
 from users.excel.columns import column_index
-from users.imports import fixes, parse, preview_columns, reclassify, row_report
+from users.imports import fixes, parse, preview_columns, reclassify, reports, row_report
 from users.imports.stored_rows import Outcome
 from users.models import ImportJob, ImportRowFix, ImportStagedRow, User
 
@@ -116,7 +116,7 @@ def fixes_save(request: HttpRequest, job: ImportJob) -> None:
             messages.error(request, f"Row {number}: {error.message}")
             continue
         if fixed is not None:
-            outcome_name = fixes.OUTCOME_NAMES[fixed.row.outcome]
+            outcome_name = reports.OUTCOME_NAMES[fixed.row.outcome]
             messages.success(
                 request, f"Row {number} is now {row_report.outcome_text(outcome_name)}."
             )

@@ -170,7 +170,7 @@ class BulkCreateView(APIView):
                 idempotency_key=key,
             )
         what = f"Import of {job.to_create_count:,} customers"
-        if job.mode != job.Mode.CREATE:
+        if job.mode != job.Mode.CREATE or job.to_update_count:
             what = (
                 f"Import of {job.to_create_count:,} new and {job.to_update_count:,} updated "
                 "customers"

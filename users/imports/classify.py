@@ -7,6 +7,7 @@ Every row was staged with the verdict it has when nothing clashes (users.imports
 a stored user's value, and those sharing a value with another row of the file), and only those
 are read back and classified, in file order, a page at a time."""
 
+from collections.abc import Mapping
 from typing import Any, cast
 from uuid import UUID
 
@@ -119,20 +120,23 @@ def classify_rows(
     viewer: User,
     options: ImportOptions = CREATE_ONLY,
     create_problems: CreateProblems | None = None,
+    chosen: Mapping[int, int] | None = None,
 ) -> Classified:
     """The verdicts of the valid staged rows at these positions alone, by the rules of
     classify: for rows that share no unique value with any other row of the job (a fixed row
-    and every row linked to it by a shared value, users.imports.fixes), this is what classify
-    would find for them. Their holders are looked up by the unique indexes (one query); marks
-    are not chosen here."""
+    and every row linked to it by a shared value, users.imports.reclassify), this is what
+    classify would find for them. `chosen` names the customer each row the admin chose to
+    update is matched to (users.imports.choices). Their holders are looked up by the unique
+    indexes (one query); marks are not chosen here."""
+    chosen = chosen or {}
     keys, values = _staged_keys(job_id, positions, create_problems or {})
     clashing = selectors.Clashes(k.unique_values() for k in keys)
     held_by = {k.index: held for k in keys if (held := clashing.of_keys(k.phone, k.email, k.mark))}
     accounts = selectors.customer_fields_of(
-        ids={holder.id for held in held_by.values() for _, holder in held}
+        ids={holder.id for held in held_by.values() for _, holder in held} | set(chosen.values())
     )
     classifying = Classifying()
-    classifying.add(keys, values, held_by, accounts, options)
+    classifying.add(keys, values, held_by, accounts, options, chosen)
     return classifying.explained(viewer=viewer, options=options)
 
 

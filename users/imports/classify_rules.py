@@ -6,7 +6,7 @@ needs_review (users.customers.roles.import_refusal). Rows are given in file orde
 time (Classifying); users.imports.classify finds them and reads them. Reads the accounts only
 to name them to the viewer."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -116,20 +116,24 @@ def row_changes(
 
 def _ambiguous_problems(
     k: RowKeys,
-    key: str,
+    key: str | None,
     customer_id: int,
     others: list[tuple[str, selectors.Holder]],
     shown: set[int],
 ) -> list[FieldProblem]:
-    """The row's key names one customer, its other values others: each named by its id only
-    when the job's owner may see it (`shown`, roles.visible)."""
-    key_label = FIELD_LABELS[key].lower()
+    """The row's key names one customer (or the admin chose it: `key` None), its other values
+    others: each named by its id only when the job's owner may see it (`shown`,
+    roles.visible)."""
+    lead = (
+        f"The {FIELD_LABELS[key].lower()} matches customer #{customer_id}"
+        if key
+        else f"The row is to update customer #{customer_id}"
+    )
     return [
         FieldProblem(
             name,
             AMBIGUOUS_MATCH,
-            f"The {key_label} matches customer #{customer_id} and the "
-            f"{FIELD_LABELS[name].lower()} "
+            f"{lead} and the {FIELD_LABELS[name].lower()} "
             + (f"customer #{holder.id}" if holder.id in shown else "another account")
             + ": fix the row.",
             cast(str, k.unique_values()[name]),  # a value another account holds: not None
@@ -176,6 +180,13 @@ def _batch_problems(
     return problems
 
 
+def refusal_match(*, mode: str, match: str) -> str | None:
+    """The match roles.import_refusal weighs a row's customer by (the preview's and the run's):
+    the import's match key, or none in a create, whose rows update a customer only when the
+    admin chose it for a possible duplicate (users.imports.choices)."""
+    return None if mode == ImportJob.Mode.CREATE else match
+
+
 def _match(
     held: list[tuple[str, selectors.Holder]],
     options: ImportOptions,
@@ -197,7 +208,9 @@ class Classifying:
 
     result: Classified = field(default_factory=Classified)
     seen: _FirstRows = field(default_factory=_FirstRows)
-    ambiguous: list[tuple[RowKeys, int, list[tuple[str, selectors.Holder]]]] = field(
+    # Each ambiguous row, the customer it is to update, the accounts holding its other values,
+    # and whether the admin chose that customer (rather than the match key naming it).
+    ambiguous: list[tuple[RowKeys, int, list[tuple[str, selectors.Holder]], bool]] = field(
         default_factory=list
     )
 
@@ -208,25 +221,31 @@ class Classifying:
         held_by: clashes.HeldBy,
         accounts: dict[int, selectors.Stored],
         options: ImportOptions,
+        chosen: Mapping[int, int] | None = None,
     ) -> None:
         """These rows' verdicts, given the stored users holding their values (`held_by`, by
-        position) and those accounts."""
+        position) and those accounts. `chosen` names, by position, the customer the admin chose
+        a row to update (users.imports.choices; among `accounts` unless it was deleted since,
+        and then the row is classified as any other)."""
+        chosen = chosen or {}
         for k in keys:
             held = held_by.get(k.index, [])
-            customer_id = _match(held, options, accounts) if options.updates else None
+            customer_id = chosen.get(k.index)
+            is_chosen = customer_id is not None and customer_id in accounts
+            if not is_chosen:
+                customer_id = _match(held, options, accounts) if options.updates else None
             if customer_id is None:
                 _classify_unmatched(self.result, k, held, self.seen, options)
                 continue
             others = [(name, h) for name, h in held if h.id != customer_id]
             if others:
                 self.result.set(k, Outcome.AMBIGUOUS)
-                self.ambiguous.append((k, customer_id, others))
+                self.ambiguous.append((k, customer_id, others, is_chosen))
                 continue
             _classify_matched(
                 self.result,
                 k,
-                customer_id,
-                accounts[customer_id],
+                (customer_id, accounts[customer_id]),
                 values[k.index],
                 self.seen,
                 options,
@@ -237,11 +256,11 @@ class Classifying:
         `viewer` may see them)."""
         if self.ambiguous:
             shown = selectors.visible_ids(
-                actor=viewer, ids=(h.id for _, _, others in self.ambiguous for _, h in others)
+                actor=viewer, ids=(h.id for _, _, others, _ in self.ambiguous for _, h in others)
             )
-            for k, customer_id, others in self.ambiguous:
+            for k, customer_id, others, is_chosen in self.ambiguous:
                 self.result.problems[k.index] = _ambiguous_problems(
-                    k, options.match, customer_id, others, shown
+                    k, None if is_chosen else options.match, customer_id, others, shown
                 )
         return self.result
 
@@ -256,22 +275,25 @@ def _remember(seen: _FirstRows, k: RowKeys) -> None:
 def _classify_matched(
     result: Classified,
     k: RowKeys,
-    customer_id: int,
-    stored: selectors.Stored,
+    customer: tuple[int, selectors.Stored],
     new_values: dict[str, Any],
     seen: _FirstRows,
     options: ImportOptions,
 ) -> None:
-    """A row whose match key names one customer (and no other value another): a batch
-    duplicate when an earlier row matched the same customer, refused (needs_review) when the
-    import may not write what it changes, else to update or unchanged."""
+    """A row whose match key names one customer, or whose customer the admin chose (and no
+    other value another): a batch duplicate when an earlier row matched the same customer,
+    refused (needs_review) when the import may not write what it changes, else to update or
+    unchanged."""
+    customer_id, stored = customer
     problems = _batch_problems(k, seen, (("customer", customer_id),))
     if problems:
         result.set(k, Outcome.BATCH, problems)
         return
     changes = row_changes(stored.fields, new_values, k.given, blank_clears=options.blank_clears)
     refusal = roles.import_refusal(
-        stored.target, match=options.match, fields=[name for name, _old, _new in changes]
+        stored.target,
+        match=refusal_match(mode=options.mode, match=options.match),
+        fields=[name for name, _old, _new in changes],
     )
     if refusal is not None:
         result.set(k, Outcome.EXISTING, _refused(k, refusal))

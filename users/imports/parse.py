@@ -120,6 +120,16 @@ def _blank(value: object) -> bool:
     return not cell_to_text(value).strip()
 
 
+def given_fields(data: Mapping[str, object]) -> tuple[str, ...]:
+    """The fields a row's cells (by field) give a value for: a column and a cell that is not
+    blank. An update changes only those."""
+    return tuple(
+        name
+        for name, value in data.items()
+        if (value.strip() if isinstance(value, str) else not _blank(value))
+    )
+
+
 def parse_row(
     row: int, cells: list[Any], column_map: ColumnMap, options: ImportOptions = CREATE_ONLY
 ) -> ParsedRow:
@@ -141,11 +151,7 @@ def parse_row(
         problems.append(FieldProblem("", TOO_LONG, message, ""))
     parsed = ParsedRow(row=row, raw=raw, values=values, problems=problems)
     if options.updates:
-        parsed.given = tuple(
-            name
-            for name, value in data.items()
-            if (value.strip() if isinstance(value, str) else not _blank(value))
-        )
+        parsed.given = given_fields(data)
         # A required field left blank (or without a column) matters only if the row is created.
         parsed.create_problems = [
             p for p in problems if p.code == REQUIRED and p.field in REQUIRED_FIELDS

@@ -105,6 +105,21 @@ class PreviewSummarySerializer(serializers.Serializer[Any]):
     skipped = serializers.IntegerField(
         required=False, help_text="Rows skipped in the preview (only when there are any)."
     )
+    to_update = serializers.IntegerField(
+        required=False,
+        help_text="Rows to update: always in an update; in a create, possible duplicates "
+        "chosen to update the customer they resemble (only when there are any).",
+    )
+    unchanged = serializers.IntegerField(
+        required=False, help_text="Rows to update that change nothing (as to_update)."
+    )
+    ambiguous = serializers.IntegerField(
+        required=False,
+        help_text="Rows whose customer is one account and another value another's (as to_update).",
+    )
+    no_match = serializers.IntegerField(
+        required=False, help_text="update_only: rows that match no customer."
+    )
 
 
 class ParsingResultsSerializer(serializers.Serializer[Any]):

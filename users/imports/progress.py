@@ -161,7 +161,7 @@ def _running_message(job: ImportJob) -> str:
         return "Previewed; not confirmed yet."
     if job.status == ImportJob.Status.QUEUED:
         return "Waiting for a worker."
-    if job.mode != ImportJob.Mode.CREATE:
+    if job.mode != ImportJob.Mode.CREATE or job.to_update_count:
         return (
             f"Created {job.created_count:,} of {job.to_create_count:,} and updated "
             f"{job.updated_count:,} of {job.to_update_count:,} customers so far."

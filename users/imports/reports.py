@@ -57,6 +57,11 @@ PREVIEW_LISTS = (
     "skipped",
 )
 STATUS_LIST_LIMIT = 100
+# The name of each outcome, as the preview's lists call them (the list "create" holds the
+# possible duplicates too, which have a list of their own).
+OUTCOME_NAMES = {outcomes[0]: name for name, outcomes in LISTS.items() if len(outcomes) == 1} | {
+    Outcome.CREATE: "create"
+}
 
 
 def raw_data(job: ImportJob, raw: list[Any]) -> dict[str, object]:
@@ -249,7 +254,8 @@ def list_entries(
 
 def summary(job: ImportJob) -> dict[str, int]:
     """The preview's counts; an update's adds its own, and a preview with skipped rows their
-    count (a create's stay as the SPA reads them)."""
+    count (a create's stay as the SPA reads them, but for the update counts of possible
+    duplicates chosen to update their customer, once there are any)."""
     counts = {
         "total_rows": job.total_rows,
         "invalid": job.invalid_count,
@@ -261,14 +267,16 @@ def summary(job: ImportJob) -> dict[str, int]:
     if job.skipped_in_preview_count:
         # Only once rows were skipped: a preview without any keeps the SPA's five counts.
         counts["skipped"] = job.skipped_in_preview_count
-    if job.mode != ImportJob.Mode.CREATE:
-        counts |= {
-            "to_update": job.to_update_count,
-            "unchanged": job.unchanged_count,
-            "ambiguous": job.ambiguous_count,
-            "no_match": job.no_match_count,
-        }
-    return counts
+    updates = {
+        "to_update": job.to_update_count,
+        "unchanged": job.unchanged_count,
+        "ambiguous": job.ambiguous_count,
+        "no_match": job.no_match_count,
+    }
+    if job.mode == ImportJob.Mode.CREATE:
+        # Only those a choice made (users.imports.choices): a create keeps the SPA's counts.
+        updates = {name: count for name, count in updates.items() if count}
+    return counts | updates
 
 
 def _possible_duplicates_note(job: ImportJob) -> str:
@@ -292,9 +300,19 @@ def preview_message(job: ImportJob) -> str:
     if job.skipped_in_preview_count:
         notes = f" {job.skipped_in_preview_count:,} skipped." + notes
     if job.mode == ImportJob.Mode.CREATE:
+        chosen = [
+            f"{count:,} {what}"
+            for count, what in (
+                (job.to_update_count, "to update"),
+                (job.unchanged_count, "unchanged"),
+                (job.ambiguous_count, "match two customers"),
+            )
+            if count
+        ]
         return (
             f"{job.total_rows:,} rows read: {job.to_create_count:,} to create, "
-            f"{job.invalid_count:,} invalid, {job.existing_duplicate_count:,} already exist, "
+            + "".join(f"{part}, " for part in chosen)
+            + f"{job.invalid_count:,} invalid, {job.existing_duplicate_count:,} already exist, "
             f"{job.batch_duplicate_count:,} repeated in the file." + notes
         )
     parts = [

@@ -13,7 +13,8 @@ are never held in Python. The rules then compare each row with its candidates in
 names can be folded (accents, case, spaces, hyphens) as no portable SQL can.
 
 Reads the database (the job's staged rows, the customers), writes nothing: the preview stores
-what it finds (users.imports.store).
+what it finds (users.imports.store). After a change of the preview, near_duplicates_among
+compares the few rows it moved alone (users.imports.rechecks).
 """
 
 import functools
@@ -25,9 +26,13 @@ from typing import Any
 from uuid import UUID
 
 from users.imports.resemblance_keys import (
+    BLOCK_LIMIT,
+    Key,
     customers_resembling,
     earlier_rows_sharing_a_key,
     email_local_part,
+    row_keys,
+    rows_holding,
 )
 from users.imports.stored_rows import Outcome, StoredRows
 from users.models import User
@@ -314,8 +319,49 @@ def near_duplicates(job_id: UUID) -> dict[int, Resemblance]:
     then, CHUNK_ROWS rows with a candidate at a time, those rows and their candidates are read
     and compared. Memory: the candidates' ids, and one chunk of rows and candidates."""
     outcome = Outcome.CREATE.value
-    customers = customers_resembling(job_id, outcome)
+    customers = customers_resembling(job_id, (outcome,))
     earlier = earlier_rows_sharing_a_key(job_id, outcome)
+    return _compared(job_id, customers, earlier)
+
+
+# The outcomes of the rows to create once the preview has found its possible duplicates.
+TO_CREATE = (Outcome.CREATE.value, Outcome.POSSIBLE_DUPLICATE.value)
+
+
+def near_duplicates_among(
+    job_id: UUID, positions: set[int], *, holders: dict[Key, list[int]] | None = None
+) -> dict[int, Resemblance]:
+    """near_duplicates for the rows to create at these positions alone, once the preview has
+    found its possible duplicates (a change of a few rows: users.imports.reclassify): each is
+    compared with the stored customers and the earlier rows to create (possible duplicates
+    among them) sharing one of its keys, where fewer than BLOCK_LIMIT rows to create share it,
+    as near_duplicates compares them. `holders` may give the rows holding the keys (as
+    rows_holding finds them), when the caller already read them."""
+    keys = row_keys(job_id, positions)
+    wanted = set().union(*keys.values()) if keys else set()
+    if holders is None or not wanted.issubset(holders):
+        holders = rows_holding(job_id, wanted, TO_CREATE)
+    earlier: dict[int, list[int]] = {}
+    for position, held in keys.items():
+        before = {
+            other
+            for key in held
+            if 2 <= len(holders.get(key, ())) <= BLOCK_LIMIT
+            for other in holders[key]
+            if other < position
+        }
+        if before:
+            earlier[position] = sorted(before)
+    customers = customers_resembling(job_id, TO_CREATE, positions)
+    return _compared(job_id, customers, earlier)
+
+
+def _compared(
+    job_id: UUID, customers: dict[int, list[int]], earlier: dict[int, list[int]]
+) -> dict[int, Resemblance]:
+    """Each row with a candidate (customers or earlier rows, by position) compared with them,
+    CHUNK_ROWS rows at a time: whom it resembles, by position, for the rows that resemble
+    one."""
     positions = sorted(set(customers) | set(earlier))
     found: dict[int, Resemblance] = {}
     for start in range(0, len(positions), CHUNK_ROWS):
@@ -332,4 +378,43 @@ def near_duplicates(job_id: UUID) -> dict[int, Resemblance]:
             resemblance = _best(rows[position].position or 0, rows[position], others)
             if resemblance is not None:
                 found[position] = resemblance
+    return found
+
+
+def _rank(found: Resemblance) -> tuple[int, int, int]:
+    """Where a resemblance stands among a row's (as _best ranks them)."""
+    is_row = found.customer_id is None
+    return (REASONS.index(found.reason), int(is_row), found.row or found.customer_id or 0)
+
+
+def near_duplicates_with(job_id: UUID, newcomers: dict[int, set[int]]) -> dict[int, Resemblance]:
+    """For rows to create (position -> the earlier rows that just became rows to create and
+    share a key with it): whom each resembles now, by position, for the rows that resemble
+    someone. A newcomer can only add a candidate, so each row's best is the better of what it
+    was found to resemble (its staged resemblance) and of the newcomers: no other candidate is
+    read."""
+    wanted = set(newcomers).union(*newcomers.values())
+    rows = {
+        row[0]: (_Person.of_staged(row[:8]), row[8:])
+        for row in StoredRows(job_id).columns(
+            (
+                *STAGED_COLUMNS,
+                "resemblance_code",
+                "resemblance_message",
+                "resembles_customer_id",
+                "resembles_row",
+            ),
+            positions=wanted,
+        )
+    }
+    found: dict[int, Resemblance] = {}
+    for position, others in newcomers.items():
+        person, (code, message, customer_id, row) = rows[position]
+        best = _best(person.position or 0, person, [rows[other][0] for other in others])
+        if code:
+            stored = Resemblance(person.position or 0, code, message, customer_id, row)
+            if best is None or _rank(stored) < _rank(best):
+                best = stored
+        if best is not None:
+            found[position] = best
     return found

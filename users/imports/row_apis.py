@@ -1,5 +1,6 @@
-"""A preview's endpoints past its answer: a page of one of its lists, and one row, read or
-fixed where it stands (users.imports.fixes)."""
+"""A preview's endpoints past its answer: a page of one of its lists, one row, read or fixed
+where it stands (users.imports.fixes), and a choice for every possible duplicate
+(users.imports.choices)."""
 
 from uuid import UUID
 
@@ -7,7 +8,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from users.imports import fixes, preview_serializers, reports, row_report, row_serializers
+from primepre.body_limit import BodyLimit
+from users.imports import (
+    choices,
+    fixes,
+    preview_serializers,
+    reports,
+    row_report,
+    row_serializers,
+)
 from users.imports.apis import StaffRequest, job_or_404
 from users.web.compression import compressed
 from users.web.errors import invalid_choice
@@ -81,3 +90,28 @@ class RowView(APIView):
         job = job_or_404(upload_id, request.user)
         fixed = fixes.row_fix(job=job, row=row, body=request.data, user=request.user)
         return Response(row_report.fix_answer(job, fixed, viewer=request.user))
+
+
+class PossibleDuplicatesView(APIView):
+    """One choice for every possible duplicate of a preview (users.imports.choices)."""
+
+    parser_classes = [JSONParser]
+    body_limit = BodyLimit.SMALL
+
+    @extend_schema(
+        operation_id="import_possible_duplicates_choose",
+        request=row_serializers.PossibleDuplicatesChoiceInputSerializer,
+        responses={
+            200: row_serializers.PossibleDuplicatesChoiceAnswerSerializer,
+            **error_responses(400, 401, 403, 404, 409),
+        },
+        tags=["import"],
+    )
+    def post(self, request: StaffRequest, upload_id: UUID) -> Response:
+        job = job_or_404(upload_id, request.user)
+        data = row_serializers.PossibleDuplicatesChoiceInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        done = choices.possible_duplicates_choose(
+            job=job, action=data.validated_data["action"], user=request.user
+        )
+        return Response(row_report.choice_answer(job, done, viewer=request.user))

@@ -189,7 +189,7 @@ def _finish(job_id: JobId, worker_id: str) -> ImportJob:
             f"Created {job.created_count:,} of {job.to_create_count:,} customers"
             + (
                 f"; updated {job.updated_count:,} of {job.to_update_count:,}"
-                if job.mode != ImportJob.Mode.CREATE
+                if job.mode != ImportJob.Mode.CREATE or job.to_update_count
                 else ""
             )
             + (f"; {job.failed_count:,} failed" if job.failed_count else "")

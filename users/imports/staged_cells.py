@@ -14,7 +14,7 @@ from users.customers.rules import FieldProblem
 from users.errors import ApplicationError
 from users.excel.columns import ColumnMap, column_index, legacy_map
 from users.imports import remap
-from users.imports.parse import ImportOptions, ParsedRow, parse_row
+from users.imports.parse import ImportOptions, ParsedRow, given_fields, parse_row
 from users.imports.preview_columns import field_letters
 from users.models import ImportJob, ImportRowError, ImportStagedRow
 
@@ -80,3 +80,10 @@ def with_cells(job: ImportJob, raw: list[Any], cells: Mapping[str, object]) -> l
         new += [None] * (index + 1 - len(new))
         new[index] = value
     return new
+
+
+def given_of(raw: list[Any], columns: ColumnMap) -> str:
+    """The fields a row's cells give a value for, as an update stages them (comma-separated):
+    what an update of a customer from the row writes (users.imports.choices makes a row of a
+    create such an update)."""
+    return ",".join(given_fields(columns.values(remap.restored_cells(raw))))

@@ -207,29 +207,48 @@ def verdicts_store(
         )
 
 
+# The staged columns that say whom a possible duplicate resembles (with its outcome first).
+RESEMBLANCE_COLUMNS = (
+    "outcome",
+    "resembles_customer_id",
+    "resembles_row",
+    "resemblance_code",
+    "resemblance_message",
+)
+
+
+def resemblances_set(
+    job_id: object, rows: Iterable[tuple[int, Outcome, resemblance.Resemblance | None]]
+) -> None:
+    """Each row's outcome and whom it resembles (None: nobody), in one statement."""
+    stored_rows.staged_set(
+        job_id,
+        RESEMBLANCE_COLUMNS,
+        [
+            (position, outcome.value, None, None, None, None)
+            if found is None
+            else (
+                position,
+                outcome.value,
+                found.customer_id,
+                found.row,
+                found.reason,
+                found.message,
+            )
+            for position, outcome, found in rows
+        ],
+    )
+
+
 def _resemblances_store(job: ImportJob) -> None:
     """The rows to create that resemble a customer or an earlier row become possible
     duplicates, with whom they resemble and why (users.imports.resemblance). They stay rows to
     create: the run creates them, and no row error is written (errors.xlsx lists errors)."""
     found = resemblance.near_duplicates(job.pk)
-    stored_rows.staged_set(
+    resemblances_set(
         job.pk,
-        (
-            "outcome",
-            "resembles_customer_id",
-            "resembles_row",
-            "resemblance_code",
-            "resemblance_message",
-        ),
         [
-            (
-                position,
-                Outcome.POSSIBLE_DUPLICATE.value,
-                found_one.customer_id,
-                found_one.row,
-                found_one.reason,
-                found_one.message,
-            )
+            (position, Outcome.POSSIBLE_DUPLICATE, found_one)
             for position, found_one in found.items()
         ],
     )

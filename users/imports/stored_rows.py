@@ -43,6 +43,19 @@ class Outcome(StrEnum):
     SKIPPED = "s"  # set aside by the admin in the preview (users.imports.fixes)
 
 
+class Choice(StrEnum):
+    """What the admin chose for a possible duplicate (users.imports.choices), stored as one
+    letter beside its outcome: the row keeps it while other rows are classified again, and
+    loses it when its own cells are fixed."""
+
+    CREATE = "c"  # create it anyway: a plain row to create, not compared again
+    UPDATE = "u"  # update the customer it resembles, as an update-mode import would
+    SKIP = "s"  # skipped (its outcome is SKIPPED); an include takes it back, compared again
+
+
+CHOICES = {choice.value: choice for choice in Choice}
+
+
 # The outcomes the run creates a customer for.
 CREATES = frozenset({Outcome.CREATE, Outcome.POSSIBLE_DUPLICATE})
 TO_WRITE = CREATES | {Outcome.UPDATE}
@@ -84,6 +97,8 @@ class StoredRow(NamedTuple):
     changes: Sequence[Sequence[Any]] = ()
     # A possible duplicate: whom it resembles and why (users.imports.resemblance.Resemblance).
     resemblance: "Resembled | None" = None
+    # What the admin chose for it, if it was one (users.imports.choices).
+    choice: Choice | None = None
 
     def fields(self) -> dict[str, Any]:
         """The normalised fields by name."""
@@ -168,6 +183,7 @@ _READ = (
     "resembles_row",
     "resemblance_code",
     "resemblance_message",
+    "choice",
 )
 _FIRST_FIELD = _READ.index(CUSTOMER_FIELDS[0])
 _LAST_FIELD = _FIRST_FIELD + len(CUSTOMER_FIELDS)
@@ -186,6 +202,7 @@ def _row(staged: tuple[Any, ...]) -> StoredRow:
         staged[_LAST_FIELD + 1],
         json.loads(changes) if changes else (),
         Resembled(*staged[_LAST_FIELD + 3 : _LAST_FIELD + 7]) if code else None,
+        CHOICES[staged[_LAST_FIELD + 7]] if staged[_LAST_FIELD + 7] else None,
     )
 
 

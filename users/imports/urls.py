@@ -17,6 +17,11 @@ urlpatterns = [
         name="import-row",
     ),
     path(
+        "customers/excel/upload/<uuid:upload_id>/possible-duplicates/",
+        row_apis.PossibleDuplicatesView.as_view(),
+        name="import-possible-duplicates",
+    ),
+    path(
         "customers/excel/upload/<uuid:upload_id>/remap/",
         apis.RemapView.as_view(),
         name="import-remap",

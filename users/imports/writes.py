@@ -17,6 +17,7 @@ from users.customers import roles, rules, selectors, services
 from users.customers.rules import CUSTOMER_FIELDS
 from users.imports import bulk
 from users.imports.clashes import column
+from users.imports.classify_rules import refusal_match
 from users.imports.stored_rows import Outcome, StoredRow, staged_table
 from users.models import CustomerChange, ImportJob, ImportRowError, ImportStagedRow, Role, User
 
@@ -191,7 +192,9 @@ class Updates:
                 for name, _old, new in row.changes
                 if stored[name] != new
             }
-            refusal = roles.import_refusal(account.target, match=job.match, fields=fields)
+            refusal = roles.import_refusal(
+                account.target, match=refusal_match(mode=job.mode, match=job.match), fields=fields
+            )
             if refusal is not None:
                 self.not_written.append((row, refusal))
                 continue

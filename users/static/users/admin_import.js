@@ -178,3 +178,95 @@
     });
   });
 })();
+
+(function () {
+  // The possible duplicates' table: a row's choice (Create anyway, Update customer #N, Skip)
+  // saved in place through the API's PATCH of that row; without JavaScript each button posts
+  // its form to the admin's page, which is drawn again.
+  const table = document.getElementById("import-possible-duplicates");
+  const forms = table ? table.querySelectorAll("form.import-choice-form") : [];
+  if (!forms.length) {
+    return;
+  }
+  const csrf = forms[0].querySelector("input[name=csrfmiddlewaretoken]").value;
+  const SUMMARY = {
+    to_create: "summary-to-create",
+    possible_duplicates: "summary-possible-duplicates",
+    skipped: "summary-skipped",
+    to_update: "summary-to-update",
+    unchanged: "summary-unchanged",
+    existing_duplicates: "summary-existing-duplicates",
+    batch_duplicates: "summary-batch-duplicates",
+  };
+  // As users/admin/possible_duplicates.py says a row's state.
+  const OUTCOMES = {
+    create: "to create",
+    existing: "already a customer",
+    batch: "repeated in the file",
+    update: "to update",
+    unchanged: "unchanged",
+    ambiguous: "matching two customers",
+    skipped: "skipped",
+    possible_duplicates: "to create, a possible duplicate",
+  };
+
+  function state(row) {
+    const said = OUTCOMES[row.outcome] || row.outcome;
+    if (!row.choice) {
+      return "Not decided: created on confirm";
+    }
+    if (row.choice === "skip") {
+      return "Skipped";
+    }
+    if (row.choice === "create") {
+      return row.outcome === "create" ? "Create anyway" : "Create anyway: " + said;
+    }
+    const customer = row.possible_duplicate && row.possible_duplicate.resembles.customer_id;
+    let text = "Update " + (customer ? "customer #" + customer : "the customer") + ": " + said;
+    if (row.changes.length) {
+      text += " (" + row.changes.map(function (change) { return change.field; }).join(", ") + ")";
+    }
+    return text + (row.reason ? ". " + row.reason : "");
+  }
+
+  async function choose(form, action) {
+    const row = form.dataset.row;
+    const cell = document.getElementById("choice-state-" + row);
+    const buttons = form.querySelectorAll("button");
+    buttons.forEach(function (button) { button.disabled = true; });
+    try {
+      const response = await fetch(table.dataset.rowUrl.replace(/\/0\/$/, "/" + row + "/"), {
+        method: "PATCH",
+        credentials: "same-origin",
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          "X-CSRFToken": csrf,
+        },
+        body: JSON.stringify({ action: action }),
+      });
+      const answer = await response.json();
+      if (!response.ok) {
+        throw new Error(answer.message || "HTTP " + response.status);
+      }
+      cell.textContent = state(answer.row);
+      Object.keys(SUMMARY).forEach(function (name) {
+        const count = document.getElementById(SUMMARY[name]);
+        if (count) {
+          count.textContent = String(answer.summary[name] || 0);
+        }
+      });
+      document.getElementById("import-preview-message").textContent = answer.message;
+    } catch (error) {
+      cell.textContent = "Not saved: " + error.message;
+    }
+    buttons.forEach(function (button) { button.disabled = false; });
+  }
+
+  forms.forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      choose(form, event.submitter ? event.submitter.value : "");
+    });
+  });
+})();
