@@ -61,6 +61,16 @@ def tab_to(page, name: str) -> None:
     raise AssertionError(f"{name!r} cannot be reached with the Tab key")
 
 
+def _confirmed_and_run(page, button: str) -> ImportJob:
+    """Presses the preview's confirm button, waits for the page to say the import is queued,
+    and runs the job as a task worker would; the job."""
+    job = ImportJob.objects.get()
+    page.get_by_role("button", name=button).click()
+    sync_api.expect(page.locator("#import-message")).to_be_visible()
+    run.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+    return job
+
+
 def sign_in(page, site: str, phone: str) -> None:
     page.goto(f"{site}{reverse('admin:index')}")
     page.get_by_label("Phone number or email").fill(phone)
@@ -194,10 +204,7 @@ def test_staff_update_customers_from_the_admin_see_each_change_and_undo_it(page,
     page.screenshot(path=ARTIFACTS / "update-preview.png", full_page=True)
 
     # When they confirm and a worker runs the job
-    job = ImportJob.objects.get()
-    page.get_by_role("button", name="Confirm: create 1, update 1").click()
-    expect(page.locator("#import-message")).to_be_visible()
-    run.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+    job = _confirmed_and_run(page, "Confirm: create 1, update 1")
     connections.close_all()
     page.reload()
 
@@ -247,9 +254,7 @@ def test_staff_choose_a_column_once_and_the_next_file_with_those_headers_is_read
     page.locator("#map-phone").select_option("E")
     page.get_by_role("button", name="Read the file again with these columns").click()
     expect(page.locator("#summary-to-create")).to_have_text("1")
-    page.get_by_role("button", name="Confirm: create 1 customer").click()
-    expect(page.locator("#import-message")).to_be_visible()
-    run.import_job_run(job_id=ImportJob.objects.get().pk, worker_id="e2e-worker")
+    _confirmed_and_run(page, "Confirm: create 1 customer")
 
     # And next week upload the same export, its columns in another order
     second_week = tmp_path / "week-2.xlsx"
@@ -326,10 +331,7 @@ def test_staff_fix_invalid_rows_in_the_preview_and_import_them(page, site, tmp_p
     page.screenshot(path=ARTIFACTS / "row-fixes.png", full_page=True)
 
     # When they confirm and a worker runs the job, the fixed rows are customers
-    job = ImportJob.objects.get()
-    page.get_by_role("button", name="Confirm: create 3 customers").click()
-    expect(page.locator("#import-message")).to_be_visible()
-    run.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+    job = _confirmed_and_run(page, "Confirm: create 3 customers")
     expect(page.get_by_role("heading", name="Import complete")).to_be_visible()
     assert sorted(Customer.objects.filter(import_job=job).values_list("phone", flat=True)) == [
         "+233241000001",
@@ -389,10 +391,7 @@ def test_staff_choose_what_becomes_of_possible_duplicates_one_by_one_and_for_all
     page.screenshot(path=ARTIFACTS / "possible-duplicates.png", full_page=True)
 
     # When they confirm and a worker runs the job, kwame is updated and the two rows created
-    job = ImportJob.objects.get()
-    page.get_by_role("button", name="Confirm: create 2, update 1").click()
-    expect(page.locator("#import-message")).to_be_visible()
-    run.import_job_run(job_id=job.pk, worker_id="e2e-worker")
+    job = _confirmed_and_run(page, "Confirm: create 2, update 1")
     expect(page.get_by_role("heading", name="Import complete")).to_be_visible()
     kwame.refresh_from_db()
     assert (kwame.phone, kwame.region) == ("+233551234568", "VOLTA")
