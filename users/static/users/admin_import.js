@@ -4,6 +4,53 @@
 // without JavaScript its "Save fixes" posts the whole form.
 "use strict";
 
+// What the preview's two in-place savers share (its "Rows to fix" and its possible duplicates):
+// a row's PATCH through the API, and the summary's counts and message drawn from its answer.
+const previewRows = (function () {
+  const SUMMARY = {
+    to_create: "summary-to-create",
+    invalid: "summary-invalid",
+    existing_duplicates: "summary-existing-duplicates",
+    batch_duplicates: "summary-batch-duplicates",
+    possible_duplicates: "summary-possible-duplicates",
+    skipped: "summary-skipped",
+    to_update: "summary-to-update",
+    unchanged: "summary-unchanged",
+  };
+
+  // `rowUrl` is the row endpoint for row 0 (the page's data-row-url).
+  async function patch(rowUrl, row, csrf, body) {
+    const response = await fetch(rowUrl.replace(/\/0\/$/, "/" + row + "/"), {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRFToken": csrf,
+      },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json();
+    if (!response.ok) {
+      throw new Error(answer.message || "HTTP " + response.status);
+    }
+    return answer;
+  }
+
+  function showSummary(answer) {
+    Object.keys(SUMMARY).forEach(function (name) {
+      const cell = document.getElementById(SUMMARY[name]);
+      if (cell) {
+        // A summary leaves out the counts that are nought in it (skipped, to_update...).
+        cell.textContent = String(answer.summary[name] || 0);
+      }
+    });
+    document.getElementById("import-preview-message").textContent = answer.message;
+  }
+
+  return { patch: patch, showSummary: showSummary };
+})();
+
 (function () {
   const root = document.getElementById("import-job");
   if (!root || root.dataset.finished === "true") {
@@ -87,35 +134,6 @@
     return;
   }
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
-  const SUMMARY = {
-    to_create: "summary-to-create",
-    invalid: "summary-invalid",
-    existing_duplicates: "summary-existing-duplicates",
-    batch_duplicates: "summary-batch-duplicates",
-    skipped: "summary-skipped",
-  };
-
-  function rowUrl(row) {
-    return form.dataset.rowUrl.replace(/\/0\/$/, "/" + row + "/");
-  }
-
-  async function send(row, body) {
-    const response = await fetch(rowUrl(row), {
-      method: "PATCH",
-      credentials: "same-origin",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        "X-CSRFToken": csrf,
-      },
-      body: JSON.stringify(body),
-    });
-    const answer = await response.json();
-    if (!response.ok) {
-      throw new Error(answer.message || "HTTP " + response.status);
-    }
-    return answer;
-  }
 
   function show(tr, answer) {
     const row = answer.row;
@@ -132,14 +150,7 @@
       help.textContent = messages.length ? messages.join(" ") : "Fixed.";
       input.defaultValue = input.value;
     });
-    Object.keys(SUMMARY).forEach(function (name) {
-      const cell = document.getElementById(SUMMARY[name]);
-      if (cell) {
-        // A summary without skipped rows leaves their count out.
-        cell.textContent = String(answer.summary[name] || 0);
-      }
-    });
-    document.getElementById("import-preview-message").textContent = answer.message;
+    previewRows.showSummary(answer);
   }
 
   async function save(button) {
@@ -162,7 +173,7 @@
     button.disabled = true;
     try {
       for (const body of asked) {
-        show(tr, await send(row, body));
+        show(tr, await previewRows.patch(form.dataset.rowUrl, row, csrf, body));
       }
       skip.defaultChecked = skip.checked;
     } catch (error) {
@@ -189,15 +200,6 @@
     return;
   }
   const csrf = forms[0].querySelector("input[name=csrfmiddlewaretoken]").value;
-  const SUMMARY = {
-    to_create: "summary-to-create",
-    possible_duplicates: "summary-possible-duplicates",
-    skipped: "summary-skipped",
-    to_update: "summary-to-update",
-    unchanged: "summary-unchanged",
-    existing_duplicates: "summary-existing-duplicates",
-    batch_duplicates: "summary-batch-duplicates",
-  };
   // As users/admin/possible_duplicates.py says a row's state.
   const OUTCOMES = {
     create: "to create",
@@ -235,28 +237,9 @@
     const buttons = form.querySelectorAll("button");
     buttons.forEach(function (button) { button.disabled = true; });
     try {
-      const response = await fetch(table.dataset.rowUrl.replace(/\/0\/$/, "/" + row + "/"), {
-        method: "PATCH",
-        credentials: "same-origin",
-        headers: {
-          "Content-Type": "application/json",
-          Accept: "application/json",
-          "X-CSRFToken": csrf,
-        },
-        body: JSON.stringify({ action: action }),
-      });
-      const answer = await response.json();
-      if (!response.ok) {
-        throw new Error(answer.message || "HTTP " + response.status);
-      }
+      const answer = await previewRows.patch(table.dataset.rowUrl, row, csrf, { action: action });
       cell.textContent = state(answer.row);
-      Object.keys(SUMMARY).forEach(function (name) {
-        const count = document.getElementById(SUMMARY[name]);
-        if (count) {
-          count.textContent = String(answer.summary[name] || 0);
-        }
-      });
-      document.getElementById("import-preview-message").textContent = answer.message;
+      previewRows.showSummary(answer);
     } catch (error) {
       cell.textContent = "Not saved: " + error.message;
     }
