@@ -21,7 +21,7 @@ from django.conf import settings
 from users.imports import store
 from users.imports.resemblance import TO_CREATE, near_duplicates_among, near_duplicates_with
 from users.imports.resemblance_keys import BLOCK_LIMIT, Key, row_keys, rows_holding
-from users.imports.stored_rows import CREATES, OUTCOMES, Outcome
+from users.imports.stored_rows import CREATES, OUTCOMES, Outcome, at_positions, pages_of
 from users.models import ImportJob, ImportStagedRow
 
 # Rows named in one query.
@@ -110,14 +110,10 @@ def _others(
 ) -> list[tuple[int, str, int, int | None]]:
     """(position, outcome, number in the file, the row it resembles) of the rows to create
     holding no choice at these positions, but those `looked_at`."""
-    wanted = sorted(positions - looked_at)
     found: list[tuple[int, str, int, int | None]] = []
-    for start in range(0, len(wanted), CHUNK):
+    for page in pages_of(positions - looked_at, CHUNK):
         found += ImportStagedRow.objects.filter(
-            job=job,
-            position__in=wanted[start : start + CHUNK],
-            choice__isnull=True,
-            outcome__in=TO_CREATE,
+            at_positions(page), job=job, choice__isnull=True, outcome__in=TO_CREATE
         ).values_list("position", "outcome", "source_row", "resembles_row")
     return found
 

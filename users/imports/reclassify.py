@@ -28,7 +28,14 @@ from users.imports.classify_rules import NO_MATCH_CODE, Classified, CreateProble
 from users.imports.marks import marks_chosen
 from users.imports.parse import ParsedRow
 from users.imports.resemblance_keys import Key
-from users.imports.stored_rows import OUTCOMES, Choice, Outcome, StoredRows
+from users.imports.stored_rows import (
+    OUTCOMES,
+    Choice,
+    Outcome,
+    StoredRows,
+    at_positions,
+    pages_of,
+)
 from users.models import ImportJob, ImportRowError, ImportStagedRow, User
 
 # The row error a skipped row carries (every row not written has one: errors.xlsx and the
@@ -86,12 +93,11 @@ def preview_locked(job: ImportJob) -> ImportJob:
 def outcomes_of(job: ImportJob, positions: set[int]) -> dict[int, Outcome]:
     """The outcome of each of the job's rows at these positions, as staged now."""
     found: dict[int, Outcome] = {}
-    ordered = sorted(positions)
-    for start in range(0, len(ordered), _CHUNK):
+    for page in pages_of(positions, _CHUNK):
         found |= {
             position: OUTCOMES[letter]
             for position, letter in ImportStagedRow.objects.filter(
-                job=job, position__in=ordered[start : start + _CHUNK]
+                at_positions(page), job=job
             ).values_list("position", "outcome")
         }
     return found
@@ -239,14 +245,10 @@ def marks_for(
     """A generated mark for each row classified that needs one and has none: one to create,
     or a duplicate shown with the mark it would have had (as the preview chooses them), none
     of them a mark the file gives or the import generated for another row."""
-    positions = sorted(classified.outcomes)
     needing: list[tuple[int, str | None]] = []
-    for start in range(0, len(positions), _CHUNK):
+    for page in pages_of(classified.outcomes, _CHUNK):
         needing += ImportStagedRow.objects.filter(
-            job=job,
-            position__in=positions[start : start + _CHUNK],
-            mark_key__isnull=True,
-            shipping_mark__isnull=True,
+            at_positions(page), job=job, mark_key__isnull=True, shipping_mark__isnull=True
         ).values_list("position", "first_name")
     wanted = [
         (position, rules.shipping_mark_base(first_name or ""))
@@ -288,11 +290,8 @@ def no_match(job: ImportJob, position: int) -> FieldProblem:
 
 def errors_write(job: ImportJob, verdicts: Verdicts) -> None:
     """The row errors of the rows looked at, in place of the ones they had."""
-    positions = sorted(verdicts.after)
-    for start in range(0, len(positions), _CHUNK):
-        ImportRowError.objects.filter(
-            job=job, position__in=positions[start : start + _CHUNK], at_run=False
-        ).delete()
+    for page in pages_of(verdicts.after, _CHUNK):
+        ImportRowError.objects.filter(at_positions(page), job=job, at_run=False).delete()
     store.errors_insert(
         job.pk,
         [
@@ -320,10 +319,9 @@ def _choices_of(job: ImportJob, positions: set[int]) -> dict[int, tuple[str | No
     """The choice of each row at these positions that holds one, and the customer it
     resembles."""
     found: dict[int, tuple[str | None, int | None]] = {}
-    ordered = sorted(positions)
-    for start in range(0, len(ordered), _CHUNK):
+    for page in pages_of(positions, _CHUNK):
         rows = ImportStagedRow.objects.filter(
-            job=job, position__in=ordered[start : start + _CHUNK], choice__isnull=False
+            at_positions(page), job=job, choice__isnull=False
         ).values_list("position", "choice", "resembles_customer_id")
         found |= {position: (choice, customer) for position, choice, customer in rows}
     return found

@@ -249,8 +249,8 @@ class StoredRows:
             rows = rows.filter(outcome__in=self.outcomes)
         query = rows.order_by("position").values_list("position", *names)
         if positions is not None:
-            for wanted in _pages_of(positions):
-                yield from query.filter(_at(wanted))
+            for wanted in pages_of(positions):
+                yield from query.filter(at_positions(wanted))
             return
         start = 0
         while page := list(query.filter(position__gte=start)[:PAGE_ROWS]):
@@ -260,20 +260,21 @@ class StoredRows:
     def at(self, positions: Iterable[int]) -> list[StoredRow]:
         """The rows at these positions, in file order."""
         found: list[StoredRow] = []
-        for page in _pages_of(positions):
-            found += [_row(r) for r in self._query().filter(_at(page))]
+        for page in pages_of(positions):
+            found += [_row(r) for r in self._query().filter(at_positions(page))]
         return found
 
 
-def _pages_of(positions: Iterable[int]) -> Iterator[list[int]]:
-    """These positions, sorted, PAGE_ROWS at a time."""
+def pages_of(positions: Iterable[int], size: int = PAGE_ROWS) -> Iterator[list[int]]:
+    """These positions, sorted, `size` at a time (for at_positions)."""
     wanted = sorted(set(positions))
-    for start in range(0, len(wanted), PAGE_ROWS):
-        yield wanted[start : start + PAGE_ROWS]
+    for start in range(0, len(wanted), size):
+        yield wanted[start : start + size]
 
 
-def _at(page: list[int]) -> Q:
-    """The staged rows at these sorted positions, bounded by the first and the last as well:
+def at_positions(page: list[int]) -> Q:
+    """The rows (staged rows, or a row's errors) at these sorted positions of a job, bounded by
+    the first and the last as well:
     the bounds are what Postgres reads the key by while the staging table's statistics do not
     yet know the job's rows (a fresh preview's never do); by the list alone it read all of the
     job's rows and filtered them, 46 ms against 0.6 ms for 1,000 positions of 100,000 (EXPLAIN
