@@ -310,9 +310,10 @@ class _Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def _growing_worker(open_connections: int) -> tuple[ThreadWorker, _Lines]:
+def _grown_worker(config, *, grown_mb: float, open_connections: int) -> tuple[ThreadWorker, _Lines]:
     """gunicorn's threaded worker (the one gunicorn_config.py runs) as the hooks see it: this
-    process, with `open_connections` connections open, the request ending among them."""
+    process, started by `config`'s hooks, its RSS grown by `grown_mb` since, with
+    `open_connections` connections open."""
     lines = _Lines()
     log = logging.getLogger("tests.growing_worker")
     log.addHandler(lines)
@@ -321,6 +322,9 @@ def _growing_worker(open_connections: int) -> tuple[ThreadWorker, _Lines]:
     worker.pid = os.getpid()
     worker.alive = True
     worker.nr_conns = open_connections
+    worker.method_queue.init()
+    config.post_worker_init(worker)
+    worker.rss_at_start_mb -= grown_mb
     return worker, lines
 
 
@@ -347,10 +351,7 @@ def test_a_web_worker_that_grew_is_replaced_once_idle(monkeypatch, grown_mb, env
     # given a worker whose RSS grew by grown_mb since the app was loaded (a large preview leaves
     # Python's arenas partly used, and the next upload's reader needs that memory)
     config = load_gunicorn_config(monkeypatch, GUNICORN_RECYCLE_IDLE_S="0.2", **env)
-    worker, log = _growing_worker(1)
-    worker.method_queue.init()
-    config.post_worker_init(worker)
-    worker.rss_at_start_mb -= grown_mb
+    worker, log = _grown_worker(config, grown_mb=grown_mb, open_connections=1)
 
     # when a request ends, and its connection closes
     config.post_request(worker, None, {}, None)
@@ -367,10 +368,7 @@ def test_a_grown_web_worker_is_not_replaced_while_a_connection_is_open(monkeypat
     # given a grown worker with another connection open after a request (another admin's
     # upload still arriving, or a kept-alive connection)
     config = load_gunicorn_config(monkeypatch, GUNICORN_RECYCLE_IDLE_S="0.1")
-    worker, _ = _growing_worker(2)
-    worker.method_queue.init()
-    config.post_worker_init(worker)
-    worker.rss_at_start_mb -= 40
+    worker, _ = _grown_worker(config, grown_mb=40, open_connections=2)
     config.post_request(worker, None, {}, None)
     worker.nr_conns = 1
 
@@ -384,11 +382,7 @@ def test_a_grown_web_worker_is_not_replaced_while_a_connection_is_open(monkeypat
 def test_a_grown_web_worker_is_not_replaced_while_requests_keep_coming(monkeypatch):
     # given a grown worker (the SPA polls an import's status every 2 s)
     config = load_gunicorn_config(monkeypatch, GUNICORN_RECYCLE_IDLE_S="0.3")
-    worker, _ = _growing_worker(1)
-    worker.method_queue.init()
-    config.post_worker_init(worker)
-    worker.rss_at_start_mb -= 40
-    worker.nr_conns = 0
+    worker, _ = _grown_worker(config, grown_mb=40, open_connections=0)
 
     # when a request ends every 0.1 s for a second
     for _ in range(10):
