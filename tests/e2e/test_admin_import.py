@@ -61,6 +61,12 @@ def tab_to(page, name: str) -> None:
     raise AssertionError(f"{name!r} cannot be reached with the Tab key")
 
 
+def _choose_spreadsheet(page, site: str, spreadsheet: Path) -> None:
+    """Opens the admin's import page and chooses the file (not yet previewed: options first)."""
+    page.goto(f"{site}{reverse('admin:users_customer_import')}")
+    page.get_by_label("Spreadsheet").set_input_files(spreadsheet)
+
+
 def _confirmed_and_run(page, button: str) -> ImportJob:
     """Presses the preview's confirm button, waits for the page to say the import is queued,
     and runs the job as a task worker would; the job."""
@@ -188,8 +194,7 @@ def test_staff_update_customers_from_the_admin_see_each_change_and_undo_it(page,
 
     # When they upload it choosing to update the customers it matches by phone
     sign_in(page, site, "024 123 4567")
-    page.goto(f"{site}{reverse('admin:users_customer_import')}")
-    page.get_by_label("Spreadsheet").set_input_files(spreadsheet)
+    _choose_spreadsheet(page, site, spreadsheet)
     page.get_by_label("Update matching customers, create the others").check()
     page.get_by_label("Match customers by").select_option("phone")
     page.get_by_role("button", name="Preview").click()
@@ -247,8 +252,7 @@ def test_staff_choose_a_column_once_and_the_next_file_with_those_headers_is_read
 
     # When they upload it, choose the WhatsApp column for the phone, and confirm
     sign_in(page, site, "024 123 4567")
-    page.goto(f"{site}{reverse('admin:users_customer_import')}")
-    page.get_by_label("Spreadsheet").set_input_files(first_week)
+    _choose_spreadsheet(page, site, first_week)
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#summary-invalid")).to_have_text("1")
     page.locator("#map-phone").select_option("E")
@@ -266,8 +270,7 @@ def test_staff_choose_a_column_once_and_the_next_file_with_those_headers_is_read
             ]
         )
     )
-    page.goto(f"{site}{reverse('admin:users_customer_import')}")
-    page.get_by_label("Spreadsheet").set_input_files(second_week)
+    _choose_spreadsheet(page, site, second_week)
     page.get_by_role("button", name="Preview").click()
 
     # Then the preview reads the phone from the WhatsApp column, and says whose choice that was
@@ -302,8 +305,7 @@ def test_staff_fix_invalid_rows_in_the_preview_and_import_them(page, site, tmp_p
 
     # When they upload it, the preview lists both rows with an input for the phone in error
     sign_in(page, site, "024 123 4567")
-    page.goto(f"{site}{reverse('admin:users_customer_import')}")
-    page.get_by_label("Spreadsheet").set_input_files(spreadsheet)
+    _choose_spreadsheet(page, site, spreadsheet)
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#summary-to-create")).to_have_text("1")
     expect(page.locator("#summary-invalid")).to_have_text("2")
@@ -365,8 +367,7 @@ def test_staff_choose_what_becomes_of_possible_duplicates_one_by_one_and_for_all
 
     # When they upload it, the preview lists both possible duplicates, not decided
     sign_in(page, site, "024 123 4567")
-    page.goto(f"{site}{reverse('admin:users_customer_import')}")
-    page.get_by_label("Spreadsheet").set_input_files(spreadsheet)
+    _choose_spreadsheet(page, site, spreadsheet)
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#summary-possible-duplicates")).to_have_text("2")
     expect(page.locator("#choice-state-2")).to_have_text("Not decided: created on confirm")
